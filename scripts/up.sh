@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# The README's first command: set up the machine, start a VCH on embedded defaults in the background,
+# and print how to point the docker CLI at it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+name=${BONNEVILLE_VCH:-default}
+state=${BONNEVILLE_HOME:-/var/lib/bonneville}
+socket=${BONNEVILLE_SOCKET:-/run/bonneville/$name/docker.sock}
+mkdir -p "$state/$name" "$(dirname "$socket")"
+if [[ -f "$state/$name/engine.pid" ]] && kill -0 "$(cat "$state/$name/engine.pid")" 2>/dev/null; then
+  echo "VCH '$name' is already running (pid $(cat "$state/$name/engine.pid"))."
+else
+  setsid nohup node_modules/.bin/node src/cli/bonneville.ts vch serve --name "$name" \
+    --datastore "$state/$name" --socket "$socket" >>"$state/$name/engine.log" 2>&1 < /dev/null &
+  echo $! > "$state/$name/engine.pid"
+  for _ in $(seq 1 600); do
+    if curl -sf --unix-socket "$socket" http://engine/_ping >/dev/null 2>&1; then break; fi
+    if ! kill -0 "$(cat "$state/$name/engine.pid")" 2>/dev/null; then
+      echo "The engine failed to start; see $state/$name/engine.log:" >&2
+      tail -20 "$state/$name/engine.log" >&2
+      exit 1
+    fi
+    sleep 0.1
+  done
+  echo "VCH '$name' is running (engine log: $state/$name/engine.log)."
+fi
+echo
+echo "Point the docker CLI at it:"
+echo "  export DOCKER_HOST=unix://$socket"

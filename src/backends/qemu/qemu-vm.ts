@@ -1,0 +1,101 @@
+// One running container VM: the QEMU process (not our child after an engine restart) and the tether
+// connection. The VM counts as gone once the control channel closed and the process has left /proc.
+import { connect } from 'node:net';
+import type { Socket } from 'node:net';
+import type { ExitStatus, VmHandle } from '../../portlayer/backend.ts';
+import { TetherClient } from '../../tether/client.ts';
+import { processGone } from './process-identity.ts';
+
+const CONNECT_RETRY_MS = 20;
+
+/** Connects to the VM's control socket, retrying while QEMU has not created it yet. */
+export async function connectControl(name: string, deadline: number, alive: () => boolean): Promise<Socket> {
+  for (;;) {
+    try {
+      return await new Promise<Socket>((resolve, reject) => {
+        const socket = connect({ path: `\0${name}` });
+        socket.once('connect', () => { socket.removeListener('error', reject); resolve(socket); });
+        socket.once('error', reject);
+      });
+    } catch (err) {
+      if (Date.now() > deadline || !alive()) throw err;
+      await new Promise((r) => setTimeout(r, CONNECT_RETRY_MS));
+    }
+  }
+}
+
+async function waitUntilGone(pid: number, graceMs: number): Promise<void> {
+  const until = Date.now() + graceMs;
+  while (!processGone(pid)) {
+    if (Date.now() > until) {
+      try { process.kill(pid, 'SIGKILL'); } catch { /* already gone */ }
+      while (!processGone(pid)) await new Promise((r) => setTimeout(r, 20));
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+export interface QemuVmOptions {
+  pid: number;
+  socket: Socket;
+  tether: TetherClient;
+  /** Reads the exit the guest recorded in its log port, for when the control channel missed it. */
+  recordedExit: () => ExitStatus | undefined;
+}
+
+export class QemuVm implements VmHandle {
+  readonly pid: number;
+  readonly exited: Promise<ExitStatus>;
+  private readonly tether: TetherClient;
+  private readonly socket: Socket;
+  private exit?: ExitStatus;
+  private killed = false;
+
+  constructor(options: QemuVmOptions) {
+    this.pid = options.pid;
+    this.tether = options.tether;
+    this.socket = options.socket;
+    this.tether.on('exit', (e: { session: number; code: number }) => {
+      if (e.session === 0) this.exit = { code: e.code };
+    });
+    this.exited = new Promise<ExitStatus>((resolve) => {
+      this.socket.once('close', () => {
+        // QEMU closes the channel when it exits; make sure the process is really gone before saying so.
+        void waitUntilGone(this.pid, 10_000).then(() => {
+          if (this.exit) return resolve(this.exit);
+          const recorded = options.recordedExit();
+          if (recorded) return resolve(recorded);
+          resolve(this.killed ? { code: 137 } : { code: 255, error: 'the container VM stopped without reporting an exit' });
+        });
+      });
+    });
+  }
+
+  stdin(data: Buffer): void {
+    this.tether.stdin(0, data);
+  }
+
+  closeStdin(): void {
+    this.tether.closeStdin(0);
+  }
+
+  signal(signo: number): void {
+    this.tether.signal(0, signo);
+  }
+
+  resize(rows: number, cols: number): void {
+    this.tether.resize(0, rows, cols);
+  }
+
+  async kill(): Promise<void> {
+    this.killed = true;
+    try {
+      process.kill(this.pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+    this.socket.destroy();
+    await this.exited;
+  }
+}

@@ -1,0 +1,31 @@
+// `docker ps --filter`: the filters dockerd supports for containers that make sense for VMs.
+import type { ContainerView } from '../../portlayer/containers/model.ts';
+import { invalid } from '../../portlayer/errors.ts';
+
+type Predicate = (c: ContainerView, value: string) => boolean;
+
+const STATUSES = new Set(['created', 'restarting', 'running', 'removing', 'paused', 'exited', 'dead']);
+
+const PREDICATES: Record<string, Predicate> = {
+  id: (c, v) => c.record.id.startsWith(v),
+  name: (c, v) => new RegExp(v).test(c.record.spec.name) || new RegExp(v).test(`/${c.record.spec.name}`),
+  status: (c, v) => {
+    if (!STATUSES.has(v)) throw invalid(`invalid filter 'status=${v}'`);
+    return c.state.status === v;
+  },
+  exited: (c, v) => c.state.status === 'exited' && c.state.exitCode === Number(v),
+  label: (c, v) => {
+    const eq = v.indexOf('=');
+    const labels = c.record.spec.labels;
+    return eq === -1 ? v in labels : labels[v.slice(0, eq)] === v.slice(eq + 1);
+  },
+  ancestor: (c, v) => c.record.spec.imageReference === v || c.record.imageId === v || c.record.imageId.replace('sha256:', '').startsWith(v),
+};
+
+/** Values of one key are alternatives (OR); different keys must all hold (AND), as in dockerd. */
+export function filterContainers(containers: ContainerView[], filters: Map<string, string[]>): ContainerView[] {
+  for (const key of filters.keys()) if (!(key in PREDICATES)) throw invalid(`invalid filter '${key}'`);
+  return containers.filter((c) =>
+    [...filters].every(([key, values]) => values.length === 0 || values.some((v) => PREDICATES[key](c, v))),
+  );
+}

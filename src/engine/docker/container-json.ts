@@ -1,0 +1,144 @@
+// The Docker API's container shapes (inspect and list), made from the port layer's view.
+import type { ContainerView } from '../../portlayer/containers/model.ts';
+import type { DockerPersonality } from './create-request.ts';
+import { humanDuration } from './human-duration.ts';
+
+export interface VmIdentity {
+  Backend: string;
+  Accelerator: string;
+  Pid: number;
+  MemoryMiB: number;
+  CPUs: number;
+  Kernel: string;
+}
+
+function personality(c: ContainerView): DockerPersonality {
+  return c.record.spec.personality as DockerPersonality;
+}
+
+function isRunning(c: ContainerView): boolean {
+  return c.state.status === 'running';
+}
+
+export function inspectContainer(c: ContainerView, vm: VmIdentity): Record<string, unknown> {
+  const { record, state } = c;
+  const spec = record.spec;
+  const docker = personality(c);
+  const [path, ...args] = spec.process.argv;
+  return {
+    Id: record.id,
+    Created: record.created,
+    Path: path,
+    Args: args,
+    State: {
+      Status: state.status === 'removing' ? 'removing' : state.status,
+      Running: isRunning(c),
+      Paused: false,
+      Restarting: false,
+      OOMKilled: false,
+      Dead: state.status === 'dead',
+      Pid: state.pid,
+      ExitCode: state.exitCode,
+      Error: state.error,
+      StartedAt: state.startedAt,
+      FinishedAt: state.finishedAt,
+    },
+    Image: record.imageId,
+    ResolvConfPath: '',
+    HostnamePath: '',
+    HostsPath: '',
+    LogPath: `${c.dir}/output.log`,
+    Name: `/${spec.name}`,
+    RestartCount: state.restartCount,
+    Driver: 'vm-disk',
+    Platform: 'linux',
+    MountLabel: '',
+    ProcessLabel: '',
+    AppArmorProfile: '',
+    ExecIDs: null,
+    HostConfig: {
+      NetworkMode: 'default',
+      RestartPolicy: { Name: 'no', MaximumRetryCount: 0 },
+      AutoRemove: spec.autoRemove,
+      Memory: spec.memoryBytes,
+      NanoCpus: 0,
+      Binds: null,
+      LogConfig: { Type: 'json-file', Config: {} },
+      ...docker.hostConfig,
+    },
+    GraphDriver: {
+      Name: 'vm-disk',
+      Data: { LowerDisks: record.layerDisks.join(':'), WritableDisk: `${c.dir}/rw.ext4` },
+    },
+    Mounts: [],
+    Config: {
+      Hostname: spec.hostname,
+      Domainname: spec.domainname,
+      User: spec.process.user,
+      AttachStdin: docker.config.AttachStdin ?? false,
+      AttachStdout: docker.config.AttachStdout ?? false,
+      AttachStderr: docker.config.AttachStderr ?? false,
+      ExposedPorts: docker.config.ExposedPorts ?? undefined,
+      Tty: spec.process.tty,
+      OpenStdin: spec.process.openStdin,
+      StdinOnce: docker.config.StdinOnce ?? false,
+      Env: spec.process.env,
+      Cmd: docker.config.Cmd ?? null,
+      Image: spec.imageReference,
+      Volumes: docker.config.Volumes ?? null,
+      WorkingDir: docker.config.WorkingDir ?? '',
+      Entrypoint: docker.config.Entrypoint ?? null,
+      OnBuild: null,
+      Labels: spec.labels,
+      StopSignal: spec.stopSignal,
+      ...(spec.stopTimeout !== undefined ? { StopTimeout: spec.stopTimeout } : {}),
+    },
+    NetworkSettings: {
+      Bridge: '',
+      SandboxID: '',
+      SandboxKey: '',
+      Ports: {},
+      HairpinMode: false,
+      LinkLocalIPv6Address: '',
+      LinkLocalIPv6PrefixLen: 0,
+      Networks: {},
+    },
+    VirtualMachine: vm,
+  };
+}
+
+export function statusText(c: ContainerView, now = Date.now()): string {
+  const { state } = c;
+  switch (state.status) {
+    case 'running':
+      return `Up ${humanDuration(now - Date.parse(state.startedAt))}`;
+    case 'exited':
+      return `Exited (${state.exitCode}) ${humanDuration(now - Date.parse(state.finishedAt))} ago`;
+    case 'removing':
+      return 'Removal In Progress';
+    case 'dead':
+      return 'Dead';
+    default:
+      return 'Created';
+  }
+}
+
+export function listEntry(c: ContainerView): Record<string, unknown> {
+  const { record } = c;
+  const spec = record.spec;
+  return {
+    Id: record.id,
+    Names: [`/${spec.name}`],
+    Image: spec.imageReference,
+    ImageID: record.imageId,
+    Command: spec.process.argv.join(' '),
+    Created: Math.floor(Date.parse(record.created) / 1000),
+    Ports: [],
+    Labels: spec.labels,
+    State: c.state.status,
+    Status: statusText(c),
+    HostConfig: { NetworkMode: 'default' },
+    NetworkSettings: { Networks: {} },
+    Mounts: [],
+  };
+}

@@ -1,0 +1,106 @@
+// Wires one VCH's engine: datastore → image store + backend → port layer → Docker API routes → server.
+import { mkdirSync, rmSync, existsSync, chmodSync } from 'node:fs';
+import { join, dirname } from 'node:path';
+import { cpus, totalmem } from 'node:os';
+import type { Server } from 'node:http';
+import { randomUUID } from 'node:crypto';
+import type { Backend } from '../portlayer/backend.ts';
+import type { ImageStore } from '../portlayer/images/types.ts';
+import { ContainerService } from '../portlayer/containers/service.ts';
+import { ContainerOutput } from '../portlayer/containers/output.ts';
+import { writeJsonAtomic, readJson } from '../portlayer/atomic-file.ts';
+import { Router } from './http/router.ts';
+import { createApiServer } from './http/server.ts';
+import { systemRoutes } from './routes/system.ts';
+import { containerRoutes } from './routes/containers.ts';
+import { imageRoutes } from './routes/images.ts';
+
+export const ENGINE_VERSION = '0.1.0';
+
+export interface EngineOptions {
+  name: string;
+  datastore: string;
+  backend: Backend;
+  images: ImageStore;
+  /** Unix socket path to listen on. */
+  socket: string;
+  defaultMemoryMiB?: number;
+  defaultCpus?: number;
+  log?: (line: string) => void;
+}
+
+export interface RunningEngine {
+  server: Server;
+  containers: ContainerService;
+  close(): Promise<void>;
+}
+
+function vchIdentity(datastore: string): string {
+  const path = join(datastore, 'vch.json');
+  if (existsSync(path)) return readJson<{ id: string }>(path).id;
+  const id = randomUUID();
+  writeJsonAtomic(path, { id, created: new Date().toISOString() });
+  return id;
+}
+
+export async function startEngine(options: EngineOptions): Promise<RunningEngine> {
+  const log = options.log ?? ((line: string) => console.error(line));
+  mkdirSync(options.datastore, { recursive: true });
+  const vchId = vchIdentity(options.datastore);
+  const { backend, images } = options;
+  const containers = new ContainerService({
+    root: join(options.datastore, 'containers'),
+    backend,
+    images,
+    defaultMemoryMiB: options.defaultMemoryMiB ?? 256,
+    defaultCpus: options.defaultCpus ?? 1,
+    defaultStopTimeout: 10,
+  });
+  await containers.recover();
+  const output = new ContainerOutput(containers, backend);
+  const router = new Router()
+    .add(systemRoutes({
+      vchName: options.name,
+      vchId,
+      version: ENGINE_VERSION,
+      datastore: options.datastore,
+      cpus: cpus().length,
+      memoryBytes: totalmem(),
+      backend: () => backend.info(),
+      counts: () => {
+        const all = containers.list();
+        const running = all.filter((c) => c.state.status === 'running').length;
+        return { containers: all.length, running, stopped: all.length - running, images: images.list().length };
+      },
+    }))
+    .add(containerRoutes({
+      containers,
+      output,
+      images,
+      vmIdentity: (c) => ({
+        Backend: backend.info().name,
+        Accelerator: backend.info().accelerator,
+        Pid: c.state.pid,
+        MemoryMiB: c.record.spec.memoryBytes > 0 ? Math.ceil(c.record.spec.memoryBytes / 1024 ** 2) : options.defaultMemoryMiB ?? 256,
+        CPUs: c.record.spec.cpus > 0 ? Math.ceil(c.record.spec.cpus) : options.defaultCpus ?? 1,
+        Kernel: backend.info().kernelVersion,
+      }),
+    }))
+    .add(imageRoutes({ images, containers }));
+  const server = createApiServer(router, log);
+  mkdirSync(dirname(options.socket), { recursive: true });
+  rmSync(options.socket, { force: true });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.socket, () => { server.off('error', reject); resolve(); });
+  });
+  chmodSync(options.socket, 0o660);
+  return {
+    server,
+    containers,
+    close: () => new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    }),
+  };
+}

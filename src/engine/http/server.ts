@@ -1,0 +1,43 @@
+// The engine's HTTP front: one router for requests and upgrades, errors mapped in one place.
+import { createServer, ServerResponse as HttpServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { sendError, messageOf, statusOf } from './errors.ts';
+import type { Router } from './router.ts';
+import { API_VERSION } from './router.ts';
+
+export interface ServerLog {
+  (line: string): void;
+}
+
+export function createApiServer(router: Router, log: ServerLog): Server {
+  const dispatch = async (req: IncomingMessage, res: ServerResponse, upgrade?: { socket: Duplex; head: Buffer }) => {
+    try {
+      const { handler, params, query, version } = router.match(req.method ?? 'GET', req.url ?? '/');
+      await handler({ req, res, params, query, version, upgrade });
+    } catch (err) {
+      const status = statusOf(err);
+      if (status >= 500) log(`${req.method} ${req.url}: ${messageOf(err)}`);
+      if (upgrade && !res.headersSent) {
+        // The response object is not wired to the socket for upgrades: write the error by hand.
+        const body = JSON.stringify({ message: messageOf(err) }) + '\n';
+        upgrade.socket.end(`HTTP/1.1 ${status} Error\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+        return;
+      }
+      sendError(res, err);
+    }
+  };
+  const server = createServer({ keepAliveTimeout: 60_000, requestTimeout: 0, headersTimeout: 60_000 }, (req, res) => {
+    res.setHeader('Api-Version', API_VERSION);
+    res.setHeader('Server', 'Bonneville');
+    res.setHeader('Docker-Experimental', 'false');
+    res.setHeader('Ostype', 'linux');
+    void dispatch(req, res);
+  });
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    // Not wired to the socket: it only gives handlers the usual context shape.
+    const res = new HttpServerResponse(req);
+    void dispatch(req, res, { socket, head });
+  });
+  return server;
+}

@@ -1,0 +1,95 @@
+// attach and logs: the port layer's output records, framed the way the Docker API sends them.
+import type { RequestContext } from '../http/router.ts';
+import type { ContainerRoutesBackend } from './containers.ts';
+import { queryBool, queryInt } from '../http/io.ts';
+import { hijack } from '../http/hijack.ts';
+import { multiplexFrame, STDOUT, STDERR, RAW_STREAM, MULTIPLEXED_STREAM } from '../http/stream-framing.ts';
+import { compareVersions } from '../http/router.ts';
+import type { OutputRecord } from '../../portlayer/backend.ts';
+import { invalid } from '../../portlayer/errors.ts';
+
+function encoder(tty: boolean, timestamps = false): (r: OutputRecord) => Buffer {
+  return (r) => {
+    const data = timestamps ? Buffer.concat([Buffer.from(`${nsToRfc3339Nano(r.timeNs)} `), r.data]) : r.data;
+    return tty ? data : multiplexFrame(r.stream === 'stdout' ? STDOUT : STDERR, data);
+  };
+}
+
+function streamType(tty: boolean, version: string): string {
+  return tty || compareVersions(version, '1.42') < 0 ? RAW_STREAM : MULTIPLEXED_STREAM;
+}
+
+export async function attachHandler(b: ContainerRoutesBackend, ctx: RequestContext): Promise<void> {
+  const container = b.containers.get(ctx.params.id);
+  const id = container.record.id;
+  const tty = container.record.spec.process.tty;
+  const wantStdin = queryBool(ctx.query, 'stdin');
+  const wanted = new Set<string>();
+  if (queryBool(ctx.query, 'stdout')) wanted.add('stdout');
+  if (queryBool(ctx.query, 'stderr')) wanted.add('stderr');
+  const stream = queryBool(ctx.query, 'stream');
+  const logs = queryBool(ctx.query, 'logs');
+  const conn = hijack(ctx, streamType(tty, ctx.version));
+  if (wantStdin && container.record.spec.process.openStdin) {
+    const stdin = b.containers.stdinOf(id);
+    const stdinOnce = (container.record.spec.personality as { config?: { StdinOnce?: boolean } }).config?.StdinOnce === true;
+    conn.input.on('data', (chunk: Buffer) => stdin.write(chunk));
+    conn.input.on('end', () => { if (stdinOnce) stdin.close(); });
+  } else {
+    conn.input.resume();
+  }
+  const encode = encoder(tty);
+  try {
+    if (stream) {
+      for await (const record of b.output.attach(id, { logs, signal: conn.closed })) {
+        if (wanted.has(record.stream)) conn.write(encode(record));
+      }
+    } else if (logs) {
+      for await (const record of b.output.logs(id, { follow: false, signal: conn.closed })) {
+        if (wanted.has(record.stream)) conn.write(encode(record));
+      }
+    }
+  } finally {
+    conn.end();
+  }
+}
+
+export async function logsHandler(b: ContainerRoutesBackend, ctx: RequestContext): Promise<void> {
+  const container = b.containers.get(ctx.params.id);
+  const stdout = queryBool(ctx.query, 'stdout');
+  const stderr = queryBool(ctx.query, 'stderr');
+  if (!stdout && !stderr) throw invalid('Bad parameters: you must choose at least one stream');
+  const tty = container.record.spec.process.tty;
+  const tailText = ctx.query.get('tail');
+  const tail = tailText && tailText !== 'all' ? queryInt(ctx.query, 'tail') : undefined;
+  const closed = new AbortController();
+  ctx.res.on('close', () => closed.abort());
+  const records = b.output.logs(container.record.id, {
+    follow: queryBool(ctx.query, 'follow'),
+    sinceNs: parseTime(ctx.query.get('since')),
+    untilNs: parseTime(ctx.query.get('until')),
+    tail,
+    signal: closed.signal,
+  });
+  ctx.res.writeHead(200, { 'Content-Type': streamType(tty, ctx.version) });
+  ctx.res.flushHeaders();
+  const encode = encoder(tty, queryBool(ctx.query, 'timestamps'));
+  for await (const record of records) {
+    if ((record.stream === 'stdout' && stdout) || (record.stream === 'stderr' && stderr)) ctx.res.write(encode(record));
+  }
+  ctx.res.end();
+}
+
+/** Docker's since/until: unix seconds with optional fraction ("1700000000.123456789"); 0 means unset. */
+function parseTime(value: string | null): bigint | undefined {
+  if (!value || value === '0') return undefined;
+  const match = /^(\d+)(?:\.(\d{1,9}))?$/.exec(value);
+  if (!match) throw invalid(`invalid value for time: ${value}`);
+  return BigInt(match[1]) * 1_000_000_000n + BigInt((match[2] ?? '').padEnd(9, '0'));
+}
+
+function nsToRfc3339Nano(ns: bigint): string {
+  const ms = Number(ns / 1_000_000n);
+  const iso = new Date(ms).toISOString().slice(0, 19);
+  return `${iso}.${(ns % 1_000_000_000n).toString().padStart(9, '0')}Z`;
+}

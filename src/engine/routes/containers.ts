@@ -1,0 +1,104 @@
+// /containers/…: the route table and the handlers for the container lifecycle.
+import type { Route, RequestContext } from '../http/router.ts';
+import { readJsonBody, sendJson, sendNoContent, queryBool, queryInt, queryFilters } from '../http/io.ts';
+import { invalid } from '../../portlayer/errors.ts';
+import type { ContainerService, WaitCondition } from '../../portlayer/containers/service.ts';
+import type { ContainerOutput } from '../../portlayer/containers/output.ts';
+import type { ContainerView } from '../../portlayer/containers/model.ts';
+import type { ImageStore } from '../../portlayer/images/types.ts';
+import { toContainerSpec } from '../docker/create-request.ts';
+import type { DockerCreateRequest } from '../docker/create-request.ts';
+import { inspectContainer, listEntry } from '../docker/container-json.ts';
+import type { VmIdentity } from '../docker/container-json.ts';
+import { filterContainers } from '../docker/container-filters.ts';
+import { attachHandler, logsHandler } from './container-streams.ts';
+import { notFound } from '../../portlayer/errors.ts';
+
+/** What the container routes need from below. */
+export interface ContainerRoutesBackend {
+  containers: ContainerService;
+  output: ContainerOutput;
+  images: ImageStore;
+  vmIdentity(c: ContainerView): VmIdentity;
+}
+
+const WAIT_CONDITIONS = new Set(['not-running', 'next-exit', 'removed']);
+
+export function containerRoutes(b: ContainerRoutesBackend): Route[] {
+  return [
+    { method: 'GET', path: '/containers/json', handler: (ctx) => list(b, ctx) },
+    { method: 'POST', path: '/containers/create', handler: (ctx) => create(b, ctx) },
+    { method: 'GET', path: '/containers/:id/json', handler: (ctx) => sendJson(ctx.res, 200, inspectContainer(b.containers.get(ctx.params.id), b.vmIdentity(b.containers.get(ctx.params.id)))) },
+    { method: 'POST', path: '/containers/:id/start', handler: async (ctx) => { await b.containers.start(ctx.params.id); sendNoContent(ctx.res); } },
+    { method: 'POST', path: '/containers/:id/stop', handler: (ctx) => stop(b, ctx) },
+    { method: 'POST', path: '/containers/:id/restart', handler: (ctx) => restart(b, ctx) },
+    { method: 'POST', path: '/containers/:id/kill', handler: async (ctx) => { await b.containers.kill(ctx.params.id, ctx.query.get('signal') || 'SIGKILL'); sendNoContent(ctx.res); } },
+    { method: 'POST', path: '/containers/:id/wait', handler: (ctx) => wait(b, ctx) },
+    { method: 'POST', path: '/containers/:id/resize', handler: (ctx) => resize(b, ctx) },
+    { method: 'POST', path: '/containers/:id/attach', handler: (ctx) => attachHandler(b, ctx) },
+    { method: 'GET', path: '/containers/:id/logs', handler: (ctx) => logsHandler(b, ctx) },
+    { method: 'DELETE', path: '/containers/:id', handler: async (ctx) => { await b.containers.remove(ctx.params.id, { force: queryBool(ctx.query, 'force') }); sendNoContent(ctx.res); } },
+  ];
+}
+
+function list(b: ContainerRoutesBackend, ctx: RequestContext): void {
+  const all = queryBool(ctx.query, 'all');
+  const limit = queryInt(ctx.query, 'limit') ?? -1;
+  let found = filterContainers(b.containers.list(), queryFilters(ctx.query));
+  if (!all && !ctx.query.get('filters')?.includes('status')) found = found.filter((c) => c.state.status === 'running');
+  found.sort((x, y) => Date.parse(y.record.created) - Date.parse(x.record.created));
+  if (limit > 0) found = found.slice(0, limit);
+  sendJson(ctx.res, 200, found.map(listEntry));
+}
+
+async function create(b: ContainerRoutesBackend, ctx: RequestContext): Promise<void> {
+  const request = await readJsonBody<DockerCreateRequest>(ctx.req);
+  if (!request.Image) throw invalid('Config cannot be empty in order to create a container');
+  const image = b.images.resolve(request.Image);
+  if (!image) throw notFound(`No such image: ${displayReference(request.Image)}`);
+  const spec = toContainerSpec(ctx.query.get('name') ?? '', request, image);
+  const created = await b.containers.create(spec);
+  sendJson(ctx.res, 201, { Id: created.record.id, Warnings: [] });
+}
+
+/** "busybox" reads as "busybox:latest" in Docker's messages. */
+function displayReference(reference: string): string {
+  const lastPart = reference.slice(reference.lastIndexOf('/') + 1);
+  return reference.includes('@') || lastPart.includes(':') ? reference : `${reference}:latest`;
+}
+
+function stopOptions(ctx: RequestContext): { timeout?: number; signal?: string } {
+  return { timeout: queryInt(ctx.query, 't'), signal: ctx.query.get('signal') ?? undefined };
+}
+
+async function stop(b: ContainerRoutesBackend, ctx: RequestContext): Promise<void> {
+  await b.containers.stop(ctx.params.id, stopOptions(ctx));
+  sendNoContent(ctx.res);
+}
+
+async function restart(b: ContainerRoutesBackend, ctx: RequestContext): Promise<void> {
+  if (b.containers.isActive(ctx.params.id)) await b.containers.stop(ctx.params.id, stopOptions(ctx));
+  await b.containers.start(ctx.params.id);
+  sendNoContent(ctx.res);
+}
+
+async function wait(b: ContainerRoutesBackend, ctx: RequestContext): Promise<void> {
+  const condition = ctx.query.get('condition') || 'not-running';
+  if (!WAIT_CONDITIONS.has(condition)) throw invalid(`invalid condition: "${condition}"`);
+  const waiting = b.containers.wait(ctx.params.id, condition as WaitCondition);
+  // Headers go out at once: the CLI waits for them before it starts the container.
+  ctx.res.writeHead(200, { 'Content-Type': 'application/json' });
+  ctx.res.flushHeaders();
+  const exit = await waiting;
+  const body: Record<string, unknown> = { StatusCode: exit.code };
+  if (exit.error) body.Error = { Message: exit.error };
+  ctx.res.end(JSON.stringify(body) + '\n');
+}
+
+function resize(b: ContainerRoutesBackend, ctx: RequestContext): void {
+  const rows = queryInt(ctx.query, 'h');
+  const cols = queryInt(ctx.query, 'w');
+  if (rows === undefined || cols === undefined || rows < 0 || cols < 0) throw invalid('resize needs h and w');
+  b.containers.resize(ctx.params.id, rows, cols);
+  ctx.res.writeHead(200).end();
+}

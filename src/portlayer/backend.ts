@@ -1,0 +1,95 @@
+// The port layer's view of a hypervisor: boot a container VM from a neutral description, re-adopt it
+// after an engine restart, and read the output it recorded. Nothing QEMU- or vSphere-specific here.
+
+export interface ProcessSpec {
+  /** Entrypoint + Cmd, already combined. */
+  argv: string[];
+  env: string[];
+  workingDir: string;
+  user: string;
+  tty: boolean;
+  openStdin: boolean;
+  rows?: number;
+  cols?: number;
+}
+
+export interface ContainerVmSpec {
+  id: string;
+  /** The container's directory in the datastore: the backend keeps its VM files here. */
+  dir: string;
+  hostname: string;
+  domainname: string;
+  /** Read-only layer disks, bottom first. */
+  layerDisks: string[];
+  /** The container's writable disk (created by createWritableDisk). */
+  writableDisk: string;
+  process: ProcessSpec;
+  memoryMiB: number;
+  cpus: number;
+}
+
+export interface ExitStatus {
+  code: number;
+  /** Set when the container's process could not start, or the VM died without reporting an exit. */
+  error?: string;
+}
+
+/** A running container VM. */
+export interface VmHandle {
+  readonly pid: number;
+  stdin(data: Buffer): void;
+  closeStdin(): void;
+  signal(signo: number): void;
+  resize(rows: number, cols: number): void;
+  /** Stops the VM at once without asking the guest (the hypervisor process is killed). */
+  kill(): Promise<void>;
+  /** Settles once the VM is gone, with the process's exit status. */
+  readonly exited: Promise<ExitStatus>;
+}
+
+export interface OutputRecord {
+  stream: 'stdout' | 'stderr';
+  /** Unix time in nanoseconds when the guest produced the bytes. */
+  timeNs: bigint;
+  data: Buffer;
+}
+
+export interface LogReadOptions {
+  /** Byte position in the log to start from (from logPosition()), 0 for the whole history. */
+  from: number;
+  /** Keep reading as the log grows, until the process exits or the signal aborts. */
+  follow: boolean;
+  signal?: AbortSignal;
+}
+
+export interface BackendInfo {
+  name: string;
+  /** e.g. "tcg" or "kvm" */
+  accelerator: string;
+  /** Human-readable lines for `docker info`. */
+  details: Array<[string, string]>;
+  kernelVersion: string;
+}
+
+/** Raised by boot() when the VM came up but the process could not start (Docker's exit codes 125–127). */
+export class ProcessStartError extends Error {
+  readonly code: number;
+  constructor(message: string, code: number) {
+    super(message);
+    this.code = code;
+  }
+}
+
+export interface Backend {
+  info(): BackendInfo;
+  createWritableDisk(path: string, sizeBytes: number): Promise<void>;
+  /** Boots the VM and starts the process; resolves once the process runs. On failure no VM is left. */
+  boot(spec: ContainerVmSpec): Promise<VmHandle>;
+  /** Re-attaches to a VM started by an earlier engine; undefined when it is no longer running. */
+  adopt(id: string, dir: string): Promise<VmHandle | undefined>;
+  /** The end of the container's output log now: a reader starting here sees only what comes next. */
+  logPosition(dir: string): number;
+  readLogs(dir: string, options: LogReadOptions): AsyncIterable<OutputRecord>;
+  /** The last exit the log recorded after its last start, if any: how a VM that died while no engine ran ended. */
+  lastRecordedExit(dir: string): ExitStatus | undefined;
+}

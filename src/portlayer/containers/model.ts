@@ -1,0 +1,56 @@
+// Three shapes kept apart: what was asked for (ContainerSpec), what is saved (ContainerRecord +
+// ContainerState, one file each in the container's directory), and the live VM (VmHandle, in memory).
+import type { ProcessSpec } from '../backend.ts';
+
+export interface ContainerSpec {
+  /** Without Docker's leading slash. */
+  name: string;
+  /** The reference the user gave ("busybox", "busybox:latest", an id). */
+  imageReference: string;
+  process: ProcessSpec;
+  hostname: string;
+  domainname: string;
+  labels: Record<string, string>;
+  stopSignal: string;
+  /** Seconds to wait after the stop signal before killing; undefined: the engine's default. */
+  stopTimeout?: number;
+  autoRemove: boolean;
+  memoryBytes: number;
+  cpus: number;
+  /** Opaque to the port layer: the API personality keeps the request it was created from. */
+  personality: unknown;
+}
+
+export interface ContainerRecord {
+  id: string;
+  created: string;
+  imageId: string;
+  /** Layer disks bottom first, resolved at create: the container keeps working if the image is untagged. */
+  layerDisks: string[];
+  spec: ContainerSpec;
+}
+
+export type ContainerStatus = 'created' | 'running' | 'exited' | 'dead' | 'removing';
+
+export interface ContainerState {
+  status: ContainerStatus;
+  pid: number;
+  exitCode: number;
+  error: string;
+  startedAt: string;
+  finishedAt: string;
+  restartCount: number;
+}
+
+export const ZERO_TIME = '0001-01-01T00:00:00Z';
+
+export function initialState(): ContainerState {
+  return { status: 'created', pid: 0, exitCode: 0, error: '', startedAt: ZERO_TIME, finishedAt: ZERO_TIME, restartCount: 0 };
+}
+
+/** A container as the port layer hands it out: saved record + current state. */
+export interface ContainerView {
+  record: ContainerRecord;
+  state: ContainerState;
+  dir: string;
+}

@@ -1,0 +1,325 @@
+// Container lifecycle as the port layer sees it: create, start, stop, kill, remove, wait — each step a
+// state change saved before it is acknowledged, so that an engine restart finds what the user last saw.
+import { randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { join } from 'node:path';
+import type { Backend, ExitStatus, VmHandle } from '../backend.ts';
+import { ProcessStartError } from '../backend.ts';
+import type { ImageStore } from '../images/types.ts';
+import { PortLayerError, conflict, invalid, notFound, notModified } from '../errors.ts';
+import { parseSignal, SIGKILL } from '../signals.ts';
+import { generateName, validateName } from './names.ts';
+import { ContainerDirectoryStore } from './store.ts';
+import { initialState } from './model.ts';
+import type { ContainerRecord, ContainerSpec, ContainerState, ContainerView } from './model.ts';
+import { PendingStdin } from './pending-stdin.ts';
+
+export type WaitCondition = 'not-running' | 'next-exit' | 'removed';
+
+const WRITABLE_DISK_BYTES = 8 * 1024 ** 3;
+const KILL_GRACE_MS = 5000;
+
+interface LiveContainer {
+  record: ContainerRecord;
+  state: ContainerState;
+  dir: string;
+  vm?: VmHandle;
+  /** Set while a start is booting the VM: a second start or a remove must wait for it. */
+  starting?: Promise<void>;
+  stdin: PendingStdin;
+}
+
+export interface ContainerServiceOptions {
+  root: string;
+  backend: Backend;
+  images: ImageStore;
+  defaultMemoryMiB: number;
+  defaultCpus: number;
+  /** Seconds between the stop signal and the kill, when neither the request nor the container says. */
+  defaultStopTimeout: number;
+}
+
+export class ContainerService {
+  private readonly store: ContainerDirectoryStore;
+  private readonly backend: Backend;
+  private readonly images: ImageStore;
+  private readonly options: ContainerServiceOptions;
+  private readonly live = new Map<string, LiveContainer>();
+  /** 'exit' (id, ExitStatus), 'removed' (id), 'start' (id): what waiters and event streams listen to. */
+  readonly events = new EventEmitter();
+
+  constructor(options: ContainerServiceOptions) {
+    this.options = options;
+    this.store = new ContainerDirectoryStore(options.root);
+    this.backend = options.backend;
+    this.images = options.images;
+    this.events.setMaxListeners(0);
+  }
+
+  /** Rebuilds the view from the datastore, re-adopting VMs that kept running while no engine did. */
+  async recover(): Promise<void> {
+    for (const { record, state } of this.store.load()) {
+      const entry: LiveContainer = { record, state, dir: this.store.dirOf(record.id), stdin: new PendingStdin() };
+      this.live.set(record.id, entry);
+      if (state.status !== 'running' && state.status !== 'removing') continue;
+      const vm = await this.backend.adopt(record.id, entry.dir);
+      if (state.status === 'removing') {
+        // A removal the last engine did not finish: finish it.
+        if (vm) await vm.kill();
+        this.removeNow(entry);
+      } else if (vm) {
+        this.watch(entry, vm);
+      } else {
+        const exit = this.backend.lastRecordedExit(entry.dir) ?? { code: 255, error: 'container VM ended while the engine was down' };
+        this.recordExit(entry, exit);
+      }
+    }
+  }
+
+  list(): ContainerView[] {
+    return [...this.live.values()].map(view);
+  }
+
+  /** By full id, unique id prefix, or name (with or without the leading slash). */
+  get(ref: string): ContainerView {
+    return view(this.find(ref));
+  }
+
+  async create(spec: ContainerSpec): Promise<ContainerView> {
+    const image = this.images.resolve(spec.imageReference);
+    if (!image) throw notFound(`No such image: ${spec.imageReference}`);
+    const name = spec.name ? validateName(spec.name) : generateName((n) => this.byName(n) !== undefined);
+    const holder = this.byName(name);
+    if (holder) {
+      throw conflict(`Conflict. The container name "/${name}" is already in use by container "${holder.record.id}". You have to remove (or rename) that container to be able to reuse that name.`);
+    }
+    if (spec.process.argv.length === 0) throw invalid('no command specified');
+    const id = randomBytes(32).toString('hex');
+    const record: ContainerRecord = {
+      id,
+      created: new Date().toISOString(),
+      imageId: image.id,
+      layerDisks: image.layers.map((l) => l.diskPath),
+      spec: { ...spec, name, hostname: spec.hostname || id.slice(0, 12) },
+    };
+    const dir = this.store.createDir(id);
+    const entry: LiveContainer = { record, state: initialState(), dir, stdin: new PendingStdin() };
+    try {
+      await this.backend.createWritableDisk(this.writableDisk(entry), WRITABLE_DISK_BYTES);
+      this.store.saveState(id, entry.state);
+      this.store.saveRecord(record);
+    } catch (err) {
+      this.store.remove(id);
+      throw err;
+    }
+    this.live.set(id, entry);
+    return view(entry);
+  }
+
+  async start(ref: string): Promise<void> {
+    const entry = this.find(ref);
+    if (entry.starting) return entry.starting;
+    if (entry.state.status === 'running') throw notModified();
+    if (entry.state.status === 'removing') throw conflict(`container ${entry.record.id} is marked for removal and cannot be started`);
+    entry.starting = this.boot(entry).finally(() => { entry.starting = undefined; });
+    return entry.starting;
+  }
+
+  private async boot(entry: LiveContainer): Promise<void> {
+    const { record } = entry;
+    const spec = record.spec;
+    let vm: VmHandle;
+    try {
+      vm = await this.backend.boot({
+        id: record.id,
+        dir: entry.dir,
+        hostname: spec.hostname,
+        domainname: spec.domainname,
+        layerDisks: record.layerDisks,
+        writableDisk: this.writableDisk(entry),
+        process: spec.process,
+        memoryMiB: spec.memoryBytes > 0 ? Math.ceil(spec.memoryBytes / 1024 ** 2) : this.options.defaultMemoryMiB,
+        cpus: spec.cpus > 0 ? Math.ceil(spec.cpus) : this.options.defaultCpus,
+      });
+    } catch (err) {
+      const startError = err instanceof ProcessStartError;
+      const message = err instanceof Error ? err.message : String(err);
+      this.recordExit(entry, { code: startError ? err.code : 128, error: message });
+      if (spec.autoRemove) this.removeNow(entry);
+      throw new PortLayerError(startError && err.code !== 125 ? 'InvalidParameter' : 'System', message, { cause: err });
+    }
+    entry.state = {
+      ...entry.state,
+      status: 'running',
+      pid: vm.pid,
+      exitCode: 0,
+      error: '',
+      startedAt: new Date().toISOString(),
+      finishedAt: entry.state.finishedAt,
+    };
+    this.store.saveState(record.id, entry.state);
+    this.watch(entry, vm);
+    this.events.emit('start', record.id);
+  }
+
+  private watch(entry: LiveContainer, vm: VmHandle): void {
+    entry.vm = vm;
+    entry.stdin.attach(vm);
+    vm.exited.then((exit) => {
+      entry.vm = undefined;
+      entry.stdin.detach();
+      this.recordExit(entry, exit);
+      if (entry.record.spec.autoRemove) this.removeNow(entry);
+    });
+  }
+
+  private recordExit(entry: LiveContainer, exit: ExitStatus): void {
+    entry.state = {
+      ...entry.state,
+      status: entry.state.status === 'removing' ? 'removing' : 'exited',
+      pid: 0,
+      exitCode: exit.code,
+      error: exit.error ?? '',
+      finishedAt: new Date().toISOString(),
+    };
+    if (this.live.has(entry.record.id)) this.store.saveState(entry.record.id, entry.state);
+    this.events.emit('exit', entry.record.id, exit);
+  }
+
+  /** Sends the stop signal, then SIGKILL after the timeout (seconds; negative waits for ever). */
+  async stop(ref: string, options: { timeout?: number; signal?: string } = {}): Promise<void> {
+    const entry = this.find(ref);
+    if (entry.starting) await entry.starting.catch(() => undefined);
+    const vm = entry.vm;
+    if (!vm) throw notModified();
+    const spec = entry.record.spec;
+    const timeout = options.timeout ?? spec.stopTimeout ?? this.options.defaultStopTimeout;
+    vm.signal(parseSignal(options.signal || spec.stopSignal || 'SIGTERM'));
+    if (timeout < 0) {
+      await vm.exited;
+      return;
+    }
+    if (await settlesWithin(vm.exited, timeout * 1000)) return;
+    await this.killVm(vm);
+  }
+
+  async kill(ref: string, signal = 'SIGKILL'): Promise<void> {
+    const entry = this.find(ref);
+    const signo = parseSignal(signal);
+    if (entry.starting) await entry.starting.catch(() => undefined);
+    const vm = entry.vm;
+    if (!vm) throw conflict(`Cannot kill container: ${ref}: container ${entry.record.id} is not running`);
+    if (signo === SIGKILL) {
+      await this.killVm(vm);
+    } else {
+      vm.signal(signo);
+    }
+  }
+
+  /** SIGKILL through the guest, then the VM itself if the guest does not answer in time. */
+  private async killVm(vm: VmHandle): Promise<void> {
+    vm.signal(SIGKILL);
+    if (await settlesWithin(vm.exited, KILL_GRACE_MS)) return;
+    await vm.kill();
+    await vm.exited;
+  }
+
+  async remove(ref: string, options: { force?: boolean } = {}): Promise<void> {
+    const entry = this.find(ref);
+    if (entry.state.status === 'removing') throw conflict(`removal of container ${entry.record.id} is already in progress`);
+    if ((entry.vm || entry.starting) && !options.force) {
+      throw conflict(`cannot remove container "/${entry.record.spec.name}": container is running: stop the container before removing or force remove`);
+    }
+    entry.state = { ...entry.state, status: 'removing' };
+    this.store.saveState(entry.record.id, entry.state);
+    if (entry.starting) await entry.starting.catch(() => undefined);
+    const vm = entry.vm;
+    if (vm) {
+      await vm.kill();
+      await vm.exited;
+    }
+    this.removeNow(entry);
+  }
+
+  private removeNow(entry: LiveContainer): void {
+    if (!this.live.delete(entry.record.id)) return;
+    this.store.remove(entry.record.id);
+    this.events.emit('removed', entry.record.id);
+  }
+
+  /** Resolves with the exit status per Docker's wait conditions. */
+  wait(ref: string, condition: WaitCondition = 'not-running'): Promise<ExitStatus> {
+    const entry = this.find(ref);
+    const id = entry.record.id;
+    const running = () => entry.vm !== undefined || entry.starting !== undefined;
+    if (condition === 'not-running' && !running()) return Promise.resolve(statusOf(entry));
+    return new Promise((resolve) => {
+      let last: ExitStatus = statusOf(entry);
+      const onExit = (exitedId: string, exit: ExitStatus) => {
+        if (exitedId !== id) return;
+        last = exit;
+        if (condition !== 'removed') finish();
+      };
+      const onRemoved = (removedId: string) => {
+        if (removedId === id) finish();
+      };
+      const finish = () => {
+        this.events.off('exit', onExit);
+        this.events.off('removed', onRemoved);
+        resolve(last);
+      };
+      this.events.on('exit', onExit);
+      this.events.on('removed', onRemoved);
+    });
+  }
+
+  resize(ref: string, rows: number, cols: number): void {
+    const entry = this.find(ref);
+    if (!entry.vm) throw conflict(`Container ${entry.record.id} is not running`);
+    entry.vm.resize(rows, cols);
+  }
+
+  /** The container's stdin: bytes written before the process starts are kept and delivered at start. */
+  stdinOf(ref: string): PendingStdin {
+    return this.find(ref).stdin;
+  }
+
+  /** Whether the container's process is running now (or its VM is booting). */
+  isActive(ref: string): boolean {
+    const entry = this.find(ref);
+    return entry.vm !== undefined || entry.starting !== undefined;
+  }
+
+  private writableDisk(entry: LiveContainer): string {
+    return join(entry.dir, 'rw.ext4');
+  }
+
+  private byName(name: string): LiveContainer | undefined {
+    for (const entry of this.live.values()) if (entry.record.spec.name === name) return entry;
+    return undefined;
+  }
+
+  private find(ref: string): LiveContainer {
+    const exact = this.live.get(ref) ?? this.byName(ref.startsWith('/') ? ref.slice(1) : ref);
+    if (exact) return exact;
+    const matches = ref.length > 0 && /^[0-9a-f]+$/.test(ref) ? [...this.live.values()].filter((e) => e.record.id.startsWith(ref)) : [];
+    if (matches.length === 1) return matches[0];
+    if (matches.length > 1) throw invalid(`multiple IDs found with provided prefix: ${ref}`);
+    throw notFound(`No such container: ${ref}`);
+  }
+}
+
+function view(entry: LiveContainer): ContainerView {
+  return { record: entry.record, state: entry.state, dir: entry.dir };
+}
+
+function statusOf(entry: LiveContainer): ExitStatus {
+  return entry.state.error ? { code: entry.state.exitCode, error: entry.state.error } : { code: entry.state.exitCode };
+}
+
+function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(false), ms);
+    promise.then(() => { clearTimeout(timer); resolve(true); }, () => { clearTimeout(timer); resolve(true); });
+  });
+}

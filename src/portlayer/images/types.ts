@@ -1,0 +1,67 @@
+// The port layer's image model: backend-free. Layers are stored once per datastore as read-only ext4
+// disk images (one per OCI diff_id), shared by every image that lists them.
+
+/** The OCI image config's `config` object (Docker's ContainerConfig subset images carry). */
+export interface ImageRuntimeConfig {
+  User?: string;
+  ExposedPorts?: Record<string, object>;
+  Env?: string[];
+  Entrypoint?: string[] | null;
+  Cmd?: string[] | null;
+  Volumes?: Record<string, object>;
+  WorkingDir?: string;
+  Labels?: Record<string, string>;
+  StopSignal?: string;
+  Healthcheck?: unknown;
+  Shell?: string[];
+}
+
+/** The OCI image configuration document, as stored (its sha256 is the image id). */
+export interface ImageConfigDocument {
+  architecture: string;
+  os: string;
+  variant?: string;
+  created?: string;
+  author?: string;
+  config?: ImageRuntimeConfig;
+  rootfs: { type: 'layers'; diff_ids: string[] };
+  history?: Array<{ created?: string; created_by?: string; comment?: string; empty_layer?: boolean; author?: string }>;
+}
+
+export interface LayerRecord {
+  /** sha256 of the uncompressed layer tar ("sha256:…") — the OCI diff_id. */
+  diffId: string;
+  /** Absolute path of the read-only ext4 disk image holding this layer's files (whiteouts as overlay whiteouts). */
+  diskPath: string;
+  /** Bytes of file content in the layer (what Docker reports as the layer's size). */
+  size: number;
+}
+
+export interface ImageRecord {
+  /** "sha256:<hex of the config document>". */
+  id: string;
+  repoTags: string[];      // "busybox:latest", "registry:5000/app:1"
+  repoDigests: string[];   // "busybox@sha256:…" (manifest digests, when known)
+  config: ImageConfigDocument;
+  /** Layers bottom first, in rootfs.diff_ids order. */
+  layers: LayerRecord[];
+  /** Sum of layer sizes. */
+  size: number;
+  /** When this image was first stored here (ISO 8601). */
+  stored: string;
+}
+
+export interface LoadProgress {
+  (message: string): void;
+}
+
+/** What the engine and container port layer need from the image store. */
+export interface ImageStore {
+  /** Loads a docker-save or OCI-layout tarball (plain, or gzip-compressed). Returns the references loaded ("name:tag", or the image id for untagged images). */
+  load(tarball: NodeJS.ReadableStream, progress?: LoadProgress): Promise<string[]>;
+  list(): ImageRecord[];
+  /** Resolves "name", "name:tag", "host:port/name:tag", "name@sha256:…", a full or short id ("sha256:abc…", "abc123"). Undefined when unknown. */
+  resolve(reference: string): ImageRecord | undefined;
+  /** Adds a tag ("name:tag") to an image. */
+  tag(id: string, reference: string): void;
+}

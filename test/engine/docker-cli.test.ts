@@ -1,0 +1,148 @@
+// The user's path from issue #2, driven with the real docker CLI against a real VCH whose containers
+// are QEMU VMs.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { TestVch } from '../helpers/vch.ts';
+import { buildTestImages } from '../fixtures/images.ts';
+
+const vch = new TestVch('cli');
+let images: { busybox: string; busyboxOci: string; layered: string };
+
+before(async () => {
+  images = await buildTestImages();
+  await vch.start();
+});
+
+after(async () => {
+  await vch.destroy();
+});
+
+test('version and info describe the VCH, its backend and accelerator', async () => {
+  const version = await vch.docker(['version', '--format', '{{.Server.APIVersion}} {{.Server.Os}}']);
+  assert.equal(version.code, 0, version.stderr);
+  assert.equal(version.stdout.trim(), '1.48 linux');
+  const info = await vch.docker(['info', '--format', '{{json .}}']);
+  assert.equal(info.code, 0, info.stderr);
+  const parsed = JSON.parse(info.stdout);
+  assert.equal(parsed.Name, 'cli');
+  assert.ok(parsed.NCPU > 0 && parsed.MemTotal > 0);
+  const status = Object.fromEntries(parsed.DriverStatus);
+  assert.equal(status.Backend, 'qemu');
+  assert.match(status.Accelerator, /^(kvm|tcg)$/);
+  const human = await vch.docker(['info']);
+  assert.equal(human.code, 0, human.stderr);
+  assert.match(human.stdout, /Backend: qemu/);
+  assert.match(human.stdout, /Accelerator: (kvm|tcg)/);
+});
+
+test('docker load takes docker-save and OCI-layout tarballs; images and image inspect list them', async () => {
+  const save = await vch.docker(['load', '-i', images.busybox]);
+  assert.equal(save.code, 0, save.stderr);
+  assert.match(save.stdout, /Loaded image: busybox:latest/);
+  const oci = await vch.docker(['load', '-i', images.busyboxOci]);
+  assert.equal(oci.code, 0, oci.stderr);
+  const list = await vch.docker(['images', '--format', '{{.Repository}}:{{.Tag}}']);
+  assert.equal(list.code, 0, list.stderr);
+  assert.ok(list.stdout.split('\n').includes('busybox:latest'), list.stdout);
+  const inspect = await vch.docker(['image', 'inspect', 'busybox']);
+  assert.equal(inspect.code, 0, inspect.stderr);
+  const [image] = JSON.parse(inspect.stdout);
+  assert.deepEqual(image.RepoTags, ['busybox:latest']);
+  assert.deepEqual(image.Config.Cmd, ['sh']);
+  assert.equal(image.RootFS.Layers.length, 1);
+  const missing = await vch.docker(['image', 'inspect', 'nosuchimage']);
+  assert.notEqual(missing.code, 0);
+  assert.match(missing.stderr, /No such image/);
+});
+
+test('docker run --rm busybox echo hi prints hi, and no VM is left behind', async () => {
+  const run = await vch.docker(['run', '--rm', 'busybox', 'echo', 'hi']);
+  assert.equal(run.code, 0, run.stderr + vch.engineLog);
+  assert.equal(run.stdout, 'hi\n');
+  const all = await vch.docker(['ps', '-aq']);
+  assert.equal(all.stdout.trim(), '');
+  assert.deepEqual(vch.qemuPids(), []);
+});
+
+test('exit codes and separate stdout/stderr', async () => {
+  const falsy = await vch.docker(['run', '--rm', 'busybox', 'false']);
+  assert.equal(falsy.code, 1);
+  const mixed = await vch.docker(['run', '--rm', 'busybox', 'sh', '-c', 'echo out; echo err >&2; exit 3']);
+  assert.equal(mixed.code, 3);
+  assert.equal(mixed.stdout, 'out\n');
+  assert.equal(mixed.stderr, 'err\n');
+});
+
+test('a missing executable fails with an error naming it', async () => {
+  const run = await vch.docker(['run', '--rm', 'busybox', 'fakeCommand']);
+  assert.equal(run.code, 127, run.stderr);
+  assert.match(run.stderr, /fakeCommand/);
+  assert.match(run.stderr, /executable file not found/);
+});
+
+test('a detached web server: ps, logs, inspect, stop, start, rm -f', async () => {
+  const run = await vch.docker(['run', '-d', '--name', 'web', 'busybox', 'sh', '-c', 'echo serving; exec httpd -f -p 8080']);
+  assert.equal(run.code, 0, run.stderr);
+  const id = run.stdout.trim();
+  assert.match(id, /^[0-9a-f]{64}$/);
+  const ps = await vch.docker(['ps', '--format', '{{.Names}} {{.Status}}']);
+  assert.match(ps.stdout, /^web Up /m);
+  assert.equal(vch.qemuPids().length, 1, 'one QEMU process for the one running container');
+  let logs = await vch.docker(['logs', 'web']);
+  for (let i = 0; i < 50 && !logs.stdout.includes('serving'); i++) {
+    await new Promise((r) => setTimeout(r, 200));
+    logs = await vch.docker(['logs', 'web']);
+  }
+  assert.equal(logs.stdout, 'serving\n');
+  const inspect = JSON.parse((await vch.docker(['inspect', 'web'])).stdout)[0];
+  assert.equal(inspect.Id, id);
+  assert.equal(inspect.Name, '/web');
+  assert.equal(inspect.State.Running, true);
+  assert.ok(inspect.State.Pid > 0);
+  assert.ok(Date.parse(inspect.State.StartedAt) >= Date.parse(inspect.Created));
+  assert.deepEqual(inspect.Config.Cmd, ['sh', '-c', 'echo serving; exec httpd -f -p 8080']);
+  assert.equal(inspect.VirtualMachine.Backend, 'qemu');
+  assert.equal(inspect.VirtualMachine.Pid, inspect.State.Pid);
+  assert.deepEqual(vch.qemuPids(), [inspect.State.Pid]);
+
+  const stop = await vch.docker(['stop', 'web']);
+  assert.equal(stop.code, 0, stop.stderr);
+  const stopped = JSON.parse((await vch.docker(['inspect', 'web'])).stdout)[0];
+  assert.equal(stopped.State.Status, 'exited');
+  assert.equal(stopped.State.ExitCode, 143, 'httpd dies of SIGTERM');
+  assert.deepEqual(vch.qemuPids(), []);
+
+  const start = await vch.docker(['start', 'web']);
+  assert.equal(start.code, 0, start.stderr);
+  const restarted = JSON.parse((await vch.docker(['inspect', 'web'])).stdout)[0];
+  assert.equal(restarted.State.Running, true);
+  const rm = await vch.docker(['rm', '-f', 'web']);
+  assert.equal(rm.code, 0, rm.stderr);
+  assert.equal((await vch.docker(['ps', '-aq'])).stdout.trim(), '');
+  assert.deepEqual(vch.qemuPids(), []);
+});
+
+test('stop kills a process that ignores SIGTERM after the timeout', async () => {
+  const run = await vch.docker(['run', '-d', '--name', 'stubborn', 'busybox', 'sh', '-c', "trap '' TERM; while true; do sleep 1; done"]);
+  assert.equal(run.code, 0, run.stderr);
+  const stop = await vch.docker(['stop', '-t', '1', 'stubborn']);
+  assert.equal(stop.code, 0, stop.stderr);
+  const state = JSON.parse((await vch.docker(['inspect', 'stubborn'])).stdout)[0].State;
+  assert.equal(state.ExitCode, 137);
+  await vch.docker(['rm', 'stubborn']);
+});
+
+test('errors come back in Docker shape and status', async () => {
+  const missing = await vch.docker(['inspect', '--type', 'container', 'nope']);
+  assert.notEqual(missing.code, 0);
+  assert.match(missing.stderr, /No such container: nope/);
+  const create = await vch.docker(['create', '--name', 'twice', 'busybox', 'true']);
+  assert.equal(create.code, 0, create.stderr);
+  const again = await vch.docker(['create', '--name', 'twice', 'busybox', 'true']);
+  assert.notEqual(again.code, 0);
+  assert.match(again.stderr, /already in use/);
+  const noImage = await vch.docker(['create', 'nosuch:image', 'true']);
+  assert.notEqual(noImage.code, 0);
+  assert.match(noImage.stderr, /nosuch:image/);
+  await vch.docker(['rm', 'twice']);
+});

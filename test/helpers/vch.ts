@@ -1,0 +1,109 @@
+// Starts a real VCH (the engine as its own process, QEMU VMs behind it) on a private datastore, and
+// runs the real docker CLI against it.
+import { spawn, execFile } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { request } from 'node:http';
+
+export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+export const DOCKER = '/usr/local/bin/docker';
+
+export interface CommandResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export class TestVch {
+  readonly dir: string;
+  readonly datastore: string;
+  readonly socket: string;
+  readonly name: string;
+  private engine?: ChildProcess;
+  engineLog = '';
+
+  constructor(name = 'test') {
+    this.name = name;
+    this.dir = mkdtempSync(join(tmpdir(), 'bonneville-vch-'));
+    this.datastore = join(this.dir, 'datastore');
+    this.socket = join(this.dir, 'docker.sock');
+  }
+
+  get dockerHost(): string {
+    return `unix://${this.socket}`;
+  }
+
+  async start(): Promise<void> {
+    const node = join(repoRoot, 'node_modules/.bin/node');
+    this.engine = spawn(node, [join(repoRoot, 'src/cli/bonneville.ts'), 'vch', 'serve', '--name', this.name,
+      '--datastore', this.datastore, '--socket', this.socket], { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.engine.stdout!.on('data', (d: Buffer) => { this.engineLog += d.toString(); });
+    this.engine.stderr!.on('data', (d: Buffer) => { this.engineLog += d.toString(); });
+    const engine = this.engine;
+    const deadline = Date.now() + 60_000;
+    while (Date.now() < deadline) {
+      if (engine.exitCode !== null) throw new Error(`engine exited: ${this.engineLog}`);
+      if (await this.ping()) return;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`engine did not answer within 60s: ${this.engineLog}`);
+  }
+
+  private ping(): Promise<boolean> {
+    return new Promise((resolve) => {
+      const req = request({ socketPath: this.socket, path: '/_ping' }, (res) => { res.resume(); resolve(res.statusCode === 200); });
+      req.on('error', () => resolve(false));
+      req.end();
+    });
+  }
+
+  /** Kills the engine the hard way: its container VMs must survive. */
+  async killEngine(): Promise<void> {
+    const engine = this.engine;
+    if (!engine || engine.exitCode !== null) return;
+    const gone = new Promise((r) => engine.once('exit', r));
+    engine.kill('SIGKILL');
+    await gone;
+  }
+
+  docker(args: string[], options: { input?: string; timeoutMs?: number } = {}): Promise<CommandResult> {
+    return runCommand(DOCKER, args, { env: { ...process.env, DOCKER_HOST: this.dockerHost }, ...options });
+  }
+
+  /** QEMU processes that belong to this VCH's containers. */
+  qemuPids(): number[] {
+    const pids: number[] = [];
+    for (const entry of readdirSync('/proc')) {
+      if (!/^\d+$/.test(entry)) continue;
+      try {
+        const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
+        if (cmdline.includes(join(this.datastore, 'containers'))) pids.push(Number(entry));
+      } catch {
+        // went away while we looked
+      }
+    }
+    return pids;
+  }
+
+  async destroy(): Promise<void> {
+    await this.killEngine();
+    for (const pid of this.qemuPids()) {
+      try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+    }
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+export function runCommand(file: string, args: string[], options: { input?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<CommandResult> {
+  return new Promise((resolve) => {
+    const child = execFile(file, args, { env: options.env, timeout: options.timeoutMs ?? 180_000, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
+      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0;
+      resolve({ code, stdout: stdout.toString(), stderr: stderr.toString() });
+    });
+    if (options.input !== undefined) child.stdin!.end(options.input);
+    else child.stdin!.end();
+  });
+}
