@@ -91,5 +91,5 @@ export interface Backend {
   logPosition(dir: string): number;
   readLogs(dir: string, options: LogReadOptions): AsyncIterable<OutputRecord>;
   /** The last exit the log recorded after its last start, if any: how a VM that died while no engine ran ended. */
-  lastRecordedExit(dir: string): ExitStatus | undefined;
+  lastRecordedExit(dir: string): Promise<ExitStatus | undefined>;
 }

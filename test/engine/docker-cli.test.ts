@@ -17,6 +17,16 @@ after(async () => {
   await vch.destroy();
 });
 
+/** The container's stdout once it matches (its process may still be starting up). */
+async function waitForLogs(name: string, pattern: RegExp): Promise<string> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const logs = await vch.docker(['logs', name]);
+    if (pattern.test(logs.stdout) || Date.now() > deadline) return logs.stdout;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
 test('version and info describe the VCH, its backend and accelerator', async () => {
   const version = await vch.docker(['version', '--format', '{{.Server.APIVersion}} {{.Server.Os}}']);
   assert.equal(version.code, 0, version.stderr);
@@ -88,12 +98,7 @@ test('a detached web server: ps, logs, inspect, stop, start, rm -f', async () =>
   const ps = await vch.docker(['ps', '--format', '{{.Names}} {{.Status}}']);
   assert.match(ps.stdout, /^web Up /m);
   assert.equal(vch.qemuPids().length, 1, 'one QEMU process for the one running container');
-  let logs = await vch.docker(['logs', 'web']);
-  for (let i = 0; i < 50 && !logs.stdout.includes('serving'); i++) {
-    await new Promise((r) => setTimeout(r, 200));
-    logs = await vch.docker(['logs', 'web']);
-  }
-  assert.equal(logs.stdout, 'serving\n');
+  assert.equal(await waitForLogs('web', /serving/), 'serving\n');
   const inspect = JSON.parse((await vch.docker(['inspect', 'web'])).stdout)[0];
   assert.equal(inspect.Id, id);
   assert.equal(inspect.Name, '/web');
@@ -123,8 +128,9 @@ test('a detached web server: ps, logs, inspect, stop, start, rm -f', async () =>
 });
 
 test('stop kills a process that ignores SIGTERM after the timeout', async () => {
-  const run = await vch.docker(['run', '-d', '--name', 'stubborn', 'busybox', 'sh', '-c', "trap '' TERM; while true; do sleep 1; done"]);
+  const run = await vch.docker(['run', '-d', '--name', 'stubborn', 'busybox', 'sh', '-c', "trap '' TERM; echo ready; while true; do sleep 1; done"]);
   assert.equal(run.code, 0, run.stderr);
+  await waitForLogs('stubborn', /ready/);
   const stop = await vch.docker(['stop', '-t', '1', 'stubborn']);
   assert.equal(stop.code, 0, stop.stderr);
   const state = JSON.parse((await vch.docker(['inspect', 'stubborn'])).stdout)[0].State;

@@ -2,14 +2,14 @@
 // kernel (nested "PVM" hypervisors abort or crawl). One probe boot per host boot decides; the answer is
 // cached in the datastore, keyed by the host's boot id.
 import { spawn } from 'node:child_process';
-import { accessSync, constants, existsSync, readFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { accessSync, constants, existsSync, readFileSync, mkdtempSync, mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, dirname } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { writeJsonAtomic } from '../../portlayer/atomic-file.ts';
 import { TetherClient } from '../../tether/client.ts';
 import { buildQemuArgs } from './cmdline.ts';
-import { connectControl } from './qemu-vm.ts';
+import { connectUnixSocket } from '../../tether/connect.ts';
 import type { GuestArtifacts } from './guest-artifacts.ts';
 
 export interface AccelChoice {
@@ -41,6 +41,7 @@ export async function chooseAccelerator(options: { qemuBinary: string; guest: Gu
   }
   const choice = (await probeKvm(options)) ? { accel: 'kvm' as const, reason: 'a probe VM booted under KVM' }
     : { accel: 'tcg' as const, reason: `/dev/kvm exists but a probe VM did not boot under it within ${PROBE_DEADLINE_MS / 1000}s` };
+  mkdirSync(dirname(options.cacheFile), { recursive: true });
   writeJsonAtomic(options.cacheFile, { ...choice, key });
   return choice;
 }
@@ -64,11 +65,11 @@ async function probeKvm(options: { qemuBinary: string; guest: GuestArtifacts; ts
     pidFile: join(dir, 'qemu.pid'),
   });
   const child = spawn(options.qemuBinary, args, { stdio: 'ignore' });
-  let exited = false;
-  child.once('exit', () => { exited = true; });
+  const exited = new AbortController();
+  child.once('exit', () => exited.abort());
   try {
     const deadline = Date.now() + PROBE_DEADLINE_MS;
-    const socket = await connectControl(`bonneville/${id}/control`, deadline, () => !exited);
+    const socket = await connectUnixSocket(`bonneville/${id}/control`, { abstract: true, timeoutMs: PROBE_DEADLINE_MS, signal: exited.signal });
     const tether = new TetherClient(socket);
     await tether.hello(Math.max(1, deadline - Date.now()));
     socket.destroy();

@@ -6,13 +6,14 @@ import { promisify } from 'node:util';
 import type { Backend, BackendInfo, ContainerVmSpec, ExitStatus, LogReadOptions, OutputRecord, VmHandle } from '../../portlayer/backend.ts';
 import { ProcessStartError } from '../../portlayer/backend.ts';
 import { writeJsonAtomic } from '../../portlayer/atomic-file.ts';
-import { TetherClient } from '../../tether/client.ts';
+import { TetherClient, TetherError } from '../../tether/client.ts';
 import type { ContainerConfig } from '../../tether/config.ts';
 import { buildQemuArgs } from './cmdline.ts';
 import { vmFiles, socketNames } from './vm-files.ts';
 import { isOurVm } from './process-identity.ts';
-import { QemuVm, connectControl } from './qemu-vm.ts';
-import { readOutput, lastExit, logSize } from './output-log.ts';
+import { QemuVm } from './qemu-vm.ts';
+import { connectUnixSocket } from '../../tether/connect.ts';
+import { readOutput, lastExit, logSize, trimTornFrame } from './output-log.ts';
 
 const run = promisify(execFile);
 
@@ -83,6 +84,7 @@ export class QemuBackend implements Backend {
       consoleFile: files.console,
       pidFile: files.pid,
     });
+    await trimTornFrame(files.log);
     const out = openSync(files.qemuOutput, 'a');
     const child = spawn(this.options.qemuBinary, args, { detached: true, stdio: ['ignore', out, out], cwd: spec.dir });
     closeSync(out);
@@ -90,13 +92,14 @@ export class QemuBackend implements Backend {
     const pid = child.pid;
     if (!pid) throw new Error(`could not start ${this.options.qemuBinary}`);
     let exitedEarly = false;
-    child.once('exit', () => { exitedEarly = true; });
+    const qemuGone = new AbortController();
+    child.once('exit', () => { exitedEarly = true; qemuGone.abort(); });
     const runtime: RuntimeRecord = { pid, vmName, control: sockets.control, started: new Date().toISOString() };
     writeJsonAtomic(files.runtime, runtime);
     const deadline = Date.now() + this.options.bootTimeoutSeconds * 1000;
     let vm: QemuVm | undefined;
     try {
-      const socket = await connectControl(sockets.control, deadline, () => !exitedEarly);
+      const socket = await connectUnixSocket(sockets.control, { abstract: true, timeoutMs: deadline - Date.now(), signal: qemuGone.signal });
       const tether = new TetherClient(socket);
       vm = new QemuVm({ pid, socket, tether, recordedExit: () => lastExit(files.log) });
       await withDeadline(tether.hello(Math.max(1, deadline - Date.now())), deadline, 'the container VM did not come up');
@@ -106,8 +109,7 @@ export class QemuBackend implements Backend {
     } catch (err) {
       if (vm) await vm.kill();
       else killQuietly(pid);
-      const code = (err as { code?: unknown }).code;
-      if (typeof code === 'number') throw new ProcessStartError((err as Error).message, code);
+      if (err instanceof TetherError && err.reportedByGuest) throw new ProcessStartError(err.message, err.code);
       const why = exitedEarly ? `QEMU exited during boot: ${tail(files.qemuOutput)}` : (err as Error).message;
       throw new Error(`${why} (${this.options.accel}, after ${this.options.bootTimeoutSeconds}s at most)`, { cause: err });
     }
@@ -142,7 +144,7 @@ export class QemuBackend implements Backend {
     const runtime = JSON.parse(readFileSync(files.runtime, 'utf8')) as RuntimeRecord;
     if (!isOurVm(runtime.pid, runtime.vmName)) return undefined;
     try {
-      const socket = await connectControl(runtime.control, Date.now() + 5000, () => isOurVm(runtime.pid, runtime.vmName));
+      const socket = await connectUnixSocket(runtime.control, { abstract: true, timeoutMs: 5000 });
       const tether = new TetherClient(socket);
       const vm = new QemuVm({ pid: runtime.pid, socket, tether, recordedExit: () => lastExit(files.log) });
       await tether.hello(5000);
@@ -162,7 +164,7 @@ export class QemuBackend implements Backend {
     return readOutput(vmFiles(dir).log, options);
   }
 
-  lastRecordedExit(dir: string): ExitStatus | undefined {
+  lastRecordedExit(dir: string): Promise<ExitStatus | undefined> {
     return lastExit(vmFiles(dir).log);
   }
 }

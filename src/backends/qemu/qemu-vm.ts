@@ -1,28 +1,9 @@
 // One running container VM: the QEMU process (not our child after an engine restart) and the tether
 // connection. The VM counts as gone once the control channel closed and the process has left /proc.
-import { connect } from 'node:net';
 import type { Socket } from 'node:net';
 import type { ExitStatus, VmHandle } from '../../portlayer/backend.ts';
 import { TetherClient } from '../../tether/client.ts';
 import { processGone } from './process-identity.ts';
-
-const CONNECT_RETRY_MS = 20;
-
-/** Connects to the VM's control socket, retrying while QEMU has not created it yet. */
-export async function connectControl(name: string, deadline: number, alive: () => boolean): Promise<Socket> {
-  for (;;) {
-    try {
-      return await new Promise<Socket>((resolve, reject) => {
-        const socket = connect({ path: `\0${name}` });
-        socket.once('connect', () => { socket.removeListener('error', reject); resolve(socket); });
-        socket.once('error', reject);
-      });
-    } catch (err) {
-      if (Date.now() > deadline || !alive()) throw err;
-      await new Promise((r) => setTimeout(r, CONNECT_RETRY_MS));
-    }
-  }
-}
 
 async function waitUntilGone(pid: number, graceMs: number): Promise<void> {
   const until = Date.now() + graceMs;
@@ -41,7 +22,7 @@ export interface QemuVmOptions {
   socket: Socket;
   tether: TetherClient;
   /** Reads the exit the guest recorded in its log port, for when the control channel missed it. */
-  recordedExit: () => ExitStatus | undefined;
+  recordedExit: () => Promise<ExitStatus | undefined>;
 }
 
 export class QemuVm implements VmHandle {
@@ -62,9 +43,9 @@ export class QemuVm implements VmHandle {
     this.exited = new Promise<ExitStatus>((resolve) => {
       this.socket.once('close', () => {
         // QEMU closes the channel when it exits; make sure the process is really gone before saying so.
-        void waitUntilGone(this.pid, 10_000).then(() => {
+        void waitUntilGone(this.pid, 10_000).then(async () => {
           if (this.exit) return resolve(this.exit);
-          const recorded = options.recordedExit();
+          const recorded = await options.recordedExit().catch(() => undefined);
           if (recorded) return resolve(recorded);
           resolve(this.killed ? { code: 137 } : { code: 255, error: 'the container VM stopped without reporting an exit' });
         });

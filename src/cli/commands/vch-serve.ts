@@ -1,5 +1,6 @@
 // `bonneville vch serve`: runs one VCH's engine in the foreground on the embedded defaults.
 import { parseArgs } from 'node:util';
+import { mkdirSync } from 'node:fs';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startEngine } from '../../engine/engine.ts';
@@ -29,13 +30,15 @@ export async function vchServe(argv: string[]): Promise<void> {
   const name = values.name!;
   const datastore = resolve(values.datastore ?? `/var/lib/bonneville/${name}`);
   const socket = resolve(values.socket ?? `/run/bonneville/${name}/docker.sock`);
+  mkdirSync(datastore, { recursive: true });
   const guest = findGuestArtifacts(values.guest!);
   const tscKhz = readTscKhz();
   const accel = await chooseAccelerator({
     qemuBinary: values.qemu!,
     guest,
     tscKhz,
-    cacheFile: join(datastore, 'accelerator.json'),
+    // /run is per host boot, like the answer: every VCH on this host shares one probe.
+    cacheFile: '/run/bonneville/accelerator.json',
     forced: values.accel ?? process.env.BONNEVILLE_ACCEL,
   });
   const backend = new QemuBackend({

@@ -90,9 +90,9 @@ async function wait(b: ContainerRoutesBackend, ctx: RequestContext): Promise<voi
   ctx.res.writeHead(200, { 'Content-Type': 'application/json' });
   ctx.res.flushHeaders();
   const exit = await waiting;
-  const body: Record<string, unknown> = { StatusCode: exit.code };
-  if (exit.error) body.Error = { Message: exit.error };
-  ctx.res.end(JSON.stringify(body) + '\n');
+  // Why a process failed to start is the start call's answer and State.Error's; the CLI would print a
+  // wait error on top of it, so only the status travels here.
+  ctx.res.end(JSON.stringify({ StatusCode: exit.code }) + '\n');
 }
 
 function resize(b: ContainerRoutesBackend, ctx: RequestContext): void {

@@ -70,7 +70,7 @@ export class ContainerService {
       } else if (vm) {
         this.watch(entry, vm);
       } else {
-        const exit = this.backend.lastRecordedExit(entry.dir) ?? { code: 255, error: 'container VM ended while the engine was down' };
+        const exit = (await this.backend.lastRecordedExit(entry.dir)) ?? { code: 255, error: 'container VM ended while the engine was down' };
         this.recordExit(entry, exit);
       }
     }

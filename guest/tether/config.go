@@ -1,0 +1,60 @@
+package main
+
+// containerConfig is the CONFIG payload (docs/tether-protocol.md, ContainerConfig).
+type containerConfig struct {
+	ID         string        `json:"id"`
+	Hostname   string        `json:"hostname"`
+	Domainname string        `json:"domainname"`
+	Now        int64         `json:"now"`
+	Layers     []string      `json:"layers"`
+	RW         string        `json:"rw"`
+	Cmd        []string      `json:"cmd"`
+	Env        []string      `json:"env"`
+	WorkingDir string        `json:"workingDir"`
+	User       string        `json:"user"`
+	Tty        bool          `json:"tty"`
+	OpenStdin  bool          `json:"openStdin"`
+	Rows       uint16        `json:"rows"`
+	Cols       uint16        `json:"cols"`
+	Hosts      []string      `json:"hosts"`
+	DNS        []string      `json:"dns"`
+	Mounts     []volumeMount `json:"mounts"`
+}
+
+type volumeMount struct {
+	Serial   string `json:"serial"`
+	Target   string `json:"target"`
+	ReadOnly bool   `json:"readOnly"`
+}
+
+// execConfig is the EXEC payload.
+type execConfig struct {
+	Cmd        []string `json:"cmd"`
+	Env        []string `json:"env"`
+	WorkingDir string   `json:"workingDir"`
+	User       string   `json:"user"`
+	Tty        bool     `json:"tty"`
+	OpenStdin  bool     `json:"openStdin"`
+	Rows       uint16   `json:"rows"`
+	Cols       uint16   `json:"cols"`
+}
+
+type helloReply struct {
+	Version  int    `json:"version"`
+	State    string `json:"state"`
+	Pid      *int   `json:"pid,omitempty"`
+	ExitCode *int   `json:"exitCode,omitempty"`
+}
+
+type startedReply struct {
+	Pid int `json:"pid"`
+}
+
+type exitReply struct {
+	Code int `json:"code"`
+}
+
+type errorReply struct {
+	Message string `json:"message"`
+	Code    int    `json:"code"`
+}

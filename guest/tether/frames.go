@@ -1,0 +1,91 @@
+package main
+
+import (
+	"encoding/binary"
+	"fmt"
+)
+
+// Frame layout (docs/tether-protocol.md): u8 type | u32 session | u32 length | payload.
+const (
+	frameHeaderSize = 9
+	maxFramePayload = 1 << 20
+)
+
+// Host → guest frame types.
+const (
+	typeHelloReq   byte = 0x10
+	typeConfig     byte = 0x11
+	typeStdin      byte = 0x12
+	typeStdinClose byte = 0x13
+	typeSignal     byte = 0x14
+	typeResize     byte = 0x15
+	typeExec       byte = 0x16
+	typePowerOff   byte = 0x17
+)
+
+// Guest → host frame types.
+const (
+	typeHello   byte = 0x01
+	typeStarted byte = 0x02
+	typeStdout  byte = 0x03
+	typeStderr  byte = 0x04
+	typeExit    byte = 0x05
+	typeError   byte = 0x06
+	typeDiag    byte = 0x07
+)
+
+type frame struct {
+	typ     byte
+	session uint32
+	payload []byte
+}
+
+func encodeFrame(typ byte, session uint32, payload []byte) []byte {
+	out := make([]byte, frameHeaderSize+len(payload))
+	out[0] = typ
+	binary.BigEndian.PutUint32(out[1:5], session)
+	binary.BigEndian.PutUint32(out[5:9], uint32(len(payload)))
+	copy(out[frameHeaderSize:], payload)
+	return out
+}
+
+// frameDecoder turns a byte stream into frames; bytes may arrive split anywhere.
+type frameDecoder struct {
+	buf []byte
+}
+
+func (d *frameDecoder) push(b []byte) {
+	d.buf = append(d.buf, b...)
+}
+
+// next returns the next complete frame, or ok=false when more bytes are needed. An oversized
+// length means the stream is corrupt: the buffer is dropped and an error returned.
+func (d *frameDecoder) next() (f frame, ok bool, err error) {
+	if len(d.buf) < frameHeaderSize {
+		return frame{}, false, nil
+	}
+	length := binary.BigEndian.Uint32(d.buf[5:9])
+	if length > maxFramePayload {
+		d.reset()
+		return frame{}, false, fmt.Errorf("frame length %d exceeds %d", length, maxFramePayload)
+	}
+	total := frameHeaderSize + int(length)
+	if len(d.buf) < total {
+		return frame{}, false, nil
+	}
+	f = frame{
+		typ:     d.buf[0],
+		session: binary.BigEndian.Uint32(d.buf[1:5]),
+		payload: append([]byte(nil), d.buf[frameHeaderSize:total]...),
+	}
+	d.buf = d.buf[total:]
+	if len(d.buf) == 0 {
+		d.buf = nil
+	}
+	return f, true, nil
+}
+
+// reset forgets a partial frame, e.g. when the host that was sending it disconnected.
+func (d *frameDecoder) reset() {
+	d.buf = nil
+}

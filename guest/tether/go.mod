@@ -1,0 +1,3 @@
+module bonneville/guest/tether
+
+go 1.19

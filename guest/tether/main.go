@@ -1,0 +1,82 @@
+// Command tether is PID 1 of every Bonneville container VM: it loads the virtio drivers, talks to the
+// host over two virtio-serial ports (docs/tether-protocol.md), builds the container's root and runs
+// its processes.
+package main
+
+import (
+	"fmt"
+	"os"
+	"syscall"
+	"time"
+)
+
+const portWait = 10 * time.Second
+
+func main() {
+	if os.Getpid() != 1 {
+		fmt.Fprintln(os.Stderr, "tether: must run as PID 1 of a container VM")
+		os.Exit(2)
+	}
+	syscall.Umask(0o022)
+	if err := mountEarly(); err != nil {
+		fatal(err)
+	}
+	attachConsole()
+	raiseFileLimit()
+	absorbSignals()
+
+	t := newTether()
+	t.reapChildren(t.onProcessExit)
+	if err := loadModules(); err != nil {
+		// Keep going: the ports may still work, and the host then learns why something is missing.
+		fmt.Fprintf(os.Stderr, "tether: %v\n", err)
+	}
+	control, err := openPort(controlPortName)
+	if err != nil {
+		fatal(err)
+	}
+	logPort, err := openPort(logPortName)
+	if err != nil {
+		fatal(err)
+	}
+	t.control = &port{file: control, dropWhenNoHost: true}
+	t.log = &port{file: logPort, stampTime: true}
+	serveFrames(control, t.handle, func(err error) { t.diag("control port: %v", err) })
+}
+
+func openPort(name string) (*os.File, error) {
+	dev, err := findPortDevice(name, portWait)
+	if err != nil {
+		return nil, err
+	}
+	return openBlocking(dev)
+}
+
+// attachConsole points fds 0-2 at /dev/console: the kernel opens it for init only if the initramfs
+// has the node, and ours does not need to.
+func attachConsole() {
+	fd, err := syscall.Open("/dev/console", syscall.O_RDWR|syscall.O_NOCTTY, 0)
+	if err != nil {
+		return
+	}
+	for target := 0; target <= 2; target++ {
+		if fd != target {
+			syscall.Dup3(fd, target, 0)
+		}
+	}
+	if fd > 2 {
+		syscall.Close(fd)
+	}
+}
+
+// raiseFileLimit gives containers Docker's usual open-file limit instead of the kernel's 1024.
+func raiseFileLimit() {
+	limit := syscall.Rlimit{Cur: 1048576, Max: 1048576}
+	syscall.Setrlimit(syscall.RLIMIT_NOFILE, &limit)
+}
+
+// fatal reports on the console and powers off: PID 1 exiting would only panic the kernel.
+func fatal(err error) {
+	fmt.Fprintf(os.Stderr, "tether: fatal: %v\n", err)
+	powerOffNow()
+}

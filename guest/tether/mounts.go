@@ -1,0 +1,174 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+const (
+	containerRoot = "/mnt/root"
+	layersDir     = "/mnt/layers"
+	rwDir         = "/mnt/rw"
+	emptyLowerDir = "/mnt/empty"
+	diskWait      = 5 * time.Second
+)
+
+// mountStack remembers what the tether mounted so that shutdown can unmount it in reverse order.
+type mountStack struct {
+	targets []string
+}
+
+func (s *mountStack) mount(source, target, fstype string, flags uintptr, data string) error {
+	if err := os.MkdirAll(target, 0o755); err != nil {
+		return err
+	}
+	if err := syscall.Mount(source, target, fstype, flags, data); err != nil {
+		return fmt.Errorf("mount %s on %s (%s): %w", source, target, fstype, err)
+	}
+	s.targets = append(s.targets, target)
+	return nil
+}
+
+// unmountAll undoes every mount, newest first. A busy mount is detached instead so that the
+// filesystems below it can still be unmounted cleanly; failures are only reported.
+func (s *mountStack) unmountAll() []error {
+	var errs []error
+	for i := len(s.targets) - 1; i >= 0; i-- {
+		if err := syscall.Unmount(s.targets[i], 0); err != nil {
+			if derr := syscall.Unmount(s.targets[i], syscall.MNT_DETACH); derr != nil {
+				errs = append(errs, fmt.Errorf("unmount %s: %w", s.targets[i], err))
+			}
+		}
+	}
+	s.targets = nil
+	return errs
+}
+
+// mountEarly gives the tether itself /proc, /sys and /dev.
+func mountEarly() error {
+	for _, m := range []struct{ src, target, fstype string }{
+		{"proc", "/proc", "proc"},
+		{"sysfs", "/sys", "sysfs"},
+		{"devtmpfs", "/dev", "devtmpfs"},
+	} {
+		os.MkdirAll(m.target, 0o755)
+		if err := syscall.Mount(m.src, m.target, m.fstype, syscall.MS_NOSUID, ""); err != nil && err != syscall.EBUSY {
+			return fmt.Errorf("mount %s: %w", m.target, err)
+		}
+	}
+	return nil
+}
+
+// assembleRoot mounts the layer disks and the writable disk and stacks them into an overlayfs root.
+func assembleRoot(s *mountStack, layers []string, rw string) error {
+	disks, err := findDisks(append(append([]string{}, layers...), rw), diskWait)
+	if err != nil {
+		return err
+	}
+	lowers := make([]string, len(layers))
+	for i, serial := range layers {
+		target := filepath.Join(layersDir, strconv.Itoa(i))
+		if err := s.mount(disks[serial], target, "ext4", syscall.MS_RDONLY|syscall.MS_NODEV, ""); err != nil {
+			return err
+		}
+		// overlayfs lists the topmost layer first; the config lists the bottom one first.
+		lowers[len(layers)-1-i] = target
+	}
+	if len(lowers) == 0 {
+		// An image without layers still needs one lower directory.
+		if err := os.MkdirAll(emptyLowerDir, 0o755); err != nil {
+			return err
+		}
+		lowers = []string{emptyLowerDir}
+	}
+	if err := s.mount(disks[rw], rwDir, "ext4", syscall.MS_NODEV, ""); err != nil {
+		return err
+	}
+	upper, work := filepath.Join(rwDir, "upper"), filepath.Join(rwDir, "work")
+	for _, d := range []string{upper, work} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return err
+		}
+	}
+	opts := fmt.Sprintf("lowerdir=%s,upperdir=%s,workdir=%s", strings.Join(lowers, ":"), upper, work)
+	return s.mount("overlay", containerRoot, "overlay", 0, opts)
+}
+
+// mountContainerFilesystems gives the container the pseudo filesystems Docker gives it.
+func mountContainerFilesystems(s *mountStack, root string) error {
+	const nosuidNodevNoexec = syscall.MS_NOSUID | syscall.MS_NODEV | syscall.MS_NOEXEC
+	steps := []struct {
+		src, target, fstype string
+		flags               uintptr
+		data                string
+	}{
+		{"proc", "/proc", "proc", nosuidNodevNoexec, ""},
+		{"sysfs", "/sys", "sysfs", nosuidNodevNoexec | syscall.MS_RDONLY, ""},
+		{"tmpfs", "/dev", "tmpfs", syscall.MS_NOSUID | syscall.MS_STRICTATIME, "mode=755,size=65536k"},
+	}
+	for _, m := range steps {
+		target, err := mountPointInRoot(root, m.target)
+		if err != nil {
+			return err
+		}
+		if err := s.mount(m.src, target, m.fstype, m.flags, m.data); err != nil {
+			return err
+		}
+	}
+	if err := populateDev(root + "/dev"); err != nil {
+		return err
+	}
+	if err := s.mount("devpts", root+"/dev/pts", "devpts", syscall.MS_NOSUID|syscall.MS_NOEXEC,
+		"newinstance,ptmxmode=0666,mode=0620,gid=5"); err != nil {
+		return err
+	}
+	if err := s.mount("shm", root+"/dev/shm", "tmpfs", nosuidNodevNoexec, "mode=1777,size=65536k"); err != nil {
+		return err
+	}
+	// POSIX message queues are a nicety; a kernel without them must not stop the container.
+	s.mount("mqueue", root+"/dev/mqueue", "mqueue", nosuidNodevNoexec, "")
+	return nil
+}
+
+// mountVolumes mounts extra ext4 disks at their targets inside the container.
+func mountVolumes(s *mountStack, root string, volumes []volumeMount) error {
+	if len(volumes) == 0 {
+		return nil
+	}
+	serials := make([]string, len(volumes))
+	for i, v := range volumes {
+		serials[i] = v.Serial
+	}
+	disks, err := findDisks(serials, diskWait)
+	if err != nil {
+		return err
+	}
+	for _, v := range volumes {
+		target, err := mountPointInRoot(root, v.Target)
+		if err != nil {
+			return err
+		}
+		var flags uintptr = syscall.MS_NODEV
+		if v.ReadOnly {
+			flags |= syscall.MS_RDONLY
+		}
+		if err := s.mount(disks[v.Serial], target, "ext4", flags, ""); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// mountPointInRoot resolves a container path to a directory inside root, creating it if missing.
+func mountPointInRoot(root, p string) (string, error) {
+	target, err := resolveInRoot(root, p)
+	if err != nil {
+		return "", err
+	}
+	return target, os.MkdirAll(target, 0o755)
+}

@@ -1,0 +1,46 @@
+package main
+
+import (
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// reapChildren is PID 1's duty: collect every exited process, including orphans re-parented to the
+// tether, and hand the sessions' own processes to onExit. It is the only caller of wait4.
+func (t *tether) reapChildren(onExit func(*session, syscall.WaitStatus)) {
+	sigchld := make(chan os.Signal, 16)
+	signal.Notify(sigchld, syscall.SIGCHLD)
+	go func() {
+		for range sigchld {
+			for {
+				var ws syscall.WaitStatus
+				pid, err := syscall.Wait4(-1, &ws, syscall.WNOHANG, nil)
+				if pid <= 0 || err != nil {
+					break
+				}
+				// launch holds procMu from fork until the pid is registered, so a fast exit is not missed.
+				t.procMu.Lock()
+				s := t.byPid[pid]
+				delete(t.byPid, pid)
+				t.procMu.Unlock()
+				if s != nil {
+					go onExit(s, ws)
+				}
+			}
+		}
+	}()
+}
+
+// absorbSignals keeps signals sent to PID 1 (from inside the container, say) from killing the tether:
+// Go's default for SIGTERM and friends is to exit, and init exiting panics the kernel. Handled (not
+// ignored) signals reset to their defaults in exec'd children, so the container's processes are unaffected.
+func absorbSignals() {
+	ch := make(chan os.Signal, 16)
+	signal.Notify(ch, syscall.SIGHUP, syscall.SIGINT, syscall.SIGQUIT, syscall.SIGTERM, syscall.SIGUSR1,
+		syscall.SIGUSR2, syscall.SIGPIPE, syscall.SIGALRM, syscall.SIGTSTP, syscall.SIGTTIN, syscall.SIGTTOU)
+	go func() {
+		for range ch {
+		}
+	}()
+}

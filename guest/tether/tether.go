@@ -1,0 +1,249 @@
+package main
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"os"
+	"sync"
+	"syscall"
+)
+
+const protocolVersion = 1
+
+// Container states reported in HELLO.
+const (
+	stateWaiting = "waiting"
+	stateRunning = "running"
+	stateExited  = "exited"
+)
+
+// tether is the guest agent's state: one container, its sessions, and the two ports.
+type tether struct {
+	control *port
+	log     *port
+
+	mu        sync.Mutex
+	state     string
+	config    *containerConfig
+	sessions  map[uint32]*session
+	mainPid   int
+	exitCode  *int
+	mounts    mountStack
+	finishing sync.Once
+
+	procMu sync.Mutex
+	byPid  map[int]*session
+}
+
+func newTether() *tether {
+	return &tether{state: stateWaiting, sessions: map[uint32]*session{}, byPid: map[int]*session{}}
+}
+
+// handle dispatches one host frame. It runs on the control port's reader, so nothing here may block
+// for long (stdin goes through each session's queue).
+func (t *tether) handle(f frame) {
+	switch f.typ {
+	case typeHelloReq:
+		t.sendHello()
+	case typeConfig:
+		t.startContainer(f.payload)
+	case typeExec:
+		t.startExec(f.session, f.payload)
+	case typeStdin:
+		if s := t.session(f.session); s != nil {
+			s.queueStdin(stdinOp{data: f.payload})
+		}
+	case typeStdinClose:
+		if s := t.session(f.session); s != nil {
+			s.queueStdin(stdinOp{close: true})
+		}
+	case typeSignal:
+		if s := t.session(f.session); s != nil && len(f.payload) >= 4 {
+			if err := s.signal(syscall.Signal(binary.BigEndian.Uint32(f.payload))); err != nil {
+				t.diag("signal session %d: %v", f.session, err)
+			}
+		}
+	case typeResize:
+		if s := t.session(f.session); s != nil && len(f.payload) >= 4 {
+			rows, cols := binary.BigEndian.Uint16(f.payload[0:2]), binary.BigEndian.Uint16(f.payload[2:4])
+			if err := s.resize(rows, cols); err != nil {
+				t.diag("resize session %d: %v", f.session, err)
+			}
+		}
+	case typePowerOff:
+		powerOffNow()
+	default:
+		t.diag("unknown frame type 0x%02x", f.typ)
+	}
+}
+
+func (t *tether) session(id uint32) *session {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.sessions[id]
+}
+
+func (t *tether) sendHello() {
+	t.mu.Lock()
+	reply := helloReply{Version: protocolVersion, State: t.state}
+	if t.mainPid != 0 {
+		pid := t.mainPid
+		reply.Pid = &pid
+	}
+	reply.ExitCode = t.exitCode
+	t.mu.Unlock()
+	t.sendControl(typeHello, 0, reply)
+}
+
+// startContainer handles CONFIG: build the root, give the container its identity, start session 0.
+func (t *tether) startContainer(payload []byte) {
+	t.mu.Lock()
+	if t.config != nil {
+		t.mu.Unlock()
+		t.diag("CONFIG ignored: the container was configured already")
+		return
+	}
+	cfg := &containerConfig{}
+	if err := json.Unmarshal(payload, cfg); err != nil {
+		t.mu.Unlock()
+		t.failContainer(startFailed("invalid container config: %v", err))
+		return
+	}
+	t.config = cfg
+	t.mu.Unlock()
+
+	if err := setClock(cfg.Now); err != nil {
+		t.diag("set clock: %v", err)
+	}
+	if err := t.prepareContainer(cfg); err != nil {
+		t.failContainer(startFailed("%v", err))
+		return
+	}
+	spec := launchSpec{argv: cfg.Cmd, env: cfg.Env, cwd: cfg.WorkingDir, user: cfg.User, tty: cfg.Tty,
+		openStdin: cfg.OpenStdin, rows: cfg.Rows, cols: cfg.Cols}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	s, serr := t.launch(containerRoot, 0, spec, t.log)
+	if serr != nil {
+		go t.failContainer(serr)
+		return
+	}
+	t.sessions[0] = s
+	t.mainPid = s.pid
+	t.state = stateRunning
+	started := startedReply{Pid: s.pid}
+	t.sendLog(typeStarted, 0, started)
+	t.sendControl(typeStarted, 0, started)
+	s.startIO()
+}
+
+func (t *tether) prepareContainer(cfg *containerConfig) error {
+	if err := assembleRoot(&t.mounts, cfg.Layers, cfg.RW); err != nil {
+		return err
+	}
+	if err := mountContainerFilesystems(&t.mounts, containerRoot); err != nil {
+		return err
+	}
+	if err := mountVolumes(&t.mounts, containerRoot, cfg.Mounts); err != nil {
+		return err
+	}
+	if err := setHostname(cfg.Hostname, cfg.Domainname); err != nil {
+		return err
+	}
+	if err := bringUp("lo"); err != nil {
+		t.diag("lo: %v", err)
+	}
+	return writeEtcFiles(containerRoot, cfg)
+}
+
+// startExec handles EXEC: another process in the running container; everything goes to control.
+func (t *tether) startExec(id uint32, payload []byte) {
+	fail := func(e *startError) { t.sendControl(typeError, id, errorReply{Message: e.message, Code: e.code}) }
+	var ec execConfig
+	if err := json.Unmarshal(payload, &ec); err != nil {
+		fail(startFailed("invalid exec config: %v", err))
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	switch {
+	case id == 0:
+		fail(startFailed("exec sessions are numbered from 1"))
+		return
+	case t.state != stateRunning:
+		fail(startFailed("container is not running"))
+		return
+	case t.sessions[id] != nil:
+		fail(startFailed("exec session %d is in use", id))
+		return
+	}
+	cfg := t.config
+	spec := launchSpec{argv: ec.Cmd, env: mergeEnv(cfg.Env, ec.Env), cwd: ec.WorkingDir, user: ec.User,
+		tty: ec.Tty, openStdin: ec.OpenStdin, rows: ec.Rows, cols: ec.Cols}
+	if spec.cwd == "" {
+		spec.cwd = cfg.WorkingDir
+	}
+	if spec.user == "" {
+		spec.user = cfg.User
+	}
+	s, serr := t.launch(containerRoot, id, spec, t.control)
+	if serr != nil {
+		fail(serr)
+		return
+	}
+	t.sessions[id] = s
+	t.sendControl(typeStarted, id, startedReply{Pid: s.pid})
+	s.startIO()
+}
+
+// onProcessExit runs when a session's process has been reaped.
+func (t *tether) onProcessExit(s *session, ws syscall.WaitStatus) {
+	s.drainOutput()
+	code := exitCodeOf(ws)
+	if s.id == 0 {
+		t.finishContainer(typeExit, exitReply{Code: code})
+		return
+	}
+	t.mu.Lock()
+	if t.sessions[s.id] == s {
+		delete(t.sessions, s.id)
+	}
+	t.mu.Unlock()
+	t.sendControl(typeExit, s.id, exitReply{Code: code})
+}
+
+// failContainer reports that session 0 could not start, then powers off like after an exit.
+func (t *tether) failContainer(e *startError) {
+	t.diag("container start failed: %s", e.message)
+	t.finishContainer(typeError, errorReply{Message: e.message, Code: e.code})
+}
+
+func (t *tether) sendControl(typ byte, session uint32, body interface{}) {
+	if err := t.control.send(typ, session, mustJSON(body)); err != nil {
+		fmt.Fprintf(os.Stderr, "tether: control port: %v\n", err)
+	}
+}
+
+func (t *tether) sendLog(typ byte, session uint32, body interface{}) {
+	if err := t.log.send(typ, session, mustJSON(body)); err != nil {
+		fmt.Fprintf(os.Stderr, "tether: log port: %v\n", err)
+	}
+}
+
+// diag reports a tether problem on the console and, when a host listens, as a DIAG frame.
+func (t *tether) diag(format string, args ...interface{}) {
+	msg := fmt.Sprintf(format, args...)
+	fmt.Fprintln(os.Stderr, "tether: "+msg)
+	if t.control != nil {
+		t.control.send(typeDiag, 0, []byte(msg))
+	}
+}
+
+func mustJSON(v interface{}) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}

@@ -1,0 +1,63 @@
+// The container's output as the port layer reads it, from the log-port file the guest writes through
+// QEMU (durable while no engine runs).
+import { statSync, truncateSync } from 'node:fs';
+import type { ExitStatus, LogReadOptions, OutputRecord } from '../../portlayer/backend.ts';
+import { followLog, readLogRecords } from '../../tether/logfile.ts';
+import type { LogRecord } from '../../tether/logfile.ts';
+
+export function logSize(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch {
+    return 0;
+  }
+}
+
+function* outputOf(records: Iterable<LogRecord>): Iterable<OutputRecord> {
+  for (const r of records) {
+    if (r.session === 0 && (r.kind === 'stdout' || r.kind === 'stderr')) yield { stream: r.kind, timeNs: r.timeNs, data: r.data };
+  }
+}
+
+/** Following stops when the signal aborts, after one last read: nothing already written is missed. */
+export async function* readOutput(path: string, options: LogReadOptions): AsyncIterable<OutputRecord> {
+  let offset = options.from;
+  if (options.follow) {
+    const follow = new AbortController();
+    const stop = () => follow.abort();
+    options.signal?.addEventListener('abort', stop, { once: true });
+    if (options.signal?.aborted) follow.abort();
+    try {
+      for await (const record of followLog(path, offset, follow.signal)) {
+        offset = record.offset;
+        yield* outputOf([record]);
+      }
+    } finally {
+      options.signal?.removeEventListener('abort', stop);
+    }
+  }
+  const { records } = await readLogRecords(path, offset);
+  yield* outputOf(records);
+}
+
+/** How the process of the last start ended, if the log says. */
+export async function lastExit(path: string): Promise<ExitStatus | undefined> {
+  const { records } = await readLogRecords(path, 0);
+  let status: ExitStatus | undefined;
+  for (const r of records) {
+    if (r.session !== 0) continue;
+    if (r.kind === 'started') status = undefined;
+    else if (r.kind === 'exit') status = { code: (JSON.parse(r.data.toString()) as { code: number }).code };
+    else if (r.kind === 'error') {
+      const error = JSON.parse(r.data.toString()) as { code: number; message: string };
+      status = { code: error.code, error: error.message };
+    }
+  }
+  return status;
+}
+
+/** A VM killed mid-frame leaves a torn last frame; cut it off before the next boot appends. */
+export async function trimTornFrame(path: string): Promise<void> {
+  const { nextOffset } = await readLogRecords(path, 0);
+  if (logSize(path) > nextOffset) truncateSync(path, nextOffset);
+}

@@ -1,0 +1,53 @@
+// The image store's on-disk layout, in one place. Everything below `root` belongs to the store:
+//
+//   root/
+//     layers/<diffid-hex>/disk.ext4   read-only ext4 image of one layer (OCI whiteouts as overlay whiteouts)
+//     layers/<diffid-hex>/layer.json  { diffId, size, created } — see LayerMetadata
+//     configs/<id-hex>.json           the image config document, byte for byte (its sha256 is the image id)
+//     references.json                 which images exist, their tags and repo digests (see reference-index.ts)
+//     tmp/                            work in progress; emptied whenever a store opens
+//
+// Visibility rules that make a crash harmless: a layer directory appears only by renaming a complete
+// one out of tmp/; a config file likewise; an image exists only once references.json (replaced by
+// rename) names it, and that happens after its config and layers are in place.
+
+import { join } from 'node:path';
+import { digestHex } from './digest.ts';
+
+export interface StoreLayout {
+  root: string;
+  layersDir: string;
+  configsDir: string;
+  tmpDir: string;
+  referencesFile: string;
+}
+
+export function storeLayout(root: string): StoreLayout {
+  return {
+    root,
+    layersDir: join(root, 'layers'),
+    configsDir: join(root, 'configs'),
+    tmpDir: join(root, 'tmp'),
+    referencesFile: join(root, 'references.json'),
+  };
+}
+
+export function layerDir(layout: StoreLayout, diffId: string): string {
+  return join(layout.layersDir, digestHex(diffId, 'diff_id'));
+}
+
+export const LAYER_DISK_FILE = 'disk.ext4';
+export const LAYER_METADATA_FILE = 'layer.json';
+
+export function configPath(layout: StoreLayout, imageId: string): string {
+  return join(layout.configsDir, `${digestHex(imageId, 'image id')}.json`);
+}
+
+/** What layer.json holds. */
+export interface LayerMetadata {
+  diffId: string;
+  /** Bytes of regular-file content. */
+  size: number;
+  /** When the layer was stored (ISO 8601). */
+  created: string;
+}

@@ -1,0 +1,69 @@
+// Walks a tar stream one entry at a time with an async handler, using node-tar's parser.
+// The parser emits the next entry only once the current one has ended, so handlers run strictly
+// in archive order; body bytes are held back (backpressure) until the handler reads them.
+
+import { once } from 'node:events';
+import type { Readable } from 'node:stream';
+import { Parser, type ReadEntry } from 'tar';
+import { invalidParameter } from './errors.ts';
+
+/** Handlers must consume the entry's body (pipe or resume it). */
+export type TarEntryHandler = (entry: ReadEntry) => Promise<void>;
+
+export async function forEachTarEntry(input: Readable, what: string, handle: TarEntryHandler): Promise<void> {
+  const parser = new Parser({ strict: true });
+  let failure: unknown;
+  let handled: Promise<void> = Promise.resolve();
+  let current: ReadEntry | undefined;
+  parser.on('entry', (entry: ReadEntry) => {
+    current = entry;
+    handled = handled.then(async () => {
+      if (failure !== undefined) return void entry.resume();
+      try {
+        await handle(entry);
+      } catch (error) {
+        failure ??= error;
+        entry.resume();
+      }
+    });
+  });
+  // A tar of nothing but end-of-archive blocks (Docker's empty layer) is valid, though node-tar calls it unrecognised.
+  let onlyZeros = true;
+  const parsed = new Promise<void>((resolve) => {
+    parser.on('end', () => resolve());
+    parser.on('error', (error: Error) => {
+      if (onlyZeros && (error as { tarCode?: string }).tarCode === 'TAR_BAD_ARCHIVE' && /Unrecognized archive format/.test(error.message)) {
+        return resolve();
+      }
+      failure ??= invalidParameter(`${what} is not a valid tar archive: ${error.message}`, error);
+      resolve();
+    });
+  });
+
+  try {
+    for await (const chunk of input) {
+      if (failure !== undefined) break;
+      if (onlyZeros && !(chunk as Buffer).equals(Buffer.alloc((chunk as Buffer).length))) onlyZeros = false;
+      if (!parser.write(chunk as Buffer)) await once(parser, 'drain');
+    }
+  } catch (error) {
+    failure ??= isCorruptCompression(error) ? invalidParameter(`${what} is corrupt: ${(error as Error).message}`, error) : error;
+  }
+  if (failure === undefined) {
+    parser.end();
+    await parsed;
+  } else {
+    current?.end(); // input stopped mid-entry: end its body so the handler reading it can finish
+  }
+  await handled;
+  if (failure !== undefined) {
+    input.destroy();
+    throw failure;
+  }
+}
+
+/** zlib reports damaged gzip/zstd data with Z_* or ZSTD error codes. */
+function isCorruptCompression(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && (code.startsWith('Z_') || code.includes('ZSTD'));
+}

@@ -1,0 +1,214 @@
+// Host end of the tether's control port, over any byte stream (a unix socket to QEMU here, a network
+// serial port on vSphere). The main process's output is not here: it goes to the log port (logfile.ts).
+import { EventEmitter } from 'node:events';
+import type { Duplex } from 'node:stream';
+import type { ContainerConfig, ExecConfig, TetherHello } from './config.ts';
+import { encodeFrame, FrameDecoder, FrameType, type Frame } from './frames.ts';
+
+/** The process could not start (ERROR frame), or the conversation failed. */
+export class TetherError extends Error {
+  /** Docker's exit code: 127 not found, 126 not executable, 125 anything else. */
+  readonly code: number;
+  readonly session: number;
+  /** true: the tether sent ERROR (the process could not start); false: timeout or lost connection. */
+  readonly reportedByGuest: boolean;
+  constructor(message: string, code: number, session: number, reportedByGuest: boolean) {
+    super(message);
+    this.name = 'TetherError';
+    this.code = code;
+    this.session = session;
+    this.reportedByGuest = reportedByGuest;
+  }
+}
+
+export interface OutputEvent {
+  session: number;
+  stream: 'stdout' | 'stderr';
+  data: Buffer;
+}
+
+export interface ExitEvent {
+  session: number;
+  code: number;
+}
+
+export interface StartedProcess {
+  pid: number;
+}
+
+export interface TetherClientEvents {
+  output: [OutputEvent];
+  exit: [ExitEvent];
+  diag: [string];
+  /** The stream ended; pending requests were rejected. */
+  close: [];
+}
+
+interface Pending<T> {
+  resolve(value: T): void;
+  reject(err: Error): void;
+}
+
+/** Code for failures of the conversation itself (not the container's): Docker's generic 125. */
+const TRANSPORT_FAILURE = 125;
+
+export class TetherClient extends EventEmitter<TetherClientEvents> {
+  readonly #stream: Duplex;
+  readonly #decoder = new FrameDecoder();
+  #hellos: Pending<TetherHello>[] = [];
+  readonly #starts = new Map<number, Pending<StartedProcess>>();
+  #closed = false;
+
+  constructor(stream: Duplex) {
+    super();
+    this.#stream = stream;
+    stream.on('data', (chunk: Buffer) => this.#receive(chunk));
+    stream.on('error', () => this.#close());
+    stream.on('close', () => this.#close());
+    stream.on('end', () => this.#close());
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Asks the tether for its state; resolves once it answers (it answers only after booting). */
+  hello(timeoutMs: number): Promise<TetherHello> {
+    return new Promise<TetherHello>((resolve, reject) => {
+      const pending: Pending<TetherHello> = {
+        resolve: (v) => { clearTimeout(timer); resolve(v); },
+        reject: (e) => { clearTimeout(timer); reject(e); },
+      };
+      const timer = setTimeout(() => {
+        this.#hellos = this.#hellos.filter((p) => p !== pending);
+        reject(new TetherError(`no HELLO from the tether within ${timeoutMs} ms`, TRANSPORT_FAILURE, 0, false));
+      }, timeoutMs);
+      this.#hellos.push(pending);
+      this.#send(FrameType.HelloReq, 0);
+    });
+  }
+
+  /** Sends CONFIG; resolves on STARTED, rejects with a TetherError on ERROR. */
+  configure(cfg: ContainerConfig): Promise<StartedProcess> {
+    return this.#start(0, FrameType.Config, cfg);
+  }
+
+  /** Starts exec session `session` (≥ 1, chosen by the caller); its output arrives as 'output' events. */
+  exec(session: number, cfg: ExecConfig): Promise<StartedProcess> {
+    if (!Number.isInteger(session) || session < 1) throw new RangeError('exec sessions are numbered from 1');
+    return this.#start(session, FrameType.Exec, cfg);
+  }
+
+  stdin(session: number, data: Buffer): void {
+    // Keep each frame well under the 1 MiB limit.
+    for (let at = 0; at < data.length; at += 64 * 1024) {
+      this.#send(FrameType.Stdin, session, data.subarray(at, at + 64 * 1024));
+    }
+  }
+
+  closeStdin(session: number): void {
+    this.#send(FrameType.StdinClose, session);
+  }
+
+  signal(session: number, signo: number): void {
+    const payload = Buffer.alloc(4);
+    payload.writeUInt32BE(signo);
+    this.#send(FrameType.Signal, session, payload);
+  }
+
+  resize(session: number, rows: number, cols: number): void {
+    const payload = Buffer.alloc(4);
+    payload.writeUInt16BE(rows, 0);
+    payload.writeUInt16BE(cols, 2);
+    this.#send(FrameType.Resize, session, payload);
+  }
+
+  /** Syncs and powers the VM off at once (no EXIT follows). */
+  powerOff(): void {
+    this.#send(FrameType.PowerOff, 0);
+  }
+
+  /** Closes the stream; the tether keeps running and waits for the next host. */
+  close(): void {
+    this.#stream.destroy();
+    this.#close();
+  }
+
+  #start(session: number, type: number, body: object): Promise<StartedProcess> {
+    if (this.#starts.has(session)) {
+      return Promise.reject(new TetherError(`session ${session} is already starting`, TRANSPORT_FAILURE, session, false));
+    }
+    return new Promise<StartedProcess>((resolve, reject) => {
+      this.#starts.set(session, { resolve, reject });
+      this.#send(type, session, Buffer.from(JSON.stringify(body)));
+    });
+  }
+
+  #send(type: number, session: number, payload?: Buffer): void {
+    if (this.#closed) return;
+    this.#stream.write(encodeFrame(type, session, payload));
+  }
+
+  #receive(chunk: Buffer): void {
+    let frames: Frame[];
+    try {
+      frames = this.#decoder.push(chunk);
+    } catch (err) {
+      this.emit('diag', `host: ${(err as Error).message}`);
+      return;
+    }
+    for (const frame of frames) this.#dispatch(frame);
+  }
+
+  #dispatch({ type, session, payload }: Frame): void {
+    switch (type) {
+      case FrameType.Hello: {
+        const hello = parseJson<TetherHello>(payload);
+        for (const pending of this.#hellos.splice(0)) pending.resolve(hello);
+        break;
+      }
+      case FrameType.Started: {
+        const started = parseJson<StartedProcess>(payload);
+        this.#settle(session)?.resolve({ pid: started.pid });
+        break;
+      }
+      case FrameType.Error: {
+        const { message, code } = parseJson<{ message: string; code: number }>(payload);
+        this.#settle(session)?.reject(new TetherError(message, code, session, true));
+        break;
+      }
+      case FrameType.Stdout:
+      case FrameType.Stderr:
+        this.emit('output', { session, stream: type === FrameType.Stdout ? 'stdout' : 'stderr', data: payload });
+        break;
+      case FrameType.Exit:
+        this.emit('exit', { session, code: parseJson<{ code: number }>(payload).code });
+        break;
+      case FrameType.Diag:
+        this.emit('diag', payload.toString('utf8'));
+        break;
+      default:
+        this.emit('diag', `host: unknown frame type 0x${type.toString(16)} from the tether`);
+    }
+  }
+
+  #settle(session: number): Pending<StartedProcess> | undefined {
+    const pending = this.#starts.get(session);
+    this.#starts.delete(session);
+    return pending;
+  }
+
+  #close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    const gone = () => new TetherError('the connection to the tether closed', TRANSPORT_FAILURE, 0, false);
+    for (const pending of this.#hellos.splice(0)) pending.reject(gone());
+    for (const pending of this.#starts.values()) pending.reject(gone());
+    this.#starts.clear();
+    this.emit('close');
+  }
+}
+
+function parseJson<T>(payload: Buffer): T {
+  return JSON.parse(payload.toString('utf8')) as T;
+}

@@ -1,0 +1,62 @@
+// Payloads of the CONFIG and EXEC frames (docs/tether-protocol.md).
+
+export interface VolumeMount {
+  /** virtio-blk serial of an ext4 disk. */
+  serial: string;
+  /** Absolute path inside the container. */
+  target: string;
+  readOnly: boolean;
+}
+
+export interface ContainerConfig {
+  /** 64-hex container id. */
+  id: string;
+  hostname: string;
+  domainname: string;
+  /** Host wall clock, unix ms: the tether sets the guest clock from it. */
+  now: number;
+  /** virtio-blk serials of the read-only layer disks, bottom layer first. */
+  layers: string[];
+  /** virtio-blk serial of the writable disk (ext4, already formatted). */
+  rw: string;
+  /** Entrypoint + cmd, already combined. */
+  cmd: string[];
+  env: string[];
+  /** Created when missing, like Docker. */
+  workingDir: string;
+  /** "", "uid", "uid:gid", "name" or "name:group", resolved in the container's /etc/passwd and /etc/group. */
+  user: string;
+  tty: boolean;
+  /** false: the process's stdin is /dev/null. */
+  openStdin: boolean;
+  /** Initial pty size when tty. */
+  rows: number;
+  cols: number;
+  /** Lines of /etc/hosts. */
+  hosts: string[];
+  /** Nameservers for /etc/resolv.conf; the image's file is kept when empty. */
+  dns: string[];
+  mounts: VolumeMount[];
+}
+
+/** An extra process in the running container: the container's env plus `env`; empty fields inherit. */
+export interface ExecConfig {
+  cmd: string[];
+  env: string[];
+  workingDir: string;
+  user: string;
+  tty: boolean;
+  openStdin: boolean;
+  rows: number;
+  cols: number;
+}
+
+export type TetherState = 'waiting' | 'running' | 'exited';
+
+/** The HELLO reply. */
+export interface TetherHello {
+  version: number;
+  state: TetherState;
+  pid?: number;
+  exitCode?: number;
+}

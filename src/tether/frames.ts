@@ -1,0 +1,104 @@
+// Framing shared by both virtio-serial ports (docs/tether-protocol.md):
+// u8 type | u32 session | u32 length (big-endian) | payload[length], length ≤ 1 MiB.
+
+export const FrameType = {
+  // host → guest
+  HelloReq: 0x10,
+  Config: 0x11,
+  Stdin: 0x12,
+  StdinClose: 0x13,
+  Signal: 0x14,
+  Resize: 0x15,
+  Exec: 0x16,
+  PowerOff: 0x17,
+  // guest → host
+  Hello: 0x01,
+  Started: 0x02,
+  Stdout: 0x03,
+  Stderr: 0x04,
+  Exit: 0x05,
+  Error: 0x06,
+  Diag: 0x07,
+} as const;
+
+export type FrameTypeCode = (typeof FrameType)[keyof typeof FrameType];
+
+export const FRAME_HEADER_SIZE = 9;
+export const MAX_FRAME_PAYLOAD = 1 << 20;
+
+export interface Frame {
+  type: number;
+  session: number;
+  payload: Buffer;
+}
+
+export class FrameFormatError extends Error {}
+
+export function encodeFrame(type: number, session: number, payload: Uint8Array = Buffer.alloc(0)): Buffer {
+  if (payload.length > MAX_FRAME_PAYLOAD) {
+    throw new FrameFormatError(`frame payload of ${payload.length} bytes exceeds ${MAX_FRAME_PAYLOAD}`);
+  }
+  const frame = Buffer.allocUnsafe(FRAME_HEADER_SIZE + payload.length);
+  frame.writeUInt8(type, 0);
+  frame.writeUInt32BE(session >>> 0, 1);
+  frame.writeUInt32BE(payload.length, 5);
+  frame.set(payload, FRAME_HEADER_SIZE);
+  return frame;
+}
+
+/** Turns a byte stream, split anywhere, into frames. */
+export class FrameDecoder {
+  #chunks: Buffer[] = [];
+  #buffered = 0;
+
+  /** Bytes received that do not form a complete frame yet. */
+  get pending(): number {
+    return this.#buffered;
+  }
+
+  /** Adds bytes and returns the frames they completed. Throws FrameFormatError on a corrupt length. */
+  push(chunk: Buffer): Frame[] {
+    if (chunk.length > 0) {
+      this.#chunks.push(chunk);
+      this.#buffered += chunk.length;
+    }
+    const frames: Frame[] = [];
+    while (this.#buffered >= FRAME_HEADER_SIZE) {
+      const head = this.#peek(FRAME_HEADER_SIZE);
+      const length = head.readUInt32BE(5);
+      if (length > MAX_FRAME_PAYLOAD) {
+        this.reset();
+        throw new FrameFormatError(`frame length ${length} exceeds ${MAX_FRAME_PAYLOAD}`);
+      }
+      const total = FRAME_HEADER_SIZE + length;
+      if (this.#buffered < total) break;
+      const bytes = this.#take(total);
+      frames.push({
+        type: bytes.readUInt8(0),
+        session: bytes.readUInt32BE(1),
+        payload: bytes.subarray(FRAME_HEADER_SIZE),
+      });
+    }
+    return frames;
+  }
+
+  /** Drops a partial frame (e.g. after the peer reconnected). */
+  reset(): void {
+    this.#chunks = [];
+    this.#buffered = 0;
+  }
+
+  #peek(n: number): Buffer {
+    if (this.#chunks[0].length < n) this.#chunks = [Buffer.concat(this.#chunks)];
+    return this.#chunks[0];
+  }
+
+  #take(n: number): Buffer {
+    const first = this.#peek(n);
+    const taken = first.subarray(0, n);
+    if (first.length === n) this.#chunks.shift();
+    else this.#chunks[0] = first.subarray(n);
+    this.#buffered -= n;
+    return taken;
+  }
+}

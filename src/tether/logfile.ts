@@ -1,0 +1,157 @@
+// Reading the log port's file: the main process's output and fate, appended by QEMU across boots.
+// Every payload starts with the guest's i64 unix-ns timestamp (docs/tether-protocol.md).
+import { watch, type FSWatcher } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
+import { FRAME_HEADER_SIZE, FrameDecoder, FrameType, type Frame } from './frames.ts';
+
+export type LogRecordKind = 'stdout' | 'stderr' | 'started' | 'exit' | 'error';
+
+export interface LogRecord {
+  kind: LogRecordKind;
+  session: number;
+  /** Guest clock, unix nanoseconds. */
+  timeNs: bigint;
+  /** The body after the timestamp: raw output, or JSON for started/exit/error. */
+  data: Buffer;
+  /** File offset just past this record: pass it as `fromOffset` to continue after it. */
+  offset: number;
+}
+
+export interface LogReadResult {
+  records: LogRecord[];
+  /** Where complete frames end; a truncated last frame (still being written) starts here. */
+  nextOffset: number;
+}
+
+const KINDS = new Map<number, LogRecordKind>([
+  [FrameType.Stdout, 'stdout'],
+  [FrameType.Stderr, 'stderr'],
+  [FrameType.Started, 'started'],
+  [FrameType.Exit, 'exit'],
+  [FrameType.Error, 'error'],
+]);
+
+const TIMESTAMP_SIZE = 8;
+const READ_CHUNK = 256 * 1024;
+const POLL_MS = 250;
+
+/** Parses frames from `fromOffset` to the current end of the file (a missing file has none). */
+export async function readLogRecords(path: string, fromOffset = 0): Promise<LogReadResult> {
+  const reader = new LogReader(fromOffset);
+  const file = await openIfExists(path);
+  if (!file) return { records: [], nextOffset: fromOffset };
+  try {
+    const records: LogRecord[] = [];
+    for (;;) {
+      const batch = await reader.readFrom(file);
+      if (batch === null) break;
+      records.push(...batch);
+    }
+    return { records, nextOffset: reader.offset };
+  } finally {
+    await file.close();
+  }
+}
+
+/**
+ * Yields records from `fromOffset` on, then waits for the file to grow (fs.watch, with a poll as a
+ * fallback for changes watch misses) until `signal` aborts. The file may not exist yet.
+ */
+export async function* followLog(path: string, fromOffset: number, signal: AbortSignal): AsyncGenerator<LogRecord> {
+  const reader = new LogReader(fromOffset);
+  let file: FileHandle | undefined;
+  let watcher: FSWatcher | undefined;
+  let wake: (() => void) | undefined;
+  const onAbort = () => wake?.();
+  signal.addEventListener('abort', onAbort);
+  try {
+    while (!signal.aborted) {
+      file ??= await openIfExists(path);
+      if (file && !watcher) {
+        try {
+          watcher = watch(path, { persistent: false }, () => wake?.());
+          watcher.on('error', () => {});
+        } catch {
+          // Polling alone still works.
+        }
+      }
+      let progressed = false;
+      if (file) {
+        for (;;) {
+          const batch = await reader.readFrom(file);
+          if (batch === null) break;
+          progressed = true;
+          for (const record of batch) {
+            yield record;
+            if (signal.aborted) return;
+          }
+        }
+      }
+      if (!progressed && !signal.aborted) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, POLL_MS);
+          wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        wake = undefined;
+      }
+    }
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+    watcher?.close();
+    await file?.close();
+  }
+}
+
+/** Incremental parser state: how far the file has been consumed and the bytes of a partial frame. */
+class LogReader {
+  readonly #decoder = new FrameDecoder();
+  readonly #buffer = Buffer.allocUnsafe(READ_CHUNK);
+  /** Offset of the first byte not yet read from the file. */
+  #readOffset: number;
+  /** Offset just past the last complete frame. */
+  offset: number;
+
+  constructor(fromOffset: number) {
+    this.#readOffset = fromOffset;
+    this.offset = fromOffset;
+  }
+
+  /** Reads one chunk; null at the current end of the file. */
+  async readFrom(file: FileHandle): Promise<LogRecord[] | null> {
+    const { bytesRead } = await file.read(this.#buffer, 0, READ_CHUNK, this.#readOffset);
+    if (bytesRead === 0) return null;
+    this.#readOffset += bytesRead;
+    const frames = this.#decoder.push(Buffer.from(this.#buffer.subarray(0, bytesRead)));
+    const records: LogRecord[] = [];
+    for (const frame of frames) {
+      this.offset += FRAME_HEADER_SIZE + frame.payload.length;
+      const record = toRecord(frame, this.offset);
+      if (record) records.push(record);
+    }
+    return records;
+  }
+}
+
+function toRecord(frame: Frame, offset: number): LogRecord | undefined {
+  const kind = KINDS.get(frame.type);
+  if (!kind || frame.payload.length < TIMESTAMP_SIZE) return undefined;
+  return {
+    kind,
+    session: frame.session,
+    timeNs: frame.payload.readBigInt64BE(0),
+    data: frame.payload.subarray(TIMESTAMP_SIZE),
+    offset,
+  };
+}
+
+async function openIfExists(path: string): Promise<FileHandle | undefined> {
+  try {
+    return await open(path, 'r');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}
