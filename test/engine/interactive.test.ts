@@ -41,7 +41,7 @@ test('docker run -it gives a working shell with a tty of the terminal\'s size', 
   const started = await runCommand('tmux', ['new-session', '-d', '-s', session, '-x', '100', '-y', '30',
     `env DOCKER_HOST=${vch.dockerHost} ${DOCKER} run -it --rm busybox sh; echo "exited with $?"; sleep 60`]);
   assert.equal(started.code, 0, started.stderr);
-  await waitForPane(/# $/m);
+  await waitForPane(/^\/ #\s*$/m);
   await runCommand('tmux', ['send-keys', '-t', session, 'tty; stty size; echo $((6*7))', 'Enter']);
   const text = await waitForPane(/^42\s*$/m);
   assert.match(text, /^\/dev\/pts\/\d+\s*$/m);
