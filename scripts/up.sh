@@ -12,7 +12,8 @@ if [[ -f "$state/$name/engine.pid" ]] && kill -0 "$(cat "$state/$name/engine.pid
   echo "VCH '$name' is already running (pid $(cat "$state/$name/engine.pid"))."
 else
   setsid nohup node_modules/.bin/node src/cli/bonneville.ts vch serve --name "$name" \
-    --datastore "$state/$name" --socket "$socket" >>"$state/$name/engine.log" 2>&1 < /dev/null &
+    --datastore "$state/$name" --socket "$socket" --tls-listen "${BONNEVILLE_TLS_LISTEN:-127.0.0.1:2376}" \
+    >>"$state/$name/engine.log" 2>&1 < /dev/null &
   echo $! > "$state/$name/engine.pid"
   for _ in $(seq 1 600); do
     if curl -sf --unix-socket "$socket" http://engine/_ping >/dev/null 2>&1; then break; fi
@@ -28,3 +29,8 @@ fi
 echo
 echo "Point the docker CLI at it:"
 echo "  export DOCKER_HOST=unix://$socket"
+if [[ -f "$state/$name/endpoints.json" ]]; then
+  tcp=$(sed -n 's/.*"tcp": "\([^"]*\)".*/\1/p' "$state/$name/endpoints.json")
+  [[ -n $tcp ]] && echo "or, over TCP with mutual TLS:" &&
+    echo "  export DOCKER_HOST=$tcp DOCKER_TLS_VERIFY=1 DOCKER_CERT_PATH=$state/$name/certs/client"
+fi

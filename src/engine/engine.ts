@@ -3,6 +3,7 @@ import { mkdirSync, rmSync, existsSync, chmodSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { cpus, totalmem } from 'node:os';
 import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import type { Backend } from '../portlayer/backend.ts';
 import type { ImageStore } from '../portlayer/images/types.ts';
@@ -11,6 +12,7 @@ import { ContainerOutput } from '../portlayer/containers/output.ts';
 import { writeJsonAtomic, readJson } from '../portlayer/atomic-file.ts';
 import { Router } from './http/router.ts';
 import { createApiServer } from './http/server.ts';
+import type { MutualTls } from './http/server.ts';
 import { systemRoutes } from './routes/system.ts';
 import { containerRoutes } from './routes/containers.ts';
 import { imageRoutes } from './routes/images.ts';
@@ -24,6 +26,8 @@ export interface EngineOptions {
   images: ImageStore;
   /** Unix socket path to listen on. */
   socket: string;
+  /** Also listen on TCP with mutual TLS: only clients with a certificate from the VCH's CA get in. */
+  tcp?: { host: string; port: number; tls: MutualTls };
   defaultMemoryMiB?: number;
   defaultCpus?: number;
   log?: (line: string) => void;
@@ -31,6 +35,8 @@ export interface EngineOptions {
 
 export interface RunningEngine {
   server: Server;
+  /** The TCP listener's address, when there is one. */
+  tcpAddress?: { host: string; port: number };
   containers: ContainerService;
   close(): Promise<void>;
 }
@@ -90,17 +96,33 @@ export async function startEngine(options: EngineOptions): Promise<RunningEngine
   const server = createApiServer(router, log);
   mkdirSync(dirname(options.socket), { recursive: true });
   rmSync(options.socket, { force: true });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.socket, () => { server.off('error', reject); resolve(); });
-  });
+  await listen(server, options.socket);
   chmodSync(options.socket, 0o660);
+  const servers = [server];
+  let tcpAddress: RunningEngine['tcpAddress'];
+  if (options.tcp) {
+    const tlsServer = createApiServer(router, log, options.tcp.tls);
+    await listen(tlsServer, options.tcp.port, options.tcp.host);
+    const address = tlsServer.address() as AddressInfo;
+    tcpAddress = { host: address.address, port: address.port };
+    servers.push(tlsServer);
+  }
   return {
     server,
+    tcpAddress,
     containers,
-    close: () => new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    }),
+    close: () => Promise.all(servers.map((s) => new Promise<void>((resolve) => {
+      s.close(() => resolve());
+      s.closeAllConnections();
+    }))).then(() => undefined),
   };
+}
+
+function listen(server: Server, pathOrPort: string | number, host?: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    const done = () => { server.off('error', reject); resolve(); };
+    if (typeof pathOrPort === 'string') server.listen(pathOrPort, done);
+    else server.listen(pathOrPort, host, done);
+  });
 }

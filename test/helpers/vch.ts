@@ -22,11 +22,13 @@ export class TestVch {
   readonly datastore: string;
   readonly socket: string;
   readonly name: string;
+  readonly extraArgs: string[];
   private engine?: ChildProcess;
   engineLog = '';
 
-  constructor(name = 'test') {
+  constructor(name = 'test', extraArgs: string[] = []) {
     this.name = name;
+    this.extraArgs = extraArgs;
     this.dir = mkdtempSync(join(tmpdir(), 'bonneville-vch-'));
     this.datastore = join(this.dir, 'datastore');
     this.socket = join(this.dir, 'docker.sock');
@@ -39,7 +41,7 @@ export class TestVch {
   async start(): Promise<void> {
     const node = join(repoRoot, 'node_modules/.bin/node');
     this.engine = spawn(node, [join(repoRoot, 'src/cli/bonneville.ts'), 'vch', 'serve', '--name', this.name,
-      '--datastore', this.datastore, '--socket', this.socket], { stdio: ['ignore', 'pipe', 'pipe'] });
+      '--datastore', this.datastore, '--socket', this.socket, ...this.extraArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
     this.engine.stdout!.on('data', (d: Buffer) => { this.engineLog += d.toString(); });
     this.engine.stderr!.on('data', (d: Buffer) => { this.engineLog += d.toString(); });
     const engine = this.engine;

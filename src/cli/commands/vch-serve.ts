@@ -1,6 +1,6 @@
 // `bonneville vch serve`: runs one VCH's engine in the foreground on the embedded defaults.
 import { parseArgs } from 'node:util';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startEngine } from '../../engine/engine.ts';
@@ -9,6 +9,9 @@ import { findGuestArtifacts } from '../../backends/qemu/guest-artifacts.ts';
 import { chooseAccelerator } from '../../backends/qemu/accel-probe.ts';
 import { readTscKhz } from '../../backends/qemu/host.ts';
 import { DiskImageStore } from '../../portlayer/images/store.ts';
+import { writeJsonAtomic } from '../../portlayer/atomic-file.ts';
+import { ensureCa, issueClientCertificate, issueServerCertificate, subjectAltNames } from '../../pki/certificates.ts';
+import type { MutualTls } from '../../engine/http/server.ts';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 
@@ -25,6 +28,7 @@ export async function vchServe(argv: string[]): Promise<void> {
       memory: { type: 'string', default: '256' },
       cpus: { type: 'string', default: '1' },
       'boot-timeout': { type: 'string', default: '60' },
+      'tls-listen': { type: 'string' },
     },
   });
   const name = values.name!;
@@ -52,20 +56,46 @@ export async function vchServe(argv: string[]): Promise<void> {
     bootTimeoutSeconds: Number(values['boot-timeout']),
   });
   const images = new DiskImageStore({ root: join(datastore, 'images') });
+  const tcp = values['tls-listen'] ? await mutualTls(datastore, values['tls-listen']) : undefined;
   const engine = await startEngine({
     name,
     datastore,
     backend,
     images,
     socket,
+    tcp,
     defaultMemoryMiB: Number(values.memory),
     defaultCpus: Number(values.cpus),
   });
   console.error(`bonneville: VCH '${name}' serving on unix://${socket} (qemu, ${accel.accel}: ${accel.reason})`);
+  const endpoints: Record<string, string> = { unix: `unix://${socket}` };
+  if (engine.tcpAddress) {
+    const { host, port } = engine.tcpAddress;
+    endpoints.tcp = `tcp://${host.includes(':') ? `[${host}]` : host}:${port}`;
+    endpoints.certPath = join(datastore, 'certs/client');
+    console.error(`bonneville: mutual TLS on ${endpoints.tcp}; clients: DOCKER_HOST=${endpoints.tcp} DOCKER_TLS_VERIFY=1 DOCKER_CERT_PATH=${endpoints.certPath}`);
+  }
+  writeJsonAtomic(join(datastore, 'endpoints.json'), endpoints);
   const shutdown = () => {
     // Container VMs keep running: a later engine adopts them.
     void engine.close().then(() => process.exit(0));
   };
   process.on('SIGTERM', shutdown);
   process.on('SIGINT', shutdown);
+}
+
+/** The VCH's CA, its server certificate and one client certificate (for DOCKER_CERT_PATH), made once. */
+async function mutualTls(datastore: string, listen: string): Promise<{ host: string; port: number; tls: MutualTls }> {
+  const match = /^(?:\[(.+)\]|([^:]+)):(\d+)$/.exec(listen);
+  if (!match) throw new Error(`--tls-listen wants HOST:PORT, got ${listen}`);
+  const host = match[1] ?? match[2];
+  const certs = join(datastore, 'certs');
+  const ca = await ensureCa(certs, 'Bonneville VCH CA');
+  const server = await issueServerCertificate(ca, certs, subjectAltNames([host]));
+  await issueClientCertificate(ca, join(certs, 'client'), 'bonneville-client');
+  return {
+    host,
+    port: Number(match[3]),
+    tls: { cert: readFileSync(server.cert), key: readFileSync(server.key), ca: readFileSync(ca.cert) },
+  };
 }

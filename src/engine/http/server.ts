@@ -1,6 +1,8 @@
-// The engine's HTTP front: one router for requests and upgrades, errors mapped in one place.
+// The engine's HTTP front: one router for requests and upgrades, errors mapped in one place. The same
+// handlers serve the unix socket and the mutual-TLS TCP listener.
 import { createServer, ServerResponse as HttpServerResponse } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { Duplex } from 'node:stream';
 import { sendError, messageOf, statusOf } from './errors.ts';
 import type { Router } from './router.ts';
@@ -10,7 +12,21 @@ export interface ServerLog {
   (line: string): void;
 }
 
-export function createApiServer(router: Router, log: ServerLog): Server {
+export interface MutualTls {
+  cert: Buffer;
+  key: Buffer;
+  /** Client certificates must chain to this CA. */
+  ca: Buffer;
+}
+
+const HTTP_OPTIONS = { keepAliveTimeout: 60_000, requestTimeout: 0, headersTimeout: 60_000 };
+
+export function createApiServer(router: Router, log: ServerLog, tls?: MutualTls): Server {
+  // allowHalfOpen: the docker CLI half-closes its side of an attach (close_notify under TLS) and still
+  // reads the container's output from ours.
+  const server = tls
+    ? createTlsServer({ ...HTTP_OPTIONS, allowHalfOpen: true, cert: tls.cert, key: tls.key, ca: tls.ca, requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.2' })
+    : createServer(HTTP_OPTIONS);
   const dispatch = async (req: IncomingMessage, res: ServerResponse, upgrade?: { socket: Duplex; head: Buffer }) => {
     try {
       const { handler, params, query, version } = router.match(req.method ?? 'GET', req.url ?? '/');
@@ -27,7 +43,7 @@ export function createApiServer(router: Router, log: ServerLog): Server {
       sendError(res, err);
     }
   };
-  const server = createServer({ keepAliveTimeout: 60_000, requestTimeout: 0, headersTimeout: 60_000 }, (req, res) => {
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     res.setHeader('Api-Version', API_VERSION);
     res.setHeader('Server', 'Bonneville');
     res.setHeader('Docker-Experimental', 'false');

@@ -1,0 +1,66 @@
+// A small PKI for endpoints Bonneville serves: a CA per endpoint, server certificates for its names,
+// client certificates for mutual TLS. Made with the openssl CLI (no hand-written ASN.1).
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { existsSync, mkdirSync, writeFileSync, rmSync, copyFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { isIP } from 'node:net';
+import { join } from 'node:path';
+
+const run = promisify(execFile);
+const EC_KEY = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+
+export interface CertificateAuthority {
+  cert: string;
+  key: string;
+}
+
+export interface IssuedCertificate {
+  cert: string;
+  key: string;
+  /** The CA certificate that signed it, for the peer to trust. */
+  ca: string;
+}
+
+/** The CA in `dir` (ca.pem, ca-key.pem), created on first use. */
+export async function ensureCa(dir: string, commonName: string): Promise<CertificateAuthority> {
+  const ca = { cert: join(dir, 'ca.pem'), key: join(dir, 'ca-key.pem') };
+  if (existsSync(ca.cert) && existsSync(ca.key)) return ca;
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  await run('openssl', ['req', '-x509', ...EC_KEY, '-keyout', ca.key, '-out', ca.cert, '-days', '3650', '-subj', `/CN=${commonName}`,
+    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign']);
+  return ca;
+}
+
+export function subjectAltNames(extra: string[]): string[] {
+  return [...new Set(['localhost', '127.0.0.1', '::1', hostname(), ...extra].filter(Boolean))];
+}
+
+async function issue(ca: CertificateAuthority, outDir: string, prefix: string, commonName: string, extensions: string): Promise<IssuedCertificate> {
+  const issued = { cert: join(outDir, `${prefix}cert.pem`), key: join(outDir, `${prefix}key.pem`), ca: ca.cert };
+  if (existsSync(issued.cert) && existsSync(issued.key)) return issued;
+  mkdirSync(outDir, { recursive: true, mode: 0o700 });
+  const csr = join(outDir, `${prefix}req.csr`);
+  const ext = join(outDir, `${prefix}ext.cnf`);
+  try {
+    await run('openssl', ['req', ...EC_KEY, '-keyout', issued.key, '-out', csr, '-subj', `/CN=${commonName}`]);
+    writeFileSync(ext, extensions);
+    await run('openssl', ['x509', '-req', '-in', csr, '-CA', ca.cert, '-CAkey', ca.key, '-CAcreateserial', '-out', issued.cert, '-days', '825', '-extfile', ext]);
+  } finally {
+    rmSync(csr, { force: true });
+    rmSync(ext, { force: true });
+  }
+  return issued;
+}
+
+export function issueServerCertificate(ca: CertificateAuthority, outDir: string, names: string[]): Promise<IssuedCertificate> {
+  const san = names.map((n) => (isIP(n) ? `IP:${n}` : `DNS:${n}`)).join(',');
+  return issue(ca, outDir, 'server-', names[0], `subjectAltName=${san}\nbasicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n`);
+}
+
+/** A client certificate in the layout the docker CLI reads from DOCKER_CERT_PATH (ca.pem, cert.pem, key.pem). */
+export async function issueClientCertificate(ca: CertificateAuthority, outDir: string, commonName: string): Promise<IssuedCertificate> {
+  const issued = await issue(ca, outDir, '', commonName, 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n');
+  copyFileSync(ca.cert, join(outDir, 'ca.pem'));
+  return issued;
+}
