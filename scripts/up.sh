@@ -11,12 +11,13 @@ mkdir -p "$state/$name" "$(dirname "$socket")"
 if [[ -f "$state/$name/engine.pid" ]] && kill -0 "$(cat "$state/$name/engine.pid")" 2>/dev/null; then
   echo "VCH '$name' is already running (pid $(cat "$state/$name/engine.pid"))."
 else
+  rm -f "$state/$name/endpoints.json"
   setsid nohup node_modules/.bin/node src/cli/bonneville.ts vch serve --name "$name" \
     --datastore "$state/$name" --socket "$socket" --tls-listen "${BONNEVILLE_TLS_LISTEN:-127.0.0.1:2376}" \
     >>"$state/$name/engine.log" 2>&1 < /dev/null &
   echo $! > "$state/$name/engine.pid"
   for _ in $(seq 1 600); do
-    if curl -sf --unix-socket "$socket" http://engine/_ping >/dev/null 2>&1; then break; fi
+    if [[ -f "$state/$name/endpoints.json" ]] && curl -sf --unix-socket "$socket" http://engine/_ping >/dev/null 2>&1; then break; fi
     if ! kill -0 "$(cat "$state/$name/engine.pid")" 2>/dev/null; then
       echo "The engine failed to start; see $state/$name/engine.log:" >&2
       tail -20 "$state/$name/engine.log" >&2
@@ -25,6 +26,12 @@ else
     sleep 0.1
   done
   echo "VCH '$name' is running (engine log: $state/$name/engine.log)."
+fi
+# No public registry may be reachable: give the VCH a busybox image built offline from busybox-static.
+if ! curl -sf --unix-socket "$socket" http://engine/images/busybox/json >/dev/null; then
+  tarball=$(node_modules/.bin/node -e "import('./test/fixtures/images.ts').then((m) => m.buildTestImages()).then((p) => console.log(p.busybox))")
+  curl -sf --unix-socket "$socket" -X POST -H 'Content-Type: application/x-tar' --data-binary "@$tarball" http://engine/images/load >/dev/null
+  echo "Loaded busybox:latest (built offline from busybox-static) into the VCH."
 fi
 echo
 echo "Point the docker CLI at it:"
