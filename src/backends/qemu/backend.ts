@@ -107,11 +107,13 @@ export class QemuBackend implements Backend {
       await withDeadline(tether.configure(config), deadline, 'the container process did not start');
       return vm;
     } catch (err) {
+      const diedByItself = exitedEarly;
       if (vm) await vm.kill();
       else killQuietly(pid);
       if (err instanceof TetherError && err.reportedByGuest) throw new ProcessStartError(err.message, err.code);
-      const why = exitedEarly ? `QEMU exited during boot: ${tail(files.qemuOutput)}` : (err as Error).message;
-      throw new Error(`${why} (${this.options.accel}, after ${this.options.bootTimeoutSeconds}s at most)`, { cause: err });
+      const accel = `${this.options.accel}, boot timeout ${this.options.bootTimeoutSeconds}s`;
+      if (diedByItself) throw new Error(`QEMU exited during boot (${accel}): ${tail(files.qemuOutput)}`, { cause: err });
+      throw new Error(`the container VM did not come up (${accel}): ${(err as Error).message}`, { cause: err });
     }
   }
 
