@@ -5,7 +5,7 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { request } from 'node:http';
+import { pingUnixSocket } from '../test/helpers/vch.ts';
 
 export class PeerDockerd {
   readonly dir = mkdtempSync(join(tmpdir(), 'bonneville-peer-dockerd-'));
@@ -22,19 +22,11 @@ export class PeerDockerd {
       { stdio: 'ignore' });
     const deadline = Date.now() + 60_000;
     while (Date.now() < deadline) {
-      if (await this.ping()) return;
+      if (await pingUnixSocket(this.socket)) return;
       if (this.child.exitCode !== null) throw new Error('dockerd exited at start');
       await new Promise((r) => setTimeout(r, 200));
     }
     throw new Error('dockerd did not answer within 60s');
-  }
-
-  private ping(): Promise<boolean> {
-    return new Promise((resolve) => {
-      const req = request({ socketPath: this.socket, path: '/_ping' }, (res) => { res.resume(); resolve(res.statusCode === 200); });
-      req.on('error', () => resolve(false));
-      req.end();
-    });
   }
 
   async stop(): Promise<void> {

@@ -5,16 +5,12 @@ import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
 import Docker from 'dockerode';
 import { TestVch, DOCKER, runCommand } from '../helpers/vch.ts';
-import { buildTestImages } from '../fixtures/images.ts';
 
 const vch = new TestVch('interactive');
 const session = `bonneville-it-${process.pid}`;
 
 before(async () => {
-  const images = await buildTestImages();
-  await vch.start();
-  const load = await vch.docker(['load', '-i', images.busybox]);
-  assert.equal(load.code, 0, load.stderr);
+  await vch.startWithBusybox();
 });
 
 after(async () => {

@@ -3,15 +3,11 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { TestVch } from '../helpers/vch.ts';
-import { buildTestImages } from '../fixtures/images.ts';
 
 const vch = new TestVch('recovery');
 
 before(async () => {
-  const images = await buildTestImages();
-  await vch.start();
-  const load = await vch.docker(['load', '-i', images.busybox]);
-  assert.equal(load.code, 0, load.stderr);
+  await vch.startWithBusybox();
 });
 
 after(async () => {

@@ -5,17 +5,13 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TestVch, DOCKER, runCommand } from '../helpers/vch.ts';
-import { buildTestImages } from '../fixtures/images.ts';
 
 const vch = new TestVch('tls', ['--tls-listen', '127.0.0.1:0']);
 let endpoints: { tcp: string; certPath: string };
 
 before(async () => {
-  const images = await buildTestImages();
-  await vch.start();
+  await vch.startWithBusybox();
   endpoints = JSON.parse(readFileSync(join(vch.datastore, 'endpoints.json'), 'utf8'));
-  const load = await vch.docker(['load', '-i', images.busybox]);
-  assert.equal(load.code, 0, load.stderr);
 });
 
 after(async () => {

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { request } from 'node:http';
+import { buildTestImages } from '../fixtures/images.ts';
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const DOCKER = '/usr/local/bin/docker';
@@ -48,18 +49,18 @@ export class TestVch {
     const deadline = Date.now() + 60_000;
     while (Date.now() < deadline) {
       if (engine.exitCode !== null) throw new Error(`engine exited: ${this.engineLog}`);
-      if (await this.ping()) return;
+      if (await pingUnixSocket(this.socket)) return;
       await new Promise((r) => setTimeout(r, 100));
     }
     throw new Error(`engine did not answer within 60s: ${this.engineLog}`);
   }
 
-  private ping(): Promise<boolean> {
-    return new Promise((resolve) => {
-      const req = request({ socketPath: this.socket, path: '/_ping' }, (res) => { res.resume(); resolve(res.statusCode === 200); });
-      req.on('error', () => resolve(false));
-      req.end();
-    });
+  /** Starts the engine and loads the offline busybox image into it. */
+  async startWithBusybox(): Promise<void> {
+    const images = await buildTestImages();
+    await this.start();
+    const load = await this.docker(['load', '-i', images.busybox]);
+    if (load.code !== 0) throw new Error(`docker load failed: ${load.stderr}`);
   }
 
   /** Kills the engine the hard way: its container VMs must survive. */
@@ -97,6 +98,15 @@ export class TestVch {
     }
     rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+/** Whether a Docker-API server answers /_ping on this unix socket. */
+export function pingUnixSocket(socketPath: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = request({ socketPath, path: '/_ping' }, (res) => { res.resume(); resolve(res.statusCode === 200); });
+    req.on('error', () => resolve(false));
+    req.end();
+  });
 }
 
 export function runCommand(file: string, args: string[], options: { input?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<CommandResult> {
