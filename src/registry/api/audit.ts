@@ -1,0 +1,47 @@
+// The audit log: every push, pull and delete, and /api/v2.0/audit-logs + /projects/{p}/logs.
+import type { Metadata } from '../db/metadata.ts';
+import type { AccessControl } from '../auth/access.ts';
+import type { EventSink } from '../events.ts';
+import { sendJson } from '../http/respond.ts';
+import { projectWith, requireLogin } from './guards.ts';
+import type { ApiRequest, ApiRoute } from './router.ts';
+
+const operations = { PUSH_ARTIFACT: 'create', PULL_ARTIFACT: 'pull', DELETE_ARTIFACT: 'delete', DELETE_TAG: 'delete' } as const;
+
+export function recordAudit(db: Metadata, log: (line: string) => void): EventSink {
+  return (e) => {
+    db.addAudit({
+      username: e.operator, projectId: e.projectId, resource: `${e.repository}:${e.tag ?? e.digest}`,
+      resourceType: e.type === 'DELETE_TAG' ? 'tag' : 'artifact', operation: operations[e.type],
+    }).catch((err) => log(`audit log write failed: ${err}`));
+  };
+}
+
+function paging(r: ApiRequest) {
+  const page = Math.max(1, Number(r.query.get('page') ?? 1) || 1);
+  const size = Math.min(100, Math.max(1, Number(r.query.get('page_size') ?? 10) || 10));
+  return { limit: size, offset: (page - 1) * size };
+}
+
+export function auditRoutes(deps: { db: Metadata; access: AccessControl }): ApiRoute[] {
+  const { db, access } = deps;
+  const view = (e: Awaited<ReturnType<Metadata['listAudit']>>[number]) => ({
+    id: e.id, username: e.username, resource: e.resource, resource_type: e.resourceType, operation: e.operation, op_time: new Date(e.opTime).toISOString(),
+  });
+  return [
+    { method: 'GET', path: '/audit-logs', handler: async (r) => {
+      requireLogin(r.principal);
+      const isAdmin = r.principal.kind === 'user' && r.principal.user.sysadmin;
+      let projectIds: number[] | undefined;
+      if (!isAdmin) {
+        projectIds = [];
+        for (const p of await db.listProjects()) if ((await access.projectCapabilities(r.principal, p)).has('readLogs')) projectIds.push(p.id);
+      }
+      sendJson(r.res, 200, (await db.listAudit({ projectIds, ...paging(r) })).map(view));
+    } },
+    { method: 'GET', path: '/projects/{project}/logs', handler: async (r) => {
+      const p = await projectWith(db, access, r.principal, r.params.project, 'readLogs');
+      sendJson(r.res, 200, (await db.listAudit({ projectIds: [p.id], ...paging(r) })).map(view));
+    } },
+  ];
+}

@@ -1,0 +1,209 @@
+// startRegistry: the one place where the registry's parts are wired together.
+import { createServer as createHttpServer, type IncomingMessage, type ServerResponse, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import { readFile } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { FsDriver } from './storage/driver.ts';
+import { BlobStore, UploadArea } from './storage/blob-store.ts';
+import { signingKeyPath, sqlitePath, tlsDir, uploadsDir } from './storage/paths.ts';
+import { SqliteMetadata } from './db/sqlite.ts';
+import type { Metadata } from './db/metadata.ts';
+import { AccessControl } from './auth/access.ts';
+import { TokenSigner } from './auth/jwt.ts';
+import { hashPassword, randomSecret } from './auth/passwords.ts';
+import { tokenService } from './auth/token-service.ts';
+import { EventBus } from './events.ts';
+import { RepoGate } from './distribution/gate.ts';
+import { baseHandler, distributionRouter } from './distribution/router.ts';
+import { blobRoutes } from './distribution/blobs.ts';
+import { uploadRoutes } from './distribution/uploads.ts';
+import { manifestRoutes } from './distribution/manifests.ts';
+import { tagRoutes } from './distribution/tags.ts';
+import { catalogRoutes } from './distribution/catalog.ts';
+import { referrerRoutes } from './distribution/referrers.ts';
+import { apiRouter } from './api/router.ts';
+import { userRoutes } from './api/users.ts';
+import { projectRoutes } from './api/projects.ts';
+import { memberRoutes } from './api/members.ts';
+import { robotRoutes } from './api/robots.ts';
+import { quotaRoutes } from './api/quotas.ts';
+import { auditRoutes, recordAudit } from './api/audit.ts';
+import { gcRoutes, GcRunner } from './api/gc.ts';
+import { systemRoutes } from './api/system.ts';
+import { repositoryRoutes } from './api/repositories.ts';
+import { immutabilityRoutes } from './api/immutability.ts';
+import { webhookRoutes, WebhookNotifier } from './api/webhooks.ts';
+import { ensureTlsFiles } from './tls.ts';
+import { RegistryError } from './http/errors.ts';
+import { sendError } from './http/respond.ts';
+import type { GcResult } from './gc/collector.ts';
+
+export interface RegistryOptions {
+  /** Directory holding blobs, uploads, the SQLite database, keys and generated TLS files. */
+  root: string;
+  /** HOST:PORT to listen on (port 0 picks a free one). Default 127.0.0.1:5000. */
+  listen?: string;
+  /** Serve plain HTTP. Only when explicitly asked; HTTPS otherwise. */
+  insecureHttp?: boolean;
+  /** PEM files; when absent a CA and server certificate are generated under <root>/tls. */
+  tlsCert?: string;
+  tlsKey?: string;
+  /** Extra names for the generated certificate. */
+  tlsHostnames?: string[];
+  /** Password of the `admin` account created at first start (generated and reported when absent). */
+  adminPassword?: string;
+  /** Lifetime of bearer tokens. Default 1800 s. */
+  tokenTtlSeconds?: number;
+  /** Token audience (`service=`). Default "bonneville-registry". */
+  service?: string;
+  /** Base URL clients use (for the token realm), when it differs from the Host header. */
+  externalUrl?: string;
+  /** Upper bound of one blob. Default 16 GiB. */
+  maxBlobSize?: number;
+  /** Upper bound of one manifest. Default 4 MiB. */
+  maxManifestSize?: number;
+  /** GC leaves blobs touched within this window alone. Default 1 h. */
+  gcGraceSeconds?: number;
+  /** Metadata store (e.g. PostgreSQL); default SQLite under root. */
+  metadata?: Metadata;
+  log?: (line: string) => void;
+}
+
+export interface RunningRegistry {
+  url: string;
+  /** The CA that signed the generated certificate (null for plain HTTP or a supplied certificate). */
+  caCertPath: string | null;
+  /** Set when this start created the admin account with a generated password. */
+  generatedAdminPassword: string | null;
+  /** Runs garbage collection now. */
+  gc(options?: { dryRun?: boolean; graceSeconds?: number }): Promise<GcResult>;
+  close(): Promise<void>;
+}
+
+export async function startRegistry(options: RegistryOptions): Promise<RunningRegistry> {
+  const log = options.log ?? ((line: string) => process.stderr.write(`registry: ${line}\n`));
+  const driver = new FsDriver(options.root);
+  driver.ensureDirSync(uploadsDir);
+  const db = options.metadata ?? new SqliteMetadata(driver.abs(sqlitePath));
+  const blobs = new BlobStore(driver);
+  const uploads = new UploadArea(driver);
+  const access = new AccessControl(db);
+  const events = new EventBus();
+  const service = options.service ?? 'bonneville-registry';
+  const issuer = 'bonneville-registry-token-issuer';
+  const tokenTtlSeconds = options.tokenTtlSeconds ?? 1800;
+
+  let keyPem = (await driver.read(signingKeyPath))?.toString();
+  if (!keyPem) {
+    keyPem = TokenSigner.generatePem();
+    await driver.writeAtomic(signingKeyPath, keyPem, 0o600);
+    keyPem = (await driver.read(signingKeyPath))!.toString(); // another process may have won the race
+  }
+  const signer = new TokenSigner(keyPem);
+
+  const generatedAdminPassword = await ensureAdmin(db, options.adminPassword);
+
+  const [host, portText] = splitListen(options.listen ?? '127.0.0.1:5000');
+  let caCertPath: string | null = null;
+  let server: Server;
+  const handle = (req: IncomingMessage, res: ServerResponse) => { void dispatch(req, res); };
+  if (options.insecureHttp) {
+    server = createHttpServer(handle);
+  } else {
+    let cert = options.tlsCert, key = options.tlsKey;
+    if (!cert || !key) {
+      const files = await ensureTlsFiles(join(options.root, tlsDir), [host, ...(options.tlsHostnames ?? [])].filter((h) => h !== '0.0.0.0' && h !== '::'));
+      cert = files.cert; key = files.key; caCertPath = files.caCert;
+    }
+    server = createHttpsServer({ cert: await readFile(cert), key: await readFile(key) }, handle);
+  }
+  const scheme = options.insecureHttp ? 'http' : 'https';
+
+  const gate = new RepoGate(db, access);
+  const maxBlobSize = options.maxBlobSize ?? 16 * 1024 ** 3;
+  const upl = uploadRoutes({ db, blobs, uploads, gate, events, maxBlobSize });
+  const distribution = distributionRouter({
+    db, tokens: { signer, service, issuer },
+    realm: (req) => `${options.externalUrl ?? `${scheme}://${req.headers.host}`}/service/token`,
+    routes: {
+      base: { GET: baseHandler, HEAD: baseHandler },
+      catalog: catalogRoutes({ db }),
+      blob: blobRoutes({ db, blobs, gate }),
+      uploads: upl.uploads,
+      upload: upl.upload,
+      manifest: manifestRoutes({ db, blobs, uploads, gate, events, maxManifestSize: options.maxManifestSize ?? 4 * 1024 * 1024 }),
+      tags: tagRoutes({ db, gate }),
+      referrers: referrerRoutes({ db, gate }),
+    },
+  });
+  const token = tokenService({ db, access, signer, service, issuer, ttlSeconds: tokenTtlSeconds });
+  const gcGraceMs = (options.gcGraceSeconds ?? 3600) * 1000;
+  const gcRunner = new GcRunner({ db, blobs, uploads }, gcGraceMs, log);
+  const webhooks = new WebhookNotifier(db, log);
+  events.subscribe(recordAudit(db, log));
+  events.subscribe((e) => webhooks.notify(e));
+  const api = apiRouter(db, [
+    ...systemRoutes({ externalUrl: () => options.externalUrl ?? url }),
+    ...userRoutes({ db }),
+    ...projectRoutes({ db, access }),
+    ...memberRoutes({ db, access }),
+    ...robotRoutes({ db, access }),
+    ...quotaRoutes({ db }),
+    ...auditRoutes({ db, access }),
+    ...gcRoutes({ runner: gcRunner }),
+    ...repositoryRoutes({ db, access, events }),
+    ...immutabilityRoutes({ db, access }),
+    ...webhookRoutes({ db, access }),
+  ]);
+
+  async function dispatch(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    try {
+      const u = new URL(req.url ?? '/', 'http://registry.invalid');
+      if (u.pathname === '/v2' || u.pathname.startsWith('/v2/')) await distribution(req, res, u);
+      else if (u.pathname === '/service/token') await token(req, res, u.searchParams);
+      else if (u.pathname.startsWith('/api/v2.0/')) await api(req, res, u);
+      else throw new RegistryError(404, 'NOT_FOUND', `no such endpoint ${u.pathname}`);
+    } catch (err) {
+      sendError(res, err, log);
+    }
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(Number(portText), host, () => { server.off('error', reject); resolve(); });
+  });
+  const port = (server.address() as AddressInfo).port;
+  const url = `${scheme}://${host.includes(':') ? `[${host}]` : host}:${port}`;
+
+  return {
+    url,
+    caCertPath,
+    generatedAdminPassword,
+    gc: (o = {}) => gcRunner.runNow(o.dryRun ?? false, o.graceSeconds !== undefined ? o.graceSeconds * 1000 : gcGraceMs),
+    close: async () => {
+      await new Promise<void>((resolve) => { server.close(() => resolve()); server.closeAllConnections(); });
+      await gcRunner.idle();
+      await webhooks.idle();
+      if (!options.metadata) await db.close();
+    },
+  };
+}
+
+function splitListen(listen: string): [string, string] {
+  const i = listen.lastIndexOf(':');
+  if (i < 0) throw new Error(`--listen wants HOST:PORT, got ${listen}`);
+  return [listen.slice(0, i).replace(/^\[|\]$/g, '') || '0.0.0.0', listen.slice(i + 1)];
+}
+
+/** Creates `admin` at first start; returns the password when it was generated here. */
+async function ensureAdmin(db: Metadata, configured: string | undefined): Promise<string | null> {
+  if ((await db.countUsers()) > 0) return null;
+  const password = configured ?? randomSecret();
+  try {
+    await db.createUser({ username: 'admin', passwordHash: await hashPassword(password), sysadmin: true, email: '', realname: 'administrator' });
+  } catch {
+    return null; // another process sharing the database created it first
+  }
+  return configured ? null : password;
+}

@@ -1,0 +1,39 @@
+// `node src/registry/main.ts --root DIR --listen HOST:PORT [--insecure-http] [--tls-cert F --tls-key F] [--admin-password P]`
+import { parseArgs } from 'node:util';
+import { startRegistry } from './index.ts';
+
+export async function registryServe(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      root: { type: 'string' },
+      listen: { type: 'string', default: '127.0.0.1:5000' },
+      'insecure-http': { type: 'boolean', default: false },
+      'tls-cert': { type: 'string' },
+      'tls-key': { type: 'string' },
+      'tls-hostname': { type: 'string', multiple: true },
+      'admin-password': { type: 'string' },
+      'external-url': { type: 'string' },
+    },
+  });
+  if (!values.root) throw new Error('--root DIR is required');
+  if (!!values['tls-cert'] !== !!values['tls-key']) throw new Error('--tls-cert and --tls-key go together');
+  const registry = await startRegistry({
+    root: values.root, listen: values.listen, insecureHttp: values['insecure-http'],
+    tlsCert: values['tls-cert'], tlsKey: values['tls-key'], tlsHostnames: values['tls-hostname'],
+    adminPassword: values['admin-password'] ?? process.env.BONNEVILLE_REGISTRY_ADMIN_PASSWORD, externalUrl: values['external-url'],
+  });
+  process.stdout.write(`registry listening on ${registry.url}\n`);
+  if (registry.caCertPath) process.stdout.write(`CA certificate: ${registry.caCertPath}\n`);
+  if (registry.generatedAdminPassword) process.stdout.write(`admin password (generated, shown once): ${registry.generatedAdminPassword}\n`);
+  const stop = () => { void registry.close().then(() => process.exit(0)); };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
+
+if (import.meta.main) {
+  registryServe(process.argv.slice(2)).catch((err: unknown) => {
+    process.stderr.write(`registry: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  });
+}
