@@ -27,6 +27,28 @@ else
   done
   echo "VCH '$name' is running (engine log: $state/$name/engine.log)."
 fi
+# The registry (Harbor's role) beside the VCH: HTTPS with its own CA, admin password printed once.
+registry_root=$state/registry
+registry_listen=${BONNEVILLE_REGISTRY_LISTEN:-127.0.0.1:5443}
+mkdir -p "$registry_root"
+if [[ -f "$registry_root/registry.pid" ]] && kill -0 "$(cat "$registry_root/registry.pid")" 2>/dev/null; then
+  echo "The registry is already running (pid $(cat "$registry_root/registry.pid"))."
+else
+  : >"$registry_root/registry.log"
+  setsid nohup node_modules/.bin/node src/cli/bonneville.ts registry serve --root "$registry_root" --listen "$registry_listen" \
+    >>"$registry_root/registry.log" 2>&1 < /dev/null &
+  echo $! > "$registry_root/registry.pid"
+  for _ in $(seq 1 300); do
+    grep -q 'registry listening on' "$registry_root/registry.log" && break
+    kill -0 "$(cat "$registry_root/registry.pid")" 2>/dev/null || { echo "The registry failed to start:" >&2; tail -20 "$registry_root/registry.log" >&2; exit 1; }
+    sleep 0.1
+  done
+fi
+registry_url=$(sed -n 's/^registry listening on //p' "$registry_root/registry.log" | tail -1)
+registry_ca=$(sed -n 's/^CA certificate: //p' "$registry_root/registry.log" | tail -1)
+registry_password=$(sed -n 's/^admin password (generated, shown once): //p' "$registry_root/registry.log" | tail -1)
+echo "Registry: $registry_url (CA certificate: ${registry_ca:-none}; user admin${registry_password:+, password $registry_password})"
+
 # No public registry may be reachable: give the VCH a busybox image built offline from busybox-static.
 if ! curl -sf --unix-socket "$socket" http://engine/images/busybox/json >/dev/null; then
   tarball=$(node_modules/.bin/node -e "import('./test/fixtures/images.ts').then((m) => m.buildTestImages()).then((p) => console.log(p.busybox))")
