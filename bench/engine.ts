@@ -1,0 +1,100 @@
+// `npm run bench`: Bonneville next to Debian's dockerd, both started here in the same run.
+//  - median wall time of `docker run --rm busybox true` through each, and the ratio;
+//  - Bonneville's boot time from `start` to a running process;
+//  - memory per running container VM (QEMU's RSS and proportional share).
+import { readFileSync } from 'node:fs';
+import Docker from 'dockerode';
+import { TestVch, runCommand, DOCKER } from '../test/helpers/vch.ts';
+import { buildTestImages } from '../test/fixtures/images.ts';
+import { PeerDockerd } from './peer-dockerd.ts';
+
+const RUNS = Number(process.env.BENCH_RUNS ?? 7);
+const MEMORY_VMS = 3;
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+async function timeRuns(dockerHost: string): Promise<number[]> {
+  const env = { ...process.env, DOCKER_HOST: dockerHost };
+  const times: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    const t0 = performance.now();
+    const result = await runCommand(DOCKER, ['run', '--rm', 'busybox', 'true'], { env });
+    const elapsed = performance.now() - t0;
+    if (result.code !== 0) throw new Error(`docker run failed against ${dockerHost}: ${result.stderr}`);
+    times.push(elapsed);
+  }
+  return times;
+}
+
+async function load(dockerHost: string, tarball: string): Promise<void> {
+  const result = await runCommand(DOCKER, ['load', '-i', tarball], { env: { ...process.env, DOCKER_HOST: dockerHost } });
+  if (result.code !== 0) throw new Error(`docker load failed against ${dockerHost}: ${result.stderr}`);
+}
+
+async function bootTimes(socket: string): Promise<number[]> {
+  const docker = new Docker({ socketPath: socket });
+  const times: number[] = [];
+  for (let i = 0; i < Math.min(RUNS, 5); i++) {
+    const container = await docker.createContainer({ Image: 'busybox', Cmd: ['true'] });
+    const t0 = performance.now();
+    await container.start();
+    times.push(performance.now() - t0);
+    await container.wait();
+    await container.remove();
+  }
+  return times;
+}
+
+function memoryOf(pid: number): { rssMiB: number; pssMiB: number } {
+  const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+  const field = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(rollup)?.[1] ?? 0) / 1024;
+  return { rssMiB: field('Rss'), pssMiB: field('Pss') };
+}
+
+async function memoryPerVm(vch: TestVch): Promise<{ rssMiB: number; pssMiB: number }> {
+  for (let i = 0; i < MEMORY_VMS; i++) {
+    const run = await vch.docker(['run', '-d', '--name', `mem${i}`, 'busybox', 'sleep', '3600']);
+    if (run.code !== 0) throw new Error(run.stderr);
+  }
+  await new Promise((r) => setTimeout(r, 2000));
+  const samples = vch.qemuPids().map(memoryOf);
+  for (let i = 0; i < MEMORY_VMS; i++) await vch.docker(['rm', '-f', `mem${i}`]);
+  return {
+    rssMiB: samples.reduce((s, m) => s + m.rssMiB, 0) / samples.length,
+    pssMiB: samples.reduce((s, m) => s + m.pssMiB, 0) / samples.length,
+  };
+}
+
+async function main(): Promise<void> {
+  const images = await buildTestImages();
+  const vch = new TestVch('bench');
+  const peer = new PeerDockerd();
+  try {
+    await vch.start();
+    await peer.start();
+    await load(vch.dockerHost, images.busybox);
+    await load(peer.dockerHost, images.busybox);
+    // One warm-up each, so that neither side pays for first-use caches in the figures.
+    await timeRuns(vch.dockerHost).then(() => undefined, () => undefined);
+    const ours = await timeRuns(vch.dockerHost);
+    const theirs = await timeRuns(peer.dockerHost);
+    const boot = await bootTimes(vch.socket);
+    const memory = await memoryPerVm(vch);
+    const accel = JSON.parse((await vch.docker(['info', '--format', '{{json .DriverStatus}}'])).stdout) as string[][];
+    const oursMs = median(ours);
+    const theirsMs = median(theirs);
+    console.log(`accelerator: ${Object.fromEntries(accel).Accelerator}; runs per side: ${RUNS}`);
+    console.log(`docker run --rm busybox true  bonneville median ${oursMs.toFixed(0)} ms | dockerd (vfs+runc) median ${theirsMs.toFixed(0)} ms | ratio bonneville/dockerd ${(oursMs / theirsMs).toFixed(2)}x`);
+    console.log(`boot to process start (POST start)  median ${median(boot).toFixed(0)} ms`);
+    console.log(`memory per running container VM  RSS ${memory.rssMiB.toFixed(0)} MiB | PSS ${memory.pssMiB.toFixed(0)} MiB (busybox sleep, default VM size)`);
+  } finally {
+    await vch.destroy();
+    await peer.stop();
+  }
+}
+
+await main();
