@@ -6,7 +6,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import type { Backend } from '../portlayer/backend.ts';
-import type { ImageStore } from '../portlayer/images/types.ts';
+import type { ManagedImageStore } from '../portlayer/images/types.ts';
 import { ContainerService } from '../portlayer/containers/service.ts';
 import { ContainerOutput } from '../portlayer/containers/output.ts';
 import { writeJsonAtomic, readJson } from '../portlayer/atomic-file.ts';
@@ -16,6 +16,12 @@ import type { MutualTls } from './http/server.ts';
 import { systemRoutes } from './routes/system.ts';
 import { containerRoutes } from './routes/containers.ts';
 import { imageRoutes } from './routes/images.ts';
+import { authRoutes } from './routes/auth.ts';
+import { systemDfRoutes } from './routes/system-df.ts';
+import { containerExportRoutes } from './routes/container-export.ts';
+import { RegistryConfig, type RegistrySettings } from './registry-config.ts';
+import { eventRoutes } from './routes/events.ts';
+import { EventLog } from '../portlayer/events.ts';
 
 export const ENGINE_VERSION = '0.1.0';
 
@@ -23,7 +29,9 @@ export interface EngineOptions {
   name: string;
   datastore: string;
   backend: Backend;
-  images: ImageStore;
+  images: ManagedImageStore;
+  /** Registry settings given on the command line (the datastore's registries.json adds to them). */
+  registries?: Partial<RegistrySettings>;
   /** Unix socket path to listen on. */
   socket: string;
   /** Also listen on TCP with mutual TLS: only clients with a certificate from the VCH's CA get in. */
@@ -54,6 +62,7 @@ export async function startEngine(options: EngineOptions): Promise<RunningEngine
   mkdirSync(options.datastore, { recursive: true });
   const vchId = vchIdentity(options.datastore);
   const { backend, images } = options;
+  const events = new EventLog();
   const containers = new ContainerService({
     root: join(options.datastore, 'containers'),
     backend,
@@ -61,8 +70,16 @@ export async function startEngine(options: EngineOptions): Promise<RunningEngine
     defaultMemoryMiB: options.defaultMemoryMiB ?? 256,
     defaultCpus: options.defaultCpus ?? 1,
     defaultStopTimeout: 10,
+    events,
   });
   await containers.recover();
+  // Deleting images never takes layers from containers: they keep their layer disk paths.
+  images.useUsage({
+    layerDisksInUse: () => new Set(containers.list().flatMap((c) => c.record.layerDisks)),
+    containersUsing: (id) => containers.list().filter((c) => c.record.imageId === id)
+      .map((c) => ({ id: c.record.id, running: c.state.status === 'running' || containers.isActive(c.record.id) })),
+  });
+  const registries = new RegistryConfig(options.datastore, options.registries);
   const output = new ContainerOutput(containers, backend);
   const router = new Router()
     .add(systemRoutes({
@@ -92,7 +109,11 @@ export async function startEngine(options: EngineOptions): Promise<RunningEngine
         Kernel: backend.info().kernelVersion,
       }),
     }))
-    .add(imageRoutes({ images, containers }));
+    .add(containerExportRoutes({ containers, tmpDir: join(options.datastore, 'images', 'tmp') }))
+    .add(imageRoutes({ images, containers, registries }))
+    .add(authRoutes({ registries }))
+    .add(systemDfRoutes({ images, containers }))
+    .add(eventRoutes(events));
   const server = createApiServer(router, log);
   mkdirSync(dirname(options.socket), { recursive: true });
   rmSync(options.socket, { force: true });

@@ -2,7 +2,8 @@
 // are QEMU VMs.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { TestVch } from '../helpers/vch.ts';
+import { request } from 'node:http';
+import { TestVch, DOCKER, runCommand } from '../helpers/vch.ts';
 import { buildTestImages } from '../fixtures/images.ts';
 
 const vch = new TestVch('cli');
@@ -151,4 +152,49 @@ test('errors come back in Docker shape and status', async () => {
   assert.notEqual(noImage.code, 0);
   assert.match(noImage.stderr, /nosuch:image/);
   await vch.docker(['rm', 'twice']);
+});
+
+test('user, working dir and env from the command line apply with Docker semantics', async () => {
+  const run = await vch.docker(['run', '--rm', '-u', 'app', '-w', '/tmp/work', '-e', 'FOO=bar', 'busybox', 'sh', '-c', 'id -u; id -g; pwd; echo $FOO; echo $HOME']);
+  assert.equal(run.code, 0, run.stderr);
+  assert.equal(run.stdout, '1000\n1000\n/tmp/work\nbar\n/home/app\n');
+});
+
+test('image layers stack: whiteouts delete and opaque directories hide lower files', async () => {
+  const load = await vch.docker(['load', '-i', images.layered]);
+  assert.equal(load.code, 0, load.stderr);
+  const run = await vch.docker(['run', '--rm', 'layered', 'sh', '-c', 'ls /var/www; test -e /etc/motd && echo motd-present || echo motd-gone']);
+  assert.equal(run.code, 0, run.stderr);
+  assert.equal(run.stdout, 'layered.html\nmotd-gone\n');
+});
+
+test('older API versions are accepted (down to 1.24)', async () => {
+  const env = { DOCKER_API_VERSION: '1.24' };
+  const ps = await runCommand(DOCKER, ['ps', '-a'], { env: { ...process.env, DOCKER_HOST: vch.dockerHost, ...env } });
+  assert.equal(ps.code, 0, ps.stderr);
+  const run = await runCommand(DOCKER, ['run', '--rm', 'busybox', 'echo', 'old client'], { env: { ...process.env, DOCKER_HOST: vch.dockerHost, ...env } });
+  assert.equal(run.code, 0, run.stderr);
+  assert.equal(run.stdout, 'old client\n');
+});
+
+test('_ping answers GET and HEAD with the API version header', async () => {
+  for (const method of ['GET', 'HEAD']) {
+    const res = await new Promise<{ status?: number; version?: string | string[] }>((resolve, reject) => {
+      const req = request({ socketPath: vch.socket, path: '/_ping', method }, (r) => { r.resume(); resolve({ status: r.statusCode, version: r.headers['api-version'] }); });
+      req.on('error', reject);
+      req.end();
+    });
+    assert.deepEqual(res, { status: 200, version: '1.48' });
+  }
+});
+
+test('docker events reports a container\'s life: create, start, die (with its exit code), destroy', async () => {
+  const since = Math.floor(Date.now() / 1000) - 1;
+  const run = await vch.docker(['run', '--rm', '--name', 'eventful', 'busybox', 'sh', '-c', 'exit 2']);
+  assert.equal(run.code, 2);
+  const until = Math.floor(Date.now() / 1000) + 1;
+  const events = await vch.docker(['events', '--since', String(since), '--until', String(until),
+    '--filter', 'container=eventful', '--format', '{{.Action}} {{index .Actor.Attributes "exitCode"}}']);
+  assert.equal(events.code, 0, events.stderr);
+  assert.deepEqual(events.stdout.trim().split('\n').map((l) => l.trim()), ['create', 'start', 'die 2', 'destroy']);
 });

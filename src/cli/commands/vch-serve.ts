@@ -29,6 +29,10 @@ export async function vchServe(argv: string[]): Promise<void> {
       cpus: { type: 'string', default: '1' },
       'boot-timeout': { type: 'string', default: '60' },
       'tls-listen': { type: 'string' },
+      // Registry access (the datastore's registries.json and certs.d/ add to these).
+      'insecure-registry': { type: 'string', multiple: true, default: [] },
+      'registry-ca': { type: 'string', multiple: true, default: [] },
+      'allowed-registry': { type: 'string', multiple: true, default: [] },
     },
   });
   const name = values.name!;
@@ -66,6 +70,11 @@ export async function vchServe(argv: string[]): Promise<void> {
     tcp,
     defaultMemoryMiB: Number(values.memory),
     defaultCpus: Number(values.cpus),
+    registries: {
+      insecureRegistries: values['insecure-registry'],
+      caCertificates: values['registry-ca']!.map((path) => resolve(path)),
+      allowedRegistries: values['allowed-registry'],
+    },
   });
   console.error(`bonneville: VCH '${name}' serving on unix://${socket} (qemu, ${accel.accel}: ${accel.reason})`);
   const endpoints: Record<string, string> = { unix: `unix://${socket}` };

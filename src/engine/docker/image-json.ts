@@ -41,3 +41,27 @@ export function inspectImage(image: ImageRecord): Record<string, unknown> {
     Metadata: { LastTagTime: image.stored },
   };
 }
+
+/** `docker history`: newest first; only the top entry carries the image id and tags. */
+export function imageHistory(image: ImageRecord): Array<Record<string, unknown>> {
+  const history = image.config.history && image.config.history.length > 0
+    ? image.config.history
+    : image.layers.map(() => ({ created: image.config.created, created_by: '' as string | undefined, comment: '', empty_layer: false }));
+  let layer = 0;
+  const entries = history.map((entry) => {
+    const size = entry.empty_layer ? 0 : image.layers[layer++]?.size ?? 0;
+    return {
+      Id: '<missing>',
+      Created: Math.floor(Date.parse(entry.created ?? image.config.created ?? image.stored) / 1000) || 0,
+      CreatedBy: entry.created_by ?? '',
+      Tags: null as string[] | null,
+      Size: size,
+      Comment: entry.comment ?? '',
+    };
+  }).reverse();
+  if (entries.length > 0) {
+    entries[0].Id = image.id;
+    entries[0].Tags = image.repoTags.length > 0 ? image.repoTags : null;
+  }
+  return entries;
+}

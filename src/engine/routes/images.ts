@@ -1,32 +1,103 @@
-// /images/…: list, inspect, load.
+// /images/…: list, inspect, history, tag, delete, prune, load, save, pull, import, push.
+import { matchesGlob } from 'node:path/posix';
 import type { Route, RequestContext } from '../http/router.ts';
-import { sendJson, queryBool } from '../http/io.ts';
-import { notFound, PortLayerError } from '../../portlayer/errors.ts';
+import { sendJson, queryBool, queryFilters } from '../http/io.ts';
+import { invalid, notFound, PortLayerError } from '../../portlayer/errors.ts';
 import { messageOf } from '../http/errors.ts';
-import type { ImageStore } from '../../portlayer/images/types.ts';
+import type { ImageRecord, ManagedImageStore } from '../../portlayer/images/types.ts';
 import type { ContainerService } from '../../portlayer/containers/service.ts';
-import { imageListEntry, inspectImage } from '../docker/image-json.ts';
+import { decodeAuthHeader } from '../../portlayer/images/registry/auth.ts';
+import { normaliseTag, parseReference } from '../../portlayer/images/references.ts';
+import type { RegistryConfig } from '../registry-config.ts';
+import { imageHistory, imageListEntry, inspectImage } from '../docker/image-json.ts';
+import { ProgressStream } from '../docker/image-progress.ts';
 
 export interface ImageRoutesBackend {
-  images: ImageStore;
+  images: ManagedImageStore;
   containers: ContainerService;
+  registries: RegistryConfig;
 }
 
 export function imageRoutes(b: ImageRoutesBackend): Route[] {
   return [
     { method: 'GET', path: '/images/json', handler: (ctx) => list(b, ctx) },
     { method: 'POST', path: '/images/load', handler: (ctx) => load(b, ctx) },
+    { method: 'POST', path: '/images/create', handler: (ctx) => create(b, ctx) },
+    { method: 'POST', path: '/images/prune', handler: (ctx) => prune(b, ctx) },
+    { method: 'GET', path: '/images/get', handler: (ctx) => save(b, ctx, ctx.query.getAll('names')) },
     { method: 'GET', path: '/images/:name*/json', handler: (ctx) => inspect(b, ctx) },
-    { method: 'POST', path: '/images/create', handler: (ctx) => pull(ctx) },
+    { method: 'GET', path: '/images/:name*/history', handler: (ctx) => history(b, ctx) },
+    { method: 'GET', path: '/images/:name*/get', handler: (ctx) => save(b, ctx, [ctx.params.name]) },
+    { method: 'POST', path: '/images/:name*/tag', handler: (ctx) => tag(b, ctx) },
+    { method: 'POST', path: '/images/:name*/push', handler: (ctx) => push(b, ctx) },
+    { method: 'DELETE', path: '/images/:name*', handler: (ctx) => remove(b, ctx) },
   ];
 }
 
-function list(b: ImageRoutesBackend, ctx: RequestContext): void {
+function containerCounts(b: ImageRoutesBackend): Map<string, number> {
   const usage = new Map<string, number>();
   for (const c of b.containers.list()) usage.set(c.record.imageId, (usage.get(c.record.imageId) ?? 0) + 1);
-  const images = b.images.list()
-    .sort((x, y) => Date.parse(y.stored) - Date.parse(x.stored));
+  return usage;
+}
+
+function createdOf(image: ImageRecord): number {
+  return Date.parse(image.config.created ?? image.stored);
+}
+
+function list(b: ImageRoutesBackend, ctx: RequestContext): void {
+  const usage = containerCounts(b);
+  const filters = queryFilters(ctx.query);
+  let images = b.images.list();
+  for (const [key, values] of filters) images = images.filter(imageFilter(b, key, values));
+  images.sort((x, y) => createdOf(y) - createdOf(x) || Date.parse(y.stored) - Date.parse(x.stored));
+  // With a reference filter, Docker lists only the tags that matched.
+  const patterns = filters.get('reference');
+  if (patterns) {
+    images = images.map((img) => ({
+      ...img,
+      repoTags: img.repoTags.filter((tag) => tagMatches(tag, patterns)),
+      repoDigests: img.repoDigests.filter((digest) => patterns.some((pattern) => matchesGlob(digest.slice(0, digest.indexOf('@')), pattern))),
+    }));
+  }
   sendJson(ctx.res, 200, images.map((img) => imageListEntry(img, usage.get(img.id) ?? 0)));
+}
+
+function tagMatches(tag: string, patterns: string[]): boolean {
+  const name = tag.slice(0, tag.lastIndexOf(':'));
+  return patterns.some((pattern) => matchesGlob(tag, pattern) || matchesGlob(name, pattern));
+}
+
+/** `docker images --filter`: dangling, reference, label, before, since (values of one key are ORed). */
+function imageFilter(b: ImageRoutesBackend, key: string, values: string[]): (image: ImageRecord) => boolean {
+  const anchor = (reference: string) => {
+    const image = b.images.resolve(reference);
+    if (!image) throw notFound(`No such image: ${reference}`);
+    return createdOf(image);
+  };
+  switch (key) {
+    case 'dangling': {
+      const wanted = values.map((v) => ['true', '1'].includes(v.toLowerCase()));
+      return (image) => wanted.includes(image.repoTags.length === 0);
+    }
+    case 'reference':
+      return (image) => image.repoTags.some((tag) => tagMatches(tag, values));
+    case 'label':
+      return (image) => values.some((wanted) => {
+        const labels = image.config.config?.Labels ?? {};
+        const eq = wanted.indexOf('=');
+        return eq < 0 ? Object.hasOwn(labels, wanted) : labels[wanted.slice(0, eq)] === wanted.slice(eq + 1);
+      });
+    case 'before': {
+      const times = values.map(anchor);
+      return (image) => times.some((t) => createdOf(image) < t);
+    }
+    case 'since': {
+      const times = values.map(anchor);
+      return (image) => times.some((t) => createdOf(image) > t);
+    }
+    default:
+      throw invalid(`invalid filter '${key}'`);
+  }
 }
 
 function inspect(b: ImageRoutesBackend, ctx: RequestContext): void {
@@ -35,11 +106,113 @@ function inspect(b: ImageRoutesBackend, ctx: RequestContext): void {
   sendJson(ctx.res, 200, inspectImage(image));
 }
 
-/** Pulling from registries is not built yet: say so plainly instead of pretending. */
-function pull(ctx: RequestContext): void {
-  const image = ctx.query.get('fromImage') ?? '';
-  const tag = ctx.query.get('tag');
-  throw new PortLayerError('NotImplemented', `pulling ${tag ? `${image}:${tag}` : image} is not supported by this VCH yet: load the image with docker load`);
+function history(b: ImageRoutesBackend, ctx: RequestContext): void {
+  const image = b.images.resolve(ctx.params.name);
+  if (!image) throw notFound(`No such image: ${ctx.params.name}`);
+  sendJson(ctx.res, 200, imageHistory(image));
+}
+
+function tag(b: ImageRoutesBackend, ctx: RequestContext): void {
+  const repo = ctx.query.get('repo') ?? '';
+  if (!repo) throw invalid('repository name must have at least one component');
+  const tagName = ctx.query.get('tag');
+  b.images.tag(ctx.params.name, normaliseTag(tagName ? `${repo}:${tagName}` : repo));
+  ctx.res.writeHead(201).end();
+}
+
+async function remove(b: ImageRoutesBackend, ctx: RequestContext): Promise<void> {
+  const records = await b.images.remove(ctx.params.name, { force: queryBool(ctx.query, 'force') });
+  sendJson(ctx.res, 200, records);
+}
+
+async function prune(b: ImageRoutesBackend, ctx: RequestContext): Promise<void> {
+  const filters = queryFilters(ctx.query);
+  const dangling = filters.get('dangling');
+  const all = dangling !== undefined && dangling.some((v) => ['false', '0'].includes(v.toLowerCase()));
+  const labelFilters = [...filters.entries()].filter(([key]) => key === 'label' || key === 'label!');
+  for (const key of filters.keys()) {
+    if (!['dangling', 'label', 'label!'].includes(key)) throw invalid(`invalid filter '${key}'`);
+  }
+  const keep = (image: ImageRecord) => labelFilters.some(([key, values]) => {
+    const matches = imageFilter(b, 'label', values)(image);
+    return key === 'label' ? !matches : matches;
+  });
+  const { deleted, reclaimed } = await b.images.prune({ all, keep });
+  sendJson(ctx.res, 200, { ImagesDeleted: deleted.length > 0 ? deleted : null, SpaceReclaimed: reclaimed });
+}
+
+async function save(b: ImageRoutesBackend, ctx: RequestContext, names: string[]): Promise<void> {
+  if (names.length === 0) throw invalid('no images to save: give names=…');
+  for (const name of names) if (!b.images.resolve(name)) throw notFound(`No such image: ${name}`);
+  ctx.res.writeHead(200, { 'Content-Type': 'application/x-tar' });
+  try {
+    await b.images.save(names, ctx.res);
+    ctx.res.end();
+  } catch (err) {
+    ctx.res.destroy(err instanceof Error ? err : new Error(String(err))); // a torn tarball must not look complete
+  }
+}
+
+/** POST /images/create: a pull (fromImage) or an import (fromSrc). */
+async function create(b: ImageRoutesBackend, ctx: RequestContext): Promise<void> {
+  const fromImage = ctx.query.get('fromImage');
+  const fromSrc = ctx.query.get('fromSrc');
+  if (fromImage) return pull(b, ctx, fromImage);
+  if (fromSrc) return importImage(b, ctx, fromSrc);
+  throw invalid('give fromImage (to pull) or fromSrc (to import)');
+}
+
+async function pull(b: ImageRoutesBackend, ctx: RequestContext, fromImage: string): Promise<void> {
+  const tagParam = ctx.query.get('tag') ?? '';
+  const platform = ctx.query.get('platform');
+  if (platform && !/^linux(\/amd64)?$/.test(platform)) throw invalid(`platform ${platform} is not supported by this VCH (linux/amd64 only)`);
+  const text = tagParam === '' ? fromImage : tagParam.startsWith('sha256:') ? `${fromImage}@${tagParam}` : `${fromImage}:${tagParam}`;
+  const reference = parseReference(text);
+  const stream = new ProgressStream(ctx.res);
+  await stream.run(async () => {
+    await b.images.pull({
+      reference,
+      credentials: decodeAuthHeader(header(ctx, 'x-registry-auth')),
+      access: b.registries.access(),
+      progress: stream.send,
+    });
+  });
+}
+
+async function importImage(b: ImageRoutesBackend, ctx: RequestContext, fromSrc: string): Promise<void> {
+  if (fromSrc !== '-') throw new PortLayerError('NotImplemented', 'importing from a URL is not supported by this VCH: send the tarball (docker import FILE or -)');
+  const repo = ctx.query.get('repo') ?? '';
+  const tagName = ctx.query.get('tag') ?? '';
+  const reference = repo ? (tagName ? `${repo}:${tagName}` : repo) : undefined;
+  if (reference) normaliseTag(reference); // refuse a bad name before reading the body
+  const stream = new ProgressStream(ctx.res);
+  await stream.run(async () => {
+    const id = await b.images.importRootfs({
+      input: ctx.req,
+      reference,
+      message: ctx.query.get('message') ?? undefined,
+      changes: ctx.query.getAll('changes'),
+    });
+    stream.send({ status: id });
+  });
+}
+
+async function push(b: ImageRoutesBackend, ctx: RequestContext): Promise<void> {
+  const stream = new ProgressStream(ctx.res);
+  await stream.run(async () => {
+    await b.images.push({
+      name: ctx.params.name,
+      tag: ctx.query.get('tag') ?? undefined,
+      credentials: decodeAuthHeader(header(ctx, 'x-registry-auth')),
+      access: b.registries.access(),
+      progress: stream.send,
+    });
+  });
+}
+
+function header(ctx: RequestContext, name: string): string | undefined {
+  const value = ctx.req.headers[name];
+  return Array.isArray(value) ? value[0] : value;
 }
 
 async function load(b: ImageRoutesBackend, ctx: RequestContext): Promise<void> {

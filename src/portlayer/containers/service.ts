@@ -13,6 +13,7 @@ import { ContainerDirectoryStore } from './store.ts';
 import { initialState } from './model.ts';
 import type { ContainerRecord, ContainerSpec, ContainerState, ContainerView } from './model.ts';
 import { PendingStdin } from './pending-stdin.ts';
+import type { EventLog } from '../events.ts';
 
 export type WaitCondition = 'not-running' | 'next-exit' | 'removed';
 
@@ -37,6 +38,7 @@ export interface ContainerServiceOptions {
   defaultCpus: number;
   /** Seconds between the stop signal and the kill, when neither the request nor the container says. */
   defaultStopTimeout: number;
+  events: EventLog;
 }
 
 export class ContainerService {
@@ -61,12 +63,14 @@ export class ContainerService {
     for (const { record, state } of this.store.load()) {
       const entry: LiveContainer = { record, state, dir: this.store.dirOf(record.id), stdin: new PendingStdin() };
       this.live.set(record.id, entry);
-      if (state.status !== 'running' && state.status !== 'removing') continue;
       const vm = await this.backend.adopt(record.id, entry.dir);
       if (state.status === 'removing') {
         // A removal the last engine did not finish: finish it.
         if (vm) await vm.kill();
         this.removeNow(entry);
+      } else if (state.status !== 'running') {
+        // A VM whose start the last engine never recorded (it died mid-boot): nobody asked for it.
+        if (vm) await vm.kill();
       } else if (vm) {
         this.watch(entry, vm);
       } else {
@@ -113,7 +117,14 @@ export class ContainerService {
       throw err;
     }
     this.live.set(id, entry);
+    this.announce(entry, 'create');
     return view(entry);
+  }
+
+  /** Records a lifecycle event with the attributes docker events shows (image, name, labels …). */
+  private announce(entry: LiveContainer, action: string, extra: Record<string, string> = {}): void {
+    const spec = entry.record.spec;
+    this.options.events.record('container', action, entry.record.id, { ...spec.labels, image: spec.imageReference, name: spec.name, ...extra });
   }
 
   async start(ref: string): Promise<void> {
@@ -159,6 +170,7 @@ export class ContainerService {
     };
     this.store.saveState(record.id, entry.state);
     this.watch(entry, vm);
+    this.announce(entry, 'start');
     this.events.emit('start', record.id);
   }
 
@@ -183,6 +195,7 @@ export class ContainerService {
       finishedAt: new Date().toISOString(),
     };
     if (this.live.has(entry.record.id)) this.store.saveState(entry.record.id, entry.state);
+    this.announce(entry, 'die', { exitCode: String(exit.code) });
     this.events.emit('exit', entry.record.id, exit);
   }
 
@@ -194,13 +207,16 @@ export class ContainerService {
     if (!vm) throw notModified();
     const spec = entry.record.spec;
     const timeout = options.timeout ?? spec.stopTimeout ?? this.options.defaultStopTimeout;
-    vm.signal(parseSignal(options.signal || spec.stopSignal || 'SIGTERM'));
+    const signo = parseSignal(options.signal || spec.stopSignal || 'SIGTERM');
+    this.announce(entry, 'kill', { signal: String(signo) });
+    vm.signal(signo);
     if (timeout < 0) {
       await vm.exited;
-      return;
+    } else if (!(await settlesWithin(vm.exited, timeout * 1000))) {
+      this.announce(entry, 'kill', { signal: String(SIGKILL) });
+      await this.killVm(vm);
     }
-    if (await settlesWithin(vm.exited, timeout * 1000)) return;
-    await this.killVm(vm);
+    this.announce(entry, 'stop');
   }
 
   async kill(ref: string, signal = 'SIGKILL'): Promise<void> {
@@ -209,6 +225,7 @@ export class ContainerService {
     if (entry.starting) await entry.starting.catch(() => undefined);
     const vm = entry.vm;
     if (!vm) throw conflict(`Cannot kill container: ${ref}: container ${entry.record.id} is not running`);
+    this.announce(entry, 'kill', { signal: String(signo) });
     if (signo === SIGKILL) {
       await this.killVm(vm);
     } else {
@@ -244,6 +261,7 @@ export class ContainerService {
   private removeNow(entry: LiveContainer): void {
     if (!this.live.delete(entry.record.id)) return;
     this.store.remove(entry.record.id);
+    this.announce(entry, 'destroy');
     this.events.emit('removed', entry.record.id);
   }
 

@@ -6,7 +6,7 @@ import { Readable, pipeline } from 'node:stream';
 import * as zlib from 'node:zlib';
 import { invalidParameter } from './errors.ts';
 
-type Compression = 'none' | 'gzip' | 'zstd' | 'bzip2' | 'xz';
+export type Compression = 'none' | 'gzip' | 'zstd' | 'bzip2' | 'xz';
 
 function detect(head: Buffer): Compression {
   if (head[0] === 0x1f && head[1] === 0x8b) return 'gzip';
@@ -38,8 +38,8 @@ function decompressing(raw: Readable, compression: Compression, what: string): R
   return pipeline(raw, inflate, () => {}) as unknown as Readable;
 }
 
-/** The uncompressed content of a file holding a (possibly compressed) tar. */
-export async function openDecompressed(path: string, what: string): Promise<Readable> {
+/** The compression of a file, from its first bytes. */
+export async function fileCompression(path: string): Promise<Compression> {
   const handle = await open(path, 'r');
   const head = Buffer.alloc(6);
   try {
@@ -47,7 +47,19 @@ export async function openDecompressed(path: string, what: string): Promise<Read
   } finally {
     await handle.close();
   }
-  return decompressing(createReadStream(path), detect(head), what);
+  return detect(head);
+}
+
+/** The uncompressed content of a file holding a (possibly compressed) tar. */
+export async function openDecompressed(path: string, what: string): Promise<Readable> {
+  return decompressing(createReadStream(path), await fileCompression(path), what);
+}
+
+/** Like openDecompressed, with the raw (compressed) bytes passed through `raw` first, e.g. to digest them. */
+export async function openDecompressedThrough(path: string, raw: NodeJS.ReadWriteStream, what: string): Promise<{ stream: Readable; compression: Compression }> {
+  const compression = await fileCompression(path);
+  const rawStream = pipeline(createReadStream(path), raw, () => {}) as unknown as Readable;
+  return { stream: decompressing(rawStream, compression, what), compression };
 }
 
 /** The uncompressed content of a stream holding a (possibly compressed) tar. */

@@ -5,7 +5,7 @@
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream';
-import { openDecompressed } from './compression.ts';
+import { openDecompressedThrough, type Compression } from './compression.ts';
 import { DigestingStream } from './digest.ts';
 import { invalidParameter } from './errors.ts';
 import { makeExt4Image } from './ext4-image.ts';
@@ -14,6 +14,12 @@ import { extractLayer } from './layer-extract.ts';
 export interface BuiltLayerDisk {
   /** Bytes of regular-file content in the layer. */
   size: number;
+  /** Bytes of the uncompressed tar. */
+  tarSize: number;
+  /** The blob as given: its digest, size and compression. */
+  blobDigest: string;
+  blobSize: number;
+  compression: Compression;
 }
 
 /**
@@ -24,8 +30,10 @@ export async function buildLayerDisk(blobPath: string, diffId: string, workDir: 
   const what = `layer ${diffId}`;
   const rootfs = join(workDir, 'rootfs');
   await mkdir(rootfs, { mode: 0o755 });
+  const blobDigesting = new DigestingStream();
   const digesting = new DigestingStream();
-  const tar = pipeline(await openDecompressed(blobPath, what), digesting, () => {});
+  const { stream, compression } = await openDecompressedThrough(blobPath, blobDigesting, what);
+  const tar = pipeline(stream, digesting, () => {});
   const content = await extractLayer(tar, rootfs, what);
   const actual = digesting.digest();
   if (actual !== diffId) {
@@ -33,5 +41,5 @@ export async function buildLayerDisk(blobPath: string, diffId: string, workDir: 
   }
   await makeExt4Image(rootfs, diskPath, content);
   await rm(rootfs, { recursive: true, force: true });
-  return { size: content.contentBytes };
+  return { size: content.contentBytes, tarSize: digesting.bytes, blobDigest: blobDigesting.digest(), blobSize: blobDigesting.bytes, compression };
 }

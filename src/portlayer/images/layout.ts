@@ -2,14 +2,20 @@
 //
 //   root/
 //     layers/<diffid-hex>/disk.ext4   read-only ext4 image of one layer (OCI whiteouts as overlay whiteouts)
-//     layers/<diffid-hex>/layer.json  { diffId, size, created } — see LayerMetadata
+//     layers/<diffid-hex>/layer.json  { diffId, size, created, tarSize } — see LayerMetadata
+//     layers/<diffid-hex>/blobs/<hex>       the layer's blob exactly as received (pulled, loaded or
+//     layers/<diffid-hex>/blobs/<hex>.json  imported), kept so a push sends identical bytes; + BlobMetadata
+//     manifests/<hex>                 a manifest exactly as pulled or pushed (its sha256 is <hex>)
+//     manifests/<hex>.json            ManifestMetadata: its media type and the image (config) it describes
 //     configs/<id-hex>.json           the image config document, byte for byte (its sha256 is the image id)
 //     references.json                 which images exist, their tags and repo digests (see reference-index.ts)
 //     tmp/                            work in progress; emptied whenever a store opens
 //
 // Visibility rules that make a crash harmless: a layer directory appears only by renaming a complete
 // one out of tmp/; a config file likewise; an image exists only once references.json (replaced by
-// rename) names it, and that happens after its config and layers are in place.
+// rename) names it, and that happens after its config and layers are in place. Blobs and manifests
+// are added by renaming finished files in; a crash leaves at most unreferenced files, which deleting
+// or pruning an image sweeps.
 
 import { join } from 'node:path';
 import { digestHex } from './digest.ts';
@@ -19,6 +25,7 @@ export interface StoreLayout {
   layersDir: string;
   configsDir: string;
   tmpDir: string;
+  manifestsDir: string;
   referencesFile: string;
 }
 
@@ -28,6 +35,7 @@ export function storeLayout(root: string): StoreLayout {
     layersDir: join(root, 'layers'),
     configsDir: join(root, 'configs'),
     tmpDir: join(root, 'tmp'),
+    manifestsDir: join(root, 'manifests'),
     referencesFile: join(root, 'references.json'),
   };
 }
@@ -38,6 +46,7 @@ export function layerDir(layout: StoreLayout, diffId: string): string {
 
 export const LAYER_DISK_FILE = 'disk.ext4';
 export const LAYER_METADATA_FILE = 'layer.json';
+export const LAYER_BLOBS_DIR = 'blobs';
 
 export function configPath(layout: StoreLayout, imageId: string): string {
   return join(layout.configsDir, `${digestHex(imageId, 'image id')}.json`);
@@ -50,4 +59,29 @@ export interface LayerMetadata {
   size: number;
   /** When the layer was stored (ISO 8601). */
   created: string;
+  /** Bytes of the uncompressed layer tar (absent in layers stored before it was recorded). */
+  tarSize?: number;
+}
+
+/** What blobs/<hex>.json holds. */
+export interface BlobMetadata {
+  digest: string;
+  mediaType: string;
+  size: number;
+  /** "host/repository" the blob was pulled from, for cross-repository mounts on push. */
+  source?: string;
+}
+
+/** What manifests/<hex>.json holds. */
+export interface ManifestMetadata {
+  digest: string;
+  mediaType: string;
+  /** The image id (config digest) the manifest describes. */
+  config: string;
+  /** "host/repository" it was pulled from or pushed to. */
+  source?: string;
+}
+
+export function manifestPath(layout: StoreLayout, digest: string): string {
+  return join(layout.manifestsDir, digestHex(digest, 'manifest digest'));
 }

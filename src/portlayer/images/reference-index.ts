@@ -79,6 +79,43 @@ export class ReferenceIndex {
     return move;
   }
 
+  /** Removes a tag; returns whether it existed. */
+  removeTag(tag: string): boolean {
+    if (!Object.hasOwn(this.document.tags, tag)) return false;
+    const next = structuredClone(this.document);
+    delete next.tags[tag];
+    this.commit(next);
+    return true;
+  }
+
+  /** Removes a repo digest ("name@sha256:…"); returns whether it existed. */
+  removeDigest(reference: string): boolean {
+    if (!Object.hasOwn(this.document.digests, reference)) return false;
+    const next = structuredClone(this.document);
+    delete next.digests[reference];
+    this.commit(next);
+    return true;
+  }
+
+  /** Forgets an image and every name pointing at it, in one atomic write. */
+  removeImage(id: string): void {
+    if (!this.has(id)) return;
+    const next = structuredClone(this.document);
+    delete next.images[id];
+    for (const table of [next.tags, next.digests]) {
+      for (const [name, target] of Object.entries(table)) if (target === id) delete table[name];
+    }
+    this.commit(next);
+  }
+
+  /** Records a repo digest for an existing image (after a push). */
+  addDigest(reference: string, id: string): void {
+    if (this.document.digests[reference] === id) return;
+    const next = structuredClone(this.document);
+    next.digests[reference] = id;
+    this.commit(next);
+  }
+
   private commit(next: ReferencesDocument): void {
     const temporary = join(this.tmpDir, `references-${randomBytes(6).toString('hex')}.json`);
     const fd = openSync(temporary, 'wx', 0o644);

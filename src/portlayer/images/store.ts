@@ -7,32 +7,45 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { digestHex, sha256Digest } from './digest.ts';
-import { invalidParameter, notFound } from './errors.ts';
+import { conflict, invalidParameter, notFound } from './errors.ts';
 import { parseImageConfig } from './image-config.ts';
-import { LayerStore } from './layer-store.ts';
+import { LayerStore, type BlobToKeep, type StoredBlob } from './layer-store.ts';
 import { configPath, storeLayout, type StoreLayout } from './layout.ts';
+import { ManifestStore } from './manifest-store.ts';
 import { ReferenceIndex } from './reference-index.ts';
 import { DEFAULT_TAG, familiarName, normaliseTag, parseReference } from './references.ts';
 import { readImageTarball, type ImageToLoad } from './tarball.ts';
-import type { ImageConfigDocument, ImageRecord, ImageStore, LayerRecord, LoadProgress } from './types.ts';
+import { pullImage, type PullRequest, type PullResult, type PullTarget } from './pull.ts';
+import { pushImage, type PushRequest, type PushSource } from './push.ts';
+import { importRootfs, type ImportRequest } from './import.ts';
+import { writeImageArchive } from './save.ts';
+import type { FetchedManifest } from './registry/distribution.ts';
+import type { ManifestMetadata } from './layout.ts';
+import type { DeleteRecord, ImageConfigDocument, ImageRecord, ImageUsage, LayerRecord, LoadProgress, ManagedImageStore } from './types.ts';
 
 export interface DiskImageStoreOptions {
   /** The datastore's images directory; created if missing. One store per directory at a time. */
   root: string;
+  /** Which containers use which images and layers; wired later with useUsage() when not known yet. */
+  usage?: ImageUsage;
 }
+
+const NO_USAGE: ImageUsage = { layerDisksInUse: () => new Set(), containersUsing: () => [] };
 
 const FULL_ID = /^(?:sha256:)?([0-9a-f]{64})$/;
 const SHORT_ID = /^(?:sha256:)?([0-9a-f]{1,63})$/;
 
-export class DiskImageStore implements ImageStore {
+export class DiskImageStore implements ManagedImageStore, PullTarget, PushSource {
   private readonly layout: StoreLayout;
   private readonly layers: LayerStore;
   private readonly references: ReferenceIndex;
+  private readonly manifests: ManifestStore;
   private readonly configs = new Map<string, ImageConfigDocument>();
+  private usage: ImageUsage;
 
   constructor(options: DiskImageStoreOptions) {
     this.layout = storeLayout(options.root);
-    for (const dir of [this.layout.root, this.layout.layersDir, this.layout.configsDir, this.layout.tmpDir]) {
+    for (const dir of [this.layout.root, this.layout.layersDir, this.layout.configsDir, this.layout.tmpDir, this.layout.manifestsDir]) {
       mkdirSync(dir, { recursive: true, mode: 0o700 });
     }
     // Whatever is in tmp/ was never made visible: a load that crashed or was killed.
@@ -41,6 +54,17 @@ export class DiskImageStore implements ImageStore {
     }
     this.layers = new LayerStore(this.layout);
     this.references = new ReferenceIndex(this.layout.referencesFile, this.layout.tmpDir);
+    this.manifests = new ManifestStore(this.layout);
+    this.usage = options.usage ?? NO_USAGE;
+  }
+
+  /** Tells the store which images and layer disks containers use (so deletes never pull them away). */
+  useUsage(usage: ImageUsage): void {
+    this.usage = usage;
+  }
+
+  get tmpDir(): string {
+    return this.layout.tmpDir;
   }
 
   async load(tarball: NodeJS.ReadableStream, progress: LoadProgress = () => {}): Promise<string[]> {
@@ -84,6 +108,198 @@ export class DiskImageStore implements ImageStore {
     this.references.setTag(normaliseTag(reference), image.id);
   }
 
+  pull(request: PullRequest): Promise<PullResult> {
+    return pullImage(this, request);
+  }
+
+  push(request: PushRequest): Promise<void> {
+    return pushImage(this, request);
+  }
+
+  /** `docker import`: a rootfs tarball becomes a one-layer image. Returns its id. */
+  async importRootfs(request: ImportRequest): Promise<string> {
+    const workDir = await mkdtemp(join(this.layout.tmpDir, 'import-'));
+    try {
+      const image = await importRootfs(request, workDir);
+      await this.storeImage(image, () => {});
+      return sha256Digest(image.configBytes);
+    } finally {
+      await rm(workDir, { recursive: true, force: true });
+    }
+  }
+
+  /** `docker save`: a docker-save tarball of the named images onto `out`. */
+  async save(references: string[], out: NodeJS.WritableStream): Promise<void> {
+    const images = references.map((reference) => {
+      const image = this.resolve(reference);
+      if (!image) throw notFound(`No such image: ${reference}`);
+      let tag: string | undefined;
+      try {
+        tag = image.repoTags.includes(normaliseTag(reference)) ? normaliseTag(reference) : undefined;
+      } catch {
+        tag = undefined; // an id or a digest reference: the image goes without a name
+      }
+      return { image, tags: tag ? [tag] : [] };
+    });
+    // One entry per image; `docker save a b` of two tags of one image keeps both names.
+    const merged = new Map<string, { image: ImageRecord; tags: string[] }>();
+    for (const { image, tags } of images) {
+      const entry = merged.get(image.id) ?? { image, tags: [] };
+      for (const tag of tags) if (!entry.tags.includes(tag)) entry.tags.push(tag);
+      merged.set(image.id, entry);
+    }
+    await writeImageArchive([...merged.values()].map(({ image, tags }) => ({
+      configPath: configPath(this.layout, image.id),
+      configDigest: image.id,
+      tags,
+      layers: image.layers.map((layer) => ({ diffId: layer.diffId, blobs: this.layers.blobs(layer.diffId), tarSize: this.layers.metadata(layer.diffId)?.tarSize })),
+    })), out);
+  }
+
+  /** `docker rmi`: untags, and deletes the image once nothing names it. Docker's conflict rules apply. */
+  async remove(reference: string, options: { force?: boolean; prune?: boolean } = {}): Promise<DeleteRecord[]> {
+    const image = this.resolve(reference);
+    if (!image) throw notFound(`No such image: ${reference}`);
+    const force = options.force ?? false;
+    const users = this.usage.containersUsing(image.id);
+    const running = users.find((u) => u.running);
+    const shortImage = digestHex(image.id).slice(0, 12);
+    const named = namedReference(reference, image);
+    const records: DeleteRecord[] = [];
+    if (named) {
+      const references = image.repoTags.length + image.repoDigests.length;
+      if (references <= 1 && users.length > 0 && !force) {
+        throw conflict(`conflict: unable to remove repository reference "${reference}" (must force) - container ${users[0].id.slice(0, 12)} is using its referenced image ${shortImage}`);
+      }
+      this.untag(named, image, records);
+      const left = this.record(image.id);
+      // Like Docker: untagging the last name of an image a container uses leaves it dangling, unless forced.
+      if (!left || left.repoTags.length + left.repoDigests.length > 0 || running || (users.length > 0 && !force)) return records;
+    } else {
+      const repositories = new Set([...image.repoTags.map((t) => t.slice(0, t.lastIndexOf(':'))), ...image.repoDigests.map((d) => d.slice(0, d.indexOf('@')))]);
+      if (repositories.size > 1 && !force) {
+        throw conflict(`conflict: unable to delete ${shortImage} (must be forced) - image is referenced in multiple repositories`);
+      }
+      if (running) throw conflict(`conflict: unable to delete ${shortImage} (cannot be forced) - image is being used by running container ${running.id.slice(0, 12)}`);
+      if (users.length > 0 && !force) {
+        throw conflict(`conflict: unable to delete ${shortImage} (must be forced) - image is being used by stopped container ${users[0].id.slice(0, 12)}`);
+      }
+      for (const tag of image.repoTags) records.push({ Untagged: tag });
+      for (const digest of image.repoDigests) records.push({ Untagged: digest });
+    }
+    records.push(...(await this.deleteImage(image.id)));
+    return records;
+  }
+
+  /** `docker image prune`: dangling images (or, with `all`, every image no container uses). */
+  async prune(options: { all?: boolean; keep?: (image: ImageRecord) => boolean } = {}): Promise<{ deleted: DeleteRecord[]; reclaimed: number }> {
+    const before = this.layersBytes();
+    const deleted: DeleteRecord[] = [];
+    for (const image of this.list()) {
+      if (!options.all && image.repoTags.length > 0) continue;
+      if (options.keep?.(image)) continue;
+      if (this.usage.containersUsing(image.id).length > 0) continue;
+      for (const tag of image.repoTags) deleted.push({ Untagged: tag });
+      for (const digest of image.repoDigests) deleted.push({ Untagged: digest });
+      deleted.push(...(await this.deleteImage(image.id)));
+    }
+    await this.collectLayers();
+    return { deleted, reclaimed: Math.max(0, before - this.layersBytes()) };
+  }
+
+  /** Bytes of layer content stored, shared or not (what `docker system df` calls layers size). */
+  layersBytes(): number {
+    return this.layers.diffIds().reduce((total, diffId) => total + (this.layers.get(diffId)?.size ?? 0), 0);
+  }
+
+  private untag(named: string, image: ImageRecord, records: DeleteRecord[]): void {
+    if (named.includes('@')) {
+      if (this.references.removeDigest(named)) records.push({ Untagged: named });
+      return;
+    }
+    if (this.references.removeTag(named)) records.push({ Untagged: named });
+    // The last tag of a repository takes that repository's digest references with it, as in Docker.
+    const repository = named.slice(0, named.lastIndexOf(':'));
+    if (!this.references.tagsOf(image.id).some((tag) => tag.slice(0, tag.lastIndexOf(':')) === repository)) {
+      for (const digest of this.references.digestsOf(image.id)) {
+        if (digest.slice(0, digest.indexOf('@')) === repository && this.references.removeDigest(digest)) records.push({ Untagged: digest });
+      }
+    }
+  }
+
+  /** Forgets the image (one atomic write), then removes its files and the layers nothing uses. */
+  private async deleteImage(id: string): Promise<DeleteRecord[]> {
+    this.references.removeImage(id);
+    this.configs.delete(id);
+    await rm(configPath(this.layout, id), { force: true });
+    for (const manifest of this.manifests.forImage(id)) await this.manifests.remove(manifest.digest);
+    await this.collectLayers();
+    return [{ Deleted: id }];
+  }
+
+  /** Removes layers that no image lists and no container uses (also what a crashed pull left). */
+  private async collectLayers(): Promise<void> {
+    const wanted = new Set<string>();
+    for (const id of this.references.imageIds()) for (const diffId of this.config(id)?.rootfs.diff_ids ?? []) wanted.add(diffId);
+    const inUse = this.usage.layerDisksInUse();
+    for (const diffId of this.layers.diffIds()) {
+      if (wanted.has(diffId) || this.layers.building.has(diffId)) continue;
+      const layer = this.layers.get(diffId);
+      if (layer && inUse.has(layer.diskPath)) continue;
+      await this.layers.remove(diffId);
+    }
+  }
+
+  /** The image's config document, byte for byte (for history and save). */
+  configBytes(id: string): Buffer {
+    return readFileSync(configPath(this.layout, id));
+  }
+
+  // PullTarget
+
+  hasLayer(diffId: string): boolean {
+    return this.layers.get(diffId) !== undefined;
+  }
+
+  async buildLayer(diffId: string, blobPath: string, keep: BlobToKeep): Promise<void> {
+    await this.layers.ensure(diffId, blobPath, keep);
+  }
+
+  hasImage(id: string): boolean {
+    return this.record(id) !== undefined;
+  }
+
+  async commitImage(image: { configBytes: Buffer; manifest: FetchedManifest; source: string; tags: string[]; repoDigests: string[] }): Promise<void> {
+    const id = sha256Digest(image.configBytes);
+    const config = parseImageConfig(image.configBytes, id);
+    for (const diffId of config.rootfs.diff_ids) {
+      if (!this.layers.get(diffId)) throw new Error(`layer ${diffId} of image ${id} is missing after the pull`);
+    }
+    this.storeConfig(id, image.configBytes);
+    this.configs.set(id, config);
+    await this.manifests.save(image.manifest.bytes, { mediaType: image.manifest.mediaType, config: id, source: image.source });
+    this.references.addImage(id, image.tags, image.repoDigests);
+  }
+
+  // PushSource
+
+  layerBlobs(diffId: string): StoredBlob[] {
+    return this.layers.blobs(diffId);
+  }
+
+  storedManifests(id: string): ManifestMetadata[] {
+    return this.manifests.forImage(id);
+  }
+
+  readManifest(digest: string): Buffer | undefined {
+    return this.manifests.read(digest)?.bytes;
+  }
+
+  async recordPush(id: string, manifest: Buffer, mediaType: string, repository: string, repoDigest: string): Promise<void> {
+    await this.manifests.save(manifest, { mediaType, config: id, source: repository });
+    if (this.references.has(id)) this.references.addDigest(repoDigest, id);
+  }
+
   private async storeImage(image: ImageToLoad, progress: LoadProgress): Promise<string[]> {
     const id = sha256Digest(image.configBytes);
     const config = parseImageConfig(image.configBytes, id);
@@ -93,7 +309,8 @@ export class DiskImageStore implements ImageStore {
     }
     for (const [index, diffId] of diffIds.entries()) {
       if (!this.layers.get(diffId)) progress(`Loading layer ${digestHex(diffId).slice(0, 12)}`);
-      await this.layers.ensure(diffId, image.layerFiles[index]);
+      // Keep the blob as loaded: pushing the image later sends these bytes.
+      await this.layers.ensure(diffId, image.layerFiles[index], {});
     }
     this.storeConfig(id, image.configBytes);
     this.configs.set(id, config);
@@ -155,6 +372,18 @@ export class DiskImageStore implements ImageStore {
       stored: this.references.storedAt(id) ?? '',
     };
   }
+}
+
+/** The tag or digest reference `reference` names on `image`, or undefined when it is an id. */
+function namedReference(reference: string, image: ImageRecord): string | undefined {
+  const parsed = tryParseReference(reference);
+  if (!parsed) return undefined;
+  if (parsed.digest) {
+    const named = `${familiarName(parsed)}@${parsed.digest}`;
+    return image.repoDigests.includes(named) ? named : undefined;
+  }
+  const tag = `${familiarName(parsed)}:${parsed.tag ?? DEFAULT_TAG}`;
+  return image.repoTags.includes(tag) ? tag : undefined;
 }
 
 function tryParseReference(text: string): ReturnType<typeof parseReference> | undefined {

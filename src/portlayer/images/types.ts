@@ -65,3 +65,30 @@ export interface ImageStore {
   /** Adds a tag ("name:tag") to an image. */
   tag(id: string, reference: string): void;
 }
+
+/** What the image store asks about containers, without knowing the container service. */
+export interface ImageUsage {
+  /** Layer disk paths some container (in any state) was created with. */
+  layerDisksInUse(): Set<string>;
+  /** Containers created from image `id`. */
+  containersUsing(id: string): Array<{ id: string; running: boolean }>;
+}
+
+/** One line of `docker rmi` / `docker image prune` output. */
+export interface DeleteRecord {
+  Untagged?: string;
+  Deleted?: string;
+}
+
+/** The whole image store as the engine's image routes use it. */
+export interface ManagedImageStore extends ImageStore {
+  useUsage(usage: ImageUsage): void;
+  pull(request: import('./pull.ts').PullRequest): Promise<import('./pull.ts').PullResult>;
+  push(request: import('./push.ts').PushRequest): Promise<void>;
+  importRootfs(request: import('./import.ts').ImportRequest): Promise<string>;
+  save(references: string[], out: NodeJS.WritableStream): Promise<void>;
+  remove(reference: string, options?: { force?: boolean }): Promise<DeleteRecord[]>;
+  prune(options?: { all?: boolean; keep?: (image: ImageRecord) => boolean }): Promise<{ deleted: DeleteRecord[]; reclaimed: number }>;
+  layersBytes(): number;
+  configBytes(id: string): Buffer;
+}

@@ -1,0 +1,32 @@
+// GET /containers/{id}/export: the container's merged filesystem as a tarball.
+import { join } from 'node:path';
+import type { Route, RequestContext } from '../http/router.ts';
+import type { ContainerService } from '../../portlayer/containers/service.ts';
+import { exportMergedRootfs } from '../../portlayer/images/merged-rootfs.ts';
+
+export interface ContainerExportBackend {
+  containers: ContainerService;
+  /** Where the export's mount points and copies live (the image store's tmp/). */
+  tmpDir: string;
+}
+
+export function containerExportRoutes(b: ContainerExportBackend): Route[] {
+  return [{ method: 'GET', path: '/containers/:id/export', handler: (ctx) => exportContainer(b, ctx) }];
+}
+
+async function exportContainer(b: ContainerExportBackend, ctx: RequestContext): Promise<void> {
+  const container = b.containers.get(ctx.params.id);
+  const active = b.containers.isActive(container.record.id) || container.state.status === 'running';
+  ctx.res.writeHead(200, { 'Content-Type': 'application/x-tar' });
+  try {
+    await exportMergedRootfs({
+      layerDisks: container.record.layerDisks,
+      writableDisk: join(container.dir, 'rw.ext4'),
+      active,
+      tmpDir: b.tmpDir,
+    }, ctx.res);
+    ctx.res.end();
+  } catch (err) {
+    ctx.res.destroy(err instanceof Error ? err : new Error(String(err))); // a torn tarball must not look complete
+  }
+}

@@ -1,0 +1,76 @@
+// GET /events: the VCH's event stream in Docker's message shape, with since/until and filters.
+import type { Route, RequestContext } from '../http/router.ts';
+import { queryFilters } from '../http/io.ts';
+import { invalid } from '../../portlayer/errors.ts';
+import type { EventLog, VchEvent } from '../../portlayer/events.ts';
+
+const FILTER_KEYS = new Set(['container', 'event', 'type', 'image', 'label']);
+
+export function eventRoutes(events: EventLog): Route[] {
+  return [{ method: 'GET', path: '/events', handler: (ctx) => stream(events, ctx) }];
+}
+
+/** Docker's time arguments: unix seconds, optionally fractional. */
+function parseTime(value: string | null): bigint | undefined {
+  if (!value) return undefined;
+  const match = /^(\d+)(?:\.(\d{1,9}))?$/.exec(value);
+  if (!match) throw invalid(`invalid time value: ${value}`);
+  return BigInt(match[1]) * 1_000_000_000n + BigInt((match[2] ?? '').padEnd(9, '0'));
+}
+
+function matcher(filters: Map<string, string[]>): (e: VchEvent) => boolean {
+  for (const key of filters.keys()) if (!FILTER_KEYS.has(key)) throw invalid(`invalid filter '${key}'`);
+  const test = (key: string, values: string[], e: VchEvent) => {
+    switch (key) {
+      case 'container': return e.type === 'container' && values.some((v) => e.id.startsWith(v) || e.attributes.name === v);
+      case 'event': return values.includes(e.action);
+      case 'type': return values.includes(e.type);
+      case 'image': return values.includes(e.attributes.image ?? '') || (e.type === 'image' && values.includes(e.id));
+      case 'label': return values.some((v) => {
+        const eq = v.indexOf('=');
+        return eq === -1 ? v in e.attributes : e.attributes[v.slice(0, eq)] === v.slice(eq + 1);
+      });
+      default: return true;
+    }
+  };
+  return (e) => [...filters].every(([key, values]) => values.length === 0 || test(key, values, e));
+}
+
+export function eventMessage(e: VchEvent): Record<string, unknown> {
+  const from = e.attributes.image;
+  return {
+    ...(e.type === 'container' ? { status: e.action, id: e.id, from } : {}),
+    Type: e.type,
+    Action: e.action,
+    Actor: { ID: e.id, Attributes: e.attributes },
+    scope: 'local',
+    time: Number(e.timeNano / 1_000_000_000n),
+    timeNano: Number(e.timeNano),
+  };
+}
+
+async function stream(events: EventLog, ctx: RequestContext): Promise<void> {
+  const since = parseTime(ctx.query.get('since'));
+  const until = parseTime(ctx.query.get('until'));
+  const wanted = matcher(queryFilters(ctx.query));
+  const { res } = ctx;
+  res.writeHead(200, { 'Content-Type': 'application/json' });
+  res.flushHeaders();
+  const send = (e: VchEvent) => {
+    if (wanted(e) && (until === undefined || e.timeNano <= until)) res.write(JSON.stringify(eventMessage(e)) + '\n');
+  };
+  // Subscribe before replaying so nothing falls between history and live events.
+  const pending: VchEvent[] = [];
+  let replaying = true;
+  const unsubscribe = events.subscribe((e) => (replaying ? pending.push(e) : send(e)));
+  if (since !== undefined) for (const e of events.since(since)) send(e);
+  replaying = false;
+  pending.forEach(send);
+  const nowNano = BigInt(Date.now()) * 1_000_000n;
+  await new Promise<void>((resolve) => {
+    const finish = () => { clearTimeout(timer); unsubscribe(); resolve(); };
+    const timer = until !== undefined ? setTimeout(finish, Math.max(0, Number((until - nowNano) / 1_000_000n))) : undefined;
+    res.on('close', finish);
+  });
+  res.end();
+}
