@@ -27,8 +27,8 @@ function brokenGuest(name: string, script: string | undefined): string {
   return dir;
 }
 
-const hanging = new TestVch('hang', ['--guest', brokenGuest('hang', '/bin/busybox sleep 1000'), '--boot-timeout', '5']);
-const panicking = new TestVch('panic', ['--guest', brokenGuest('panic', undefined), '--boot-timeout', '30']);
+const hanging = new TestVch('hang', ['--guest', brokenGuest('hang', '/bin/busybox sleep 1000'), '--boot-timeout', '5', '--accel', 'tcg']);
+const panicking = new TestVch('panic', ['--guest', brokenGuest('panic', undefined), '--boot-timeout', '30', '--accel', 'tcg']);
 
 before(async () => {
   const images = await buildTestImages();

@@ -35,14 +35,13 @@ export async function chooseAccelerator(options: { qemuBinary: string; guest: Gu
     return { accel: 'tcg', reason: '/dev/kvm is not available' };
   }
   const key = `${bootId()}:${options.guest.kernelVersion}`;
-  if (existsSync(options.cacheFile)) {
-    const cached = JSON.parse(readFileSync(options.cacheFile, 'utf8')) as AccelChoice & { key: string };
-    if (cached.key === key) return { accel: cached.accel, reason: cached.reason };
-  }
+  // One answer per (host boot, guest kernel): VCHs with different guests must not evict each other.
+  const cache: Record<string, AccelChoice> = existsSync(options.cacheFile) ? JSON.parse(readFileSync(options.cacheFile, 'utf8')) : {};
+  if (cache[key]?.accel) return cache[key];
   const choice = (await probeKvm(options)) ? { accel: 'kvm' as const, reason: 'a probe VM booted under KVM' }
     : { accel: 'tcg' as const, reason: `/dev/kvm exists but a probe VM did not boot under it within ${PROBE_DEADLINE_MS / 1000}s` };
   mkdirSync(dirname(options.cacheFile), { recursive: true });
-  writeJsonAtomic(options.cacheFile, { ...choice, key });
+  writeJsonAtomic(options.cacheFile, { ...cache, [key]: choice });
   return choice;
 }
 
