@@ -1,0 +1,48 @@
+// Dependencies point one way, down: engine → portlayer → backends → tether. Checked here, not by
+// comment: every relative import in src/ is read and compared with the allowed directions.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative, resolve, dirname } from 'node:path';
+import { repoRoot } from '../helpers/vch.ts';
+
+const src = join(repoRoot, 'src');
+
+/** What each part may import besides itself. */
+const ALLOWED: Record<string, string[]> = {
+  engine: ['portlayer'],
+  portlayer: [],
+  'backends/qemu': ['portlayer', 'tether'],
+  tether: [],
+  registry: ['pki'],
+  pki: [],
+  cli: ['engine', 'portlayer', 'backends/qemu', 'registry', 'pki', 'tether'],
+};
+
+function partOf(file: string): string {
+  const rel = relative(src, file);
+  const [top, second] = rel.split('/');
+  return top === 'backends' ? `backends/${second}` : top;
+}
+
+function* sourceFiles(dir: string): Generator<string> {
+  for (const name of readdirSync(dir)) {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) yield* sourceFiles(path);
+    else if (name.endsWith('.ts')) yield path;
+  }
+}
+
+test('imports respect the layering', () => {
+  const violations: string[] = [];
+  for (const file of sourceFiles(src)) {
+    const from = partOf(file);
+    const allowed = ALLOWED[from];
+    assert.ok(allowed, `unknown part ${from} (${relative(repoRoot, file)}): add it to the layering table`);
+    for (const match of readFileSync(file, 'utf8').matchAll(/^(?:import|export)[^'"]*from\s+'(\.[^']+)'/gm)) {
+      const target = partOf(resolve(dirname(file), match[1]));
+      if (target !== from && !allowed.includes(target)) violations.push(`${relative(repoRoot, file)} imports ${match[1]} (${from} → ${target})`);
+    }
+  }
+  assert.deepEqual(violations, []);
+});
