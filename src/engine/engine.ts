@@ -21,6 +21,8 @@ import { systemDfRoutes } from './routes/system-df.ts';
 import { containerExportRoutes } from './routes/container-export.ts';
 import { RegistryConfig, type RegistrySettings } from './registry-config.ts';
 import { eventRoutes } from './routes/events.ts';
+import { execRoutes } from './routes/exec.ts';
+import { ExecService } from '../portlayer/containers/exec.ts';
 import { EventLog } from '../portlayer/events.ts';
 
 export const ENGINE_VERSION = '0.1.0';
@@ -113,7 +115,8 @@ export async function startEngine(options: EngineOptions): Promise<RunningEngine
     .add(imageRoutes({ images, containers, registries }))
     .add(authRoutes({ registries }))
     .add(systemDfRoutes({ images, containers }))
-    .add(eventRoutes(events));
+    .add(eventRoutes(events))
+    .add(execRoutes(new ExecService(containers, events)));
   const server = createApiServer(router, log);
   mkdirSync(dirname(options.socket), { recursive: true });
   rmSync(options.socket, { force: true });

@@ -34,6 +34,32 @@ export interface ExitStatus {
   error?: string;
 }
 
+/** Another process in a running container (`docker exec`). */
+export interface ExecProcessSpec {
+  argv: string[];
+  /** Added to the container's environment. */
+  env: string[];
+  /** Empty: the container's. */
+  workingDir: string;
+  /** Empty: the container's. */
+  user: string;
+  tty: boolean;
+  openStdin: boolean;
+  rows?: number;
+  cols?: number;
+}
+
+export interface ExecSession {
+  readonly pid: number;
+  /** Output until the process exits (a tty's output counts as stdout). */
+  readonly output: AsyncIterable<{ stream: 'stdout' | 'stderr'; data: Buffer }>;
+  stdin(data: Buffer): void;
+  closeStdin(): void;
+  resize(rows: number, cols: number): void;
+  signal(signo: number): void;
+  readonly exited: Promise<number>;
+}
+
 /** A running container VM. */
 export interface VmHandle {
   readonly pid: number;
@@ -43,6 +69,8 @@ export interface VmHandle {
   resize(rows: number, cols: number): void;
   /** Stops the VM at once without asking the guest (the hypervisor process is killed). */
   kill(): Promise<void>;
+  /** Starts another process in the container; rejects with ProcessStartError when it cannot start. */
+  exec(spec: ExecProcessSpec): Promise<ExecSession>;
   /** Settles once the VM is gone, with the process's exit status. */
   readonly exited: Promise<ExitStatus>;
 }

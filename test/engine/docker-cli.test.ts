@@ -198,3 +198,27 @@ test('docker events reports a container\'s life: create, start, die (with its ex
   assert.equal(events.code, 0, events.stderr);
   assert.deepEqual(events.stdout.trim().split('\n').map((l) => l.trim()), ['create', 'start', 'die 2', 'destroy']);
 });
+
+test('docker exec runs more processes in a running container: output, exit code, stdin, user, detach, errors', async () => {
+  const run = await vch.docker(['run', '-d', '--name', 'execs', 'busybox', 'sleep', '300']);
+  assert.equal(run.code, 0, run.stderr);
+  const out = await vch.docker(['exec', 'execs', 'sh', '-c', 'echo out; echo err >&2; exit 5']);
+  assert.equal(out.code, 5);
+  assert.equal(out.stdout, 'out\n');
+  assert.equal(out.stderr, 'err\n');
+  const piped = await vch.docker(['exec', '-i', 'execs', 'cat'], { input: 'through stdin\n' });
+  assert.equal(piped.stdout, 'through stdin\n');
+  const as = await vch.docker(['exec', '-u', 'app', '-w', '/tmp', '-e', 'X=1', 'execs', 'sh', '-c', 'id -u; pwd; echo $X']);
+  assert.equal(as.stdout, '1000\n/tmp\n1\n');
+  const detached = await vch.docker(['exec', '-d', 'execs', 'sh', '-c', 'echo made > /tmp/detached']);
+  assert.equal(detached.code, 0, detached.stderr);
+  let seen = '';
+  for (let i = 0; i < 50 && seen !== 'made\n'; i++) seen = (await vch.docker(['exec', 'execs', 'cat', '/tmp/detached'])).stdout;
+  assert.equal(seen, 'made\n');
+  const missing = await vch.docker(['exec', 'execs', 'nosuchcmd']);
+  assert.equal(missing.code, 127);
+  assert.match(missing.stdout + missing.stderr, /nosuchcmd.*executable file not found/);
+  await vch.docker(['rm', '-f', 'execs']);
+  const stopped = await vch.docker(['exec', 'execs', 'true']);
+  assert.notEqual(stopped.code, 0);
+});

@@ -1,7 +1,8 @@
 // One running container VM: the QEMU process (not our child after an engine restart) and the tether
 // connection. The VM counts as gone once the control channel closed and the process has left /proc.
 import type { Socket } from 'node:net';
-import type { ExitStatus, VmHandle } from '../../portlayer/backend.ts';
+import type { ExecProcessSpec, ExecSession, ExitStatus, VmHandle } from '../../portlayer/backend.ts';
+import { startExecSession } from './exec-session.ts';
 import { TetherClient } from '../../tether/client.ts';
 import { processGone } from './process-identity.ts';
 
@@ -32,6 +33,8 @@ export class QemuVm implements VmHandle {
   private readonly socket: Socket;
   private exit?: ExitStatus;
   private killed = false;
+  /** Session 0 is the container's process; exec sessions count up from 1. */
+  private nextSession = 1;
 
   constructor(options: QemuVmOptions) {
     this.pid = options.pid;
@@ -67,6 +70,10 @@ export class QemuVm implements VmHandle {
 
   resize(rows: number, cols: number): void {
     this.tether.resize(0, rows, cols);
+  }
+
+  exec(spec: ExecProcessSpec): Promise<ExecSession> {
+    return startExecSession(this.tether, this.nextSession++, spec);
   }
 
   async kill(): Promise<void> {

@@ -302,6 +302,13 @@ export class ContainerService {
     return this.find(ref).stdin;
   }
 
+  /** The running container's VM, for work inside it (exec). */
+  runningVm(ref: string): { id: string; vm: VmHandle } {
+    const entry = this.find(ref);
+    if (!entry.vm) throw conflict(`container ${entry.record.id} is not running`);
+    return { id: entry.record.id, vm: entry.vm };
+  }
+
   /** Whether the container's process is running now (or its VM is booting). */
   isActive(ref: string): boolean {
     const entry = this.find(ref);
