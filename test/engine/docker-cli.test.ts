@@ -222,3 +222,30 @@ test('docker exec runs more processes in a running container: output, exit code,
   const stopped = await vch.docker(['exec', 'execs', 'true']);
   assert.notEqual(stopped.code, 0);
 });
+
+test('docker logs: --tail, --timestamps, stderr kept apart, and -f ends when the container exits', async () => {
+  const run = await vch.docker(['run', '-d', '--name', 'chatty', 'busybox', 'sh', '-c', 'for i in 1 2 3 4; do echo line $i; done; echo oops >&2; sleep 2; echo last']);
+  assert.equal(run.code, 0, run.stderr);
+  const followed = await vch.docker(['logs', '-f', 'chatty']);
+  assert.equal(followed.code, 0, followed.stderr);
+  assert.equal(followed.stdout, 'line 1\nline 2\nline 3\nline 4\nlast\n');
+  assert.equal(followed.stderr, 'oops\n');
+  const tail = await vch.docker(['logs', '--tail', '2', 'chatty']);
+  assert.equal(tail.stdout, 'last\n');
+  assert.equal(tail.stderr, 'oops\n');
+  const stamped = await vch.docker(['logs', '-t', '--tail', '1', 'chatty']);
+  assert.match(stamped.stdout, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z last\n$/);
+  await vch.docker(['rm', 'chatty']);
+});
+
+test('docker rename changes the name, refusing one in use', async () => {
+  await vch.docker(['create', '--name', 'before', 'busybox', 'true']);
+  await vch.docker(['create', '--name', 'taken', 'busybox', 'true']);
+  const clash = await vch.docker(['rename', 'before', 'taken']);
+  assert.notEqual(clash.code, 0);
+  assert.match(clash.stderr, /already in use/);
+  const renamed = await vch.docker(['rename', 'before', 'after']);
+  assert.equal(renamed.code, 0, renamed.stderr);
+  assert.equal(JSON.parse((await vch.docker(['inspect', 'after'])).stdout)[0].Name, '/after');
+  await vch.docker(['rm', 'after', 'taken']);
+});

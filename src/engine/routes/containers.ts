@@ -35,6 +35,7 @@ export function containerRoutes(b: ContainerRoutesBackend): Route[] {
     { method: 'POST', path: '/containers/:id/kill', handler: async (ctx) => { await b.containers.kill(ctx.params.id, ctx.query.get('signal') || 'SIGKILL'); sendNoContent(ctx.res); } },
     { method: 'POST', path: '/containers/:id/wait', handler: (ctx) => wait(b, ctx) },
     { method: 'POST', path: '/containers/:id/resize', handler: (ctx) => resize(b, ctx) },
+    { method: 'POST', path: '/containers/:id/rename', handler: (ctx) => { b.containers.rename(ctx.params.id, ctx.query.get('name') ?? ''); sendNoContent(ctx.res); } },
     { method: 'POST', path: '/containers/:id/attach', handler: (ctx) => attachHandler(b, ctx) },
     { method: 'GET', path: '/containers/:id/logs', handler: (ctx) => logsHandler(b, ctx) },
     { method: 'DELETE', path: '/containers/:id', handler: async (ctx) => { await b.containers.remove(ctx.params.id, { force: queryBool(ctx.query, 'force') }); sendNoContent(ctx.res); } },

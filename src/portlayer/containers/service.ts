@@ -93,10 +93,7 @@ export class ContainerService {
     const image = this.images.resolve(spec.imageReference);
     if (!image) throw notFound(`No such image: ${spec.imageReference}`);
     const name = spec.name ? validateName(spec.name) : generateName((n) => this.byName(n) !== undefined);
-    const holder = this.byName(name);
-    if (holder) {
-      throw conflict(`Conflict. The container name "/${name}" is already in use by container "${holder.record.id}". You have to remove (or rename) that container to be able to reuse that name.`);
-    }
+    this.refuseTakenName(name);
     if (spec.process.argv.length === 0) throw invalid('no command specified');
     const id = randomBytes(32).toString('hex');
     const record: ContainerRecord = {
@@ -291,6 +288,17 @@ export class ContainerService {
     });
   }
 
+  rename(ref: string, newName: string): void {
+    const entry = this.find(ref);
+    const name = validateName(newName);
+    if (name === entry.record.spec.name) return;
+    this.refuseTakenName(name);
+    const oldName = entry.record.spec.name;
+    entry.record = { ...entry.record, spec: { ...entry.record.spec, name } };
+    this.store.saveRecord(entry.record);
+    this.announce(entry, 'rename', { oldName: `/${oldName}` });
+  }
+
   resize(ref: string, rows: number, cols: number): void {
     const entry = this.find(ref);
     if (!entry.vm) throw conflict(`Container ${entry.record.id} is not running`);
@@ -317,6 +325,13 @@ export class ContainerService {
 
   private writableDisk(entry: LiveContainer): string {
     return join(entry.dir, 'rw.ext4');
+  }
+
+  private refuseTakenName(name: string): void {
+    const holder = this.byName(name);
+    if (holder) {
+      throw conflict(`Conflict. The container name "/${name}" is already in use by container "${holder.record.id}". You have to remove (or rename) that container to be able to reuse that name.`);
+    }
   }
 
   private byName(name: string): LiveContainer | undefined {
