@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { FsDriver } from './storage/driver.ts';
 import { BlobStore, UploadArea } from './storage/blob-store.ts';
 import { signingKeyPath, sqlitePath, tlsDir, uploadsDir } from './storage/paths.ts';
-import { SqliteMetadata } from './db/sqlite.ts';
+import { openMetadata } from './db/open.ts';
 import type { Metadata } from './db/metadata.ts';
 import { AccessControl } from './auth/access.ts';
 import { TokenSigner } from './auth/jwt.ts';
@@ -29,11 +29,21 @@ import { memberRoutes } from './api/members.ts';
 import { robotRoutes } from './api/robots.ts';
 import { quotaRoutes } from './api/quotas.ts';
 import { auditRoutes, recordAudit } from './api/audit.ts';
-import { gcRoutes, GcRunner } from './api/gc.ts';
+import { gcRoutes } from './api/gc.ts';
+import { GcRunner } from './gc/runner.ts';
+import { GcScheduler } from './gc/schedule.ts';
+import { purgeAbandonedUploads } from './gc/uploads.ts';
 import { systemRoutes } from './api/system.ts';
 import { repositoryRoutes } from './api/repositories.ts';
 import { immutabilityRoutes } from './api/immutability.ts';
 import { webhookRoutes, WebhookNotifier } from './api/webhooks.ts';
+import { registryRoutes } from './api/registries.ts';
+import { replicationRoutes } from './api/replication.ts';
+import { ReplicationStore } from './replication/store.ts';
+import { Replicator, replicationSubject } from './replication/replicator.ts';
+import { retentionRoutes } from './api/retention.ts';
+import { RetentionStore } from './retention/store.ts';
+import { RetentionRunner } from './retention/runner.ts';
 import { ensureTlsFiles } from './tls.ts';
 import { RegistryError } from './http/errors.ts';
 import { sendError } from './http/respond.ts';
@@ -65,8 +75,11 @@ export interface RegistryOptions {
   maxManifestSize?: number;
   /** GC leaves blobs touched within this window alone. Default 1 h. */
   gcGraceSeconds?: number;
-  /** Metadata store (e.g. PostgreSQL); default SQLite under root. */
-  metadata?: Metadata;
+  /** Metadata database: a postgres:// URL; default SQLite under root. Several processes may share one
+   *  PostgreSQL database and one root (blobs, uploads, keys) and serve together. */
+  database?: string;
+  /** Upload sessions untouched for longer are removed at start-up and by GC. Default 24 h. */
+  uploadMaxAgeSeconds?: number;
   log?: (line: string) => void;
 }
 
@@ -77,7 +90,7 @@ export interface RunningRegistry {
   /** Set when this start created the admin account with a generated password. */
   generatedAdminPassword: string | null;
   /** Runs garbage collection now. */
-  gc(options?: { dryRun?: boolean; graceSeconds?: number }): Promise<GcResult>;
+  gc(options?: { dryRun?: boolean; graceSeconds?: number; deleteUntagged?: boolean }): Promise<GcResult>;
   close(): Promise<void>;
 }
 
@@ -85,7 +98,7 @@ export async function startRegistry(options: RegistryOptions): Promise<RunningRe
   const log = options.log ?? ((line: string) => process.stderr.write(`registry: ${line}\n`));
   const driver = new FsDriver(options.root);
   driver.ensureDirSync(uploadsDir);
-  const db = options.metadata ?? new SqliteMetadata(driver.abs(sqlitePath));
+  const db = await openMetadata(options.database, driver.abs(sqlitePath), log);
   const blobs = new BlobStore(driver);
   const uploads = new UploadArea(driver);
   const access = new AccessControl(db);
@@ -139,10 +152,25 @@ export async function startRegistry(options: RegistryOptions): Promise<RunningRe
   });
   const token = tokenService({ db, access, signer, service, issuer, ttlSeconds: tokenTtlSeconds });
   const gcGraceMs = (options.gcGraceSeconds ?? 3600) * 1000;
-  const gcRunner = new GcRunner({ db, blobs, uploads }, gcGraceMs, log);
+  const uploadMaxAgeMs = (options.uploadMaxAgeSeconds ?? 86400) * 1000;
+  const removedUploads = await purgeAbandonedUploads({ db, uploads }, Date.now() - uploadMaxAgeMs, false);
+  if (removedUploads > 0) log(`removed ${removedUploads} abandoned upload(s)`);
+  const gcRunner = new GcRunner({ db, blobs, uploads }, { graceMs: gcGraceMs, uploadMaxAgeMs }, log);
+  const gcScheduler = new GcScheduler(gcRunner, log);
+  gcScheduler.start();
   const webhooks = new WebhookNotifier(db, log);
+  const replicationStore = new ReplicationStore(db.sql);
+  const replicator = new Replicator({
+    store: replicationStore, db, log,
+    selfUrl: () => url.replace('//0.0.0.0:', '//127.0.0.1:').replace('//[::]:', '//[::1]:'),
+    mintToken: (repository) => signer.issue({ issuer, subject: replicationSubject, audience: service, ttlSeconds: 600,
+      access: [{ type: 'repository', name: repository, actions: ['pull', 'push'] }] }).token,
+  });
+  const retentionStore = new RetentionStore(db.sql);
+  const retention = new RetentionRunner({ db, store: retentionStore, events, log });
   events.subscribe(recordAudit(db, log));
   events.subscribe((e) => webhooks.notify(e));
+  events.subscribe((e) => replicator.onEvent(e));
   const api = apiRouter(db, [
     ...systemRoutes({ externalUrl: () => options.externalUrl ?? url }),
     ...userRoutes({ db }),
@@ -155,6 +183,9 @@ export async function startRegistry(options: RegistryOptions): Promise<RunningRe
     ...repositoryRoutes({ db, access, events }),
     ...immutabilityRoutes({ db, access }),
     ...webhookRoutes({ db, access }),
+    ...registryRoutes({ store: replicationStore, replicator }),
+    ...replicationRoutes({ store: replicationStore, replicator }),
+    ...retentionRoutes({ db, access, store: retentionStore, runner: retention }),
   ]);
 
   async function dispatch(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -180,12 +211,16 @@ export async function startRegistry(options: RegistryOptions): Promise<RunningRe
     url,
     caCertPath,
     generatedAdminPassword,
-    gc: (o = {}) => gcRunner.runNow(o.dryRun ?? false, o.graceSeconds !== undefined ? o.graceSeconds * 1000 : gcGraceMs),
+    gc: (o = {}) => gcRunner.runNow({ dryRun: o.dryRun ?? false, deleteUntagged: o.deleteUntagged ?? false,
+      graceMs: o.graceSeconds !== undefined ? o.graceSeconds * 1000 : undefined }),
     close: async () => {
+      gcScheduler.stop();
+      await replicator.idle(); // before the server goes: replication reaches this registry through it
       await new Promise<void>((resolve) => { server.close(() => resolve()); server.closeAllConnections(); });
       await gcRunner.idle();
+      await retention.idle();
       await webhooks.idle();
-      if (!options.metadata) await db.close();
+      await db.close();
     },
   };
 }

@@ -1,4 +1,6 @@
-// `node src/registry/main.ts --root DIR --listen HOST:PORT [--insecure-http] [--tls-cert F --tls-key F] [--admin-password P]`
+// `node src/registry/main.ts --root DIR --listen HOST:PORT [--insecure-http] [--tls-cert F --tls-key F] [--admin-password P]
+//    [--database postgres://…] [--gc-grace-seconds N] [--upload-max-age-seconds N]`
+// The database URL may also come from BONNEVILLE_REGISTRY_DATABASE (keeps its password out of `ps`).
 import { parseArgs } from 'node:util';
 import { startRegistry } from './index.ts';
 
@@ -14,6 +16,9 @@ export async function registryServe(argv: string[]): Promise<void> {
       'tls-hostname': { type: 'string', multiple: true },
       'admin-password': { type: 'string' },
       'external-url': { type: 'string' },
+      database: { type: 'string' },
+      'gc-grace-seconds': { type: 'string' },
+      'upload-max-age-seconds': { type: 'string' },
     },
   });
   if (!values.root) throw new Error('--root DIR is required');
@@ -22,6 +27,9 @@ export async function registryServe(argv: string[]): Promise<void> {
     root: values.root, listen: values.listen, insecureHttp: values['insecure-http'],
     tlsCert: values['tls-cert'], tlsKey: values['tls-key'], tlsHostnames: values['tls-hostname'],
     adminPassword: values['admin-password'] ?? process.env.BONNEVILLE_REGISTRY_ADMIN_PASSWORD, externalUrl: values['external-url'],
+    database: values.database ?? process.env.BONNEVILLE_REGISTRY_DATABASE,
+    gcGraceSeconds: seconds(values['gc-grace-seconds'], '--gc-grace-seconds'),
+    uploadMaxAgeSeconds: seconds(values['upload-max-age-seconds'], '--upload-max-age-seconds'),
   });
   process.stdout.write(`registry listening on ${registry.url}\n`);
   if (registry.caCertPath) process.stdout.write(`CA certificate: ${registry.caCertPath}\n`);
@@ -29,6 +37,12 @@ export async function registryServe(argv: string[]): Promise<void> {
   const stop = () => { void registry.close().then(() => process.exit(0)); };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
+}
+
+function seconds(v: string | undefined, flag: string): number | undefined {
+  if (v === undefined) return undefined;
+  if (!/^\d+$/.test(v)) throw new Error(`${flag} wants a whole number of seconds`);
+  return Number(v);
 }
 
 if (import.meta.main) {

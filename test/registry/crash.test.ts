@@ -1,35 +1,15 @@
 // kill -9 in the middle of pushes: after a restart no partial blob or manifest is visible.
-import { test } from 'node:test';
+import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { request } from 'node:http';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ADMIN_PASSWORD, adminAuth as auth, call, createProject, sha256 } from './helpers.ts';
+import { adminAuth as auth, BACKENDS, call, createProject, sha256 } from './helpers.ts';
+import { sharedCluster, stopSharedCluster } from './postgres.ts';
+import { kill9, spawnRegistry } from './processes.ts';
 
-const main = new URL('../../src/registry/main.ts', import.meta.url).pathname;
-
-async function spawnRegistry(root: string): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [main, '--root', root, '--listen', '127.0.0.1:0', '--insecure-http', '--admin-password', ADMIN_PASSWORD],
-    { stdio: ['ignore', 'pipe', 'pipe'] });
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (c) => {
-      out += c;
-      const m = /listening on (\S+)/.exec(out);
-      if (m) resolve(m[1]);
-    });
-    child.once('exit', (code) => reject(new Error(`registry exited early (${code}): ${out}`)));
-  });
-  return { child, url };
-}
-
-async function kill9(child: ChildProcess): Promise<void> {
-  const exited = new Promise((r) => child.once('exit', r));
-  child.kill('SIGKILL');
-  await exited;
-}
+after(stopSharedCluster);
 
 async function listFiles(dir: string): Promise<string[]> {
   const out: string[] = [];
@@ -37,10 +17,11 @@ async function listFiles(dir: string): Promise<string[]> {
   return out;
 }
 
-test('kill -9 during blob and manifest pushes leaves nothing visible', { timeout: 60_000 }, async () => {
+for (const backend of BACKENDS) test(`kill -9 during blob and manifest pushes leaves nothing visible (${backend})`, { timeout: 60_000 }, async () => {
   const dir = await mkdtemp(join(tmpdir(), 'bonneville-registry-crash-'));
   const root = join(dir, 'root');
-  let reg = await spawnRegistry(root);
+  const args = backend === 'postgres' ? ['--database', await (await sharedCluster()).createDatabase()] : [];
+  let reg = await spawnRegistry(root, args);
   try {
     await createProject(reg.url, 'crash');
     const blob = Buffer.alloc(8 * 1024 * 1024, 0xab);
@@ -69,7 +50,7 @@ test('kill -9 during blob and manifest pushes leaves nothing visible', { timeout
     const blobFiles = await listFiles(join(root, 'blobs')).catch(() => []);
     assert.deepEqual(blobFiles, [], 'no blob file appeared');
 
-    reg = await spawnRegistry(root);
+    reg = await spawnRegistry(root, args);
     const head = await call(reg.url, `/v2/crash/app/blobs/${digest}`, { method: 'HEAD', auth });
     assert.equal(head.status, 404);
     assert.equal((await call(reg.url, '/v2/crash/app/manifests/half', { method: 'HEAD', auth })).status, 404);
@@ -81,7 +62,7 @@ test('kill -9 during blob and manifest pushes leaves nothing visible', { timeout
     const got = await call(reg.url, `/v2/crash/app/blobs/${digest}`, { auth });
     assert.equal(sha256(Buffer.from(await got.arrayBuffer())), digest);
   } finally {
-    if (reg.child.exitCode === null) await kill9(reg.child);
+    await kill9(reg.child);
     await rm(dir, { recursive: true, force: true });
   }
 });

@@ -8,26 +8,56 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import * as tar from 'tar';
 import { request as httpsRequest } from 'node:https';
+import { DatabaseSync } from 'node:sqlite';
+import pg from 'pg';
 import { startRegistry, type RegistryOptions, type RunningRegistry } from '../../src/registry/index.ts';
+import { sharedCluster } from './postgres.ts';
 
 export const run = promisify(execFile);
 export const ADMIN_PASSWORD = 'Admin12345';
 export const sha256 = (data: Buffer | string) => `sha256:${createHash('sha256').update(data).digest('hex')}`;
 
-export interface TestRegistry { registry: RunningRegistry; url: string; dir: string; logs: string[]; stop(): Promise<void> }
+export type Backend = 'sqlite' | 'postgres';
+/** Metadata backends the parameterised suites run against (BONNEVILLE_REGISTRY_TEST_BACKENDS=sqlite narrows it). */
+export const BACKENDS: Backend[] = (process.env.BONNEVILLE_REGISTRY_TEST_BACKENDS?.split(',') ?? ['sqlite', 'postgres']) as Backend[];
 
-export async function startTestRegistry(opts: Partial<RegistryOptions> = {}): Promise<TestRegistry> {
+export interface TestRegistry {
+  registry: RunningRegistry; url: string; dir: string; logs: string[]; backend: Backend;
+  /** The postgres:// URL of the registry's own database (postgres backend). */
+  database?: string;
+  stop(): Promise<void>;
+}
+
+/** A registry on a temp dir; with the postgres backend, on a fresh database of this file's shared cluster. */
+export async function startTestRegistry(opts: Partial<RegistryOptions> = {}, backend: Backend = 'sqlite'): Promise<TestRegistry> {
   const dir = await mkdtemp(join(tmpdir(), 'bonneville-registry-test-'));
   const logs: string[] = [];
+  const database = backend === 'postgres' ? await (await sharedCluster()).createDatabase() : undefined;
   const registry = await startRegistry({
     root: join(dir, 'root'), listen: '127.0.0.1:0', insecureHttp: true, adminPassword: ADMIN_PASSWORD,
-    log: (l) => logs.push(l), ...opts,
+    log: (l) => logs.push(l), database, ...opts,
   });
   if (registry.caCertPath) trustedCas.set(registry.url, await readFile(registry.caCertPath));
   return {
-    registry, url: registry.url, dir, logs,
+    registry, url: registry.url, dir, logs, backend, database,
     stop: async () => { await registry.close(); await rm(dir, { recursive: true, force: true }); },
   };
+}
+
+/** Changes the registry's database behind its back (tests of expiry and the like); `?` placeholders. */
+export async function execSql(t: TestRegistry, sql: string, ...args: (string | number)[]): Promise<void> {
+  if (t.database) {
+    const client = new pg.Client({ connectionString: t.database });
+    await client.connect();
+    let n = 0;
+    try { await client.query(sql.replace(/\?/g, () => `$${++n}`), args); } finally { await client.end(); }
+    return;
+  }
+  const db = new DatabaseSync(join(t.dir, 'root', 'registry.sqlite'));
+  try {
+    db.exec('PRAGMA busy_timeout = 5000');
+    db.prepare(sql).run(...args);
+  } finally { db.close(); }
 }
 
 export const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
@@ -97,7 +127,8 @@ export async function pushBlob(base: string, name: string, data: Buffer, auth = 
   const digest = sha256(data);
   const start = await call(base, `/v2/${name}/blobs/uploads/`, { method: 'POST', auth });
   if (start.status !== 202) throw new Error(`start upload: ${start.status} ${await start.text()}`);
-  const loc = start.headers.get('location')!;
+  const location = new URL(start.headers.get('location')!, base); // docker-registry answers with absolute URLs
+  const loc = location.pathname + location.search;
   const put = await call(base, `${loc}${loc.includes('?') ? '&' : '?'}digest=${digest}`, { method: 'PUT', auth, body: data, headers: { 'Content-Type': 'application/octet-stream' } });
   if (put.status !== 201) throw new Error(`finish upload: ${put.status} ${await put.text()}`);
   return digest;

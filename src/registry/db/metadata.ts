@@ -1,7 +1,8 @@
-// What the registry needs from its metadata database. Async throughout so a PostgreSQL
-// implementation can satisfy it; callbacks passed into transactional methods (`place`,
-// `remove`) are synchronous file operations that must happen inside the transaction, which is
-// what makes blob commits and GC deletions of the same digest exclusive of each other.
+// What the registry needs from its metadata database (SqlMetadata implements it over SQLite or
+// PostgreSQL). Callbacks passed into transactional methods (`place`, `remove`) are synchronous
+// file operations that must happen inside the transaction, which is what makes blob commits and
+// GC deletions of the same digest exclusive of each other, across processes too.
+import type { SqlDriver } from './sql.ts';
 
 export type RoleId = 1 | 2 | 3 | 4 | 5; // projectAdmin, developer, guest, maintainer, limitedGuest (Harbor's ids)
 
@@ -37,6 +38,8 @@ export interface NewManifest {
 export class QuotaExceeded extends Error {}
 
 export interface Metadata {
+  /** The database itself, for feature stores (replication, retention) and cross-process locks. */
+  readonly sql: SqlDriver;
   close(): Promise<void>;
 
   // users
@@ -93,6 +96,10 @@ export interface Metadata {
   tag(repoId: number, name: string): Promise<Tag | null>;
   listTags(repoId: number, after: string, limit: number): Promise<string[]>;
   tagsOf(repoId: number, digest: string): Promise<string[]>;
+  /** Every tag of a repository with when it was last pushed. */
+  tagRecords(repoId: number): Promise<Tag[]>;
+  /** Manifests pushed before `createdBefore` (ms) that no tag points at, no index includes and that refer to no subject. */
+  untaggedManifests(createdBefore: number): Promise<{ repoId: number; digest: string }[]>;
   listManifests(repoId: number): Promise<ManifestRecord[]>;
   referrers(repoId: number, subject: string): Promise<ManifestRecord[]>;
   deleteManifest(repoId: number, digest: string): Promise<boolean>;
@@ -128,4 +135,8 @@ export interface Metadata {
   finishGc(id: number, status: 'succeeded' | 'failed', result: unknown): Promise<void>;
   gcRun(id: number): Promise<GcRun | null>;
   listGcRuns(): Promise<GcRun[]>;
+
+  // registry-wide settings (e.g. the GC schedule)
+  setting(name: string): Promise<string | null>;
+  setSetting(name: string, value: string): Promise<void>;
 }

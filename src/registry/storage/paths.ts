@@ -15,8 +15,11 @@
 //     tls/ca.crt ca.key server.crt server.key     generated certificate authority + server cert
 //                                                 (only when no certificate was supplied).
 //
-// Several registry processes may share one <root>/blobs and <root>/uploads (e.g. on a shared
-// volume with PostgreSQL metadata): every write is rename-into-place, so they never conflict.
+// Several registry processes may share one <root> (e.g. on a shared volume with PostgreSQL
+// metadata, `--database postgres://…`): every write is rename-into-place, so they never conflict;
+// an upload session is its file here plus its database row, so any process can continue it (an
+// in-memory running hash is only a shortcut, dropped when another process appended); the first
+// process creates keys/ and tls/ and the others read them.
 
 import { join } from 'node:path';
 import { parseDigest } from '../distribution/digest.ts';

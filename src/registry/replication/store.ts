@@ -1,0 +1,87 @@
+// Replication's records: remote registries, policies and executions (with their tasks).
+import type { Row, SqlDriver } from '../db/sql.ts';
+
+export interface RemoteRegistry {
+  id: number; name: string; type: string; url: string; accessKey: string; accessSecret: string; insecure: boolean; description: string; createdAt: number;
+}
+export interface Filters { name: string; tag: string }
+export interface Policy {
+  id: number; name: string; description: string; srcRegistryId: number | null; destRegistryId: number | null; destNamespace: string;
+  filters: Filters; triggerType: 'manual' | 'event_based'; enabled: boolean; override: boolean; createdAt: number;
+}
+export interface Task { src: string; dst: string; status: 'Succeed' | 'Failed' | 'Skipped'; message: string; startedAt: number; finishedAt: number }
+export interface Execution {
+  id: number; policyId: number; triggerType: string; status: 'InProgress' | 'Succeed' | 'Failed'; startedAt: number; finishedAt: number | null;
+  total: number; succeeded: number; failed: number; tasks: Task[];
+}
+
+const nullableId = (v: unknown) => (v === null || v === undefined ? null : Number(v));
+
+function toRegistry(r: Row | undefined): RemoteRegistry | null {
+  return r ? { id: Number(r.id), name: String(r.name), type: String(r.type), url: String(r.url), accessKey: String(r.access_key),
+    accessSecret: String(r.access_secret), insecure: Number(r.insecure) === 1, description: String(r.description), createdAt: Number(r.created_at) } : null;
+}
+function toPolicy(r: Row | undefined): Policy | null {
+  return r ? { id: Number(r.id), name: String(r.name), description: String(r.description), srcRegistryId: nullableId(r.src_registry_id),
+    destRegistryId: nullableId(r.dest_registry_id), destNamespace: String(r.dest_namespace), filters: JSON.parse(String(r.filters)),
+    triggerType: String(r.trigger_type) as Policy['triggerType'], enabled: Number(r.enabled) === 1, override: Number(r.override) === 1, createdAt: Number(r.created_at) } : null;
+}
+function toExecution(r: Row | undefined): Execution | null {
+  return r ? { id: Number(r.id), policyId: Number(r.policy_id), triggerType: String(r.trigger_type), status: String(r.status) as Execution['status'],
+    startedAt: Number(r.started_at), finishedAt: nullableId(r.finished_at), total: Number(r.total), succeeded: Number(r.succeeded), failed: Number(r.failed),
+    tasks: r.tasks ? JSON.parse(String(r.tasks)) : [] } : null;
+}
+
+export class ReplicationStore {
+  private readonly sql: SqlDriver;
+  constructor(sql: SqlDriver) { this.sql = sql; }
+
+  async addRegistry(x: Omit<RemoteRegistry, 'id' | 'createdAt'>): Promise<number> {
+    return Number((await this.sql.get(`INSERT INTO remote_registries (name, type, url, access_key, access_secret, insecure, description, created_at)
+      VALUES (?,?,?,?,?,?,?,?) RETURNING id`, x.name, x.type, x.url, x.accessKey, x.accessSecret, x.insecure ? 1 : 0, x.description, Date.now()))!.id);
+  }
+  async updateRegistry(x: RemoteRegistry): Promise<void> {
+    await this.sql.run('UPDATE remote_registries SET name = ?, type = ?, url = ?, access_key = ?, access_secret = ?, insecure = ?, description = ? WHERE id = ?',
+      x.name, x.type, x.url, x.accessKey, x.accessSecret, x.insecure ? 1 : 0, x.description, x.id);
+  }
+  async registry(id: number) { return toRegistry(await this.sql.get('SELECT * FROM remote_registries WHERE id = ?', id)); }
+  async registryByName(name: string) { return toRegistry(await this.sql.get('SELECT * FROM remote_registries WHERE name = ?', name)); }
+  async registries() { return (await this.sql.all('SELECT * FROM remote_registries ORDER BY id')).map((r) => toRegistry(r)!); }
+  async deleteRegistry(id: number) { await this.sql.run('DELETE FROM remote_registries WHERE id = ?', id); }
+  async registryInUse(id: number) {
+    return !!(await this.sql.get('SELECT 1 FROM replication_policies WHERE src_registry_id = ? OR dest_registry_id = ?', id, id));
+  }
+
+  async addPolicy(p: Omit<Policy, 'id' | 'createdAt'>): Promise<number> {
+    return Number((await this.sql.get(`INSERT INTO replication_policies (name, description, src_registry_id, dest_registry_id, dest_namespace, filters,
+      trigger_type, enabled, override, created_at) VALUES (?,?,?,?,?,?,?,?,?,?) RETURNING id`, p.name, p.description, p.srcRegistryId, p.destRegistryId,
+      p.destNamespace, JSON.stringify(p.filters), p.triggerType, p.enabled ? 1 : 0, p.override ? 1 : 0, Date.now()))!.id);
+  }
+  async updatePolicy(p: Policy): Promise<void> {
+    await this.sql.run(`UPDATE replication_policies SET name = ?, description = ?, src_registry_id = ?, dest_registry_id = ?, dest_namespace = ?,
+      filters = ?, trigger_type = ?, enabled = ?, override = ? WHERE id = ?`, p.name, p.description, p.srcRegistryId, p.destRegistryId,
+      p.destNamespace, JSON.stringify(p.filters), p.triggerType, p.enabled ? 1 : 0, p.override ? 1 : 0, p.id);
+  }
+  async policy(id: number) { return toPolicy(await this.sql.get('SELECT * FROM replication_policies WHERE id = ?', id)); }
+  async policyByName(name: string) { return toPolicy(await this.sql.get('SELECT * FROM replication_policies WHERE name = ?', name)); }
+  async policies() { return (await this.sql.all('SELECT * FROM replication_policies ORDER BY id')).map((r) => toPolicy(r)!); }
+  async deletePolicy(id: number) { await this.sql.run('DELETE FROM replication_policies WHERE id = ?', id); }
+
+  async startExecution(policyId: number, triggerType: string): Promise<Execution> {
+    const now = Date.now();
+    const id = Number((await this.sql.get(`INSERT INTO replication_executions (policy_id, trigger_type, status, started_at, tasks)
+      VALUES (?,?,'InProgress',?,'[]') RETURNING id`, policyId, triggerType, now))!.id);
+    return { id, policyId, triggerType, status: 'InProgress', startedAt: now, finishedAt: null, total: 0, succeeded: 0, failed: 0, tasks: [] };
+  }
+  async finishExecution(e: Execution): Promise<void> {
+    await this.sql.run('UPDATE replication_executions SET status = ?, finished_at = ?, total = ?, succeeded = ?, failed = ?, tasks = ? WHERE id = ?',
+      e.status, e.finishedAt, e.total, e.succeeded, e.failed, JSON.stringify(e.tasks), e.id);
+  }
+  async execution(id: number) { return toExecution(await this.sql.get('SELECT * FROM replication_executions WHERE id = ?', id)); }
+  async executions(policyId: number | null) {
+    const rows = policyId === null
+      ? await this.sql.all('SELECT * FROM replication_executions ORDER BY id DESC')
+      : await this.sql.all('SELECT * FROM replication_executions WHERE policy_id = ? ORDER BY id DESC', policyId);
+    return rows.map((r) => toExecution(r)!);
+  }
+}
