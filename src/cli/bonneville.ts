@@ -5,10 +5,14 @@ import { vchServe } from './commands/vch-serve.ts';
 const USAGE = `usage: bonneville <command>
 
 commands:
-  vch serve [--name N] [--datastore DIR] [--socket PATH] [--accel kvm|tcg] [--memory MiB] [--cpus N]
-      run a VCH's Docker endpoint in the foreground
-  registry serve --root DIR --listen HOST:PORT [--insecure-http]
-      run the registry
+  vch serve [--name N] [--datastore DIR] [--socket PATH] [--tls-listen HOST:PORT] [--accel kvm|tcg]
+            [--memory MiB] [--cpus N] [--boot-timeout S] [--guest DIR]
+            [--insecure-registry HOST[:PORT]] [--registry-ca FILE] [--allowed-registry HOST[:PORT]]
+      run a VCH's Docker endpoint in the foreground (unix socket; TCP with mutual TLS when asked)
+  registry serve --root DIR [--listen HOST:PORT] [--insecure-http] [--tls-cert F --tls-key F]
+                 [--tls-hostname NAME] [--admin-password P] [--external-url URL]
+                 [--database postgres://…] [--gc-grace-seconds N] [--upload-max-age-seconds N]
+      run the registry (SQLite metadata by default; several processes may share one PostgreSQL + root)
 `;
 
 async function main(argv: string[]): Promise<void> {
