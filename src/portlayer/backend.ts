@@ -60,6 +60,17 @@ export interface ExecSession {
   readonly exited: Promise<number>;
 }
 
+/** What a container VM costs its host right now (for `docker stats`). */
+export interface VmUsage {
+  /** CPU time the VM has used, in nanoseconds. */
+  cpuNs: number;
+  /** The host's total CPU time so far (all CPUs), in nanoseconds: what cpuNs is a share of. */
+  systemCpuNs: number;
+  onlineCpus: number;
+  /** Host memory the VM holds (resident). */
+  memoryBytes: number;
+}
+
 /** A running container VM. */
 export interface VmHandle {
   readonly pid: number;
@@ -69,6 +80,7 @@ export interface VmHandle {
   resize(rows: number, cols: number): void;
   /** Stops the VM at once without asking the guest (the hypervisor process is killed). */
   kill(): Promise<void>;
+  usage(): VmUsage;
   /** Starts another process in the container; rejects with ProcessStartError when it cannot start. */
   exec(spec: ExecProcessSpec): Promise<ExecSession>;
   /** Settles once the VM is gone, with the process's exit status. */

@@ -249,3 +249,16 @@ test('docker rename changes the name, refusing one in use', async () => {
   assert.equal(JSON.parse((await vch.docker(['inspect', 'after'])).stdout)[0].Name, '/after');
   await vch.docker(['rm', 'after', 'taken']);
 });
+
+test('docker stats shows what the container VM costs: CPU share and memory against the VM size', async () => {
+  const run = await vch.docker(['run', '-d', '-m', '192m', '--name', 'busy', 'busybox', 'sh', '-c', 'while :; do :; done']);
+  assert.equal(run.code, 0, run.stderr);
+  const stats = await vch.docker(['stats', '--no-stream', '--format', '{{.Name}} {{.CPUPerc}} {{.MemUsage}}', 'busy']);
+  assert.equal(stats.code, 0, stats.stderr);
+  const [name, cpu, usage, , limit] = stats.stdout.trim().split(/\s+/);
+  assert.equal(name, 'busy');
+  assert.ok(Number.parseFloat(cpu) > 0, `a busy loop uses CPU: ${stats.stdout}`);
+  assert.match(usage, /MiB$/);
+  assert.equal(limit, '192MiB');
+  await vch.docker(['rm', '-f', 'busy']);
+});

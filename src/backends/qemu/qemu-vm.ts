@@ -1,7 +1,8 @@
 // One running container VM: the QEMU process (not our child after an engine restart) and the tether
 // connection. The VM counts as gone once the control channel closed and the process has left /proc.
 import type { Socket } from 'node:net';
-import type { ExecProcessSpec, ExecSession, ExitStatus, VmHandle } from '../../portlayer/backend.ts';
+import type { ExecProcessSpec, ExecSession, ExitStatus, VmHandle, VmUsage } from '../../portlayer/backend.ts';
+import { processUsage } from './process-usage.ts';
 import { startExecSession } from './exec-session.ts';
 import { TetherClient } from '../../tether/client.ts';
 import { processGone } from './process-identity.ts';
@@ -70,6 +71,10 @@ export class QemuVm implements VmHandle {
 
   resize(rows: number, cols: number): void {
     this.tether.resize(0, rows, cols);
+  }
+
+  usage(): VmUsage {
+    return processUsage(this.pid);
   }
 
   exec(spec: ExecProcessSpec): Promise<ExecSession> {

@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { join } from 'node:path';
-import type { Backend, ExitStatus, VmHandle } from '../backend.ts';
+import type { Backend, ExitStatus, VmHandle, VmUsage } from '../backend.ts';
 import { ProcessStartError } from '../backend.ts';
 import type { ImageStore } from '../images/types.ts';
 import { PortLayerError, conflict, invalid, notFound, notModified } from '../errors.ts';
@@ -315,6 +315,14 @@ export class ContainerService {
     const entry = this.find(ref);
     if (!entry.vm) throw conflict(`container ${entry.record.id} is not running`);
     return { id: entry.record.id, vm: entry.vm };
+  }
+
+  /** What the container's VM costs now, and its memory limit; undefined when it is not running. */
+  usage(ref: string): { usage: VmUsage; limitBytes: number } | undefined {
+    const entry = this.find(ref);
+    if (!entry.vm) return undefined;
+    const spec = entry.record.spec;
+    return { usage: entry.vm.usage(), limitBytes: spec.memoryBytes > 0 ? spec.memoryBytes : this.options.defaultMemoryMiB * 1024 ** 2 };
   }
 
   /** Whether the container's process is running now (or its VM is booting). */
