@@ -2,8 +2,14 @@
 // Debian's dockerd in the same run, as a ratio (dockerd's time / Bonneville's: above 1 means faster).
 // The image is made of local files (several real directories of this machine, one layer each),
 // cached under build/bench-pull/; each round removes the image first so every pull is cold.
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+// After the rounds, one more pull runs in this process against a scratch store, to print where
+// Bonneville's time goes, layer by layer and phase by phase (see src/portlayer/images/phase-times.ts).
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DiskImageStore, parseReference } from '../src/portlayer/images/index.ts';
+import type { Phase } from '../src/portlayer/images/phase-times.ts';
+import { DEFAULT_REGISTRY_ACCESS } from '../src/portlayer/images/registry/access.ts';
 import { TestVch, runCommand, DOCKER, repoRoot } from '../test/helpers/vch.ts';
 import { imageConfig } from '../test/fixtures/images.ts';
 import { sha256File, writeDockerArchive } from '../test/fixtures/image-tarballs.ts';
@@ -56,6 +62,39 @@ async function timePulls(dockerHost: string, reference: string, runs: number): P
   return times;
 }
 
+const PHASES: Phase[] = ['download', 'queued', 'unpack', 'nodes', 'verify', 'mke2fs', 'debugfs', 'commit', 'cleanup'];
+
+/** One pull in this process with the store's phase recorder on: a table of ms per layer and phase. */
+async function phaseBreakdown(reference: string, registryHost: string): Promise<void> {
+  const root = mkdtempSync(join(tmpdir(), 'bonneville-bench-phases-'));
+  const layers = new Map<string, Map<Phase, number>>();
+  try {
+    const store = new DiskImageStore({
+      root,
+      phases: (layer, phase, ms) => {
+        const row = layers.get(layer) ?? new Map<Phase, number>();
+        row.set(phase, (row.get(phase) ?? 0) + ms);
+        layers.set(layer, row);
+      },
+    });
+    const t0 = performance.now();
+    await store.pull({ reference: parseReference(reference), credentials: {}, access: { ...DEFAULT_REGISTRY_ACCESS, insecure: [registryHost] }, progress: () => {} });
+    const wall = performance.now() - t0;
+    const sizes = new Map(store.resolve(reference)!.layers.map((l) => [l.diffId, l.size]));
+    console.log(`where the time goes (one pull in-process, wall ${(wall / 1000).toFixed(2)} s; ms per phase, layers run side by side; download overlaps unpack):`);
+    console.log(['layer'.padEnd(12), 'MB'.padStart(6), ...PHASES.map((p) => p.padStart(8))].join(' '));
+    const totals = new Map<Phase, number>();
+    for (const [layer, row] of layers) {
+      for (const [phase, ms] of row) totals.set(phase, (totals.get(phase) ?? 0) + ms);
+      const mb = ((sizes.get(layer) ?? 0) / 1e6).toFixed(1);
+      console.log([layer.slice(7, 19), mb.padStart(6), ...PHASES.map((p) => (row.get(p) ?? 0).toFixed(0).padStart(8))].join(' '));
+    }
+    console.log(['sum'.padEnd(12), ''.padStart(6), ...PHASES.map((p) => (totals.get(p) ?? 0).toFixed(0).padStart(8))].join(' '));
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+}
+
 async function main(): Promise<void> {
   const archive = await benchImage();
   const registry = new TestRegistry();
@@ -81,6 +120,7 @@ async function main(): Promise<void> {
     console.log(`image: ${SOURCES.length} layers (${SOURCES.join(', ')})`);
     console.log(`docker pull, median of ${RUNS}: bonneville ${(b / 1000).toFixed(2)} s, dockerd ${(d / 1000).toFixed(2)} s`);
     console.log(`pull ratio (dockerd time / bonneville time, >= 1.0 means at least as fast): ${(d / b).toFixed(2)}x`);
+    await phaseBreakdown(reference, registry.host);
   } finally {
     await vch.destroy();
     await peer.stop();

@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Header } from 'tar';
+import { Header, Pax } from 'tar';
 import { imageConfig } from '../fixtures/images.ts';
 import { FIXED_TIME, writeDockerArchive } from '../fixtures/image-tarballs.ts';
 
@@ -17,10 +17,13 @@ export async function scratchDir(t: { after: (fn: () => Promise<void>) => void }
 
 export interface TarEntry {
   path: string;
-  type?: 'File' | 'Directory' | 'SymbolicLink' | 'Link' | 'CharacterDevice';
+  type?: 'File' | 'Directory' | 'SymbolicLink' | 'Link' | 'CharacterDevice' | 'BlockDevice' | 'FIFO';
   content?: string;
   linkpath?: string;
   mode?: number;
+  uid?: number;
+  devmaj?: number;
+  devmin?: number;
 }
 
 /** A tar built entry by entry (node-tar encodes the headers), so tests can write hostile names. */
@@ -33,14 +36,18 @@ export function makeTar(entries: TarEntry[]): Buffer {
       path: entry.path,
       type,
       mode: entry.mode ?? (type === 'Directory' ? 0o755 : 0o644),
-      uid: 0,
+      uid: entry.uid ?? 0,
       gid: 0,
       size: type === 'File' ? body.length : 0,
       mtime: FIXED_TIME,
       linkpath: entry.linkpath,
+      devmaj: entry.devmaj,
+      devmin: entry.devmin,
     });
     const block = Buffer.alloc(512);
     header.encode(block, 0);
+    // Names past 100 bytes travel in a pax header, as real tools write them.
+    if (header.needPax) blocks.push(new Pax({ path: entry.path, linkpath: entry.linkpath }).encode());
     blocks.push(block);
     if (type === 'File' && body.length > 0) blocks.push(body, Buffer.alloc((512 - (body.length % 512)) % 512));
   }

@@ -1,4 +1,4 @@
-// Runs the few host tools the store needs (mke2fs, mknod, setfattr) and reports their stderr on failure.
+// Runs the few host tools the store needs (mke2fs, tar, setfattr, debugfs) and reports their stderr on failure.
 
 import { spawn } from 'node:child_process';
 
@@ -14,12 +14,17 @@ export class CommandError extends Error {
   }
 }
 
-export function runCommand(command: string, args: string[]): Promise<void> {
+/** Runs `command`; `input`, when given, is its whole standard input. */
+export function runCommand(command: string, args: string[], input?: Buffer): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(command, args, { stdio: [input ? 'pipe' : 'ignore', 'ignore', 'pipe'] });
+    if (input) {
+      child.stdin!.on('error', () => {}); // a tool that exits early says why on stderr
+      child.stdin!.end(input);
+    }
     let stderr = '';
-    child.stderr.setEncoding('utf8');
-    child.stderr.on('data', (text: string) => {
+    child.stderr!.setEncoding('utf8');
+    child.stderr!.on('data', (text: string) => {
       if (stderr.length < 64 * 1024) stderr += text;
     });
     child.on('error', reject);

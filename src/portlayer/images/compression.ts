@@ -8,7 +8,9 @@ import { invalidParameter } from './errors.ts';
 
 export type Compression = 'none' | 'gzip' | 'zstd' | 'bzip2' | 'xz';
 
-function detect(head: Buffer): Compression {
+/** The compression of a blob from its first (up to 6) bytes. */
+export function detectCompression(head: Buffer): Compression {
+  if (head.length < 6) head = Buffer.concat([head, Buffer.alloc(6 - head.length)]);
   if (head[0] === 0x1f && head[1] === 0x8b) return 'gzip';
   if (head.readUInt32LE(0) === 0xfd2fb528) return 'zstd';
   if (head.subarray(0, 3).toString('latin1') === 'BZh') return 'bzip2';
@@ -31,7 +33,8 @@ function decompressor(compression: Compression, what: string): NodeJS.ReadWriteS
   }
 }
 
-function decompressing(raw: Readable, compression: Compression, what: string): Readable {
+/** `raw` decompressed; destroying the result destroys `raw` too (and an error on either side reaches the reader). */
+export function decompressing(raw: Readable, compression: Compression, what: string): Readable {
   const inflate = decompressor(compression, what);
   if (!inflate) return raw;
   // pipeline destroys both streams on error, so a failure on either side reaches the reader.
@@ -47,7 +50,7 @@ export async function fileCompression(path: string): Promise<Compression> {
   } finally {
     await handle.close();
   }
-  return detect(head);
+  return detectCompression(head);
 }
 
 /** The uncompressed content of a file holding a (possibly compressed) tar. */
@@ -80,6 +83,5 @@ export async function decompressedStream(input: NodeJS.ReadableStream, what: str
       yield Buffer.from(next.value);
     }
   }
-  const padded = head.length >= 6 ? head : Buffer.concat([head, Buffer.alloc(6 - head.length)]);
-  return decompressing(Readable.from(everything()), detect(padded), what);
+  return decompressing(Readable.from(everything()), detectCompression(head), what);
 }

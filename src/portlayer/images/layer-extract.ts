@@ -5,19 +5,25 @@
 // Nothing may land outside the directory: names that climb out with ".." refuse the layer, and so
 // does any entry whose parent is a symlink (a link planted earlier in the tar could point anywhere
 // on the host). Rooted names ("/etc/x") mean the same as relative ones, as in Docker.
+//
+// Why synchronous fs calls: a layer is thousands of small files, and each async call is a trip
+// through libuv's thread pool. Done in line, one entry costs a few microseconds of syscalls, and the
+// event loop still turns between the chunks of the tar stream (each chunk holds at most a few entries).
+// Nodes (whiteouts, devices) need mknod(2), which Node lacks: they are created in one batch at the end.
 
-import { createWriteStream } from 'node:fs';
-import { chmod, lchown, link, lstat, lutimes, mkdir, rm, symlink, utimes } from 'node:fs/promises';
+import { closeSync, constants, fchmodSync, fchownSync, futimesSync, linkSync, lchownSync, lstatSync, lutimesSync, mkdirSync, openSync, rmSync, symlinkSync, writeSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { ReadEntry } from 'tar';
-import { runCommand } from './command.ts';
 import { invalidParameter } from './errors.ts';
+import { makeNodes, setOpaque, type NodeToMake } from './layer-nodes.ts';
+import { StagingFull } from './staging.ts';
 import { forEachTarEntry } from './tar-entries.ts';
 
 const WHITEOUT_PREFIX = '.wh.';
 const OPAQUE_MARKER = '.wh..wh..opq';
-const OPAQUE_XATTR = 'trusted.overlay.opaque';
+/** O_EXCL also refuses a symlink at the name; O_NOFOLLOW says so twice. */
+const CREATE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
 
 /** What was written, for sizing the ext4 image that will hold it. */
 export interface ExtractedContent {
@@ -34,10 +40,19 @@ export interface ExtractedContent {
   longSymlinks: number;
 }
 
-export async function extractLayer(tar: Readable, rootDir: string, what: string): Promise<ExtractedContent> {
-  const extractor = new LayerExtractor(rootDir, what);
+export interface ExtractOptions {
+  /** How much the unpacked files may take (see staging.ts): StagingFull past that. */
+  limitBytes?: number;
+  /** Told how long making the nodes and opaque directories took (it runs host tools). */
+  onNodes?: (ms: number) => void;
+}
+
+export async function extractLayer(tar: Readable, rootDir: string, what: string, options: ExtractOptions = {}): Promise<ExtractedContent> {
+  const extractor = new LayerExtractor(rootDir, what, options.limitBytes);
   await forEachTarEntry(tar, what, (entry) => extractor.apply(entry));
+  const start = performance.now();
   await extractor.finish();
+  options.onNodes?.(performance.now() - start);
   return extractor.content;
 }
 
@@ -45,23 +60,31 @@ class LayerExtractor {
   readonly content: ExtractedContent = { contentBytes: 0, dataBlocks: 0, inodes: 0, directories: 0, directoryEntryBytes: 0, longSymlinks: 0 };
   private readonly root: string;
   private readonly what: string;
+  private readonly limitBytes: number | undefined;
   /** Relative paths known to be real directories (never symlinks) inside the root. */
   private readonly knownDirectories = new Set<string>(['']);
   private readonly opaqueDirectories = new Set<string>();
+  /**
+   * Nodes still to make, by relative path. Each holds its name meanwhile as an empty placeholder
+   * file, so later entries see the name taken exactly as they would see the node.
+   */
+  private readonly pendingNodes = new Map<string, NodeToMake>();
   /** Directory times are set last: creating entries inside a directory changes its mtime. */
   private readonly directoryTimes: Array<{ path: string; atime: Date; mtime: Date }> = [];
 
-  constructor(root: string, what: string) {
+  constructor(root: string, what: string, limitBytes: number | undefined) {
     this.root = root;
     this.what = what;
+    this.limitBytes = limitBytes;
   }
 
-  async apply(entry: ReadEntry): Promise<void> {
+  apply(entry: ReadEntry): Promise<void> {
     const path = this.relativePath(entry.path);
     const name = posix.basename(path);
     if (name.startsWith(WHITEOUT_PREFIX)) {
       entry.resume();
-      return this.applyWhiteout(path, entry);
+      this.applyWhiteout(path, entry);
+      return Promise.resolve();
     }
     switch (entry.type) {
       case 'File':
@@ -71,34 +94,41 @@ class LayerExtractor {
       case 'Directory':
       case 'GNUDumpDir':
         entry.resume();
-        return this.makeDirectory(path, entry);
+        this.makeDirectory(path, entry);
+        break;
       case 'SymbolicLink':
         entry.resume();
-        return this.makeSymlink(path, entry);
+        this.makeSymlink(path, entry);
+        break;
       case 'Link':
         entry.resume();
-        return this.makeHardLink(path, entry);
+        this.makeHardLink(path, entry);
+        break;
       case 'CharacterDevice':
       case 'BlockDevice':
       case 'FIFO':
         entry.resume();
-        return this.makeNode(path, entry);
+        this.makeNode(path, entry);
+        break;
       default:
         entry.resume(); // sparse files, volume labels…: nothing a container can use
     }
+    return Promise.resolve();
   }
 
   async finish(): Promise<void> {
+    await makeNodes(this.root, [...this.pendingNodes.values()]);
     const opaque: string[] = [];
     for (const path of this.opaqueDirectories) {
-      const stats = await lstat(this.absolute(path)).catch(() => undefined);
-      if (stats?.isDirectory()) opaque.push(this.absolute(path));
+      if (lstatSync(this.absolute(path), { throwIfNoEntry: false })?.isDirectory()) opaque.push(this.absolute(path));
     }
-    for (let i = 0; i < opaque.length; i += 200) {
-      await runCommand('setfattr', ['-h', '-n', OPAQUE_XATTR, '-v', 'y', '--', ...opaque.slice(i, i + 200)]);
-    }
+    await setOpaque(opaque);
     for (const { path, atime, mtime } of this.directoryTimes) {
-      await utimes(path, atime, mtime).catch(() => {}); // the directory may have been replaced since
+      try {
+        lutimesSync(path, atime, mtime);
+      } catch {
+        // the directory may have been replaced since
+      }
     }
   }
 
@@ -116,15 +146,15 @@ class LayerExtractor {
   }
 
   /** Creates missing parent directories; refuses a parent that is a symlink or not a directory. */
-  private async ensureParents(path: string): Promise<void> {
+  private ensureParents(path: string): void {
     const parts = path.split('/').slice(0, -1);
     let current = '';
     for (const part of parts) {
       current = current === '' ? part : `${current}/${part}`;
       if (this.knownDirectories.has(current)) continue;
-      const stats = await lstat(this.absolute(current)).catch(() => undefined);
+      const stats = lstatSync(this.absolute(current), { throwIfNoEntry: false });
       if (stats === undefined) {
-        await mkdir(this.absolute(current), { mode: 0o755 });
+        mkdirSync(this.absolute(current), { mode: 0o755 });
         this.countEntry(current);
         this.content.directories++;
       } else if (stats.isSymbolicLink()) {
@@ -137,17 +167,32 @@ class LayerExtractor {
   }
 
   /** Makes room for a new entry at `path`: later tar entries replace earlier ones, except dir over dir. */
-  private async clear(path: string, keepDirectory: boolean): Promise<boolean> {
+  private clear(path: string, keepDirectory: boolean): boolean {
     if (path === '') return true;
-    await this.ensureParents(path);
-    const stats = await lstat(this.absolute(path)).catch(() => undefined);
+    this.ensureParents(path);
+    const stats = lstatSync(this.absolute(path), { throwIfNoEntry: false });
     if (stats === undefined) return false;
     if (keepDirectory && stats.isDirectory()) return true;
-    await rm(this.absolute(path), { recursive: true, force: true });
-    for (const known of this.knownDirectories) {
-      if (known === path || known.startsWith(`${path}/`)) this.knownDirectories.delete(known);
+    rmSync(this.absolute(path), { recursive: true, force: true });
+    if (stats.isDirectory()) {
+      for (const known of this.knownDirectories) {
+        if (known.startsWith(`${path}/`)) this.knownDirectories.delete(known);
+      }
+      for (const pending of this.pendingNodes.keys()) {
+        if (pending.startsWith(`${path}/`)) this.pendingNodes.delete(pending);
+      }
     }
+    this.knownDirectories.delete(path);
+    this.pendingNodes.delete(path);
     return false;
+  }
+
+  /** Refuses, before writing, a file that would take the layer past its staging budget. */
+  private checkRoom(size: number): void {
+    if (this.limitBytes === undefined) return;
+    // Pages of content plus a rough inode-and-dentry cost per entry: what tmpfs charges to memory.
+    const staged = (this.content.dataBlocks + Math.ceil(size / 4096)) * 4096 + (this.content.inodes + 1) * 1024;
+    if (staged > this.limitBytes) throw new StagingFull(this.limitBytes);
   }
 
   private countEntry(path: string): void {
@@ -155,91 +200,128 @@ class LayerExtractor {
     this.content.directoryEntryBytes += 8 + Math.ceil(Buffer.byteLength(posix.basename(path)) / 4) * 4;
   }
 
-  private async setOwnerAndMode(absolute: string, entry: ReadEntry): Promise<void> {
-    await lchown(absolute, entry.uid ?? 0, entry.gid ?? 0);
-    // chmod after chown: chown clears set-id bits.
-    if (entry.mode !== undefined) await chmod(absolute, entry.mode & 0o7777);
-  }
-
-  private async writeFile(path: string, entry: ReadEntry): Promise<void> {
+  private writeFile(path: string, entry: ReadEntry): Promise<void> {
     if (path === '') {
       entry.resume();
-      return;
+      return Promise.resolve();
     }
-    await this.clear(path, false);
-    const absolute = this.absolute(path);
-    await new Promise<void>((resolve, reject) => {
-      // 'wx' (O_EXCL) also refuses to follow a symlink that appeared at this name.
-      const out = createWriteStream(absolute, { flags: 'wx', mode: 0o600 });
-      out.on('error', (error) => {
-        entry.unpipe(out);
-        reject(error);
+    this.checkRoom(entry.size ?? 0);
+    this.clear(path, false);
+    const fd = openSync(this.absolute(path), CREATE_FLAGS, 0o600);
+    return new Promise<void>((resolve, reject) => {
+      let failure: unknown;
+      entry.on('data', (chunk: Buffer) => {
+        if (failure !== undefined) return;
+        try {
+          for (let done = 0; done < chunk.length;) done += writeSync(fd, chunk, done);
+        } catch (error) {
+          failure = error;
+        }
       });
-      out.on('close', () => resolve());
-      entry.pipe(out);
+      entry.on('end', () => {
+        try {
+          if (failure !== undefined) throw failure;
+          fchownSync(fd, entry.uid ?? 0, entry.gid ?? 0);
+          // chmod after chown: chown clears set-id bits.
+          if (entry.mode !== undefined) fchmodSync(fd, entry.mode & 0o7777);
+          if (entry.mtime) futimesSync(fd, entry.atime ?? entry.mtime, entry.mtime);
+        } catch (error) {
+          failure ??= error;
+        } finally {
+          closeSync(fd);
+        }
+        if (failure !== undefined) return reject(failure);
+        const size = entry.size ?? 0;
+        this.countEntry(path);
+        this.content.contentBytes += size;
+        this.content.dataBlocks += Math.ceil(size / 4096);
+        resolve();
+      });
     });
-    await this.setOwnerAndMode(absolute, entry);
-    if (entry.mtime) await utimes(absolute, entry.atime ?? entry.mtime, entry.mtime);
-    const size = entry.size ?? 0;
-    this.countEntry(path);
-    this.content.contentBytes += size;
-    this.content.dataBlocks += Math.ceil(size / 4096);
   }
 
-  private async makeDirectory(path: string, entry: ReadEntry): Promise<void> {
-    const existed = await this.clear(path, true);
+  private makeDirectory(path: string, entry: ReadEntry): void {
+    const existed = this.clear(path, true);
     const absolute = this.absolute(path);
     if (!existed) {
-      await mkdir(absolute, { mode: 0o755 });
+      mkdirSync(absolute, { mode: 0o755 });
       this.countEntry(path);
       this.content.directories++;
     }
     this.knownDirectories.add(path);
-    await this.setOwnerAndMode(absolute, entry);
+    // A directory known here is never a symlink, so following the name is safe.
+    lchownSync(absolute, entry.uid ?? 0, entry.gid ?? 0);
+    if (entry.mode !== undefined) this.chmodDirectory(absolute, entry.mode & 0o7777);
     if (entry.mtime) this.directoryTimes.push({ path: absolute, atime: entry.atime ?? entry.mtime, mtime: entry.mtime });
   }
 
-  private async makeSymlink(path: string, entry: ReadEntry): Promise<void> {
+  private chmodDirectory(absolute: string, mode: number): void {
+    const fd = openSync(absolute, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
+    try {
+      fchmodSync(fd, mode);
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  private makeSymlink(path: string, entry: ReadEntry): void {
     const target = entry.linkpath ?? '';
     if (path === '' || target === '') return;
-    await this.clear(path, false);
+    this.clear(path, false);
     const absolute = this.absolute(path);
     // The target is stored as text and only followed inside the container's own root.
-    await symlink(target, absolute);
-    await lchown(absolute, entry.uid ?? 0, entry.gid ?? 0);
-    if (entry.mtime) await lutimes(absolute, entry.atime ?? entry.mtime, entry.mtime);
+    symlinkSync(target, absolute);
+    lchownSync(absolute, entry.uid ?? 0, entry.gid ?? 0);
+    if (entry.mtime) lutimesSync(absolute, entry.atime ?? entry.mtime, entry.mtime);
     this.countEntry(path);
     if (Buffer.byteLength(target) >= 60) this.content.longSymlinks++;
   }
 
-  private async makeHardLink(path: string, entry: ReadEntry): Promise<void> {
+  private makeHardLink(path: string, entry: ReadEntry): void {
     const target = this.relativePath(entry.linkpath ?? '');
     if (path === '' || target === '' || target === path) return;
-    await this.ensureParents(target);
-    const targetStats = await lstat(this.absolute(target)).catch(() => undefined);
+    this.ensureParents(target);
+    const targetStats = lstatSync(this.absolute(target), { throwIfNoEntry: false });
     if (targetStats === undefined || targetStats.isDirectory()) {
       throw invalidParameter(`${this.what}: hard link "${path}" points at "${target}", which is not a file in this layer`);
     }
-    await this.clear(path, false);
-    await link(this.absolute(target), this.absolute(path)); // link(2) does not follow a symlink target
+    if (this.pendingNodes.has(target)) {
+      // The target is still a placeholder: the link becomes a node of its own, as a copy would.
+      this.addNode(path, this.pendingNodes.get(target)!);
+      return;
+    }
+    this.clear(path, false);
+    linkSync(this.absolute(target), this.absolute(path)); // link(2) does not follow a symlink target
     this.content.directoryEntryBytes += 8 + Math.ceil(Buffer.byteLength(posix.basename(path)) / 4) * 4;
   }
 
-  private async makeNode(path: string, entry: ReadEntry): Promise<void> {
+  private makeNode(path: string, entry: ReadEntry): void {
     if (path === '') return;
-    await this.clear(path, false);
-    const absolute = this.absolute(path);
-    const kind = entry.type === 'FIFO' ? ['p'] : [entry.type === 'BlockDevice' ? 'b' : 'c', String(entry.header.devmaj ?? 0), String(entry.header.devmin ?? 0)];
-    await runCommand('mknod', ['-m', '0600', '--', absolute, ...kind]);
-    await this.setOwnerAndMode(absolute, entry);
-    if (entry.mtime) await utimes(absolute, entry.atime ?? entry.mtime, entry.mtime);
+    const type = entry.type === 'FIFO' ? 'fifo' : entry.type === 'BlockDevice' ? 'block' : 'char';
+    this.addNode(path, {
+      path,
+      type,
+      major: entry.header.devmaj ?? 0,
+      minor: entry.header.devmin ?? 0,
+      mode: (entry.mode ?? 0o600) & 0o7777,
+      uid: entry.uid ?? 0,
+      gid: entry.gid ?? 0,
+      mtime: entry.mtime,
+    });
+  }
+
+  /** Reserves the name with an empty placeholder; finish() turns it into the node. */
+  private addNode(path: string, node: NodeToMake): void {
+    this.clear(path, false);
+    closeSync(openSync(this.absolute(path), CREATE_FLAGS, 0o600));
+    this.pendingNodes.set(path, { ...node, path });
     this.countEntry(path);
   }
 
-  private async applyWhiteout(path: string, entry: ReadEntry): Promise<void> {
+  private applyWhiteout(path: string, entry: ReadEntry): void {
     const name = posix.basename(path);
     const parent = posix.dirname(path) === '.' ? '' : posix.dirname(path);
-    await this.ensureParents(path);
+    this.ensureParents(path);
     if (name === OPAQUE_MARKER) {
       this.opaqueDirectories.add(parent);
       return;
@@ -248,10 +330,6 @@ class LayerExtractor {
     // ".wh..wh.*" other than the opaque marker is aufs bookkeeping with no meaning for overlayfs.
     if (hidden.startsWith(WHITEOUT_PREFIX) || hidden === '' || hidden === '.' || hidden === '..') return;
     const hiddenPath = parent === '' ? hidden : `${parent}/${hidden}`;
-    await this.clear(hiddenPath, false);
-    const absolute = this.absolute(hiddenPath);
-    await runCommand('mknod', ['-m', '0000', '--', absolute, 'c', '0', '0']);
-    await lchown(absolute, entry.uid ?? 0, entry.gid ?? 0);
-    this.countEntry(hiddenPath);
+    this.addNode(hiddenPath, { path: hiddenPath, type: 'char', major: 0, minor: 0, mode: 0, uid: entry.uid ?? 0, gid: entry.gid ?? 0 });
   }
 }

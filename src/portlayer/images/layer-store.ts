@@ -6,7 +6,7 @@ import { chmod, mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { digestHex, isSha256Digest } from './digest.ts';
-import { buildLayerDisk } from './layer-disk.ts';
+import { buildLayerDisk, type BuildOptions, type BuiltLayerDisk, type LayerBlob } from './layer-disk.ts';
 import { LAYER_BLOBS_DIR, LAYER_DISK_FILE, LAYER_METADATA_FILE, layerDir, type BlobMetadata, type LayerMetadata, type StoreLayout } from './layout.ts';
 import { dockerLayerMediaType } from './media-types.ts';
 import type { LayerRecord } from './types.ts';
@@ -28,8 +28,11 @@ export class LayerStore {
   /** Builds in progress, so concurrent loads sharing a layer build it once. */
   readonly building = new Map<string, Promise<LayerRecord>>();
 
-  constructor(layout: StoreLayout) {
+  private readonly buildOptions: BuildOptions;
+
+  constructor(layout: StoreLayout, build: BuildOptions = {}) {
     this.layout = layout;
+    this.buildOptions = build;
   }
 
   get(diffId: string): LayerRecord | undefined {
@@ -48,15 +51,15 @@ export class LayerStore {
   }
 
   /**
-   * The layer for `diffId`, built from `blobPath` unless it is already stored. With `keep`, the blob
+   * The layer for `diffId`, built from `blob` unless it is already stored. With `keep`, the blob
    * file is moved into the layer (so it must be the caller's to give away, on the store's filesystem).
    */
-  ensure(diffId: string, blobPath: string, keep?: BlobToKeep): Promise<LayerRecord> {
+  ensure(diffId: string, blob: LayerBlob, keep?: BlobToKeep): Promise<LayerRecord> {
     const existing = this.get(diffId);
     if (existing) return Promise.resolve(existing);
     let pending = this.building.get(diffId);
     if (!pending) {
-      pending = this.build(diffId, blobPath, keep).finally(() => this.building.delete(diffId));
+      pending = this.build(diffId, blob, keep).finally(() => this.building.delete(diffId));
       this.building.set(diffId, pending);
     }
     return pending;
@@ -127,44 +130,52 @@ export class LayerStore {
     await rm(doomed, { recursive: true, force: true });
   }
 
-  private async build(diffId: string, blobPath: string, keep?: BlobToKeep): Promise<LayerRecord> {
+  private async build(diffId: string, blob: LayerBlob, keep?: BlobToKeep): Promise<LayerRecord> {
     const workDir = await mkdtemp(join(this.layout.tmpDir, `layer-${digestHex(diffId, 'diff_id').slice(0, 12)}-`));
     try {
       const diskPath = join(workDir, LAYER_DISK_FILE);
-      const built = await buildLayerDisk(blobPath, diffId, workDir, diskPath);
-      await chmod(diskPath, 0o444); // shared by every image and container using it: never written
-      if (keep && isSha256Digest(built.blobDigest)) {
-        const blobsDir = join(workDir, LAYER_BLOBS_DIR);
-        await mkdir(blobsDir, { mode: 0o755 });
-        const hex = digestHex(built.blobDigest);
-        await rename(blobPath, join(blobsDir, hex));
-        await chmod(join(blobsDir, hex), 0o444);
-        const blob: BlobMetadata = {
-          digest: built.blobDigest,
-          mediaType: keep.mediaType ?? dockerLayerMediaType(built.compression),
-          size: built.blobSize,
-          ...(keep.source ? { source: keep.source } : {}),
-        };
-        await writeFile(join(blobsDir, `${hex}.json`), `${JSON.stringify(blob)}\n`, { mode: 0o644 });
-        for (const file of [join(blobsDir, hex), join(blobsDir, `${hex}.json`), blobsDir]) syncPath(file);
-      }
-      const metadata: LayerMetadata = { diffId, size: built.size, created: new Date().toISOString(), tarSize: built.tarSize };
-      await writeFile(join(workDir, LAYER_METADATA_FILE), `${JSON.stringify(metadata, null, 2)}\n`, { mode: 0o644 });
-      for (const file of [diskPath, join(workDir, LAYER_METADATA_FILE), workDir]) syncPath(file);
-      const finalDir = layerDir(this.layout, diffId);
-      try {
-        await rename(workDir, finalDir);
-      } catch (error) {
-        // Another process stored it meanwhile: theirs is as good as ours.
-        if (!existsSync(finalDir)) throw error;
-      }
-      syncPath(this.layout.layersDir);
-      const record = this.get(diffId);
-      if (!record) throw new Error(`layer ${diffId} vanished after it was stored`);
+      const built = await buildLayerDisk(blob, diffId, workDir, diskPath, this.buildOptions);
+      const start = performance.now();
+      const record = await this.commit(diffId, workDir, diskPath, blob.path, built, keep);
+      this.buildOptions.record?.(diffId, 'commit', performance.now() - start);
       return record;
     } finally {
       await rm(workDir, { recursive: true, force: true });
     }
+  }
+
+  /** Metadata and kept blob next to the disk, everything flushed, then the rename that publishes it. */
+  private async commit(diffId: string, workDir: string, diskPath: string, blobPath: string, built: BuiltLayerDisk, keep?: BlobToKeep): Promise<LayerRecord> {
+    await chmod(diskPath, 0o444); // shared by every image and container using it: never written
+    if (keep && isSha256Digest(built.blobDigest)) {
+      const blobsDir = join(workDir, LAYER_BLOBS_DIR);
+      await mkdir(blobsDir, { mode: 0o755 });
+      const hex = digestHex(built.blobDigest);
+      await rename(blobPath, join(blobsDir, hex));
+      await chmod(join(blobsDir, hex), 0o444);
+      const blob: BlobMetadata = {
+        digest: built.blobDigest,
+        mediaType: keep.mediaType ?? dockerLayerMediaType(built.compression),
+        size: built.blobSize,
+        ...(keep.source ? { source: keep.source } : {}),
+      };
+      await writeFile(join(blobsDir, `${hex}.json`), `${JSON.stringify(blob)}\n`, { mode: 0o644 });
+      for (const file of [join(blobsDir, hex), join(blobsDir, `${hex}.json`), blobsDir]) syncPath(file);
+    }
+    const metadata: LayerMetadata = { diffId, size: built.size, created: new Date().toISOString(), tarSize: built.tarSize };
+    await writeFile(join(workDir, LAYER_METADATA_FILE), `${JSON.stringify(metadata, null, 2)}\n`, { mode: 0o644 });
+    for (const file of [diskPath, join(workDir, LAYER_METADATA_FILE), workDir]) syncPath(file);
+    const finalDir = layerDir(this.layout, diffId);
+    try {
+      await rename(workDir, finalDir);
+    } catch (error) {
+      // Another process stored it meanwhile: theirs is as good as ours.
+      if (!existsSync(finalDir)) throw error;
+    }
+    syncPath(this.layout.layersDir);
+    const record = this.get(diffId);
+    if (!record) throw new Error(`layer ${diffId} vanished after it was stored`);
+    return record;
   }
 }
 

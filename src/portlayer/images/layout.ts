@@ -11,6 +11,9 @@
 //     references.json                 which images exist, their tags and repo digests (see reference-index.ts)
 //     tmp/                            work in progress; emptied whenever a store opens
 //
+// One thing lives outside root: layers are unpacked on tmpfs when they fit (staging.ts), in
+// directories named after the store, which opening the store sweeps just like tmp/.
+//
 // Visibility rules that make a crash harmless: a layer directory appears only by renaming a complete
 // one out of tmp/; a config file likewise; an image exists only once references.json (replaced by
 // rename) names it, and that happens after its config and layers are in place. Blobs and manifests

@@ -1,6 +1,6 @@
 // `docker pull`: manifest (through an index to linux/amd64), config, then the missing layers —
-// downloaded a few at a time, each verified against its digest, each built into its layer disk as
-// soon as it is complete — and last the names. Everything lands in tmp/ first and becomes visible
+// downloaded a few at a time, each unpacked while it arrives and built into its layer disk once
+// its digest is verified — and last the names. Everything lands in tmp/ first and becomes visible
 // by rename, so a failed or killed pull leaves no image behind, and repeating it redoes only the
 // layers that never completed.
 
@@ -15,7 +15,10 @@ import type { RegistryAccess } from './registry/access.ts';
 import type { RegistryCredentials } from './registry/auth.ts';
 import { RegistryClient, RegistryResponseError } from './registry/client.ts';
 import { downloadBlob, fetchManifest, fetchSmallBlob, isDescriptor, type Descriptor, type FetchedManifest } from './registry/distribution.ts';
+import { GrowingFile } from './growing-file.ts';
+import type { LayerBlob } from './layer-disk.ts';
 import type { BlobToKeep } from './layer-store.ts';
+import type { PhaseRecorder } from './phase-times.ts';
 
 const PARALLEL_DOWNLOADS = 3;
 const PARALLEL_BUILDS = 2;
@@ -25,7 +28,9 @@ const MAX_INDEX_DEPTH = 4;
 export interface PullTarget {
   readonly tmpDir: string;
   hasLayer(diffId: string): boolean;
-  buildLayer(diffId: string, blobPath: string, keep: BlobToKeep): Promise<void>;
+  buildLayer(diffId: string, blob: LayerBlob, keep: BlobToKeep): Promise<void>;
+  /** Told how long each layer's download took. */
+  readonly phases?: PhaseRecorder;
   /** Whether the image is stored with all its layers. */
   hasImage(id: string): boolean;
   /** Stores config and manifest, then names the image (the step that makes it visible). */
@@ -151,7 +156,7 @@ async function fetchLayers(target: PullTarget, client: RegistryClient, reference
     }
     for (const layer of wanted.slice(PARALLEL_DOWNLOADS)) progress({ status: 'Waiting', progressDetail: {}, id: layer.id });
 
-    // Builds run as downloads finish, bounded separately: decompressing and mke2fs use the CPU.
+    // Builds start with their downloads, bounded separately: decompressing and mke2fs use the CPU.
     const builds: Promise<void>[] = [];
     let building = 0;
     const queue: Array<() => void> = [];
@@ -165,17 +170,22 @@ async function fetchLayers(target: PullTarget, client: RegistryClient, reference
     };
 
     await runBounded(wanted, PARALLEL_DOWNLOADS, async ({ descriptor, diffId, id }) => {
-      const file = join(workDir, id + '-' + diffId.slice(-8));
+      const file = await GrowingFile.create(join(workDir, id + '-' + diffId.slice(-8)));
       const total = descriptor.size;
       const report = throttledProgress((current) => progress({ status: 'Downloading', progressDetail: { current, total }, progress: progressBar(current, total), id }));
-      await downloadBlob(client, reference.path, descriptor, file, (current) => report(current, current === total));
-      progress({ status: 'Verifying Checksum', progressDetail: {}, id });
-      progress({ status: 'Download complete', progressDetail: {}, id });
+      const started = performance.now();
+      const downloaded = downloadBlob(client, reference.path, descriptor, file, (current) => report(current, current === total))
+        .then(() => ({ digest: descriptor.digest, size: descriptor.size }))
+        .finally(() => target.phases?.(diffId, 'download', performance.now() - started));
+      downloaded.catch(() => {}); // the build reports it
+      // The build starts at once and unpacks the blob as it arrives; it uses the download's verdict.
+      const blob: LayerBlob = { path: file.path, open: () => file.reader(), head: (n) => file.head(n), verified: downloaded, sizeHint: total };
       const build = (async () => {
+        const queued = performance.now();
         await buildSlot();
+        target.phases?.(diffId, 'queued', performance.now() - queued);
         try {
-          progress({ status: 'Extracting', progressDetail: { current: 0, total }, progress: progressBar(0, total), id });
-          await target.buildLayer(diffId, file, { mediaType: descriptor.mediaType, source: `${reference.domain}/${reference.path}` });
+          await target.buildLayer(diffId, blob, { mediaType: descriptor.mediaType, source: `${reference.domain}/${reference.path}` });
           progress({ status: 'Extracting', progressDetail: { current: total, total }, progress: progressBar(total, total), id });
           progress({ status: 'Pull complete', progressDetail: {}, id });
         } finally {
@@ -184,6 +194,9 @@ async function fetchLayers(target: PullTarget, client: RegistryClient, reference
       })();
       build.catch(() => {}); // awaited below; keeps an early failure from going unhandled meanwhile
       builds.push(build);
+      await downloaded;
+      progress({ status: 'Verifying Checksum', progressDetail: {}, id });
+      progress({ status: 'Download complete', progressDetail: {}, id });
     }).catch(async (error) => {
       await Promise.allSettled(builds);
       throw error;

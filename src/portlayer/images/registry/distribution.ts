@@ -2,13 +2,13 @@
 // against their digests), blobs (streamed to a file, counted and verified), blob existence checks,
 // cross-repository mounts, uploads and manifest puts.
 
-import { createWriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { Transform, type TransformCallback, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { DigestingStream, sha256Digest } from '../digest.ts';
 import { invalidParameter, unavailable } from '../errors.ts';
 import { IMAGE_MANIFEST_MEDIA_TYPES, INDEX_MEDIA_TYPES, MEDIA_TYPES } from '../media-types.ts';
+import type { GrowingFile } from '../growing-file.ts';
 import { readBody } from './transport.ts';
 import type { RegistryClient } from './client.ts';
 
@@ -90,8 +90,11 @@ class SizeLimit extends Transform {
   }
 }
 
-/** Downloads a blob to `file`; the file exists afterwards only if size and digest matched. */
-export async function downloadBlob(client: RegistryClient, repository: string, descriptor: Descriptor, file: string, onBytes: (current: number) => void): Promise<void> {
+/**
+ * Downloads a blob into `file` (which readers may follow meanwhile). Resolves once size and digest
+ * matched; otherwise the file is failed for its readers, removed, and the promise rejects.
+ */
+export async function downloadBlob(client: RegistryClient, repository: string, descriptor: Descriptor, file: GrowingFile, onBytes: (current: number) => void): Promise<void> {
   const what = `blob ${descriptor.digest}`;
   try {
     const res = await client.request({ method: 'GET', path: `/v2/${repository}/blobs/${descriptor.digest}` });
@@ -102,7 +105,7 @@ export async function downloadBlob(client: RegistryClient, repository: string, d
       onBytes(received);
     });
     try {
-      await pipeline(res, new SizeLimit(descriptor.size, what), digesting, createWriteStream(file, { flags: 'wx', mode: 0o600 }));
+      await pipeline(res, new SizeLimit(descriptor.size, what), digesting, file.writer());
     } catch (error) {
       if ((error as { kind?: string }).kind) throw error;
       throw unavailable(`downloading ${what} from ${client.domain}/${repository} failed: ${(error as Error).message}`, error);
@@ -115,7 +118,8 @@ export async function downloadBlob(client: RegistryClient, repository: string, d
       throw invalidParameter(`filesystem layer verification failed for digest ${descriptor.digest} (the registry sent data that digests to ${actual})`);
     }
   } catch (error) {
-    await rm(file, { force: true });
+    file.fail(error as Error);
+    await rm(file.path, { force: true });
     throw error;
   }
 }
