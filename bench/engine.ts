@@ -1,7 +1,9 @@
 // `npm run bench`: Bonneville next to Debian's dockerd, both started here in the same run.
 //  - median wall time of `docker run --rm busybox true` through each, and the ratio;
-//  - Bonneville's boot time from `start` to a running process;
-//  - memory per running container VM (QEMU's RSS and proportional share).
+//  - Bonneville's boot time from `start` to a running process, restored from a template (instant
+//    clone, the default) next to a cold boot (a second VCH with --no-instant-clone);
+//  - memory per running container VM (QEMU's RSS and proportional share: clones share the
+//    template's RAM pages, which PSS splits between them).
 import { readFileSync } from 'node:fs';
 import Docker from 'dockerode';
 import { TestVch, runCommand, DOCKER } from '../test/helpers/vch.ts';
@@ -49,6 +51,17 @@ async function bootTimes(socket: string): Promise<number[]> {
   return times;
 }
 
+/** Waits until `docker info` says the VCH has a ready template, so that runs measure clones. */
+async function waitForTemplate(vch: TestVch): Promise<string> {
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    const info = await vch.docker(['info', '--format', '{{json .DriverStatus}}']);
+    const status = Object.fromEntries(JSON.parse(info.stdout) as string[][])['Instant clone'] ?? 'unknown';
+    if (!/none yet/.test(status) || Date.now() > deadline) return status;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
 function memoryOf(pid: number): { rssMiB: number; pssMiB: number } {
   const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
   const field = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(rollup)?.[1] ?? 0) / 1024;
@@ -72,12 +85,16 @@ async function memoryPerVm(vch: TestVch): Promise<{ rssMiB: number; pssMiB: numb
 async function main(): Promise<void> {
   const images = await buildTestImages();
   const vch = new TestVch('bench');
+  const cold = new TestVch('bench-cold', ['--no-instant-clone']);
   const peer = new PeerDockerd();
+  // TestVch.destroy() must run once per VCH: a second killEngine() would wait for an exit that happened.
+  let destroyed = false;
   try {
     await vch.start();
     await peer.start();
     await load(vch.dockerHost, images.busybox);
     await load(peer.dockerHost, images.busybox);
+    const instantClone = await waitForTemplate(vch);
     // One warm-up each, so that neither side pays for first-use caches in the figures.
     await timeRuns(vch.dockerHost).then(() => undefined, () => undefined);
     const ours = await timeRuns(vch.dockerHost);
@@ -85,14 +102,21 @@ async function main(): Promise<void> {
     const boot = await bootTimes(vch.socket);
     const memory = await memoryPerVm(vch);
     const accel = JSON.parse((await vch.docker(['info', '--format', '{{json .DriverStatus}}'])).stdout) as string[][];
+    await vch.destroy(); // one VCH at a time on the cores
+    destroyed = true;
+    await cold.start();
+    await load(cold.dockerHost, images.busybox);
+    const coldBoot = await bootTimes(cold.socket);
     const oursMs = median(ours);
     const theirsMs = median(theirs);
-    console.log(`accelerator: ${Object.fromEntries(accel).Accelerator}; runs per side: ${RUNS}`);
+    console.log(`accelerator: ${Object.fromEntries(accel).Accelerator}; instant clone: ${instantClone}; runs per side: ${RUNS}`);
     console.log(`docker run --rm busybox true  bonneville median ${oursMs.toFixed(0)} ms | dockerd (vfs+runc) median ${theirsMs.toFixed(0)} ms | ratio bonneville/dockerd ${(oursMs / theirsMs).toFixed(2)}x`);
     console.log(`boot to process start (POST start)  median ${median(boot).toFixed(0)} ms`);
+    console.log(`process start, clone vs cold boot  clone median ${median(boot).toFixed(0)} ms | cold boot median ${median(coldBoot).toFixed(0)} ms | ${(median(coldBoot) / median(boot)).toFixed(1)}x faster`);
     console.log(`memory per running container VM  RSS ${memory.rssMiB.toFixed(0)} MiB | PSS ${memory.pssMiB.toFixed(0)} MiB (busybox sleep, default VM size)`);
   } finally {
-    await vch.destroy();
+    if (!destroyed) await vch.destroy();
+    await cold.destroy();
     await peer.stop();
   }
 }

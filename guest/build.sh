@@ -11,8 +11,10 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 src="$repo/guest/tether"
 out="$repo/build/guest"
 # Load order: every module after its dependencies (checked against modules.dep below). The console
-# driver comes early so the ports exist as soon as possible; virtio_net is there for networking.
-modules=(virtio_ring virtio virtio_mmio virtio_console virtio_blk overlay failover net_failover virtio_net)
+# driver comes early so the ports exist as soon as possible; the disks are SCSI disks on virtio-scsi
+# (sd_mod before virtio_scsi, so disks found by its scan bind at once) — the one bus a restored
+# template VM can get disks hot-plugged on; virtio_net is there for networking.
+modules=(virtio_ring virtio virtio_mmio virtio_console virtio_blk scsi_common scsi_mod sd_mod virtio_scsi overlay failover net_failover virtio_net)
 
 die() { echo "guest/build.sh: $*" >&2; exit 1; }
 

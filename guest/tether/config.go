@@ -6,6 +6,7 @@ type containerConfig struct {
 	Hostname   string        `json:"hostname"`
 	Domainname string        `json:"domainname"`
 	Now        int64         `json:"now"`
+	Seed       []byte        `json:"seed"` // base64 in JSON: host randomness for the guest's CRNG
 	Layers     []string      `json:"layers"`
 	RW         string        `json:"rw"`
 	Cmd        []string      `json:"cmd"`

@@ -113,6 +113,11 @@ func (t *tether) startContainer(payload []byte) {
 	t.config = cfg
 	t.mu.Unlock()
 
+	// A VM restored from a template shares its RNG state and clock with every other clone: both are
+	// made its own before anything of the container runs.
+	if err := reseedRandom(cfg.Seed); err != nil {
+		t.diag("reseed RNG: %v", err)
+	}
 	if err := setClock(cfg.Now); err != nil {
 		t.diag("set clock: %v", err)
 	}
@@ -139,6 +144,7 @@ func (t *tether) startContainer(payload []byte) {
 }
 
 func (t *tether) prepareContainer(cfg *containerConfig) error {
+	scanScsiTargets(len(cfg.Layers) + 1 + len(cfg.Mounts))
 	if err := assembleRoot(&t.mounts, cfg.Layers, cfg.RW); err != nil {
 		return err
 	}

@@ -1,7 +1,7 @@
 // Payloads of the CONFIG and EXEC frames (docs/tether-protocol.md).
 
 export interface VolumeMount {
-  /** virtio-blk serial of an ext4 disk. */
+  /** SCSI serial of an ext4 disk. */
   serial: string;
   /** Absolute path inside the container. */
   target: string;
@@ -15,9 +15,9 @@ export interface ContainerConfig {
   domainname: string;
   /** Host wall clock, unix ms: the tether sets the guest clock from it. */
   now: number;
-  /** virtio-blk serials of the read-only layer disks, bottom layer first. */
+  /** SCSI serials of the read-only layer disks, bottom layer first. */
   layers: string[];
-  /** virtio-blk serial of the writable disk (ext4, already formatted). */
+  /** SCSI serial of the writable disk (ext4, already formatted). */
   rw: string;
   /** Entrypoint + cmd, already combined. */
   cmd: string[];
@@ -37,6 +37,8 @@ export interface ContainerConfig {
   /** Nameservers for /etc/resolv.conf; the image's file is kept when empty. */
   dns: string[];
   mounts: VolumeMount[];
+  /** Random bytes (base64) the tether feeds the guest kernel's RNG: clones of one template must not share its state. */
+  seed?: string;
 }
 
 /** An extra process in the running container: the container's env plus `env`; empty fields inherit. */

@@ -66,7 +66,7 @@ export class TestVch {
   /** Kills the engine the hard way: its container VMs must survive. */
   async killEngine(): Promise<void> {
     const engine = this.engine;
-    if (!engine || engine.exitCode !== null) return;
+    if (!engine || engine.exitCode !== null || engine.signalCode !== null) return;
     const gone = new Promise((r) => engine.once('exit', r));
     engine.kill('SIGKILL');
     await gone;

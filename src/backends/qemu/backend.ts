@@ -3,6 +3,7 @@
 import { spawn, execFile } from 'node:child_process';
 import { openSync, closeSync, readFileSync, existsSync, statSync } from 'node:fs';
 import { promisify } from 'node:util';
+import { randomBytes } from 'node:crypto';
 import type { Backend, BackendInfo, ContainerVmSpec, ExitStatus, LogReadOptions, OutputRecord, VmHandle } from '../../portlayer/backend.ts';
 import { ProcessStartError } from '../../portlayer/backend.ts';
 import { writeJsonAtomic } from '../../portlayer/atomic-file.ts';
@@ -14,6 +15,10 @@ import { isOurVm } from './process-identity.ts';
 import { QemuVm } from './qemu-vm.ts';
 import { connectUnixSocket } from '../../tether/connect.ts';
 import { readOutput, lastExit, logSize, trimTornFrame } from './output-log.ts';
+import { InstantClone } from './instant-clone.ts';
+import { cloneFamilyArgs } from './template-maker.ts';
+import { CloneRestoreError, restoreClone } from './clone.ts';
+import type { TemplateFiles } from './template-store.ts';
 
 const run = promisify(execFile);
 
@@ -28,6 +33,14 @@ export interface QemuBackendOptions {
   tscKhz: number;
   /** Seconds a VM may take from spawn to a running process before it is killed. */
   bootTimeoutSeconds: number;
+  /**
+   * Where instant-clone templates live (<datastore>/templates). Unset: every VM cold-boots, and
+   * instantCloneOffReason says why in `docker info`.
+   */
+  templatesDir?: string;
+  instantCloneOffReason?: string;
+  /** Diagnostics of the backend itself (templates made or dropped, clone fallbacks). */
+  log?: (message: string) => void;
 }
 
 interface RuntimeRecord {
@@ -35,16 +48,48 @@ interface RuntimeRecord {
   vmName: string;
   control: string;
   started: string;
+  /** The template this VM was restored from; absent for a cold boot. Informational only. */
+  restoredFrom?: string;
+}
+
+/** A clone gets this long to restore and answer before the start falls back to a cold boot. */
+const CLONE_READY_TIMEOUT_MS = 15_000;
+
+/** A clone attempt that failed before the container was given to it: cold-boot instead. */
+class CloneFallback extends Error {
+  /** The restore itself failed, or the restored guest never answered: the template is suspect. */
+  readonly templateBroken: boolean;
+  constructor(message: string, templateBroken: boolean, cause: unknown) {
+    super(message, { cause });
+    this.templateBroken = templateBroken;
+  }
 }
 
 export class QemuBackend implements Backend {
   private readonly options: QemuBackendOptions;
+  private readonly clones?: InstantClone;
 
   constructor(options: QemuBackendOptions) {
     this.options = options;
+    if (options.templatesDir) {
+      this.clones = new InstantClone({
+        dir: options.templatesDir,
+        qemuBinary: options.qemuBinary,
+        kernel: options.kernel,
+        initrd: options.initrd,
+        accel: options.accel,
+        tscKhz: options.tscKhz,
+        bootTimeoutMs: options.bootTimeoutSeconds * 1000,
+        log: options.log,
+      });
+    }
   }
 
   info(): BackendInfo {
+    const ready = this.clones?.readyShapes() ?? [];
+    const instantClone = this.clones
+      ? `on (templates ready: ${ready.length ? ready.join(', ') : 'none yet'})`
+      : `off${this.options.instantCloneOffReason ? ` (${this.options.instantCloneOffReason})` : ''}`;
     return {
       name: 'qemu',
       accelerator: this.options.accel,
@@ -52,8 +97,17 @@ export class QemuBackend implements Backend {
       details: [
         ['Accelerator reason', this.options.accelReason],
         ['Guest kernel', this.options.kernelVersion],
+        ['Instant clone', instantClone],
       ],
     };
+  }
+
+  /**
+   * Makes the template for a VM shape now (at engine start for the default shape, and in tests)
+   * instead of at its first use; resolves with whether one is ready. False when instant clone is off.
+   */
+  prepareTemplate(memoryMiB: number, cpus: number): Promise<boolean> {
+    return this.clones?.prepare({ memoryMiB, cpus }) ?? Promise.resolve(false);
   }
 
   async createWritableDisk(path: string, sizeBytes: number): Promise<void> {
@@ -61,7 +115,23 @@ export class QemuBackend implements Backend {
     await run('mke2fs', ['-q', '-F', '-t', 'ext4', '-E', 'lazy_itable_init=1,lazy_journal_init=1', '-m', '0', path, `${Math.floor(sizeBytes / 1024)}k`]);
   }
 
+  /** Restores a clone of the shape's template when there is one, else (or if that fails) cold-boots. */
   async boot(spec: ContainerVmSpec): Promise<VmHandle> {
+    const shape = { memoryMiB: spec.memoryMiB, cpus: spec.cpus };
+    const template = this.clones?.templateFor(shape);
+    if (template) {
+      try {
+        return await this.launch(spec, template);
+      } catch (err) {
+        if (!(err instanceof CloneFallback)) throw err;
+        if (err.templateBroken) this.clones!.discard(shape, err.message);
+        this.options.log?.(`instant clone: container ${spec.id.slice(0, 12)} cold-boots instead: ${err.message}`);
+      }
+    }
+    return this.launch(spec, undefined);
+  }
+
+  private async launch(spec: ContainerVmSpec, template: TemplateFiles | undefined): Promise<VmHandle> {
     const files = vmFiles(spec.dir);
     const sockets = socketNames(spec.id);
     const vmName = `bonneville-${spec.id}`;
@@ -69,21 +139,21 @@ export class QemuBackend implements Backend {
       ...spec.layerDisks.map((path, i) => ({ serial: `l${i}`, path, readOnly: true })),
       { serial: 'rw', path: spec.writableDisk, readOnly: false },
     ];
-    const args = buildQemuArgs({
+    const common = {
       name: vmName,
       kernel: this.options.kernel,
       initrd: this.options.initrd,
-      memoryMiB: spec.memoryMiB,
-      cpus: spec.cpus,
       accel: this.options.accel,
       tscKhz: this.options.tscKhz,
-      disks,
       controlSocket: sockets.control,
       qmpSocket: sockets.qmp,
       logFile: files.log,
       consoleFile: files.console,
       pidFile: files.pid,
-    });
+    };
+    const args = template
+      ? cloneFamilyArgs({ ...common, shape: { memoryMiB: spec.memoryMiB, cpus: spec.cpus }, memory: template.memory, shared: false, incoming: true })
+      : buildQemuArgs({ ...common, memoryMiB: spec.memoryMiB, cpus: spec.cpus, disks });
     await trimTornFrame(files.log);
     const out = openSync(files.qemuOutput, 'a');
     const child = spawn(this.options.qemuBinary, args, { detached: true, stdio: ['ignore', out, out], cwd: spec.dir });
@@ -94,16 +164,23 @@ export class QemuBackend implements Backend {
     let exitedEarly = false;
     const qemuGone = new AbortController();
     child.once('exit', () => { exitedEarly = true; qemuGone.abort(); });
-    const runtime: RuntimeRecord = { pid, vmName, control: sockets.control, started: new Date().toISOString() };
+    const runtime: RuntimeRecord = { pid, vmName, control: sockets.control, started: new Date().toISOString(), restoredFrom: template?.dir };
     writeJsonAtomic(files.runtime, runtime);
     const deadline = Date.now() + this.options.bootTimeoutSeconds * 1000;
+    // A clone that is not up quickly is not going to be: give up early and cold-boot.
+    const readyDeadline = template ? Math.min(deadline, Date.now() + CLONE_READY_TIMEOUT_MS) : deadline;
     let vm: QemuVm | undefined;
+    let configured = false;
     try {
-      const socket = await connectUnixSocket(sockets.control, { abstract: true, timeoutMs: deadline - Date.now(), signal: qemuGone.signal });
+      if (template) {
+        await restoreClone({ qmpSocket: sockets.qmp, template, disks, timeoutMs: readyDeadline - Date.now(), signal: qemuGone.signal });
+      }
+      const socket = await connectUnixSocket(sockets.control, { abstract: true, timeoutMs: readyDeadline - Date.now(), signal: qemuGone.signal });
       const tether = new TetherClient(socket);
       vm = new QemuVm({ pid, socket, tether, recordedExit: () => lastExit(files.log) });
-      await withDeadline(tether.hello(Math.max(1, deadline - Date.now())), deadline, 'the container VM did not come up');
+      await withDeadline(tether.hello(Math.max(1, readyDeadline - Date.now())), readyDeadline, 'the container VM did not come up');
       const config = this.tetherConfig(spec, disks);
+      configured = true;
       await withDeadline(tether.configure(config), deadline, 'the container process did not start');
       return vm;
     } catch (err) {
@@ -111,6 +188,13 @@ export class QemuBackend implements Backend {
       if (vm) await vm.kill();
       else killQuietly(pid);
       if (err instanceof TetherError && err.reportedByGuest) throw new ProcessStartError(err.message, err.code);
+      if (template && !configured) {
+        // Nothing of the container ran yet: a cold boot can still start it, once this QEMU has let go
+        // of the disks it may have had plugged (image locks).
+        await exitOf(qemuGone.signal, 5000);
+        const broken = err instanceof CloneRestoreError || diedByItself || vm !== undefined;
+        throw new CloneFallback((err as Error).message, broken, err);
+      }
       const accel = `${this.options.accel}, boot timeout ${this.options.bootTimeoutSeconds}s`;
       if (diedByItself) throw new Error(`QEMU exited during boot (${accel}): ${tail(files.qemuOutput)}`, { cause: err });
       throw new Error(`the container VM did not come up (${accel}): ${(err as Error).message}`, { cause: err });
@@ -124,6 +208,8 @@ export class QemuBackend implements Backend {
       hostname: spec.hostname,
       domainname: spec.domainname,
       now: Date.now(),
+      // Clones of one template start with the same RNG state; the tether reseeds the kernel with this.
+      seed: randomBytes(64).toString('base64'),
       layers: disks.filter((d) => d.serial !== 'rw').map((d) => d.serial),
       rw: 'rw',
       cmd: spec.process.argv,
@@ -177,6 +263,15 @@ function killQuietly(pid: number): void {
   } catch {
     // already gone
   }
+}
+
+/** Resolves when the signal (QEMU's exit) fires, or after timeoutMs. */
+function exitOf(signal: AbortSignal, timeoutMs: number): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, timeoutMs);
+    signal.addEventListener('abort', () => { clearTimeout(timer); resolve(); }, { once: true });
+  });
 }
 
 function withDeadline<T>(promise: Promise<T>, deadline: number, message: string): Promise<T> {

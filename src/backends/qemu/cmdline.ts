@@ -1,9 +1,16 @@
 // The QEMU command line for one container VM: microvm + PVH direct boot of the guest kernel, the
-// tether's two virtio-serial ports, one virtio-blk disk per image layer / writable disk / volume.
-// Pure: the caller spawns `qemu-system-x86_64` with these arguments (detached, no -daemonize).
+// tether's two virtio-serial ports, and one virtio-scsi controller carrying a SCSI disk per image
+// layer / writable disk / volume. Pure: the caller spawns `qemu-system-x86_64` with these arguments
+// (detached, no -daemonize).
+//
+// Why SCSI and not virtio-blk: a VM restored from a template (instant clone) must have exactly the
+// template's devices, yet its disks are only known at start. virtio-mmio has no hot-plug, but a SCSI
+// bus does: the template carries the empty controller and the host plugs the disks in after the
+// restore (hotplug.ts). Cold boots put the same disks on the same bus from the command line, so the
+// guest has one way to find its disks either way.
 
 export interface VmDisk {
-  /** virtio-blk serial; the tether finds disks by it (max 20 bytes in virtio-blk). */
+  /** SCSI unit serial (VPD page 0x80); the tether finds disks by it. */
   serial: string;
   path: string;
   readOnly: boolean;
@@ -30,19 +37,26 @@ export interface VmSpec {
   /** File receiving the serial console (kernel and tether messages). */
   consoleFile: string;
   pidFile: string;
+  /**
+   * Guest RAM in a file instead of anonymous memory (instant clone): a template maps it shared, so
+   * its RAM ends up in the file; a clone maps the template's file privately (copy-on-write), so every
+   * clone shares the template's pages until it writes to them.
+   */
+  memoryFile?: { path: string; shared: boolean };
+  /** Start paused, waiting for a migration stream over QMP (`-incoming defer`): a clone being restored. */
+  incoming?: boolean;
 }
 
 export const CONTROL_PORT_NAME = 'bonneville.control';
 export const LOG_PORT_NAME = 'bonneville.log';
 
+/** The virtio-scsi controller's id; its bus is `${SCSI_CONTROLLER}.0`. */
+export const SCSI_CONTROLLER = 'scsi0';
 /**
- * virtio-mmio devices a microvm can use. QEMU 7.2's microvm has 24 transports with its second IO-APIC
- * (on by default; 8 without), but measured with all 24 in use the first device, the tether's serial
- * controller, never came up; 23 worked.
+ * Disks per VM: one SCSI target each (virtio-scsi offers 256). Disks do not use virtio-mmio
+ * transports (microvm has 23 usable ones), so the limit is only a sanity bound.
  */
-export const MAX_VIRTIO_DEVICES = 23;
-/** Non-disk virtio devices: the serial controller, plus one network card reserved for later. */
-const RESERVED_VIRTIO_DEVICES = 2;
+export const MAX_DISKS = 64;
 
 // Each option here was measured to shorten a TCG boot (docs in /work/shared/notes/microvm-facts.md):
 // no hardware probing the VM does not have, no self-tests, no randomisation.
@@ -50,13 +64,16 @@ const KERNEL_ARGS = [
   'console=ttyS0', 'panic=-1', 'reboot=t', 'quiet', 'mitigations=off', 'tsc=reliable', 'no_timer_check',
   'cryptomgr.notests', 'init_on_alloc=0', 'audit=0', 'apparmor=0', 'ima_appraise=off', 'nokaslr',
   'random.trust_cpu=on', '8250.nr_uarts=1', 'i8042.noaux', 'i8042.nokbd', 'i8042.nopnp', 'pci=off',
+  // The kernel's own SCSI scan probes all 256 targets of the controller; the tether probes just the
+  // container's disks (targets 0..n-1, see the -device scsi-hd lines below and hotplug.ts).
+  'scsi_mod.scan=manual',
 ];
 
 export function buildQemuArgs(spec: VmSpec): string[] {
   validate(spec);
   const args = [
     '-name', `${spec.name},debug-threads=on`,
-    '-M', 'microvm,x-option-roms=off',
+    '-M', `microvm,x-option-roms=off${spec.memoryFile ? ',memory-backend=mem' : ''}`,
     // A 32 MiB translation cache instead of TCG's default keeps ~20 MiB per VM that containers this
     // small never use.
     '-accel', spec.accel === 'tcg' ? 'tcg,tb-size=32' : 'kvm',
@@ -77,25 +94,31 @@ export function buildQemuArgs(spec: VmSpec): string[] {
     '-device', `virtserialport,chardev=control,name=${CONTROL_PORT_NAME}`,
     '-chardev', `file,id=log,path=${opt(spec.logFile)},append=on`,
     '-device', `virtserialport,chardev=log,name=${LOG_PORT_NAME}`,
+    // After the serial controller, so both take the same virtio-mmio transports in every VM.
+    '-device', `virtio-scsi-device,id=${SCSI_CONTROLLER}`,
   ];
+  if (spec.memoryFile) {
+    args.push('-object', `memory-backend-file,id=mem,size=${spec.memoryMiB}M,mem-path=${opt(spec.memoryFile.path)},share=${spec.memoryFile.shared ? 'on' : 'off'}`);
+  }
+  if (spec.incoming) args.push('-incoming', 'defer');
   spec.disks.forEach((disk, i) => {
     // Raw images through the host page cache: guest flushes become fsync (crash consistent, unlike
     // cache=unsafe), it works on any filesystem (unlike O_DIRECT on tmpfs), and VMs reading the same
-    // layer share its cached pages.
+    // layer share its cached pages. hotplug.ts plugs disks with the same settings.
     const drive = [
       `id=disk${i}`, `file=${opt(disk.path)}`, 'if=none', 'format=raw', 'cache=writeback', 'aio=threads',
       `readonly=${disk.readOnly ? 'on' : 'off'}`,
     ];
     if (!disk.readOnly) drive.push('discard=unmap');
     args.push('-drive', drive.join(','));
-    args.push('-device', `virtio-blk-device,drive=disk${i},serial=${opt(disk.serial)}`);
+    args.push('-device', `scsi-hd,bus=${SCSI_CONTROLLER}.0,scsi-id=${i},lun=0,drive=disk${i},serial=${opt(disk.serial)}`);
   });
   return args;
 }
 
 function validate(spec: VmSpec): void {
-  if (spec.disks.length + RESERVED_VIRTIO_DEVICES > MAX_VIRTIO_DEVICES) {
-    throw new RangeError(`a VM takes at most ${MAX_VIRTIO_DEVICES - RESERVED_VIRTIO_DEVICES} disks, got ${spec.disks.length}`);
+  if (spec.disks.length > MAX_DISKS) {
+    throw new RangeError(`a VM takes at most ${MAX_DISKS} disks, got ${spec.disks.length}`);
   }
   const serials = new Set<string>();
   for (const disk of spec.disks) {

@@ -29,6 +29,8 @@ export async function vchServe(argv: string[]): Promise<void> {
       cpus: { type: 'string', default: '1' },
       'boot-timeout': { type: 'string', default: '60' },
       'tls-listen': { type: 'string' },
+      // Start container VMs by restoring a pre-booted template (on unless this or BONNEVILLE_INSTANT_CLONE=0).
+      'no-instant-clone': { type: 'boolean', default: false },
       // Registry access (the datastore's registries.json and certs.d/ add to these).
       'insecure-registry': { type: 'string', multiple: true, default: [] },
       'registry-ca': { type: 'string', multiple: true, default: [] },
@@ -49,6 +51,8 @@ export async function vchServe(argv: string[]): Promise<void> {
     cacheFile: '/run/bonneville/accelerator.json',
     forced: values.accel ?? process.env.BONNEVILLE_ACCEL,
   });
+  const instantCloneOff = values['no-instant-clone'] ? '--no-instant-clone'
+    : process.env.BONNEVILLE_INSTANT_CLONE === '0' ? 'BONNEVILLE_INSTANT_CLONE=0' : undefined;
   const backend = new QemuBackend({
     qemuBinary: values.qemu!,
     kernel: guest.kernel,
@@ -58,6 +62,9 @@ export async function vchServe(argv: string[]): Promise<void> {
     accelReason: accel.reason,
     tscKhz,
     bootTimeoutSeconds: Number(values['boot-timeout']),
+    templatesDir: instantCloneOff ? undefined : join(datastore, 'templates'),
+    instantCloneOffReason: instantCloneOff ? `disabled by ${instantCloneOff}` : undefined,
+    log: (message) => console.error(`bonneville: ${message}`),
   });
   const images = new DiskImageStore({ root: join(datastore, 'images') });
   const tcp = values['tls-listen'] ? await mutualTls(datastore, values['tls-listen']) : undefined;
@@ -85,6 +92,8 @@ export async function vchServe(argv: string[]): Promise<void> {
     console.error(`bonneville: mutual TLS on ${endpoints.tcp}; clients: DOCKER_HOST=${endpoints.tcp} DOCKER_TLS_VERIFY=1 DOCKER_CERT_PATH=${endpoints.certPath}`);
   }
   writeJsonAtomic(join(datastore, 'endpoints.json'), endpoints);
+  // The default VM shape's template is made now, in the background; other shapes at first use.
+  void backend.prepareTemplate(Number(values.memory), Number(values.cpus));
   const shutdown = () => {
     // Container VMs keep running: a later engine adopts them.
     void engine.close().then(() => process.exit(0));

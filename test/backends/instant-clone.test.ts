@@ -1,0 +1,157 @@
+// Instant clone through the real qemu backend under TCG: one template, clones that each get their
+// own disks, hostname, output and randomness, adoption of a clone by a new backend, fallback to a
+// cold boot when the template is broken, and invalidation of templates of another guest.
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { QemuBackend } from '../../src/backends/qemu/backend.ts';
+import { readTscKhz } from '../../src/backends/qemu/host.ts';
+import { templateFingerprint, TemplateStore } from '../../src/backends/qemu/template-store.ts';
+import type { ContainerVmSpec, VmHandle } from '../../src/portlayer/backend.ts';
+import { buildGuest, makeBusyboxLayer, makeExt4 } from '../tether/guest-vm.ts';
+
+const MEMORY_MIB = 128;
+
+describe('instant clone (qemu backend, TCG)', { timeout: 600_000 }, () => {
+  let work: string;
+  let guest: { kernel: string; initrd: string };
+  let base: string;
+  let marker: string;
+  let backend: QemuBackend;
+  const vms: VmHandle[] = [];
+  const messages: string[] = [];
+
+  function newBackend(): QemuBackend {
+    return new QemuBackend({
+      qemuBinary: 'qemu-system-x86_64',
+      kernel: guest.kernel,
+      initrd: guest.initrd,
+      kernelVersion: 'test',
+      accel: 'tcg',
+      accelReason: 'test',
+      tscKhz: readTscKhz(),
+      bootTimeoutSeconds: 60,
+      templatesDir: join(work, 'templates'),
+      log: (m) => messages.push(m),
+    });
+  }
+
+  before(async () => {
+    guest = buildGuest();
+    work = mkdtempSync(join(tmpdir(), 'bonneville-clone-test-'));
+    base = join(work, 'base.img');
+    makeBusyboxLayer(join(work, 'base'), base);
+    // A second layer of another size: clones must take any number and size of disks.
+    mkdirSync(join(work, 'top/etc'), { recursive: true });
+    writeFileSync(join(work, 'top/etc/layer-marker'), 'top layer\n');
+    marker = join(work, 'top.img');
+    makeExt4(join(work, 'top'), marker, 4);
+    backend = newBackend();
+    assert.equal(await backend.prepareTemplate(MEMORY_MIB, 1), true, messages.join('\n'));
+  });
+
+  after(async () => {
+    await Promise.all(vms.map((vm) => vm.kill()));
+    if (work) rmSync(work, { recursive: true, force: true });
+  });
+
+  async function spec(name: string, argv: string[]): Promise<ContainerVmSpec> {
+    const dir = join(work, name);
+    mkdirSync(dir, { recursive: true });
+    const writableDisk = join(dir, 'rw.img');
+    await backend.createWritableDisk(writableDisk, 64 * 1024 ** 2);
+    return {
+      id: randomBytes(32).toString('hex'),
+      dir,
+      hostname: name,
+      domainname: '',
+      layerDisks: [base, marker],
+      writableDisk,
+      process: { argv, env: [`PATH=/bin`], workingDir: '/', user: '', tty: false, openStdin: false },
+      memoryMiB: MEMORY_MIB,
+      cpus: 1,
+    };
+  }
+
+  async function outputOf(b: QemuBackend, dir: string): Promise<string> {
+    let text = '';
+    for await (const r of b.readLogs(dir, { from: 0, follow: false })) text += r.data.toString();
+    return text;
+  }
+
+  function restoredFrom(dir: string): string | undefined {
+    return (JSON.parse(readFileSync(join(dir, 'vm.json'), 'utf8')) as { restoredFrom?: string }).restoredFrom;
+  }
+
+  it('runs two clones at once, each with its own disks, hostname, output and randomness', async () => {
+    // Each writes its own file, waits until the other had time to write, then lists the root.
+    const script = 'hostname; cat /etc/layer-marker; echo "rng=$(od -An -tx1 -N16 /dev/urandom | tr -d " ")"; touch /mine-$(hostname); sleep 1; ls / | grep mine-';
+    const [a, b] = await Promise.all([spec('clone-a', ['sh', '-c', script]), spec('clone-b', ['sh', '-c', script])]);
+    const [vmA, vmB] = await Promise.all([backend.boot(a), backend.boot(b)]);
+    vms.push(vmA, vmB);
+    assert.deepEqual(await Promise.all([vmA.exited, vmB.exited]), [{ code: 0 }, { code: 0 }]);
+    const [outA, outB] = [await outputOf(backend, a.dir), await outputOf(backend, b.dir)];
+    assert.ok(restoredFrom(a.dir) && restoredFrom(b.dir), 'both started from the template');
+    assert.match(outA, /^clone-a\ntop layer\nrng=[0-9a-f]{32}\nmine-clone-a\n$/);
+    assert.match(outB, /^clone-b\ntop layer\nrng=[0-9a-f]{32}\nmine-clone-b\n$/);
+    assert.notEqual(/rng=(\w+)/.exec(outA)![1], /rng=(\w+)/.exec(outB)![1]);
+    // Per-VM chardevs (not migrated state): each clone's console went to its own directory.
+    for (const dir of [a.dir, b.dir]) assert.match(readFileSync(join(dir, 'console.log'), 'utf8'), /reboot/);
+    assert.match(backend.info().details.find(([k]) => k === 'Instant clone')![1], /^on \(templates ready: 128m-1c\)$/);
+  });
+
+  it('lets a new backend (engine restart) adopt and stop a clone', async () => {
+    const s = await spec('adopted', ['sleep', '600']);
+    const vm = await backend.boot(s);
+    assert.ok(restoredFrom(s.dir));
+    // The dead engine's connection goes away with it; QEMU serves one control client at a time.
+    (vm as unknown as { socket: { destroy(): void } }).socket.destroy();
+    const adopted = await newBackend().adopt(s.id, s.dir);
+    assert.ok(adopted, 'clone adopted');
+    assert.equal(adopted.pid, vm.pid);
+    await adopted.kill();
+    assert.equal((await adopted.exited).code, 137);
+    await vm.exited;
+  });
+
+  it('falls back to a cold boot and drops a template that does not restore', async () => {
+    const store = join(work, 'templates');
+    const dir = readdirSync(store).find((e) => e.startsWith(`${MEMORY_MIB}m-1c-`))!;
+    writeFileSync(join(store, dir, 'state'), 'not a migration stream');
+    const s = await spec('fallback', ['sh', '-c', 'echo cold']);
+    const vm = await backend.boot(s);
+    vms.push(vm);
+    assert.equal((await vm.exited).code, 0);
+    assert.equal(await outputOf(backend, s.dir), 'cold\n');
+    assert.equal(restoredFrom(s.dir), undefined);
+    assert.ok(!existsSync(join(store, dir, 'state')), 'broken template discarded');
+    assert.ok(messages.some((m) => /discarded/.test(m)), messages.join('\n'));
+    // The next start of the shape would find a new one: make it now so that no QEMU outlives the test.
+    assert.equal(await backend.prepareTemplate(MEMORY_MIB, 1), true);
+  });
+
+  it('invalidates templates of another guest and leftovers of interrupted saves', async () => {
+    const root = join(work, 'invalidation');
+    const old = new TemplateStore(root, 'oldguest');
+    const tmp = old.begin({ memoryMiB: 64, cpus: 1 });
+    for (const f of [tmp.memory, tmp.state]) writeFileSync(f, 'x');
+    assert.equal(old.publish(tmp, { memoryMiB: 64, cpus: 1 }), true);
+    old.begin({ memoryMiB: 64, cpus: 2 }); // a save that never finished
+    assert.ok(old.find({ memoryMiB: 64, cpus: 1 }));
+    assert.deepEqual(old.readyShapes(), ['64m-1c']);
+    const current = new TemplateStore(root, 'newguest');
+    current.sweep();
+    assert.deepEqual(readdirSync(root), []);
+    assert.equal(current.find({ memoryMiB: 64, cpus: 1 }), undefined);
+    // A rebuilt initramfs changes the fingerprint.
+    const initrd = join(work, 'initrd-copy');
+    writeFileSync(initrd, readFileSync(guest.initrd));
+    const inputs = { kernel: guest.kernel, initrd, qemuBinary: 'qemu-system-x86_64', accel: 'tcg', tscKhz: 1000 };
+    const before = await templateFingerprint(inputs);
+    writeFileSync(initrd, Buffer.concat([readFileSync(guest.initrd), Buffer.alloc(512)]));
+    assert.notEqual(await templateFingerprint(inputs), before);
+  });
+});
