@@ -21,6 +21,7 @@ import { systemDfRoutes } from './routes/system-df.ts';
 import { containerExportRoutes } from './routes/container-export.ts';
 import { RegistryConfig, type RegistrySettings } from './registry-config.ts';
 import { eventRoutes } from './routes/events.ts';
+import { commitRoutes } from './routes/commit.ts';
 import { execRoutes } from './routes/exec.ts';
 import { ExecService } from '../portlayer/containers/exec.ts';
 import { EventLog } from '../portlayer/events.ts';
@@ -116,6 +117,7 @@ export async function startEngine(options: EngineOptions): Promise<RunningEngine
     .add(authRoutes({ registries }))
     .add(systemDfRoutes({ images, containers }))
     .add(eventRoutes(events))
+    .add(commitRoutes({ containers, images }))
     .add(execRoutes(new ExecService(containers, events)));
   const server = createApiServer(router, log);
   mkdirSync(dirname(options.socket), { recursive: true });

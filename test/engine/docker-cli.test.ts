@@ -262,3 +262,21 @@ test('docker stats shows what the container VM costs: CPU share and memory again
   assert.equal(limit, '192MiB');
   await vch.docker(['rm', '-f', 'busy']);
 });
+
+test('docker commit turns a container\'s changes (new files, deletions, replaced dirs) into an image', async () => {
+  const run = await vch.docker(['run', '--name', 'tocommit', 'busybox', 'sh', '-c',
+    'echo new > /new.txt; rm /etc/motd; rm -rf /var/www; mkdir /var/www; echo fresh > /var/www/only.html']);
+  assert.equal(run.code, 0, run.stderr);
+  const commit = await vch.docker(['commit', '-c', 'CMD ["cat", "/new.txt"]', '-m', 'committed here', 'tocommit', 'committed:v1']);
+  assert.equal(commit.code, 0, commit.stderr);
+  assert.match(commit.stdout.trim(), /^sha256:[0-9a-f]{64}$/);
+  assert.equal((await vch.docker(['run', '--rm', 'committed:v1'])).stdout, 'new\n');
+  const check = await vch.docker(['run', '--rm', 'committed:v1', 'sh', '-c', 'ls /var/www; test -e /etc/motd && echo motd || echo no-motd']);
+  assert.equal(check.stdout, 'only.html\nno-motd\n');
+  const history = await vch.docker(['history', '--format', '{{.Comment}}', 'committed:v1']);
+  assert.equal(history.stdout.split('\n')[0], 'committed here');
+  const layers = JSON.parse((await vch.docker(['image', 'inspect', 'committed:v1'])).stdout)[0].RootFS.Layers;
+  const base = JSON.parse((await vch.docker(['image', 'inspect', 'busybox'])).stdout)[0].RootFS.Layers;
+  assert.deepEqual(layers.slice(0, -1), base);
+  await vch.docker(['rm', 'tocommit']);
+});

@@ -152,6 +152,18 @@ test('docker run of a missing image pulls it; docker export shows the merged fil
   assert.equal(content.stdout, 'hello\n');
 });
 
+test('a committed image pushes and pulls back as the same image', async () => {
+  await ok(['commit', '-c', 'CMD ["cat", "/new-file"]', 'exp', `${host}/committed/app:1`]);
+  const id = (await inspect(`${host}/committed/app:1`)).Id;
+  const push = await ok(['push', `${host}/committed/app:1`]);
+  assert.match(push.stdout, /1: digest: sha256:[0-9a-f]{64} size: \d+/);
+  await ok(['rmi', `${host}/committed/app:1`]);
+  await ok(['pull', `${host}/committed/app:1`]);
+  assert.equal((await inspect(`${host}/committed/app:1`)).Id, id);
+  const run = await ok(['run', '--rm', `${host}/committed/app:1`]);
+  assert.equal(run.stdout, 'hello\n');
+});
+
 test('rmi: untag vs delete, conflicts while a container uses the image, -f', async () => {
   await ok(['tag', `${host}/busybox:latest`, 'extra:one']);
   const untag = await ok(['rmi', 'extra:one']);

@@ -1,5 +1,4 @@
 // GET /containers/{id}/export: the container's merged filesystem as a tarball.
-import { join } from 'node:path';
 import type { Route, RequestContext } from '../http/router.ts';
 import type { ContainerService } from '../../portlayer/containers/service.ts';
 import { exportMergedRootfs } from '../../portlayer/images/merged-rootfs.ts';
@@ -15,16 +14,10 @@ export function containerExportRoutes(b: ContainerExportBackend): Route[] {
 }
 
 async function exportContainer(b: ContainerExportBackend, ctx: RequestContext): Promise<void> {
-  const container = b.containers.get(ctx.params.id);
-  const active = b.containers.isActive(container.record.id) || container.state.status === 'running';
+  const filesystem = b.containers.filesystemOf(ctx.params.id);
   ctx.res.writeHead(200, { 'Content-Type': 'application/x-tar' });
   try {
-    await exportMergedRootfs({
-      layerDisks: container.record.layerDisks,
-      writableDisk: join(container.dir, 'rw.ext4'),
-      active,
-      tmpDir: b.tmpDir,
-    }, ctx.res);
+    await exportMergedRootfs({ ...filesystem, tmpDir: b.tmpDir }, ctx.res);
     ctx.res.end();
   } catch (err) {
     ctx.res.destroy(err instanceof Error ? err : new Error(String(err))); // a torn tarball must not look complete

@@ -317,6 +317,12 @@ export class ContainerService {
     return { id: entry.record.id, vm: entry.vm };
   }
 
+  /** The disks that make up the container's filesystem, and whether a VM may be writing them now. */
+  filesystemOf(ref: string): { layerDisks: string[]; writableDisk: string; active: boolean } {
+    const entry = this.find(ref);
+    return { layerDisks: entry.record.layerDisks, writableDisk: this.writableDisk(entry), active: entry.vm !== undefined || entry.starting !== undefined };
+  }
+
   /** What the container's VM costs now, and its memory limit; undefined when it is not running. */
   usage(ref: string): { usage: VmUsage; limitBytes: number } | undefined {
     const entry = this.find(ref);

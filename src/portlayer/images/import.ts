@@ -71,7 +71,8 @@ function keyValues(text: string): Array<[string, string]> {
   return pairs;
 }
 
-function applyChange(config: ImageRuntimeConfig, change: string): void {
+/** Applies one Dockerfile-style instruction (`docker import/commit --change`) to an image config. */
+export function applyChange(config: ImageRuntimeConfig, change: string): void {
   const match = /^\s*(\w+)\s+(.*)$/s.exec(change);
   if (!match) throw invalidParameter(`invalid change "${change}"`);
   const [, instruction, argument] = match;

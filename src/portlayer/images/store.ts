@@ -22,6 +22,7 @@ import { readImageTarball, type ImageToLoad } from './tarball.ts';
 import { pullImage, type PullRequest, type PullResult, type PullTarget } from './pull.ts';
 import { pushImage, type PushRequest, type PushSource } from './push.ts';
 import { importRootfs, type ImportRequest } from './import.ts';
+import { commitContainer, type CommitRequest } from './commit.ts';
 import { writeImageArchive } from './save.ts';
 import type { FetchedManifest } from './registry/distribution.ts';
 import type { ManifestMetadata } from './layout.ts';
@@ -143,6 +144,24 @@ export class DiskImageStore implements ManagedImageStore, PullTarget, PushSource
   }
 
   /** `docker save`: a docker-save tarball of the named images onto `out`. */
+  /** `docker commit`: stores the container's changes as a new image on top of its image; returns the id. */
+  async commit(request: Omit<CommitRequest, 'parent'> & { parentId: string }): Promise<string> {
+    const parent = this.config(request.parentId);
+    if (!parent) throw notFound(`No such image: ${request.parentId}`);
+    for (const diffId of parent.rootfs.diff_ids) {
+      if (!this.layers.get(diffId)) throw conflict(`cannot commit: layer ${diffId} of the container's image is no longer stored`);
+    }
+    const workDir = await mkdtemp(join(this.layout.tmpDir, 'commit-'));
+    try {
+      // Parent layers are stored already, so their blob files are never opened.
+      const image = await commitContainer({ ...request, parent }, workDir, () => join(workDir, 'stored-layer'));
+      await this.storeImage(image, () => {});
+      return sha256Digest(image.configBytes);
+    } finally {
+      await rm(workDir, { recursive: true, force: true });
+    }
+  }
+
   async save(references: string[], out: NodeJS.WritableStream): Promise<void> {
     const images = references.map((reference) => {
       const image = this.resolve(reference);

@@ -86,6 +86,7 @@ export interface ManagedImageStore extends ImageStore {
   pull(request: import('./pull.ts').PullRequest): Promise<import('./pull.ts').PullResult>;
   push(request: import('./push.ts').PushRequest): Promise<void>;
   importRootfs(request: import('./import.ts').ImportRequest): Promise<string>;
+  commit(request: Omit<import('./commit.ts').CommitRequest, 'parent'> & { parentId: string }): Promise<string>;
   save(references: string[], out: NodeJS.WritableStream): Promise<void>;
   remove(reference: string, options?: { force?: boolean }): Promise<DeleteRecord[]>;
   prune(options?: { all?: boolean; keep?: (image: ImageRecord) => boolean }): Promise<{ deleted: DeleteRecord[]; reclaimed: number }>;
