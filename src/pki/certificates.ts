@@ -22,9 +22,18 @@ export interface IssuedCertificate {
   ca: string;
 }
 
-/** The CA in `dir` (ca.pem, ca-key.pem), created on first use. */
-export async function ensureCa(dir: string, commonName: string): Promise<CertificateAuthority> {
-  const ca = { cert: join(dir, 'ca.pem'), key: join(dir, 'ca-key.pem') };
+/** File names (inside the directory given alongside) of a certificate and its private key. */
+export interface PemFileNames {
+  cert: string;
+  key: string;
+}
+
+/**
+ * The CA in `dir`, created on first use. Files are ca.pem and ca-key.pem unless `files` names
+ * others (the registry keeps the ca.crt/ca.key its existing roots already hold).
+ */
+export async function ensureCa(dir: string, commonName: string, files: PemFileNames = { cert: 'ca.pem', key: 'ca-key.pem' }): Promise<CertificateAuthority> {
+  const ca = { cert: join(dir, files.cert), key: join(dir, files.key) };
   if (existsSync(ca.cert) && existsSync(ca.key)) return ca;
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   await run('openssl', ['req', '-x509', ...EC_KEY, '-keyout', ca.key, '-out', ca.cert, '-days', '3650', '-subj', `/CN=${commonName}`,
@@ -36,12 +45,12 @@ export function subjectAltNames(extra: string[]): string[] {
   return [...new Set(['localhost', '127.0.0.1', '::1', hostname(), ...extra].filter(Boolean))];
 }
 
-async function issue(ca: CertificateAuthority, outDir: string, prefix: string, commonName: string, extensions: string): Promise<IssuedCertificate> {
-  const issued = { cert: join(outDir, `${prefix}cert.pem`), key: join(outDir, `${prefix}key.pem`), ca: ca.cert };
+async function issue(ca: CertificateAuthority, outDir: string, files: PemFileNames, commonName: string, extensions: string): Promise<IssuedCertificate> {
+  const issued = { cert: join(outDir, files.cert), key: join(outDir, files.key), ca: ca.cert };
   if (existsSync(issued.cert) && existsSync(issued.key)) return issued;
   mkdirSync(outDir, { recursive: true, mode: 0o700 });
-  const csr = join(outDir, `${prefix}req.csr`);
-  const ext = join(outDir, `${prefix}ext.cnf`);
+  const csr = `${issued.cert}.req.csr`;
+  const ext = `${issued.cert}.ext.cnf`;
   try {
     await run('openssl', ['req', ...EC_KEY, '-keyout', issued.key, '-out', csr, '-subj', `/CN=${commonName}`]);
     writeFileSync(ext, extensions);
@@ -53,14 +62,16 @@ async function issue(ca: CertificateAuthority, outDir: string, prefix: string, c
   return issued;
 }
 
-export function issueServerCertificate(ca: CertificateAuthority, outDir: string, names: string[]): Promise<IssuedCertificate> {
+/** A server certificate for `names` (the first is its common name); server-cert.pem and server-key.pem unless `files` says otherwise. */
+export function issueServerCertificate(ca: CertificateAuthority, outDir: string, names: string[],
+  files: PemFileNames = { cert: 'server-cert.pem', key: 'server-key.pem' }): Promise<IssuedCertificate> {
   const san = names.map((n) => (isIP(n) ? `IP:${n}` : `DNS:${n}`)).join(',');
-  return issue(ca, outDir, 'server-', names[0], `subjectAltName=${san}\nbasicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n`);
+  return issue(ca, outDir, files, names[0], `subjectAltName=${san}\nbasicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n`);
 }
 
 /** A client certificate in the layout the docker CLI reads from DOCKER_CERT_PATH (ca.pem, cert.pem, key.pem). */
 export async function issueClientCertificate(ca: CertificateAuthority, outDir: string, commonName: string): Promise<IssuedCertificate> {
-  const issued = await issue(ca, outDir, '', commonName, 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n');
+  const issued = await issue(ca, outDir, { cert: 'cert.pem', key: 'key.pem' }, commonName, 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n');
   copyFileSync(ca.cert, join(outDir, 'ca.pem'));
   return issued;
 }

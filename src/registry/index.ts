@@ -6,11 +6,12 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { FsDriver } from './storage/driver.ts';
 import { BlobStore, UploadArea } from './storage/blob-store.ts';
-import { signingKeyPath, sqlitePath, tlsDir, uploadsDir } from './storage/paths.ts';
+import { secretKeyPath, signingKeyPath, sqlitePath, tlsCaFiles, tlsDir, tlsServerFiles, uploadsDir } from './storage/paths.ts';
 import { openMetadata } from './db/open.ts';
 import type { Metadata } from './db/metadata.ts';
 import { AccessControl } from './auth/access.ts';
 import { TokenSigner } from './auth/jwt.ts';
+import { SecretBox } from './auth/secret-box.ts';
 import { hashPassword, randomSecret } from './auth/passwords.ts';
 import { tokenService } from './auth/token-service.ts';
 import { EventBus } from './events.ts';
@@ -44,7 +45,7 @@ import { Replicator, replicationSubject } from './replication/replicator.ts';
 import { retentionRoutes } from './api/retention.ts';
 import { RetentionStore } from './retention/store.ts';
 import { RetentionRunner } from './retention/runner.ts';
-import { ensureTlsFiles } from './tls.ts';
+import { ensureCa, issueServerCertificate, subjectAltNames } from '../pki/certificates.ts';
 import { RegistryError } from './http/errors.ts';
 import { sendError } from './http/respond.ts';
 import type { GcResult } from './gc/collector.ts';
@@ -107,13 +108,10 @@ export async function startRegistry(options: RegistryOptions): Promise<RunningRe
   const issuer = 'bonneville-registry-token-issuer';
   const tokenTtlSeconds = options.tokenTtlSeconds ?? 1800;
 
-  let keyPem = (await driver.read(signingKeyPath))?.toString();
-  if (!keyPem) {
-    keyPem = TokenSigner.generatePem();
-    await driver.writeAtomic(signingKeyPath, keyPem, 0o600);
-    keyPem = (await driver.read(signingKeyPath))!.toString(); // another process may have won the race
-  }
-  const signer = new TokenSigner(keyPem);
+  // Keys are made by whichever process sharing the root starts first; the others read its bytes.
+  const keyPem = (await driver.read(signingKeyPath)) ?? (await driver.createOnce(signingKeyPath, TokenSigner.generatePem()));
+  const signer = new TokenSigner(keyPem.toString());
+  const secrets = new SecretBox((await driver.read(secretKeyPath)) ?? (await driver.createOnce(secretKeyPath, SecretBox.generateKey())));
 
   const generatedAdminPassword = await ensureAdmin(db, options.adminPassword);
 
@@ -126,8 +124,11 @@ export async function startRegistry(options: RegistryOptions): Promise<RunningRe
   } else {
     let cert = options.tlsCert, key = options.tlsKey;
     if (!cert || !key) {
-      const files = await ensureTlsFiles(join(options.root, tlsDir), [host, ...(options.tlsHostnames ?? [])].filter((h) => h !== '0.0.0.0' && h !== '::'));
-      cert = files.cert; key = files.key; caCertPath = files.caCert;
+      const dir = join(options.root, tlsDir);
+      const names = subjectAltNames([host, ...(options.tlsHostnames ?? [])].filter((h) => h !== '0.0.0.0' && h !== '::'));
+      const ca = await ensureCa(dir, 'Bonneville Registry CA', tlsCaFiles);
+      const issued = await issueServerCertificate(ca, dir, names, tlsServerFiles);
+      cert = issued.cert; key = issued.key; caCertPath = issued.ca;
     }
     server = createHttpsServer({ cert: await readFile(cert), key: await readFile(key) }, handle);
   }
@@ -159,7 +160,8 @@ export async function startRegistry(options: RegistryOptions): Promise<RunningRe
   const gcScheduler = new GcScheduler(gcRunner, log);
   gcScheduler.start();
   const webhooks = new WebhookNotifier(db, log);
-  const replicationStore = new ReplicationStore(db.sql);
+  const replicationStore = new ReplicationStore(db.sql, secrets);
+  await replicationStore.sealPlainSecrets();
   const replicator = new Replicator({
     store: replicationStore, db, log,
     selfUrl: () => url.replace('//0.0.0.0:', '//127.0.0.1:').replace('//[::]:', '//[::1]:'),

@@ -60,6 +60,18 @@ export async function execSql(t: TestRegistry, sql: string, ...args: (string | n
   } finally { db.close(); }
 }
 
+/** Reads the registry's database behind its back; `?` placeholders. */
+export async function querySql(t: TestRegistry, sql: string, ...args: (string | number)[]): Promise<Record<string, unknown>[]> {
+  if (t.database) {
+    const client = new pg.Client({ connectionString: t.database });
+    await client.connect();
+    let n = 0;
+    try { return (await client.query(sql.replace(/\?/g, () => `$${++n}`), args)).rows; } finally { await client.end(); }
+  }
+  const db = new DatabaseSync(join(t.dir, 'root', 'registry.sqlite'), { readOnly: true });
+  try { return db.prepare(sql).all(...args) as Record<string, unknown>[]; } finally { db.close(); }
+}
+
 export const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
 export const adminAuth = basic('admin', ADMIN_PASSWORD);
 

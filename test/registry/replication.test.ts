@@ -4,7 +4,7 @@
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { adminAuth as auth, basic, BACKENDS, call, createProject, createUser, OCI_INDEX, OCI_MANIFEST, pushImage, sha256, startTestRegistry, type TestRegistry } from './helpers.ts';
+import { adminAuth as auth, basic, BACKENDS, call, createProject, createUser, OCI_INDEX, OCI_MANIFEST, pushImage, querySql, sha256, startTestRegistry, type TestRegistry } from './helpers.ts';
 import { stopSharedCluster } from './postgres.ts';
 import { startDockerRegistry, type DockerRegistry } from './docker-registry.ts';
 
@@ -54,6 +54,10 @@ for (const backend of BACKENDS) describe(`replication (${backend})`, () => {
     const list = await (await call(t.url, '/api/v2.0/registries', { auth })).json() as any[];
     assert.deepEqual(list.map((r) => [r.name, r.credential.access_secret]), [['docker-registry', '*****']]);
     assert.equal((await call(t.url, '/api/v2.0/registries/ping', { method: 'POST', auth, body: { id: remoteId } })).status, 200);
+    // The ping above used the password; the database holds it sealed only.
+    const [row] = await querySql(t, 'SELECT access_secret FROM remote_registries WHERE id = ?', remoteId);
+    assert.match(String(row.access_secret), /^enc:v1:/);
+    assert.ok(!String(row.access_secret).includes('mirror-secret'));
     const bad = await call(t.url, '/api/v2.0/registries/ping', { method: 'POST', auth, body: { url: remote.url, credential: { access_key: 'mirror', access_secret: 'wrong' } } });
     assert.equal(bad.status, 400);
     await createUser(t.url, 'plainuser');

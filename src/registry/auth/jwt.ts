@@ -1,5 +1,6 @@
 // Compact JWS with ES256 (P-256 + SHA-256), the token format of Docker's token auth.
 import { createPrivateKey, createPublicKey, createHash, generateKeyPairSync, sign, verify, randomUUID, type KeyObject } from 'node:crypto';
+import { VerifiedTokens } from './token-cache.ts';
 
 export interface TokenAccess { type: string; name: string; actions: string[] }
 export interface TokenClaims {
@@ -10,6 +11,7 @@ export class TokenSigner {
   readonly privateKey: KeyObject;
   readonly publicKey: KeyObject;
   readonly kid: string;
+  private readonly verified = new VerifiedTokens();
 
   constructor(pem: string) {
     this.privateKey = createPrivateKey(pem);
@@ -37,6 +39,9 @@ export class TokenSigner {
 
   /** Returns the claims of a token this signer issued for `audience`, or null when invalid or expired. */
   verify(token: string, audience: string, issuer: string): TokenClaims | null {
+    const now = Math.floor(Date.now() / 1000);
+    const known = this.verified.get(token, now);
+    if (known) return known.aud === audience && known.iss === issuer ? known : null; // nbf was already in the past
     const parts = token.split('.');
     if (parts.length !== 3) return null;
     try {
@@ -45,10 +50,10 @@ export class TokenSigner {
       const ok = verify('sha256', Buffer.from(`${parts[0]}.${parts[1]}`), { key: this.publicKey, dsaEncoding: 'ieee-p1363' }, Buffer.from(parts[2], 'base64url'));
       if (!ok) return null;
       const claims = JSON.parse(Buffer.from(parts[1], 'base64url').toString('utf8')) as TokenClaims;
-      const now = Math.floor(Date.now() / 1000);
       if (claims.aud !== audience || claims.iss !== issuer) return null;
       if (typeof claims.exp !== 'number' || now >= claims.exp || (typeof claims.nbf === 'number' && now < claims.nbf)) return null;
       if (!Array.isArray(claims.access)) return null;
+      this.verified.add(token, claims, now);
       return claims;
     } catch {
       return null;

@@ -86,6 +86,8 @@ export interface Metadata {
   /** Links an existing blob into a repository (cross-repository mount); false when the blob is unknown. */
   linkBlob(repoId: number, projectId: number, quotaLimit: number, digest: string): Promise<boolean>;
   isLinked(repoId: number, digest: string): Promise<boolean>;
+  /** The size of a blob linked into the repository; null when it is not (one query: the pull path asks per blob). */
+  linkedBlobSize(repoId: number, digest: string): Promise<number | null>;
   unlinkBlob(repoId: number, digest: string): Promise<boolean>;
   projectUsage(projectId: number): Promise<number>;
 

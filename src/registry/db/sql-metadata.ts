@@ -75,6 +75,10 @@ export class SqlMetadata extends SqlAccounts implements Metadata {
   async isLinked(repoId: number, digest: string) {
     return !!(await this.sql.get('SELECT 1 FROM repo_blobs rb JOIN blobs b ON b.digest = rb.digest WHERE rb.repo_id = ? AND rb.digest = ?', repoId, digest));
   }
+  async linkedBlobSize(repoId: number, digest: string) {
+    const r = await this.sql.get('SELECT b.size FROM repo_blobs rb JOIN blobs b ON b.digest = rb.digest WHERE rb.repo_id = ? AND rb.digest = ?', repoId, digest);
+    return r ? Number(r.size) : null;
+  }
   async unlinkBlob(repoId: number, digest: string) { return (await this.sql.run('DELETE FROM repo_blobs WHERE repo_id = ? AND digest = ?', repoId, digest)) > 0; }
   private async usage(q: Sql, projectId: number): Promise<number> {
     return Number((await q.get(`SELECT COALESCE(SUM(b.size), 0) AS used FROM blobs b WHERE b.digest IN

@@ -1,9 +1,9 @@
 // GET/HEAD/DELETE /v2/<name>/blobs/<digest>
-import { pipeline } from 'node:stream/promises';
 import type { Metadata } from '../db/metadata.ts';
 import type { BlobStore } from '../storage/blob-store.ts';
 import { blobUnknown, RegistryError } from '../http/errors.ts';
 import { sendEmpty } from '../http/respond.ts';
+import { sendFileRange } from '../http/send-file.ts';
 import { parseDigest } from './digest.ts';
 import type { RepoGate } from './gate.ts';
 import type { DistRequest, DistRoutes } from './request.ts';
@@ -32,9 +32,12 @@ export function blobRoutes(deps: BlobRouteDeps): DistRoutes['blob'] {
   const fetchBlob = async (r: DistRequest, head: boolean) => {
     const { repo } = await deps.gate.open(r, r.name, ['pull']);
     parseDigest(r.reference);
-    if (!repo || !(await deps.db.isLinked(repo.id, r.reference))) throw blobUnknown(r.reference);
-    const size = (await deps.db.blobSize(r.reference))!;
+    const size = repo ? await deps.db.linkedBlobSize(repo.id, r.reference) : null;
+    if (size === null) throw blobUnknown(r.reference);
     const range = parseRange(r.req.headers.range, size);
+    // Opened before the status line goes out, so a blob collected meanwhile is still a clean 404.
+    const file = head || size === 0 ? null : await deps.blobs.open(r.reference);
+    if (!head && size > 0 && !file) throw blobUnknown(r.reference);
     const headers: Record<string, string> = {
       'Content-Type': 'application/octet-stream', 'Docker-Content-Digest': r.reference,
       'Accept-Ranges': 'bytes', ETag: `"${r.reference}"`, 'Cache-Control': 'max-age=31536000',
@@ -45,9 +48,13 @@ export function blobRoutes(deps: BlobRouteDeps): DistRoutes['blob'] {
     } else {
       headers['Content-Length'] = String(size);
     }
-    r.res.writeHead(range ? 206 : 200, headers);
-    if (head || size === 0) { r.res.end(); return; }
-    await pipeline(deps.blobs.reader(r.reference, range?.start, range?.end), r.res);
+    if (!file) { r.res.writeHead(range ? 206 : 200, headers).end(); return; }
+    try {
+      r.res.writeHead(range ? 206 : 200, headers);
+      if (await sendFileRange(file, range?.start ?? 0, range?.end ?? size - 1, r.res)) r.res.end();
+    } finally {
+      await file.close();
+    }
   };
   return {
     GET: (r) => fetchBlob(r, false),

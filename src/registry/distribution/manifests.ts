@@ -63,6 +63,7 @@ export function manifestRoutes(deps: ManifestRouteDeps): DistRoutes['manifest'] 
       const temp = await deps.uploads.writeWhole(body);
       let missing: string[];
       try {
+        await deps.uploads.persist(temp);
         missing = await deps.db.putManifest({
           repoId: repo!.id, projectId: project.id, quotaLimit: project.storageLimit, digest, mediaType: parsed.mediaType, size: body.length,
           subject: parsed.subject, artifactType: parsed.artifactType, annotations: parsed.annotations,

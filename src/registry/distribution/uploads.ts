@@ -60,6 +60,7 @@ export function uploadRoutes(deps: UploadRouteDeps): { uploads: DistRoutes['uplo
     parseDigest(digest);
     try {
       const size = await deps.uploads.verify(id, digest);
+      await deps.uploads.persist(id);
       await deps.db.commitBlob(open.repo!.id, open.project.id, open.project.storageLimit, digest, size,
         () => deps.blobs.placeSync(deps.uploads.tempPath(id), digest));
     } catch (e) {

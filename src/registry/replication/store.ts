@@ -1,5 +1,6 @@
 // Replication's records: remote registries, policies and executions (with their tasks).
 import type { Row, SqlDriver } from '../db/sql.ts';
+import { SecretBox } from '../auth/secret-box.ts';
 
 export interface RemoteRegistry {
   id: number; name: string; type: string; url: string; accessKey: string; accessSecret: string; insecure: boolean; description: string; createdAt: number;
@@ -17,9 +18,12 @@ export interface Execution {
 
 const nullableId = (v: unknown) => (v === null || v === undefined ? null : Number(v));
 
-function toRegistry(r: Row | undefined): RemoteRegistry | null {
+/** Authenticated with each sealed password, so it cannot be moved into another column. */
+const secretContext = 'remote_registries.access_secret';
+
+function toRegistry(r: Row | undefined, box: SecretBox): RemoteRegistry | null {
   return r ? { id: Number(r.id), name: String(r.name), type: String(r.type), url: String(r.url), accessKey: String(r.access_key),
-    accessSecret: String(r.access_secret), insecure: Number(r.insecure) === 1, description: String(r.description), createdAt: Number(r.created_at) } : null;
+    accessSecret: box.open(String(r.access_secret), secretContext), insecure: Number(r.insecure) === 1, description: String(r.description), createdAt: Number(r.created_at) } : null;
 }
 function toPolicy(r: Row | undefined): Policy | null {
   return r ? { id: Number(r.id), name: String(r.name), description: String(r.description), srcRegistryId: nullableId(r.src_registry_id),
@@ -34,19 +38,31 @@ function toExecution(r: Row | undefined): Execution | null {
 
 export class ReplicationStore {
   private readonly sql: SqlDriver;
-  constructor(sql: SqlDriver) { this.sql = sql; }
+  private readonly box: SecretBox;
+  constructor(sql: SqlDriver, box: SecretBox) { this.sql = sql; this.box = box; }
+
+  /** Seals passwords stored in plain text (by a registry from before encryption at rest). */
+  async sealPlainSecrets(): Promise<void> {
+    for (const r of await this.sql.all("SELECT id, access_secret FROM remote_registries WHERE access_secret <> ''")) {
+      const stored = String(r.access_secret);
+      if (SecretBox.isSealed(stored)) continue;
+      // Only if still unsealed: another process may be doing the same right now.
+      await this.sql.run('UPDATE remote_registries SET access_secret = ? WHERE id = ? AND access_secret = ?',
+        this.box.seal(stored, secretContext), Number(r.id), stored);
+    }
+  }
 
   async addRegistry(x: Omit<RemoteRegistry, 'id' | 'createdAt'>): Promise<number> {
     return Number((await this.sql.get(`INSERT INTO remote_registries (name, type, url, access_key, access_secret, insecure, description, created_at)
-      VALUES (?,?,?,?,?,?,?,?) RETURNING id`, x.name, x.type, x.url, x.accessKey, x.accessSecret, x.insecure ? 1 : 0, x.description, Date.now()))!.id);
+      VALUES (?,?,?,?,?,?,?,?) RETURNING id`, x.name, x.type, x.url, x.accessKey, this.box.seal(x.accessSecret, secretContext), x.insecure ? 1 : 0, x.description, Date.now()))!.id);
   }
   async updateRegistry(x: RemoteRegistry): Promise<void> {
     await this.sql.run('UPDATE remote_registries SET name = ?, type = ?, url = ?, access_key = ?, access_secret = ?, insecure = ?, description = ? WHERE id = ?',
-      x.name, x.type, x.url, x.accessKey, x.accessSecret, x.insecure ? 1 : 0, x.description, x.id);
+      x.name, x.type, x.url, x.accessKey, this.box.seal(x.accessSecret, secretContext), x.insecure ? 1 : 0, x.description, x.id);
   }
-  async registry(id: number) { return toRegistry(await this.sql.get('SELECT * FROM remote_registries WHERE id = ?', id)); }
-  async registryByName(name: string) { return toRegistry(await this.sql.get('SELECT * FROM remote_registries WHERE name = ?', name)); }
-  async registries() { return (await this.sql.all('SELECT * FROM remote_registries ORDER BY id')).map((r) => toRegistry(r)!); }
+  async registry(id: number) { return toRegistry(await this.sql.get('SELECT * FROM remote_registries WHERE id = ?', id), this.box); }
+  async registryByName(name: string) { return toRegistry(await this.sql.get('SELECT * FROM remote_registries WHERE name = ?', name), this.box); }
+  async registries() { return (await this.sql.all('SELECT * FROM remote_registries ORDER BY id')).map((r) => toRegistry(r, this.box)!); }
   async deleteRegistry(id: number) { await this.sql.run('DELETE FROM remote_registries WHERE id = ?', id); }
   async registryInUse(id: number) {
     return !!(await this.sql.get('SELECT 1 FROM replication_policies WHERE src_registry_id = ? OR dest_registry_id = ?', id, id));

@@ -1,5 +1,5 @@
 // Content-addressed blobs and upload sessions on top of the dumb driver.
-import type { Readable } from 'node:stream';
+import type { FileHandle } from 'node:fs/promises';
 import { randomUUID, type Hash } from 'node:crypto';
 import type { FsDriver } from './driver.ts';
 import { blobPath, blobsDir, uploadPath, uploadsDir } from './paths.ts';
@@ -10,10 +10,11 @@ export class BlobStore {
   private readonly driver: FsDriver;
   constructor(driver: FsDriver) { this.driver = driver; }
 
-  reader(digest: string, start?: number, end?: number): Readable { return this.driver.reader(blobPath(digest), start, end); }
+  /** The blob's file, open for reading (null when it is not on disk, e.g. just collected). */
+  open(digest: string): Promise<FileHandle | null> { return this.driver.open(blobPath(digest)); }
   read(digest: string): Promise<Buffer | null> { return this.driver.read(blobPath(digest)); }
   fileTime(digest: string): Promise<number | null> { return this.driver.mtime(blobPath(digest)); }
-  /** Moves a finished temporary file into the blob's place (synchronous: runs inside a DB transaction). */
+  /** Moves a finished temporary file, `persist`ed first, into the blob's place (synchronous: runs inside a DB transaction). */
   placeSync(tempPath: string, digest: string): void { this.driver.moveIntoPlaceSync(tempPath, blobPath(digest)); }
   removeSync(digest: string): void { this.driver.deleteSync(blobPath(digest)); }
 
@@ -82,6 +83,9 @@ export class UploadArea {
     if (actual !== encoded) throw digestInvalid(`expected ${expected}, got ${algorithm}:${actual}`);
     return size;
   }
+
+  /** Flushes an upload to disk; done before it is placed, outside the transaction that places it. */
+  persist(id: string): Promise<void> { return this.driver.sync(uploadPath(id)); }
 
   async writeWhole(data: Buffer): Promise<string> {
     const id = randomUUID();

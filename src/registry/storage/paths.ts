@@ -12,6 +12,8 @@
 //     registry.sqlite (+ -wal, -shm)              metadata (SQLite backend): users, projects,
 //                                                 repositories, manifests, tags, links, audit log.
 //     keys/token-signing.pem                      ES256 private key signing bearer tokens (0600).
+//     keys/secrets.key                            AES-256 key sealing secrets kept in the database,
+//                                                 e.g. remote registries' passwords (0600).
 //     tls/ca.crt ca.key server.crt server.key     generated certificate authority + server cert
 //                                                 (only when no certificate was supplied).
 //
@@ -34,4 +36,8 @@ export const uploadsDir = 'uploads';
 export const uploadPath = (id: string): string => join('uploads', id);
 export const sqlitePath = 'registry.sqlite';
 export const signingKeyPath = join('keys', 'token-signing.pem');
+export const secretKeyPath = join('keys', 'secrets.key');
 export const tlsDir = 'tls';
+/** Names inside tlsDir of the generated CA and server certificate (src/pki makes them). */
+export const tlsCaFiles = { cert: 'ca.crt', key: 'ca.key' };
+export const tlsServerFiles = { cert: 'server.crt', key: 'server.key' };
