@@ -2,30 +2,32 @@ package main
 
 // containerConfig is the CONFIG payload (docs/tether-protocol.md, ContainerConfig).
 type containerConfig struct {
-	ID         string        `json:"id"`
-	Hostname   string        `json:"hostname"`
-	Domainname string        `json:"domainname"`
-	Now        int64         `json:"now"`
-	Seed       []byte        `json:"seed"` // base64 in JSON: host randomness for the guest's CRNG
-	Layers     []string      `json:"layers"`
-	RW         string        `json:"rw"`
-	Cmd        []string      `json:"cmd"`
-	Env        []string      `json:"env"`
-	WorkingDir string        `json:"workingDir"`
-	User       string        `json:"user"`
-	Tty        bool          `json:"tty"`
-	OpenStdin  bool          `json:"openStdin"`
-	Rows       uint16        `json:"rows"`
-	Cols       uint16        `json:"cols"`
-	Hosts      []string      `json:"hosts"`
-	DNS        []string      `json:"dns"`
-	Mounts     []volumeMount `json:"mounts"`
+	ID         string         `json:"id"`
+	Hostname   string         `json:"hostname"`
+	Domainname string         `json:"domainname"`
+	Now        int64          `json:"now"`
+	Seed       []byte         `json:"seed"` // base64 in JSON: host randomness for the guest's CRNG
+	Layers     []string       `json:"layers"`
+	RW         string         `json:"rw"`
+	Cmd        []string       `json:"cmd"`
+	Env        []string       `json:"env"`
+	WorkingDir string         `json:"workingDir"`
+	User       string         `json:"user"`
+	Tty        bool           `json:"tty"`
+	OpenStdin  bool           `json:"openStdin"`
+	Rows       uint16         `json:"rows"`
+	Cols       uint16         `json:"cols"`
+	Hosts      []string       `json:"hosts"`
+	DNS        []string       `json:"dns"`
+	Mounts     []volumeMount  `json:"mounts"`
+	Networks   []guestNetwork `json:"networks"`
 }
 
 type volumeMount struct {
 	Serial   string `json:"serial"`
 	Target   string `json:"target"`
 	ReadOnly bool   `json:"readOnly"`
+	CopyUp   bool   `json:"copyUp"`
 }
 
 // execConfig is the EXEC payload.

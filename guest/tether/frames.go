@@ -21,6 +21,7 @@ const (
 	typeResize     byte = 0x15
 	typeExec       byte = 0x16
 	typePowerOff   byte = 0x17
+	typeHosts      byte = 0x18
 )
 
 // Guest → host frame types.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"syscall"
@@ -15,6 +16,8 @@ const (
 	layersDir     = "/mnt/layers"
 	rwDir         = "/mnt/rw"
 	emptyLowerDir = "/mnt/empty"
+	volumesDir    = "/mnt/volumes"
+	volumeDataDir = "data"
 	diskWait      = 5 * time.Second
 )
 
@@ -31,6 +34,20 @@ func (s *mountStack) mount(source, target, fstype string, flags uintptr, data st
 		return fmt.Errorf("mount %s on %s (%s): %w", source, target, fstype, err)
 	}
 	s.targets = append(s.targets, target)
+	return nil
+}
+
+// bind mounts source at target too; read-only takes a remount (MS_RDONLY is ignored on the bind itself).
+func (s *mountStack) bind(source, target string, readOnly bool) error {
+	if err := s.mount(source, target, "", syscall.MS_BIND, ""); err != nil {
+		return err
+	}
+	if !readOnly {
+		return nil
+	}
+	if err := syscall.Mount("", target, "", syscall.MS_BIND|syscall.MS_REMOUNT|syscall.MS_RDONLY|syscall.MS_NODEV, ""); err != nil {
+		return fmt.Errorf("remount %s read-only: %w", target, err)
+	}
 	return nil
 }
 
@@ -135,33 +152,87 @@ func mountContainerFilesystems(s *mountStack, root string) error {
 	return nil
 }
 
-// mountVolumes mounts extra ext4 disks at their targets inside the container.
+// mountVolumes mounts each volume disk once under volumesDir, then its data/ directory at every target
+// that uses it (several targets may share one disk: the host attaches a volume once per VM). The disk
+// is read-only when every target is; a read-only target of a writable disk is a read-only bind.
 func mountVolumes(s *mountStack, root string, volumes []volumeMount) error {
 	if len(volumes) == 0 {
 		return nil
 	}
-	serials := make([]string, len(volumes))
-	for i, v := range volumes {
-		serials[i] = v.Serial
-	}
+	serials, writable := volumeSerials(volumes)
 	disks, err := findDisks(serials, diskWait)
 	if err != nil {
 		return err
 	}
-	for _, v := range volumes {
+	data := map[string]string{}
+	for i, serial := range serials {
+		dir := filepath.Join(volumesDir, strconv.Itoa(i))
+		if data[serial], err = mountVolumeDisk(s, disks[serial], dir, !writable[serial]); err != nil {
+			return err
+		}
+	}
+	// Parents first: mounting /a after /a/b would hide /a/b.
+	ordered := append([]volumeMount(nil), volumes...)
+	sort.SliceStable(ordered, func(i, j int) bool { return pathDepth(ordered[i].Target) < pathDepth(ordered[j].Target) })
+	for _, v := range ordered {
 		target, err := mountPointInRoot(root, v.Target)
 		if err != nil {
 			return err
 		}
-		var flags uintptr = syscall.MS_NODEV
-		if v.ReadOnly {
-			flags |= syscall.MS_RDONLY
+		// Only through a writable disk: then no other VM has it (the host refuses that).
+		if v.CopyUp && writable[v.Serial] {
+			if err := copyUp(target, data[v.Serial]); err != nil {
+				return fmt.Errorf("copying %s into its volume: %w", v.Target, err)
+			}
 		}
-		if err := s.mount(disks[v.Serial], target, "ext4", flags, ""); err != nil {
+		if err := s.bind(data[v.Serial], target, v.ReadOnly); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// volumeSerials lists each disk once, in order, and whether any target mounts it read-write.
+func volumeSerials(volumes []volumeMount) ([]string, map[string]bool) {
+	var serials []string
+	writable := map[string]bool{}
+	for _, v := range volumes {
+		if _, seen := writable[v.Serial]; !seen {
+			serials = append(serials, v.Serial)
+		}
+		writable[v.Serial] = writable[v.Serial] || !v.ReadOnly
+	}
+	return serials, writable
+}
+
+// mountVolumeDisk mounts a volume's ext4 disk at dir and returns the directory the container gets:
+// data/ (the host makes it when it formats the disk, so lost+found stays out of sight).
+func mountVolumeDisk(s *mountStack, dev, dir string, readOnly bool) (string, error) {
+	var flags uintptr = syscall.MS_NODEV
+	if readOnly {
+		flags |= syscall.MS_RDONLY
+	}
+	err := s.mount(dev, dir, "ext4", flags, "")
+	if err != nil && readOnly {
+		// A disk left unclean (its last VM was killed) needs a journal replay, which a read-only
+		// device cannot take: read it as it is.
+		err = s.mount(dev, dir, "ext4", flags, "noload")
+	}
+	if err != nil {
+		return "", err
+	}
+	data := filepath.Join(dir, volumeDataDir)
+	if _, err := os.Stat(data); err == nil {
+		return data, nil
+	}
+	if readOnly {
+		return dir, nil // a disk not made by the host: show its root
+	}
+	return data, os.Mkdir(data, 0o755)
+}
+
+func pathDepth(p string) int {
+	return len(strings.Split(strings.Trim(filepath.Clean(p), "/"), "/"))
 }
 
 // mountPointInRoot resolves a container path to a directory inside root, creating it if missing.

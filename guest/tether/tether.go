@@ -73,6 +73,8 @@ func (t *tether) handle(f frame) {
 		}
 	case typePowerOff:
 		powerOffNow()
+	case typeHosts:
+		t.updateHosts(f.payload)
 	default:
 		t.diag("unknown frame type 0x%02x", f.typ)
 	}
@@ -144,7 +146,8 @@ func (t *tether) startContainer(payload []byte) {
 }
 
 func (t *tether) prepareContainer(cfg *containerConfig) error {
-	scanScsiTargets(len(cfg.Layers) + 1 + len(cfg.Mounts))
+	volumeDisks, _ := volumeSerials(cfg.Mounts)
+	scanScsiTargets(len(cfg.Layers) + 1 + len(volumeDisks))
 	if err := assembleRoot(&t.mounts, cfg.Layers, cfg.RW); err != nil {
 		return err
 	}
@@ -160,7 +163,29 @@ func (t *tether) prepareContainer(cfg *containerConfig) error {
 	if err := bringUp("lo"); err != nil {
 		t.diag("lo: %v", err)
 	}
+	if err := configureNetworks(cfg.Networks); err != nil {
+		return err
+	}
 	return writeEtcFiles(containerRoot, cfg)
+}
+
+// updateHosts handles HOSTS: peers came or went on the container's networks. Before the container's
+// root exists there is nothing to update (CONFIG carries the current list).
+func (t *tether) updateHosts(payload []byte) {
+	var lines []string
+	if err := json.Unmarshal(payload, &lines); err != nil {
+		t.diag("invalid HOSTS: %v", err)
+		return
+	}
+	t.mu.Lock()
+	running := t.state == stateRunning
+	t.mu.Unlock()
+	if !running {
+		return
+	}
+	if err := replaceHosts(containerRoot, lines); err != nil {
+		t.diag("update /etc/hosts: %v", err)
+	}
 }
 
 // startExec handles EXEC: another process in the running container; everything goes to control.

@@ -25,6 +25,10 @@ import { commitRoutes } from './routes/commit.ts';
 import { execRoutes } from './routes/exec.ts';
 import { ExecService } from '../portlayer/containers/exec.ts';
 import { EventLog } from '../portlayer/events.ts';
+import { VolumeService } from '../portlayer/volumes/service.ts';
+import { volumeRoutes } from './routes/volumes.ts';
+import { NetworkService } from '../portlayer/networks/service.ts';
+import { networkRoutes } from './routes/networks.ts';
 
 export const ENGINE_VERSION = '0.1.0';
 
@@ -52,7 +56,8 @@ export interface RunningEngine {
   close(): Promise<void>;
 }
 
-function vchIdentity(datastore: string): string {
+/** The VCH's id (made at its first start): names its host-side resources, such as network bridges. */
+export function vchIdentity(datastore: string): string {
   const path = join(datastore, 'vch.json');
   if (existsSync(path)) return readJson<{ id: string }>(path).id;
   const id = randomUUID();
@@ -66,6 +71,10 @@ export async function startEngine(options: EngineOptions): Promise<RunningEngine
   const vchId = vchIdentity(options.datastore);
   const { backend, images } = options;
   const events = new EventLog();
+  const volumes = new VolumeService({ root: join(options.datastore, 'volumes'), backend, events });
+  volumes.recover();
+  const networks = new NetworkService({ root: join(options.datastore, 'networks'), plumbing: backend.networks, events, log });
+  await networks.open();
   const containers = new ContainerService({
     root: join(options.datastore, 'containers'),
     backend,
@@ -74,8 +83,19 @@ export async function startEngine(options: EngineOptions): Promise<RunningEngine
     defaultCpus: options.defaultCpus ?? 1,
     defaultStopTimeout: 10,
     events,
+    volumes,
+    networking: networks,
+  });
+  networks.useContainers((id) => {
+    const c = containers.list().find((v) => v.record.id === id);
+    if (!c) return undefined;
+    let vm;
+    try { vm = containers.runningVm(id).vm; } catch { /* not running */ }
+    return { name: c.record.spec.name, hostname: c.record.spec.hostname, vm, request: c.record.spec.network };
   });
   await containers.recover();
+  await networks.reconcile();
+  volumes.useUsage({ containersUsing: (name) => containers.containersUsingVolume(name) });
   // Deleting images never takes layers from containers: they keep their layer disk paths.
   images.useUsage({
     layerDisksInUse: () => new Set(containers.list().flatMap((c) => c.record.layerDisks)),
@@ -111,11 +131,22 @@ export async function startEngine(options: EngineOptions): Promise<RunningEngine
         CPUs: c.record.spec.cpus > 0 ? Math.ceil(c.record.spec.cpus) : options.defaultCpus ?? 1,
         Kernel: backend.info().kernelVersion,
       }),
+      networkView: (c) => ({
+        endpoints: networks.endpointsOf(c.record.id),
+        ports: networks.portsOf(c.record.id),
+        resolves: (n) => networks.hasNameResolution(n),
+      }),
     }))
     .add(containerExportRoutes({ containers, tmpDir: join(options.datastore, 'images', 'tmp') }))
     .add(imageRoutes({ images, containers, registries }))
     .add(authRoutes({ registries }))
-    .add(systemDfRoutes({ images, containers }))
+    .add(systemDfRoutes({ images, containers, volumes }))
+    .add(volumeRoutes(volumes))
+    .add(networkRoutes({
+      networks,
+      containerId: (ref) => containers.get(ref).record.id,
+      containerName: (id) => containers.list().find((c) => c.record.id === id)?.record.spec.name,
+    }))
     .add(eventRoutes(events))
     .add(commitRoutes({ containers, images }))
     .add(execRoutes(new ExecService(containers, events)));

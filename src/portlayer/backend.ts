@@ -26,6 +26,49 @@ export interface ContainerVmSpec {
   process: ProcessSpec;
   memoryMiB: number;
   cpus: number;
+  /** The container's network interfaces, in order (eth0 first); absent or empty: loopback only. */
+  nics?: VmNic[];
+  /** Lines of the container's /etc/hosts; absent: localhost and the container's own hostname. */
+  hosts?: string[];
+  /** Volume disks (createVolumeDisk) and where the guest mounts them; one disk may serve several targets. */
+  volumes?: VmVolume[];
+}
+
+/** A volume disk mounted in the container. */
+export interface VmVolume {
+  disk: string;
+  /** Absolute path inside the container. */
+  target: string;
+  readOnly: boolean;
+  /** When the volume is empty, fill it with what the image has at target first (Docker's copy-up). */
+  copyUp: boolean;
+}
+
+/** One network interface of a container VM, on one network (NetworkPlumbing.ensureNetwork). */
+export interface VmNic {
+  networkId: string;
+  /** "02:42:0a:00:00:02" */
+  mac: string;
+  /** IPv4 address with prefix, "10.89.0.2/24". */
+  address: string;
+  /** Default route via this address; absent on internal networks. */
+  gateway?: string;
+}
+
+/**
+ * The host side of container networks: one isolated L2 segment per network, with the gateway
+ * address on the host. The backend plugs each VM's NICs into it (VmNic.networkId).
+ */
+export interface NetworkPlumbing {
+  /** IPv4 subnets (CIDR) the host routes already: a new network must not overlap them. */
+  hostSubnets(): Promise<string[]>;
+  /** Creates the segment (or adopts the one an earlier engine made); idempotent. */
+  ensureNetwork(net: { id: string; subnet: string; gateway: string; internal: boolean }): Promise<void>;
+  removeNetwork(id: string, subnet: string): Promise<void>;
+  /** At engine start: removes this VCH's segments not in keep, and interfaces no running VM holds. */
+  sweep(keep: Array<{ id: string; subnet: string }>): Promise<void>;
+  /** For `docker info`/logs: what this host side cannot do (e.g. no outbound NAT). */
+  describe(): string;
 }
 
 export interface ExitStatus {
@@ -83,6 +126,8 @@ export interface VmHandle {
   usage(): VmUsage;
   /** Starts another process in the container; rejects with ProcessStartError when it cannot start. */
   exec(spec: ExecProcessSpec): Promise<ExecSession>;
+  /** Replaces the running container's /etc/hosts (peers came or went on its networks). */
+  updateHosts?(lines: string[]): void;
   /** Settles once the VM is gone, with the process's exit status. */
   readonly exited: Promise<ExitStatus>;
 }
@@ -122,7 +167,11 @@ export class ProcessStartError extends Error {
 
 export interface Backend {
   info(): BackendInfo;
+  /** Container networking on this host; absent: VMs get loopback only. */
+  readonly networks?: NetworkPlumbing;
   createWritableDisk(path: string, sizeBytes: number): Promise<void>;
+  /** A sparse ext4 disk for a volume: its root holds an empty `data/`, what the container sees at the mount. */
+  createVolumeDisk(path: string, sizeBytes: number): Promise<void>;
   /** Boots the VM and starts the process; resolves once the process runs. On failure no VM is left. */
   boot(spec: ContainerVmSpec): Promise<VmHandle>;
   /** Re-attaches to a VM started by an earlier engine; undefined when it is no longer running. */

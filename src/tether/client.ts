@@ -123,6 +123,11 @@ export class TetherClient extends EventEmitter<TetherClientEvents> {
     this.#send(FrameType.Resize, session, payload);
   }
 
+  /** Replaces the container's /etc/hosts with these lines (no reply). */
+  hosts(lines: string[]): void {
+    this.#send(FrameType.Hosts, 0, Buffer.from(JSON.stringify(lines)));
+  }
+
   /** Syncs and powers the VM off at once (no EXIT follows). */
   powerOff(): void {
     this.#send(FrameType.PowerOff, 0);

@@ -6,6 +6,20 @@ export interface VolumeMount {
   /** Absolute path inside the container. */
   target: string;
   readOnly: boolean;
+  /** The volume is empty: copy what the container's image has at target into it before mounting. */
+  copyUp: boolean;
+}
+
+/** One network interface: the tether finds it by MAC (cold boot) or takes the next unconfigured one (a clone, whose NIC still has the template's MAC) and sets the MAC first. */
+export interface GuestNetwork {
+  /** "02:42:0a:00:00:02" */
+  mac: string;
+  /** IPv4 addresses with prefix, "10.89.0.2/24". */
+  addresses: string[];
+  /** Default route via this address; "" for none. */
+  gateway: string;
+  /** Extra routes: destination CIDR via a gateway on this interface. */
+  routes: Array<{ destination: string; gateway: string }>;
 }
 
 export interface ContainerConfig {
@@ -37,6 +51,8 @@ export interface ContainerConfig {
   /** Nameservers for /etc/resolv.conf; the image's file is kept when empty. */
   dns: string[];
   mounts: VolumeMount[];
+  /** Network interfaces besides lo, in order; absent or empty: loopback only. */
+  networks?: GuestNetwork[];
   /** Random bytes (base64) the tether feeds the guest kernel's RNG: clones of one template must not share its state. */
   seed?: string;
 }

@@ -11,6 +11,7 @@ export const FrameType = {
   Resize: 0x15,
   Exec: 0x16,
   PowerOff: 0x17,
+  Hosts: 0x18,
   // guest → host
   Hello: 0x01,
   Started: 0x02,

@@ -8,6 +8,7 @@ import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { request } from 'node:http';
 import { buildTestImages } from '../fixtures/images.ts';
+import { removeVchNetworking } from '../../src/backends/qemu/network/teardown.ts';
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const DOCKER = '/usr/local/bin/docker';
@@ -96,7 +97,19 @@ export class TestVch {
     for (const pid of this.qemuPids()) {
       try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
     }
+    // The VCH's bridges, taps and NAT rules live outside its directory.
+    const id = this.vchId();
+    if (id) await removeVchNetworking(id);
     rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  /** The VCH's id (datastore/vch.json), once its engine has started. */
+  vchId(): string | undefined {
+    try {
+      return (JSON.parse(readFileSync(join(this.datastore, 'vch.json'), 'utf8')) as { id: string }).id;
+    } catch {
+      return undefined;
+    }
   }
 }
 

@@ -1,8 +1,7 @@
 // The qemu backend: each container is one QEMU microVM process, started detached so that it outlives
 // the engine, described in its container directory (vm.json) so that a later engine can adopt it.
-import { spawn, execFile } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { openSync, closeSync, readFileSync, existsSync, statSync } from 'node:fs';
-import { promisify } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import type { Backend, BackendInfo, ContainerVmSpec, ExitStatus, LogReadOptions, OutputRecord, VmHandle } from '../../portlayer/backend.ts';
 import { ProcessStartError } from '../../portlayer/backend.ts';
@@ -19,8 +18,12 @@ import { InstantClone } from './instant-clone.ts';
 import { cloneFamilyArgs } from './template-maker.ts';
 import { CloneRestoreError, restoreClone } from './clone.ts';
 import type { TemplateFiles } from './template-store.ts';
-
-const run = promisify(execFile);
+import { TEMPLATE_NICS } from './template-maker.ts';
+import { QemuNetworks } from './network/plumbing.ts';
+import { guestNetworks } from './network/guest-config.ts';
+import { formatExt4, formatVolumeDisk } from './ext4-disk.ts';
+import { volumeDisks } from './volume-disks.ts';
+import type { VolumeMount } from '../../tether/config.ts';
 
 export interface QemuBackendOptions {
   qemuBinary: string;
@@ -41,6 +44,8 @@ export interface QemuBackendOptions {
   instantCloneOffReason?: string;
   /** Diagnostics of the backend itself (templates made or dropped, clone fallbacks). */
   log?: (message: string) => void;
+  /** The VCH's id: names its bridges and taps. Unset: no container networks (loopback only). */
+  vchId?: string;
 }
 
 interface RuntimeRecord {
@@ -50,6 +55,8 @@ interface RuntimeRecord {
   started: string;
   /** The template this VM was restored from; absent for a cold boot. Informational only. */
   restoredFrom?: string;
+  /** The VM's taps (network/plumbing.ts), removed once it is gone. */
+  taps?: string[];
 }
 
 /** A clone gets this long to restore and answer before the start falls back to a cold boot. */
@@ -68,9 +75,11 @@ class CloneFallback extends Error {
 export class QemuBackend implements Backend {
   private readonly options: QemuBackendOptions;
   private readonly clones?: InstantClone;
+  readonly networks?: QemuNetworks;
 
   constructor(options: QemuBackendOptions) {
     this.options = options;
+    if (options.vchId) this.networks = new QemuNetworks(options.vchId, options.log);
     if (options.templatesDir) {
       this.clones = new InstantClone({
         dir: options.templatesDir,
@@ -98,6 +107,7 @@ export class QemuBackend implements Backend {
         ['Accelerator reason', this.options.accelReason],
         ['Guest kernel', this.options.kernelVersion],
         ['Instant clone', instantClone],
+        ['Networks', this.networks ? this.networks.describe() : 'off (loopback only)'],
       ],
     };
   }
@@ -111,14 +121,18 @@ export class QemuBackend implements Backend {
   }
 
   async createWritableDisk(path: string, sizeBytes: number): Promise<void> {
-    // Sparse, formatted on the host: the guest only mounts it. Lazy init keeps this fast.
-    await run('mke2fs', ['-q', '-F', '-t', 'ext4', '-E', 'lazy_itable_init=1,lazy_journal_init=1', '-m', '0', path, `${Math.floor(sizeBytes / 1024)}k`]);
+    await formatExt4(path, sizeBytes);
+  }
+
+  createVolumeDisk(path: string, sizeBytes: number): Promise<void> {
+    return formatVolumeDisk(path, sizeBytes);
   }
 
   /** Restores a clone of the shape's template when there is one, else (or if that fails) cold-boots. */
   async boot(spec: ContainerVmSpec): Promise<VmHandle> {
     const shape = { memoryMiB: spec.memoryMiB, cpus: spec.cpus };
-    const template = this.clones?.templateFor(shape);
+    // The template family has TEMPLATE_NICS NICs; a VM that needs more cannot be one of its clones.
+    const template = (spec.nics?.length ?? 0) <= TEMPLATE_NICS ? this.clones?.templateFor(shape) : undefined;
     if (template) {
       try {
         return await this.launch(spec, template);
@@ -139,6 +153,9 @@ export class QemuBackend implements Backend {
       ...spec.layerDisks.map((path, i) => ({ serial: `l${i}`, path, readOnly: true })),
       { serial: 'rw', path: spec.writableDisk, readOnly: false },
     ];
+    // Volume disks after the root's: the same list goes on a cold boot's command line and into a clone's hot-plug.
+    const volumes = volumeDisks(spec.volumes ?? []);
+    disks.push(...volumes.disks);
     const common = {
       name: vmName,
       kernel: this.options.kernel,
@@ -151,20 +168,33 @@ export class QemuBackend implements Backend {
       consoleFile: files.console,
       pidFile: files.pid,
     };
+    const nics = spec.nics ?? [];
+    if (nics.length > 0 && !this.networks) throw new Error('this backend was started without container networks');
+    const taps = nics.length > 0 ? await this.networks!.createTaps(spec.id, nics) : [];
     const args = template
-      ? cloneFamilyArgs({ ...common, shape: { memoryMiB: spec.memoryMiB, cpus: spec.cpus }, memory: template.memory, shared: false, incoming: true })
-      : buildQemuArgs({ ...common, memoryMiB: spec.memoryMiB, cpus: spec.cpus, disks });
+      ? cloneFamilyArgs({ ...common, shape: { memoryMiB: spec.memoryMiB, cpus: spec.cpus }, memory: template.memory, shared: false, incoming: true, tap: taps[0] })
+      : buildQemuArgs({ ...common, memoryMiB: spec.memoryMiB, cpus: spec.cpus, disks, nics: nics.map((n, i) => ({ tap: taps[i], mac: n.mac })) });
     await trimTornFrame(files.log);
     const out = openSync(files.qemuOutput, 'a');
-    const child = spawn(this.options.qemuBinary, args, { detached: true, stdio: ['ignore', out, out], cwd: spec.dir });
-    closeSync(out);
+    let child;
+    try {
+      child = spawn(this.options.qemuBinary, args, { detached: true, stdio: ['ignore', out, out], cwd: spec.dir });
+    } catch (err) {
+      await this.networks?.releaseTaps(taps);
+      throw err;
+    } finally {
+      closeSync(out);
+    }
     child.unref();
     const pid = child.pid;
-    if (!pid) throw new Error(`could not start ${this.options.qemuBinary}`);
+    if (!pid) {
+      await this.networks?.releaseTaps(taps);
+      throw new Error(`could not start ${this.options.qemuBinary}`);
+    }
     let exitedEarly = false;
     const qemuGone = new AbortController();
     child.once('exit', () => { exitedEarly = true; qemuGone.abort(); });
-    const runtime: RuntimeRecord = { pid, vmName, control: sockets.control, started: new Date().toISOString(), restoredFrom: template?.dir };
+    const runtime: RuntimeRecord = { pid, vmName, control: sockets.control, started: new Date().toISOString(), restoredFrom: template?.dir, taps };
     writeJsonAtomic(files.runtime, runtime);
     const deadline = Date.now() + this.options.bootTimeoutSeconds * 1000;
     // A clone that is not up quickly is not going to be: give up early and cold-boot.
@@ -179,14 +209,17 @@ export class QemuBackend implements Backend {
       const tether = new TetherClient(socket);
       vm = new QemuVm({ pid, socket, tether, recordedExit: () => lastExit(files.log) });
       await withDeadline(tether.hello(Math.max(1, readyDeadline - Date.now())), readyDeadline, 'the container VM did not come up');
-      const config = this.tetherConfig(spec, disks);
+      const config = this.tetherConfig(spec, disks, volumes.mounts);
       configured = true;
       await withDeadline(tether.configure(config), deadline, 'the container process did not start');
+      this.releaseWhenGone(vm, taps);
       return vm;
     } catch (err) {
       const diedByItself = exitedEarly;
       if (vm) await vm.kill();
       else killQuietly(pid);
+      // QEMU may still hold the taps for a moment; deleting a tap in use is fine (it goes with the fd).
+      await this.networks?.releaseTaps(taps);
       if (err instanceof TetherError && err.reportedByGuest) throw new ProcessStartError(err.message, err.code);
       if (template && !configured) {
         // Nothing of the container ran yet: a cold boot can still start it, once this QEMU has let go
@@ -201,7 +234,7 @@ export class QemuBackend implements Backend {
     }
   }
 
-  private tetherConfig(spec: ContainerVmSpec, disks: Array<{ serial: string }>): ContainerConfig {
+  private tetherConfig(spec: ContainerVmSpec, disks: Array<{ serial: string }>, mounts: VolumeMount[]): ContainerConfig {
     const env = spec.process.env.some((e) => e.startsWith('HOSTNAME=')) ? spec.process.env : [...spec.process.env, `HOSTNAME=${spec.hostname}`];
     return {
       id: spec.id,
@@ -210,7 +243,7 @@ export class QemuBackend implements Backend {
       now: Date.now(),
       // Clones of one template start with the same RNG state; the tether reseeds the kernel with this.
       seed: randomBytes(64).toString('base64'),
-      layers: disks.filter((d) => d.serial !== 'rw').map((d) => d.serial),
+      layers: disks.filter((d) => d.serial.startsWith('l')).map((d) => d.serial),
       rw: 'rw',
       cmd: spec.process.argv,
       env,
@@ -220,26 +253,39 @@ export class QemuBackend implements Backend {
       openStdin: spec.process.openStdin,
       rows: spec.process.rows ?? 24,
       cols: spec.process.cols ?? 80,
-      hosts: ['127.0.0.1\tlocalhost', '::1\tlocalhost ip6-localhost ip6-loopback', `127.0.1.1\t${spec.hostname}`],
+      hosts: spec.hosts ?? ['127.0.0.1\tlocalhost', '::1\tlocalhost ip6-localhost ip6-loopback', `127.0.1.1\t${spec.hostname}`],
       dns: [],
-      mounts: [],
+      mounts,
+      networks: guestNetworks(spec.nics ?? []),
     };
+  }
+
+  /** The VM's taps go when the VM does. */
+  private releaseWhenGone(vm: VmHandle, taps: string[]): void {
+    if (taps.length === 0) return;
+    void vm.exited.then(() => this.networks?.releaseTaps(taps));
   }
 
   async adopt(id: string, dir: string): Promise<VmHandle | undefined> {
     const files = vmFiles(dir);
     if (!existsSync(files.runtime)) return undefined;
     const runtime = JSON.parse(readFileSync(files.runtime, 'utf8')) as RuntimeRecord;
-    if (!isOurVm(runtime.pid, runtime.vmName)) return undefined;
+    if (!isOurVm(runtime.pid, runtime.vmName)) {
+      await this.networks?.releaseTaps(runtime.taps ?? []);
+      return undefined;
+    }
     try {
       const socket = await connectUnixSocket(runtime.control, { abstract: true, timeoutMs: 5000 });
       const tether = new TetherClient(socket);
       const vm = new QemuVm({ pid: runtime.pid, socket, tether, recordedExit: () => lastExit(files.log) });
       await tether.hello(5000);
+      this.networks?.hold(runtime.taps ?? []);
+      this.releaseWhenGone(vm, runtime.taps ?? []);
       return vm;
     } catch {
       // Running but unreachable: it cannot be managed, so it must not linger.
       killQuietly(runtime.pid);
+      await this.networks?.releaseTaps(runtime.taps ?? []);
       return undefined;
     }
   }

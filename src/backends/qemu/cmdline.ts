@@ -16,6 +16,16 @@ export interface VmDisk {
   readOnly: boolean;
 }
 
+/**
+ * A virtio-net NIC. Its backend is a tap on the network's bridge, or (instant-clone template) a
+ * placeholder: a clone gives the same device a tap on its own command line, netdevs not being part of
+ * the saved state. `mac` only on cold boots: a clone keeps the template's and the tether sets its own.
+ */
+export interface VmNicArg {
+  tap?: string;
+  mac?: string;
+}
+
 export interface VmSpec {
   /** Shown in `ps` and QEMU's own messages. */
   name: string;
@@ -43,6 +53,8 @@ export interface VmSpec {
    * clone shares the template's pages until it writes to them.
    */
   memoryFile?: { path: string; shared: boolean };
+  /** NICs in order: the first is `nic0` on netdev `net0`, after every other device. */
+  nics?: VmNicArg[];
   /** Start paused, waiting for a migration stream over QMP (`-incoming defer`): a clone being restored. */
   incoming?: boolean;
 }
@@ -97,6 +109,11 @@ export function buildQemuArgs(spec: VmSpec): string[] {
     // After the serial controller, so both take the same virtio-mmio transports in every VM.
     '-device', `virtio-scsi-device,id=${SCSI_CONTROLLER}`,
   ];
+  (spec.nics ?? []).forEach((nic, i) => {
+    // No /dev/vhost-net on these hosts, and a tap without vhost works everywhere: vhost=off.
+    args.push('-netdev', nic.tap ? `tap,id=net${i},ifname=${opt(nic.tap)},script=no,downscript=no,vhost=off` : `hubport,id=net${i},hubid=${i}`);
+    args.push('-device', `virtio-net-device,netdev=net${i},id=nic${i}${nic.mac ? `,mac=${nic.mac}` : ''}`);
+  });
   if (spec.memoryFile) {
     args.push('-object', `memory-backend-file,id=mem,size=${spec.memoryMiB}M,mem-path=${opt(spec.memoryFile.path)},share=${spec.memoryFile.shared ? 'on' : 'off'}`);
   }
@@ -127,6 +144,10 @@ function validate(spec: VmSpec): void {
     }
     if (serials.has(disk.serial)) throw new RangeError(`duplicate disk serial ${disk.serial}`);
     serials.add(disk.serial);
+  }
+  for (const nic of spec.nics ?? []) {
+    if (nic.mac !== undefined && !/^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/.test(nic.mac)) throw new RangeError(`invalid MAC ${nic.mac}`);
+    if (nic.tap !== undefined && !/^[A-Za-z0-9_-]{1,15}$/.test(nic.tap)) throw new RangeError(`invalid tap name ${nic.tap}`);
   }
   if (!(spec.tscKhz > 0)) throw new RangeError('tscKhz must be positive');
   if (!(spec.memoryMiB >= 32) || !(spec.cpus >= 1)) throw new RangeError('memoryMiB must be ≥ 32 and cpus ≥ 1');

@@ -73,6 +73,10 @@ export class QemuVm implements VmHandle {
     this.tether.resize(0, rows, cols);
   }
 
+  updateHosts(lines: string[]): void {
+    this.tether.hosts(lines);
+  }
+
   usage(): VmUsage {
     return processUsage(this.pid);
   }

@@ -24,11 +24,16 @@ export interface MakeTemplateOptions {
   timeoutMs: number;
 }
 
+/** NICs of a template and of each of its clones. */
+export const TEMPLATE_NICS = 1;
+
 /** The arguments every VM of the instant-clone family shares: the template and all its clones. */
 export function cloneFamilyArgs(options: {
   name: string; kernel: string; initrd: string; accel: 'kvm' | 'tcg'; tscKhz: number; shape: TemplateShape;
   memory: string; shared: boolean; incoming: boolean; controlSocket: string; qmpSocket: string;
   logFile: string; consoleFile: string; pidFile: string;
+  /** The clone's tap for the family's one NIC; absent (the template, a container without network): a placeholder. */
+  tap?: string;
 }): string[] {
   return buildQemuArgs({
     name: options.name,
@@ -45,6 +50,8 @@ export function cloneFamilyArgs(options: {
     consoleFile: options.consoleFile,
     pidFile: options.pidFile,
     memoryFile: { path: options.memory, shared: options.shared },
+    // Every family member has exactly TEMPLATE_NICS NICs; a container on more networks cold-boots.
+    nics: [{ tap: options.tap }],
     incoming: options.incoming,
   });
 }

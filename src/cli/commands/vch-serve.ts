@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startEngine } from '../../engine/engine.ts';
+import { startEngine, vchIdentity } from '../../engine/engine.ts';
 import { QemuBackend } from '../../backends/qemu/backend.ts';
 import { findGuestArtifacts } from '../../backends/qemu/guest-artifacts.ts';
 import { chooseAccelerator } from '../../backends/qemu/accel-probe.ts';
@@ -65,6 +65,8 @@ export async function vchServe(argv: string[]): Promise<void> {
     templatesDir: instantCloneOff ? undefined : join(datastore, 'templates'),
     instantCloneOffReason: instantCloneOff ? `disabled by ${instantCloneOff}` : undefined,
     log: (message) => console.error(`bonneville: ${message}`),
+    // Names this VCH's bridges and taps; BONNEVILLE_NETWORKS=0 leaves containers with loopback only.
+    vchId: process.env.BONNEVILLE_NETWORKS === '0' ? undefined : vchIdentity(datastore),
   });
   const images = new DiskImageStore({ root: join(datastore, 'images') });
   const tcp = values['tls-listen'] ? await mutualTls(datastore, values['tls-listen']) : undefined;

@@ -22,10 +22,13 @@ const PREDICATES: Record<string, Predicate> = {
   ancestor: (c, v) => c.record.spec.imageReference === v || c.record.imageId === v || c.record.imageId.replace('sha256:', '').startsWith(v),
 };
 
-/** Values of one key are alternatives (OR); different keys must all hold (AND), as in dockerd. */
+/** Keys whose values must all hold, as in dockerd (docker-compose filters by several labels at once). */
+const ALL_OF = new Set(['label']);
+
+/** Values of one key are alternatives (OR), labels excepted; different keys must all hold (AND), as in dockerd. */
 export function filterContainers(containers: ContainerView[], filters: Map<string, string[]>): ContainerView[] {
   for (const key of filters.keys()) if (!(key in PREDICATES)) throw invalid(`invalid filter '${key}'`);
   return containers.filter((c) =>
-    [...filters].every(([key, values]) => values.length === 0 || values.some((v) => PREDICATES[key](c, v))),
+    [...filters].every(([key, values]) => values.length === 0 || (ALL_OF.has(key) ? values.every((v) => PREDICATES[key](c, v)) : values.some((v) => PREDICATES[key](c, v)))),
   );
 }

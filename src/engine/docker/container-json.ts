@@ -2,6 +2,8 @@
 import type { ContainerView } from '../../portlayer/containers/model.ts';
 import type { DockerPersonality } from './create-request.ts';
 import { humanDuration } from './human-duration.ts';
+import { listNetworks, listPorts, networkSettings } from './network-settings.ts';
+import type { ContainerNetworkView } from './network-settings.ts';
 
 export interface VmIdentity {
   Backend: string;
@@ -16,11 +18,25 @@ function personality(c: ContainerView): DockerPersonality {
   return c.record.spec.personality as DockerPersonality;
 }
 
+/** Docker's MountPoint per volume; Source is the volume's disk, where Docker would show its directory. */
+function mountPoints(c: ContainerView): Array<Record<string, unknown>> {
+  return (c.record.mounts ?? []).map((m) => ({
+    Type: 'volume',
+    Name: m.volume,
+    Source: m.disk,
+    Destination: m.target,
+    Driver: m.driver,
+    Mode: m.mode,
+    RW: !m.readOnly,
+    Propagation: '',
+  }));
+}
+
 function isRunning(c: ContainerView): boolean {
   return c.state.status === 'running';
 }
 
-export function inspectContainer(c: ContainerView, vm: VmIdentity): Record<string, unknown> {
+export function inspectContainer(c: ContainerView, vm: VmIdentity, net?: ContainerNetworkView): Record<string, unknown> {
   const { record, state } = c;
   const spec = record.spec;
   const docker = personality(c);
@@ -70,7 +86,7 @@ export function inspectContainer(c: ContainerView, vm: VmIdentity): Record<strin
       Name: 'vm-disk',
       Data: { LowerDisks: record.layerDisks.join(':'), WritableDisk: `${c.dir}/rw.ext4` },
     },
-    Mounts: [],
+    Mounts: mountPoints(c),
     Config: {
       Hostname: spec.hostname,
       Domainname: spec.domainname,
@@ -93,16 +109,7 @@ export function inspectContainer(c: ContainerView, vm: VmIdentity): Record<strin
       StopSignal: spec.stopSignal,
       ...(spec.stopTimeout !== undefined ? { StopTimeout: spec.stopTimeout } : {}),
     },
-    NetworkSettings: {
-      Bridge: '',
-      SandboxID: '',
-      SandboxKey: '',
-      Ports: {},
-      HairpinMode: false,
-      LinkLocalIPv6Address: '',
-      LinkLocalIPv6PrefixLen: 0,
-      Networks: {},
-    },
+    NetworkSettings: networkSettings(c, net),
     VirtualMachine: vm,
   };
 }
@@ -123,7 +130,7 @@ export function statusText(c: ContainerView, now = Date.now()): string {
   }
 }
 
-export function listEntry(c: ContainerView): Record<string, unknown> {
+export function listEntry(c: ContainerView, net?: ContainerNetworkView): Record<string, unknown> {
   const { record } = c;
   const spec = record.spec;
   return {
@@ -133,12 +140,12 @@ export function listEntry(c: ContainerView): Record<string, unknown> {
     ImageID: record.imageId,
     Command: spec.process.argv.join(' '),
     Created: Math.floor(Date.parse(record.created) / 1000),
-    Ports: [],
+    Ports: listPorts(c, net),
     Labels: spec.labels,
     State: c.state.status,
     Status: statusText(c),
-    HostConfig: { NetworkMode: 'default' },
-    NetworkSettings: { Networks: {} },
-    Mounts: [],
+    HostConfig: { NetworkMode: (personality(c).hostConfig.NetworkMode as string | undefined) || 'default' },
+    NetworkSettings: { Networks: listNetworks(c, net) },
+    Mounts: mountPoints(c),
   };
 }

@@ -3,6 +3,8 @@
 import type { ContainerSpec } from '../../portlayer/containers/model.ts';
 import type { ImageRecord } from '../../portlayer/images/types.ts';
 import { invalid } from '../../portlayer/errors.ts';
+import { dockerMounts } from './mounts.ts';
+import { dockerNetworkRequest } from './network-request.ts';
 
 export interface DockerHostConfig {
   AutoRemove?: boolean;
@@ -88,6 +90,7 @@ export function toContainerSpec(name: string, request: DockerCreateRequest, imag
   );
   const labels = { ...(imageConfig.Labels ?? {}), ...(request.Labels ?? {}) };
   const cpus = host.NanoCpus ? host.NanoCpus / 1e9 : host.CpuCount ?? 0;
+  const { mounts, volumesFrom } = dockerMounts(request, image);
   return {
     name,
     imageReference: request.Image,
@@ -107,6 +110,9 @@ export function toContainerSpec(name: string, request: DockerCreateRequest, imag
     autoRemove: host.AutoRemove === true,
     memoryBytes: host.Memory ?? 0,
     cpus,
+    mounts,
+    volumesFrom,
+    network: dockerNetworkRequest(request, image),
     // Inspect shows the effective values (image defaults applied), as dockerd does.
     personality: {
       config: { ...request, Cmd: cmd, Entrypoint: entrypoint.length ? entrypoint : null, WorkingDir: request.WorkingDir || imageConfig.WorkingDir || '' },

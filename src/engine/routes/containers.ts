@@ -10,6 +10,7 @@ import { toContainerSpec } from '../docker/create-request.ts';
 import type { DockerCreateRequest } from '../docker/create-request.ts';
 import { inspectContainer, listEntry } from '../docker/container-json.ts';
 import type { VmIdentity } from '../docker/container-json.ts';
+import type { ContainerNetworkView } from '../docker/network-settings.ts';
 import { filterContainers } from '../docker/container-filters.ts';
 import { attachHandler, logsHandler } from './container-streams.ts';
 import { statsHandler } from './container-stats.ts';
@@ -21,6 +22,8 @@ export interface ContainerRoutesBackend {
   output: ContainerOutput;
   images: ImageStore;
   vmIdentity(c: ContainerView): VmIdentity;
+  /** The container's networks and published ports; absent: none. */
+  networkView?(c: ContainerView): ContainerNetworkView;
 }
 
 const WAIT_CONDITIONS = new Set(['not-running', 'next-exit', 'removed']);
@@ -29,7 +32,7 @@ export function containerRoutes(b: ContainerRoutesBackend): Route[] {
   return [
     { method: 'GET', path: '/containers/json', handler: (ctx) => list(b, ctx) },
     { method: 'POST', path: '/containers/create', handler: (ctx) => create(b, ctx) },
-    { method: 'GET', path: '/containers/:id/json', handler: (ctx) => sendJson(ctx.res, 200, inspectContainer(b.containers.get(ctx.params.id), b.vmIdentity(b.containers.get(ctx.params.id)))) },
+    { method: 'GET', path: '/containers/:id/json', handler: (ctx) => { const c = b.containers.get(ctx.params.id); sendJson(ctx.res, 200, inspectContainer(c, b.vmIdentity(c), b.networkView?.(c))); } },
     { method: 'POST', path: '/containers/:id/start', handler: async (ctx) => { await b.containers.start(ctx.params.id); sendNoContent(ctx.res); } },
     { method: 'POST', path: '/containers/:id/stop', handler: (ctx) => stop(b, ctx) },
     { method: 'POST', path: '/containers/:id/restart', handler: (ctx) => restart(b, ctx) },
@@ -40,7 +43,7 @@ export function containerRoutes(b: ContainerRoutesBackend): Route[] {
     { method: 'POST', path: '/containers/:id/attach', handler: (ctx) => attachHandler(b, ctx) },
     { method: 'GET', path: '/containers/:id/logs', handler: (ctx) => logsHandler(b, ctx) },
     { method: 'GET', path: '/containers/:id/stats', handler: (ctx) => statsHandler(b, ctx) },
-    { method: 'DELETE', path: '/containers/:id', handler: async (ctx) => { await b.containers.remove(ctx.params.id, { force: queryBool(ctx.query, 'force') }); sendNoContent(ctx.res); } },
+    { method: 'DELETE', path: '/containers/:id', handler: async (ctx) => { await b.containers.remove(ctx.params.id, { force: queryBool(ctx.query, 'force'), volumes: queryBool(ctx.query, 'v') }); sendNoContent(ctx.res); } },
   ];
 }
 
@@ -51,7 +54,7 @@ function list(b: ContainerRoutesBackend, ctx: RequestContext): void {
   if (!all && !ctx.query.get('filters')?.includes('status')) found = found.filter((c) => c.state.status === 'running');
   found.sort((x, y) => Date.parse(y.record.created) - Date.parse(x.record.created));
   if (limit > 0) found = found.slice(0, limit);
-  sendJson(ctx.res, 200, found.map(listEntry));
+  sendJson(ctx.res, 200, found.map((c) => listEntry(c, b.networkView?.(c))));
 }
 
 async function create(b: ContainerRoutesBackend, ctx: RequestContext): Promise<void> {

@@ -1,5 +1,6 @@
 // GET /system/df (`docker system df`): images with their shared sizes, containers with the space
-// their writable disks take, the total of stored layers. No volumes or build cache here.
+// their writable disks take, the total of stored layers, volumes with the space their disks take. No
+// build cache here.
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Route } from '../http/router.ts';
@@ -8,10 +9,13 @@ import type { ManagedImageStore } from '../../portlayer/images/types.ts';
 import type { ContainerService } from '../../portlayer/containers/service.ts';
 import { listEntry } from '../docker/container-json.ts';
 import { imageListEntry } from '../docker/image-json.ts';
+import { volumeJson } from '../docker/volume-json.ts';
+import type { VolumeView } from '../../portlayer/volumes/model.ts';
 
 export interface SystemDfBackend {
   images: ManagedImageStore;
   containers: ContainerService;
+  volumes: { list(): VolumeView[]; allocatedBytes(name: string): number };
 }
 
 export function systemDfRoutes(b: SystemDfBackend): Route[] {
@@ -44,7 +48,7 @@ function usage(b: SystemDfBackend): Record<string, unknown> {
       const sizeRw = allocatedBytes(join(c.dir, 'rw.ext4'));
       return { ...listEntry(c), SizeRw: sizeRw, SizeRootFs: sizeRw + (sizes.get(c.record.imageId) ?? 0) };
     }),
-    Volumes: [],
+    Volumes: b.volumes.list().map((v) => volumeJson(v, { size: b.volumes.allocatedBytes(v.record.name) })),
     BuildCache: [],
   };
 }

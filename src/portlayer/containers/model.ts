@@ -1,6 +1,8 @@
 // Three shapes kept apart: what was asked for (ContainerSpec), what is saved (ContainerRecord +
 // ContainerState, one file each in the container's directory), and the live VM (VmHandle, in memory).
 import type { ProcessSpec } from '../backend.ts';
+import type { ContainerMount, MountRequest } from '../volumes/model.ts';
+import type { ContainerNetworkRequest } from '../networks/model.ts';
 
 export interface ContainerSpec {
   /** Without Docker's leading slash. */
@@ -17,6 +19,12 @@ export interface ContainerSpec {
   autoRemove: boolean;
   memoryBytes: number;
   cpus: number;
+  /** Volumes to mount; a later request for a target replaces one inherited through volumesFrom. */
+  mounts?: MountRequest[];
+  /** Containers whose volume mounts this one takes too; readOnly overrides theirs when set. */
+  volumesFrom?: Array<{ container: string; readOnly?: boolean }>;
+  /** Networks and published ports; absent in records made before networking (loopback only). */
+  network?: ContainerNetworkRequest;
   /** Opaque to the port layer: the API personality keeps the request it was created from. */
   personality: unknown;
 }
@@ -27,6 +35,8 @@ export interface ContainerRecord {
   imageId: string;
   /** Layer disks bottom first, resolved at create: the container keeps working if the image is untagged. */
   layerDisks: string[];
+  /** Volume mounts resolved at create (absent in records made before volumes existed). */
+  mounts?: ContainerMount[];
   spec: ContainerSpec;
 }
 

@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { join } from 'node:path';
-import type { Backend, ExitStatus, VmHandle, VmUsage } from '../backend.ts';
+import type { Backend, ExitStatus, VmHandle, VmUsage, VmVolume } from '../backend.ts';
 import { ProcessStartError } from '../backend.ts';
 import type { ImageStore } from '../images/types.ts';
 import { PortLayerError, conflict, invalid, notFound, notModified } from '../errors.ts';
@@ -14,6 +14,9 @@ import { initialState } from './model.ts';
 import type { ContainerRecord, ContainerSpec, ContainerState, ContainerView } from './model.ts';
 import { PendingStdin } from './pending-stdin.ts';
 import type { EventLog } from '../events.ts';
+import type { ContainerMount, VolumeAttacher } from '../volumes/model.ts';
+import { mountRequests, refuseSharedWriters } from './mounts.ts';
+import type { ContainerNetworking } from '../networks/attachment.ts';
 
 export type WaitCondition = 'not-running' | 'next-exit' | 'removed';
 
@@ -39,6 +42,10 @@ export interface ContainerServiceOptions {
   /** Seconds between the stop signal and the kill, when neither the request nor the container says. */
   defaultStopTimeout: number;
   events: EventLog;
+  /** Absent: containers cannot have volumes. */
+  volumes?: VolumeAttacher;
+  /** Absent: containers have loopback only. */
+  networking?: ContainerNetworking;
 }
 
 export class ContainerService {
@@ -71,8 +78,10 @@ export class ContainerService {
       } else if (state.status !== 'running') {
         // A VM whose start the last engine never recorded (it died mid-boot): nobody asked for it.
         if (vm) await vm.kill();
+        this.options.networking?.stopped(record.id);
       } else if (vm) {
         this.watch(entry, vm);
+        await this.options.networking?.resumed(record);
       } else {
         const exit = (await this.backend.lastRecordedExit(entry.dir)) ?? { code: 255, error: 'container VM ended while the engine was down' };
         this.recordExit(entry, exit);
@@ -96,23 +105,39 @@ export class ContainerService {
     this.refuseTakenName(name);
     if (spec.process.argv.length === 0) throw invalid('no command specified');
     const id = randomBytes(32).toString('hex');
+    // Volumes first (they may be created now); held until the record naming them is saved.
+    const attached = await this.attachVolumes(spec);
     const record: ContainerRecord = {
       id,
       created: new Date().toISOString(),
       imageId: image.id,
       layerDisks: image.layers.map((l) => l.diskPath),
+      ...(attached.mounts.length > 0 ? { mounts: attached.mounts } : {}),
       spec: { ...spec, name, hostname: spec.hostname || id.slice(0, 12) },
     };
-    const dir = this.store.createDir(id);
-    const entry: LiveContainer = { record, state: initialState(), dir, stdin: new PendingStdin() };
+    let dir: string | undefined;
+    let entry: LiveContainer;
     try {
+      this.refuseTakenName(name);
+      dir = this.store.createDir(id);
+      entry = { record, state: initialState(), dir, stdin: new PendingStdin() };
       await this.backend.createWritableDisk(this.writableDisk(entry), WRITABLE_DISK_BYTES);
       this.store.saveState(id, entry.state);
       this.store.saveRecord(record);
+      // After the record, and visible: the networks' endpoints name a container that exists, and
+      // peers' /etc/hosts list it by name (recovery drops endpoints of containers that do not).
+      if (this.options.networking) {
+        this.live.set(id, entry);
+        await this.options.networking.created(record);
+      }
     } catch (err) {
-      this.store.remove(id);
+      this.live.delete(id);
+      if (dir) this.store.remove(id);
+      attached.release();
+      this.options.volumes?.removeAnonymousIfUnused(attached.mounts.filter((m) => m.anonymous).map((m) => m.volume));
       throw err;
     }
+    attached.release();
     this.live.set(id, entry);
     this.announce(entry, 'create');
     return view(entry);
@@ -129,6 +154,14 @@ export class ContainerService {
     if (entry.starting) return entry.starting;
     if (entry.state.status === 'running') throw notModified();
     if (entry.state.status === 'removing') throw conflict(`container ${entry.record.id} is marked for removal and cannot be started`);
+    const active = [...this.live.values()].filter((e) => e !== entry && (e.vm || e.starting));
+    try {
+      refuseSharedWriters(entry.record.spec.name, entry.record.mounts ?? [], active.map((e) => ({ name: e.record.spec.name, mounts: e.record.mounts ?? [] })));
+    } catch (err) {
+      // As for any failed start: a container meant to go away when it ends does not linger.
+      if (entry.record.spec.autoRemove) this.removeNow(entry, true);
+      throw err;
+    }
     entry.starting = this.boot(entry).finally(() => { entry.starting = undefined; });
     return entry.starting;
   }
@@ -138,6 +171,7 @@ export class ContainerService {
     const spec = record.spec;
     let vm: VmHandle;
     try {
+      const net = await this.options.networking?.beforeStart(record);
       vm = await this.backend.boot({
         id: record.id,
         dir: entry.dir,
@@ -148,12 +182,16 @@ export class ContainerService {
         process: spec.process,
         memoryMiB: spec.memoryBytes > 0 ? Math.ceil(spec.memoryBytes / 1024 ** 2) : this.options.defaultMemoryMiB,
         cpus: spec.cpus > 0 ? Math.ceil(spec.cpus) : this.options.defaultCpus,
+        volumes: this.volumeDisks(record),
+        nics: net?.nics,
+        hosts: net?.hosts,
       });
     } catch (err) {
+      this.options.networking?.stopped(record.id);
       const startError = err instanceof ProcessStartError;
       const message = err instanceof Error ? err.message : String(err);
       this.recordExit(entry, { code: startError ? err.code : 128, error: message });
-      if (spec.autoRemove) this.removeNow(entry);
+      if (spec.autoRemove) this.removeNow(entry, true);
       throw new PortLayerError(startError && err.code !== 125 ? 'InvalidParameter' : 'System', message, { cause: err });
     }
     entry.state = {
@@ -167,6 +205,7 @@ export class ContainerService {
     };
     this.store.saveState(record.id, entry.state);
     this.watch(entry, vm);
+    this.options.networking?.started(record.id);
     this.announce(entry, 'start');
     this.events.emit('start', record.id);
   }
@@ -177,8 +216,9 @@ export class ContainerService {
     vm.exited.then((exit) => {
       entry.vm = undefined;
       entry.stdin.detach();
+      this.options.networking?.stopped(entry.record.id);
       this.recordExit(entry, exit);
-      if (entry.record.spec.autoRemove) this.removeNow(entry);
+      if (entry.record.spec.autoRemove) this.removeNow(entry, true);
     });
   }
 
@@ -238,7 +278,8 @@ export class ContainerService {
     await vm.exited;
   }
 
-  async remove(ref: string, options: { force?: boolean } = {}): Promise<void> {
+  /** `volumes`: also remove the container's anonymous volumes that nothing else uses (`docker rm -v`). */
+  async remove(ref: string, options: { force?: boolean; volumes?: boolean } = {}): Promise<void> {
     const entry = this.find(ref);
     if (entry.state.status === 'removing') throw conflict(`removal of container ${entry.record.id} is already in progress`);
     if ((entry.vm || entry.starting) && !options.force) {
@@ -252,14 +293,34 @@ export class ContainerService {
       await vm.kill();
       await vm.exited;
     }
-    this.removeNow(entry);
+    this.removeNow(entry, options.volumes === true);
   }
 
-  private removeNow(entry: LiveContainer): void {
+  private removeNow(entry: LiveContainer, removeVolumes = false): void {
     if (!this.live.delete(entry.record.id)) return;
     this.store.remove(entry.record.id);
+    this.options.networking?.removed(entry.record.id);
     this.announce(entry, 'destroy');
     this.events.emit('removed', entry.record.id);
+    // After the container is gone, so that it no longer counts as a user.
+    if (removeVolumes) this.options.volumes?.removeAnonymousIfUnused((entry.record.mounts ?? []).filter((m) => m.anonymous).map((m) => m.volume));
+  }
+
+  /** Which containers (any state) mount volume `name`: what makes a volume "in use". */
+  containersUsingVolume(name: string): string[] {
+    return [...this.live.values()].filter((e) => e.record.mounts?.some((m) => m.volume === name)).map((e) => e.record.id);
+  }
+
+  private async attachVolumes(spec: ContainerSpec): Promise<{ mounts: ContainerMount[]; release(): void }> {
+    const inherited = (spec.volumesFrom ?? []).map((v) => ({ source: this.find(v.container).record, readOnly: v.readOnly }));
+    const requests = mountRequests(spec.mounts ?? [], inherited);
+    if (requests.length === 0) return { mounts: [], release: () => undefined };
+    if (!this.options.volumes) throw invalid('this VCH has no volume store');
+    return this.options.volumes.attach(requests);
+  }
+
+  private volumeDisks(record: ContainerRecord): VmVolume[] {
+    return (record.mounts ?? []).map((m) => ({ disk: this.options.volumes!.diskOf(m.volume), target: m.target, readOnly: m.readOnly, copyUp: m.copyUp }));
   }
 
   /** Resolves with the exit status per Docker's wait conditions. */
@@ -296,6 +357,7 @@ export class ContainerService {
     const oldName = entry.record.spec.name;
     entry.record = { ...entry.record, spec: { ...entry.record.spec, name } };
     this.store.saveRecord(entry.record);
+    this.options.networking?.renamed(entry.record.id);
     this.announce(entry, 'rename', { oldName: `/${oldName}` });
   }
 

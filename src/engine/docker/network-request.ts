@@ -1,0 +1,62 @@
+// The networking part of Docker's create request (HostConfig.NetworkMode/PortBindings/PublishAllPorts/
+// ExtraHosts, NetworkingConfig.EndpointsConfig, ExposedPorts) as the port layer's neutral request.
+import type { ContainerNetworkRequest, EndpointRequest, PortRequest } from '../../portlayer/networks/model.ts';
+import type { ImageRecord } from '../../portlayer/images/types.ts';
+import { invalid } from '../../portlayer/errors.ts';
+import type { DockerCreateRequest } from './create-request.ts';
+
+interface DockerEndpointConfig {
+  Aliases?: string[] | null;
+  IPAMConfig?: { IPv4Address?: string } | null;
+}
+
+type DockerPortBindings = Record<string, Array<{ HostIp?: string; HostPort?: string }> | null>;
+
+/** "8080", "8080/tcp", "53/udp" → [port, protocol]. */
+export function parsePortKey(key: string): [number, 'tcp' | 'udp'] {
+  const [port, proto = 'tcp'] = key.split('/');
+  const n = Number(port);
+  if (!Number.isInteger(n) || n < 1 || n > 65535) throw invalid(`invalid port specification: "${key}"`);
+  if (proto !== 'tcp' && proto !== 'udp') throw invalid(`invalid proto "${proto}" (Bonneville publishes tcp and udp)`);
+  return [n, proto];
+}
+
+export function dockerNetworkRequest(request: DockerCreateRequest, image: ImageRecord): ContainerNetworkRequest {
+  const host = request.HostConfig ?? {};
+  const mode = !host.NetworkMode || host.NetworkMode === 'default' ? 'bridge' : host.NetworkMode;
+  if (mode === 'host') throw invalid('network mode "host" is not supported: every container is its own VM with its own network stack');
+  if (mode.startsWith('container:')) throw invalid('network mode "container:…" is not supported: containers do not share a VM');
+  const endpointsConfig = ((request.NetworkingConfig as { EndpointsConfig?: Record<string, DockerEndpointConfig> } | undefined)?.EndpointsConfig) ?? {};
+  const endpoint = (network: string): EndpointRequest => {
+    const config = endpointsConfig[network] ?? (network === 'bridge' ? endpointsConfig.default : undefined) ?? {};
+    return { network, aliases: config.Aliases ?? [], ...(config.IPAMConfig?.IPv4Address ? { ipv4: config.IPAMConfig.IPv4Address } : {}) };
+  };
+  const endpoints = mode === 'none' ? [] : [
+    endpoint(mode),
+    // API ≥ 1.44 creates a container on several networks at once.
+    ...Object.keys(endpointsConfig).filter((n) => n !== mode && !(mode === 'bridge' && n === 'default')).map(endpoint),
+  ];
+  const ports: PortRequest[] = [];
+  for (const [key, bindings] of Object.entries((host.PortBindings ?? {}) as DockerPortBindings)) {
+    const [containerPort, protocol] = parsePortKey(key);
+    for (const b of bindings ?? [{}]) {
+      // "8000-8010" lets Docker pick in a range; the first port of it is taken here.
+      const hostPort = b.HostPort ? Number(b.HostPort.split('-')[0]) : 0;
+      if (!Number.isInteger(hostPort) || hostPort < 0 || hostPort > 65535) throw invalid(`invalid host port: "${b.HostPort}"`);
+      ports.push({ containerPort, protocol, hostIp: b.HostIp ?? '', hostPort });
+    }
+  }
+  const exposed = new Set<string>();
+  for (const key of [...Object.keys(image.config.config?.ExposedPorts ?? {}), ...Object.keys(request.ExposedPorts ?? {}), ...Object.keys(host.PortBindings ?? {})]) {
+    const [port, proto] = parsePortKey(key);
+    exposed.add(`${port}/${proto}`);
+  }
+  return {
+    enabled: mode !== 'none',
+    endpoints,
+    ports,
+    publishAll: host.PublishAllPorts === true,
+    exposed: [...exposed],
+    extraHosts: ((host.ExtraHosts as string[] | null | undefined) ?? []).map((h) => h.replace('=', ':')),
+  };
+}

@@ -1,0 +1,78 @@
+// Networks as the port layer keeps them: one record per network (networks/<id>.json), holding its
+// address plan and its endpoints — the IP allocation lives in the same file, so one atomic write
+// changes both. A container's request (ContainerNetworkRequest) is kept with the container; which
+// networks it is on now is the networks' endpoints.
+
+export interface EndpointRecord {
+  /** Endpoint id (64 hex). */
+  id: string;
+  ip: string;
+  mac: string;
+  /** Extra names peers resolve this container by on this network (compose's service name …). */
+  aliases: string[];
+  /** The address was asked for (IPAMConfig), not allocated. */
+  staticIp: boolean;
+}
+
+export interface NetworkRecord {
+  id: string;
+  name: string;
+  driver: 'bridge';
+  created: string;
+  /** "172.18.0.0/16" */
+  subnet: string;
+  gateway: string;
+  /** No way out of the network (no gateway route in containers, no NAT). */
+  internal: boolean;
+  attachable: boolean;
+  labels: Record<string, string>;
+  options: Record<string, string>;
+  /** The subnet was given by the user, not picked. */
+  userSubnet: boolean;
+  /** Container id → endpoint. */
+  endpoints: Record<string, EndpointRecord>;
+}
+
+/** The default network every container joins unless asked otherwise; containers on it do not resolve each other. */
+export const DEFAULT_NETWORK = 'bridge';
+
+export type PortProtocol = 'tcp' | 'udp';
+
+/** A port the container asked to publish. hostPort 0: any free port, chosen at each start. */
+export interface PortRequest {
+  containerPort: number;
+  protocol: PortProtocol;
+  /** "" listens on every address (0.0.0.0). */
+  hostIp: string;
+  hostPort: number;
+}
+
+/** A published port while the container runs. */
+export interface PortBinding {
+  containerPort: number;
+  protocol: PortProtocol;
+  hostIp: string;
+  hostPort: number;
+}
+
+export interface EndpointRequest {
+  /** Network name or id. */
+  network: string;
+  aliases: string[];
+  ipv4?: string;
+}
+
+/** What a container asked for at create; kept in its record. */
+export interface ContainerNetworkRequest {
+  /** false: loopback only (`--network none`). */
+  enabled: boolean;
+  /** Networks to join at create; the first is the primary one (default route, published ports). */
+  endpoints: EndpointRequest[];
+  ports: PortRequest[];
+  /** `-P`: every exposed port gets a free host port. */
+  publishAll: boolean;
+  /** "8080/tcp": what the image and the request expose. */
+  exposed: string[];
+  /** "name:ip" lines for /etc/hosts (`--add-host`). */
+  extraHosts: string[];
+}

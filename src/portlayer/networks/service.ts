@@ -1,0 +1,393 @@
+// Networks as the port layer runs them: the records (create, remove, connect …), the host side through
+// the backend's NetworkPlumbing, and what a container's start needs — its NICs, its /etc/hosts, its
+// published ports. Name resolution is /etc/hosts: every container on a user-defined network lists its
+// peers there, and running peers get a new list whenever a network's membership changes.
+import { randomBytes } from 'node:crypto';
+import type { NetworkPlumbing, VmHandle, VmNic } from '../backend.ts';
+import type { ContainerRecord } from '../containers/model.ts';
+import { PortLayerError, conflict, invalid, notFound } from '../errors.ts';
+import type { EventLog } from '../events.ts';
+import type { ContainerNetworking } from './attachment.ts';
+import { contains, firstHost, overlaps, formatSubnet, ipToNumber, isHostAddress, macFor, nextFree, parseSubnet, pickSubnet } from './ipam.ts';
+import type { ContainerNetworkRequest, EndpointRecord, NetworkRecord, PortBinding, PortRequest } from './model.ts';
+import { DEFAULT_NETWORK } from './model.ts';
+import { openProxy, type OpenProxy } from './port-proxy.ts';
+import { NetworkStore } from './store.ts';
+import { hostsLines } from './hosts.ts';
+
+/** What the network service needs to know about a container. */
+export interface ContainerLookup {
+  (id: string): { name: string; hostname: string; vm?: VmHandle; request?: ContainerNetworkRequest } | undefined;
+}
+
+export interface NetworkServiceOptions {
+  /** <datastore>/networks */
+  root: string;
+  plumbing?: NetworkPlumbing;
+  events: EventLog;
+  log?: (message: string) => void;
+}
+
+export interface NetworkCreateRequest {
+  name: string;
+  subnet?: string;
+  gateway?: string;
+  internal?: boolean;
+  attachable?: boolean;
+  labels?: Record<string, string>;
+  options?: Record<string, string>;
+}
+
+const forbidden = (message: string) => new PortLayerError('Forbidden', message);
+
+export class NetworkService implements ContainerNetworking {
+  private readonly options: NetworkServiceOptions;
+  private readonly store: NetworkStore;
+  private readonly nets = new Map<string, NetworkRecord>();
+  private readonly proxies = new Map<string, OpenProxy[]>();
+  /** Networks whose host side exists (made or adopted by this engine). */
+  private readonly ready = new Set<string>();
+  private lookup: ContainerLookup = () => undefined;
+
+  constructor(options: NetworkServiceOptions) {
+    this.options = options;
+    this.store = new NetworkStore(options.root);
+  }
+
+  /** Loads the networks and makes sure the default one exists (its host side too). */
+  async open(): Promise<void> {
+    for (const net of this.store.load()) this.nets.set(net.id, net);
+    if (!this.byName(DEFAULT_NETWORK)) {
+      await this.create({ name: DEFAULT_NETWORK, options: { 'com.docker.network.bridge.default_bridge': 'true' } }, { quiet: true });
+    }
+  }
+
+  /** After the containers were recovered: forgets endpoints of containers that no longer exist, removes stale host interfaces. */
+  async reconcile(): Promise<void> {
+    for (const net of this.nets.values()) {
+      const gone = Object.keys(net.endpoints).filter((id) => !this.lookup(id));
+      if (gone.length === 0) continue;
+      for (const id of gone) delete net.endpoints[id];
+      this.store.save(net);
+    }
+    await this.options.plumbing?.sweep([...this.nets.values()].map((n) => ({ id: n.id, subnet: n.subnet })));
+  }
+
+  useContainers(lookup: ContainerLookup): void {
+    this.lookup = lookup;
+  }
+
+  list(): NetworkRecord[] {
+    return [...this.nets.values()];
+  }
+
+  /** By full id, exact name, or unique id prefix (Docker's order). */
+  get(ref: string): NetworkRecord {
+    const exact = this.nets.get(ref) ?? this.byName(ref);
+    if (exact) return exact;
+    const matches = /^[0-9a-f]+$/.test(ref) ? [...this.nets.values()].filter((n) => n.id.startsWith(ref)) : [];
+    if (matches.length === 1) return matches[0];
+    if (matches.length > 1) throw invalid(`network ${ref} is ambiguous (${matches.length} matches found based on ID prefix)`);
+    throw notFound(`network ${ref} not found`);
+  }
+
+  private byName(name: string): NetworkRecord | undefined {
+    for (const net of this.nets.values()) if (net.name === name) return net;
+    return undefined;
+  }
+
+  async create(request: NetworkCreateRequest, how: { quiet?: boolean } = {}): Promise<NetworkRecord> {
+    if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(request.name)) throw invalid(`invalid network name "${request.name}"`);
+    if (this.byName(request.name)) throw conflict(`network with name ${request.name} already exists`);
+    const subnet = request.subnet ? this.userSubnet(request.subnet) : await this.freeSubnet();
+    const gateway = request.gateway ?? firstHost(subnet);
+    if (!isHostAddress(subnet, gateway)) throw invalid(`gateway ${gateway} is not a host address of ${formatSubnet(subnet)}`);
+    const net: NetworkRecord = {
+      id: randomBytes(32).toString('hex'),
+      name: request.name,
+      driver: 'bridge',
+      created: new Date().toISOString(),
+      subnet: formatSubnet(subnet),
+      gateway,
+      internal: request.internal === true,
+      attachable: request.attachable === true,
+      labels: request.labels ?? {},
+      options: request.options ?? {},
+      userSubnet: request.subnet !== undefined,
+      endpoints: {},
+    };
+    await this.ensureHostSide(net);
+    this.store.save(net);
+    this.nets.set(net.id, net);
+    if (!how.quiet) this.announce(net, 'create');
+    return net;
+  }
+
+  private userSubnet(cidr: string): ReturnType<typeof parseSubnet> {
+    let subnet;
+    try {
+      subnet = parseSubnet(cidr);
+    } catch (err) {
+      throw invalid((err as Error).message);
+    }
+    const clash = [...this.nets.values()].find((n) => overlaps(parseSubnet(n.subnet), subnet));
+    if (clash) throw forbidden(`Pool overlaps with other one on this address space (network ${clash.name})`);
+    return subnet;
+  }
+
+  private async freeSubnet(): Promise<ReturnType<typeof parseSubnet>> {
+    const host = (await this.options.plumbing?.hostSubnets()) ?? [];
+    const inUse = [...host, ...[...this.nets.values()].map((n) => n.subnet)].flatMap((c) => {
+      try { return [parseSubnet(c)]; } catch { return []; } // host routes narrower than /30 cannot clash with ours unless inside: skip
+    });
+    const hostAddresses = host.filter((c) => c.endsWith('/32') || c.endsWith('/31')).map((c) => ({ base: ipToNumber(c.split('/')[0]), prefix: 32 }));
+    const picked = pickSubnet([...inUse, ...hostAddresses]);
+    if (!picked) throw new PortLayerError('Unavailable', 'no free address pool left for a new network');
+    return picked;
+  }
+
+  private async ensureHostSide(net: NetworkRecord): Promise<void> {
+    if (!this.options.plumbing || this.ready.has(net.id)) return;
+    await this.options.plumbing.ensureNetwork({ id: net.id, subnet: net.subnet, gateway: net.gateway, internal: net.internal });
+    this.ready.add(net.id);
+  }
+
+  async remove(ref: string): Promise<void> {
+    const net = this.get(ref);
+    if (net.name === DEFAULT_NETWORK) throw forbidden(`${net.name} is a pre-defined network and cannot be removed`);
+    if (Object.keys(net.endpoints).length > 0) throw forbidden(`error while removing network: network ${net.name} id ${net.id} has active endpoints`);
+    await this.options.plumbing?.removeNetwork(net.id, net.subnet);
+    this.ready.delete(net.id);
+    this.store.remove(net.id);
+    this.nets.delete(net.id);
+    this.announce(net, 'destroy');
+  }
+
+  /** Removes the user-defined networks no container is on that `match` accepts; returns their names. */
+  async prune(match: (net: NetworkRecord) => boolean): Promise<string[]> {
+    const removed: string[] = [];
+    for (const net of [...this.nets.values()]) {
+      if (net.name === DEFAULT_NETWORK || Object.keys(net.endpoints).length > 0 || !match(net)) continue;
+      await this.remove(net.id);
+      removed.push(net.name);
+    }
+    return removed;
+  }
+
+  /** Joins a (stopped) container to a network. */
+  async connect(ref: string, containerId: string, request: { aliases?: string[]; ipv4?: string }): Promise<void> {
+    const net = this.get(ref);
+    const container = this.lookup(containerId);
+    if (!container) throw notFound(`No such container: ${containerId}`);
+    if (container.vm) throw conflict(`container ${container.name} is running: Bonneville connects stopped containers only (its NICs are fixed while the VM runs)`);
+    if (net.endpoints[containerId]) throw forbidden(`endpoint with name ${container.name} already exists in network ${net.name}`);
+    if (!container.request?.enabled) throw forbidden(`container ${container.name} has networking disabled (--network none)`);
+    this.addEndpoint(net, containerId, request.aliases ?? [], request.ipv4);
+    this.store.save(net);
+    this.announce(net, 'connect', { container: containerId });
+    this.tellPeers(net, containerId);
+  }
+
+  async disconnect(ref: string, containerId: string): Promise<void> {
+    const net = this.get(ref);
+    const container = this.lookup(containerId);
+    if (container?.vm) throw conflict(`container ${container.name} is running: Bonneville disconnects stopped containers only (its NICs are fixed while the VM runs)`);
+    if (!net.endpoints[containerId]) throw forbidden(`container ${containerId} is not connected to network ${net.name}`);
+    delete net.endpoints[containerId];
+    this.store.save(net);
+    this.announce(net, 'disconnect', { container: containerId });
+    this.tellPeers(net, containerId);
+  }
+
+  private addEndpoint(net: NetworkRecord, containerId: string, aliases: string[], ipv4?: string): EndpointRecord {
+    const subnet = parseSubnet(net.subnet);
+    const taken = new Set([net.gateway, ...Object.values(net.endpoints).map((e) => e.ip)]);
+    let ip: string | undefined;
+    if (ipv4) {
+      if (!contains(subnet, ipv4) || !isHostAddress(subnet, ipv4)) throw invalid(`invalid address ${ipv4}: it does not belong to any of this network's subnets (${net.subnet})`);
+      if (taken.has(ipv4)) throw forbidden(`Address already in use: ${ipv4} on network ${net.name}`);
+      ip = ipv4;
+    } else {
+      ip = nextFree(subnet, taken);
+      if (!ip) throw new PortLayerError('Unavailable', `no available IPv4 addresses on network ${net.name}`);
+    }
+    // The default bridge has no name resolution, hence no aliases (as in Docker).
+    const endpoint: EndpointRecord = {
+      id: randomBytes(32).toString('hex'), ip, mac: macFor(ip), aliases: net.name === DEFAULT_NETWORK ? [] : [...new Set(aliases)], staticIp: ipv4 !== undefined,
+    };
+    net.endpoints[containerId] = endpoint;
+    return endpoint;
+  }
+
+  /** The container's endpoints, its primary network first (the order it asked for them in). */
+  endpointsOf(containerId: string): Array<{ network: NetworkRecord; endpoint: EndpointRecord }> {
+    const found = [...this.nets.values()].filter((n) => n.endpoints[containerId]).map((network) => ({ network, endpoint: network.endpoints[containerId] }));
+    const asked = this.lookup(containerId)?.request?.endpoints.map((e) => e.network) ?? [];
+    const rank = (n: NetworkRecord) => {
+      const i = asked.findIndex((a) => a === n.name || a === n.id);
+      return i === -1 ? asked.length : i;
+    };
+    return found.sort((a, b) => rank(a.network) - rank(b.network) || a.network.created.localeCompare(b.network.created));
+  }
+
+  /** The ports the container publishes now (empty while it is stopped). */
+  portsOf(containerId: string): PortBinding[] {
+    return (this.proxies.get(containerId) ?? []).map((p) => p.binding);
+  }
+
+  /** Whether names resolve between containers on this network. */
+  hasNameResolution(net: NetworkRecord): boolean {
+    return net.name !== DEFAULT_NETWORK;
+  }
+
+  // ---- ContainerNetworking: what ContainerService calls along a container's life ----
+
+  async created(record: ContainerRecord): Promise<void> {
+    const request = record.spec.network;
+    if (!request?.enabled) {
+      if (request && request.ports.length > 0) throw invalid('conflicting options: port publishing and the container type network mode');
+      return;
+    }
+    const joined: NetworkRecord[] = [];
+    try {
+      for (const wanted of request.endpoints) {
+        const net = this.get(wanted.network);
+        if (net.endpoints[record.id]) continue;
+        this.addEndpoint(net, record.id, wanted.aliases, wanted.ipv4);
+        joined.push(net);
+      }
+    } catch (err) {
+      for (const net of joined) delete net.endpoints[record.id];
+      throw err;
+    }
+    for (const net of joined) {
+      this.store.save(net);
+      this.announce(net, 'connect', { container: record.id });
+      this.tellPeers(net, record.id);
+    }
+  }
+
+  async beforeStart(record: ContainerRecord): Promise<{ nics: VmNic[]; hosts: string[] }> {
+    const endpoints = this.endpointsOf(record.id);
+    for (const { network } of endpoints) await this.ensureHostSide(network);
+    const nics: VmNic[] = endpoints.map(({ network, endpoint }) => ({
+      networkId: network.id,
+      mac: endpoint.mac,
+      address: `${endpoint.ip}/${network.subnet.split('/')[1]}`,
+      gateway: network.internal ? undefined : network.gateway,
+    }));
+    const request = record.spec.network;
+    // Without a host side the container has no NIC, so nothing could be forwarded to it.
+    if (!this.options.plumbing) return { nics: [], hosts: this.hostsFor(record.id) };
+    if (request && endpoints.length > 0) await this.publish(record.id, request, endpoints[0].endpoint.ip);
+    return { nics, hosts: this.hostsFor(record.id) };
+  }
+
+  private async publish(containerId: string, request: ContainerNetworkRequest, target: string, exact?: PortBinding[]): Promise<void> {
+    this.unpublish(containerId);
+    const wanted: PortRequest[] = exact ?? publishedPorts(request);
+    const open: OpenProxy[] = [];
+    try {
+      for (const port of wanted) open.push(await openProxy(port, target));
+    } catch (err) {
+      for (const p of open) p.close();
+      throw err;
+    }
+    this.proxies.set(containerId, open);
+    this.store.savePorts(containerId, open.map((p) => p.binding));
+  }
+
+  private unpublish(containerId: string): void {
+    for (const p of this.proxies.get(containerId) ?? []) p.close();
+    this.proxies.delete(containerId);
+    this.store.removePorts(containerId);
+  }
+
+  started(containerId: string): void {
+    // Peers that joined between the CONFIG and now were sent to a container not yet running.
+    this.lookup(containerId)?.vm?.updateHosts?.(this.hostsFor(containerId));
+  }
+
+  stopped(containerId: string): void {
+    this.unpublish(containerId);
+  }
+
+  removed(containerId: string): void {
+    this.unpublish(containerId);
+    for (const net of this.nets.values()) {
+      if (!net.endpoints[containerId]) continue;
+      delete net.endpoints[containerId];
+      this.store.save(net);
+      this.announce(net, 'disconnect', { container: containerId });
+      this.tellPeers(net, containerId);
+    }
+  }
+
+  /** A running container adopted after an engine restart: its ports are published again, on the same host ports. */
+  async resumed(record: ContainerRecord): Promise<void> {
+    const saved = this.store.loadPorts(record.id);
+    const endpoints = this.endpointsOf(record.id);
+    for (const { network } of endpoints) await this.ensureHostSide(network).catch((err: Error) => this.log(`network ${network.name}: ${err.message}`));
+    if (saved.length === 0 || endpoints.length === 0 || !record.spec.network) return;
+    await this.publish(record.id, record.spec.network, endpoints[0].endpoint.ip, saved)
+      .catch((err: Error) => this.log(`container ${record.id.slice(0, 12)}: ports not published again: ${err.message}`));
+  }
+
+  renamed(containerId: string): void {
+    for (const net of this.nets.values()) if (net.endpoints[containerId]) this.tellPeers(net, containerId);
+  }
+
+  /** The container's /etc/hosts: itself, then its peers on every user-defined network it is on. */
+  hostsFor(containerId: string): string[] {
+    const self = this.lookup(containerId);
+    const endpoints = this.endpointsOf(containerId);
+    const peers: Array<{ ip: string; names: string[] }> = [];
+    for (const { network } of endpoints) {
+      if (!this.hasNameResolution(network)) continue;
+      for (const [id, endpoint] of Object.entries(network.endpoints)) {
+        const peer = id === containerId ? undefined : this.lookup(id);
+        if (peer) peers.push({ ip: endpoint.ip, names: [peer.name, ...endpoint.aliases, id.slice(0, 12)] });
+      }
+    }
+    return hostsLines({
+      hostname: self?.hostname ?? containerId.slice(0, 12),
+      ownIp: endpoints[0]?.endpoint.ip,
+      ownAliases: endpoints[0] && this.hasNameResolution(endpoints[0].network) ? endpoints[0].endpoint.aliases : [],
+      peers,
+      extraHosts: self?.request?.extraHosts ?? [],
+    });
+  }
+
+  /** Sends the new /etc/hosts to every running container sharing the network (the changed one excluded). */
+  private tellPeers(net: NetworkRecord, changed: string): void {
+    if (!this.hasNameResolution(net)) return;
+    for (const id of Object.keys(net.endpoints)) {
+      if (id === changed) continue;
+      const vm = this.lookup(id)?.vm;
+      if (vm?.updateHosts) vm.updateHosts(this.hostsFor(id));
+    }
+  }
+
+  private announce(net: NetworkRecord, action: string, extra: Record<string, string> = {}): void {
+    this.options.events.record('network', action, net.id, { name: net.name, type: net.driver, ...extra });
+  }
+
+  private log(message: string): void {
+    this.options.log?.(message);
+  }
+}
+
+/** The ports a start publishes: those asked for, plus (-P) every exposed one not asked for, on a free host port. */
+export function publishedPorts(request: ContainerNetworkRequest): PortRequest[] {
+  const ports = [...request.ports];
+  if (request.publishAll) {
+    for (const exposed of request.exposed) {
+      const [port, proto = 'tcp'] = exposed.split('/');
+      const containerPort = Number(port);
+      if (!ports.some((p) => p.containerPort === containerPort && p.protocol === proto)) {
+        ports.push({ containerPort, protocol: proto === 'udp' ? 'udp' : 'tcp', hostIp: '', hostPort: 0 });
+      }
+    }
+  }
+  return ports;
+}

@@ -1,0 +1,198 @@
+// Volume lifecycle: create (by name, or anonymous), list, inspect, remove, prune, and the attach step a
+// container create takes. A volume is in use while any container (running or not) mounts it, or while
+// a container create is resolving it (a hold): neither remove nor prune takes it then.
+import type { Backend } from '../backend.ts';
+import type { EventLog } from '../events.ts';
+import { conflict, notFound } from '../errors.ts';
+import { VolumeDirectoryStore } from './store.ts';
+import { anonymousVolumeName, sizeFromOptions, validateDriver, validateVolumeName } from './options.ts';
+import type { ContainerMount, MountRequest, VolumeAttacher, VolumeCreateRequest, VolumeRecord, VolumeUsage, VolumeView } from './model.ts';
+
+export interface VolumeServiceOptions {
+  /** <datastore>/volumes */
+  root: string;
+  backend: Pick<Backend, 'createVolumeDisk'>;
+  events: EventLog;
+}
+
+export class VolumeService implements VolumeAttacher {
+  private readonly store: VolumeDirectoryStore;
+  private readonly options: VolumeServiceOptions;
+  private readonly volumes = new Map<string, VolumeRecord>();
+  /** Creates under way, so that a second create of the same name waits for the first. */
+  private readonly creating = new Map<string, Promise<VolumeRecord>>();
+  /** Volumes a container create is resolving: in use although no container records them yet. */
+  private readonly holds = new Map<string, number>();
+  private usage: VolumeUsage = { containersUsing: () => [] };
+
+  constructor(options: VolumeServiceOptions) {
+    this.options = options;
+    this.store = new VolumeDirectoryStore(options.root);
+  }
+
+  /** Rebuilds the view from the datastore (interrupted creates and removals are cleaned up). */
+  recover(): void {
+    for (const record of this.store.load()) this.volumes.set(record.name, record);
+  }
+
+  useUsage(usage: VolumeUsage): void {
+    this.usage = usage;
+  }
+
+  list(): VolumeView[] {
+    return [...this.volumes.values()].map((r) => this.view(r));
+  }
+
+  get(name: string): VolumeView {
+    const record = this.volumes.get(name);
+    if (!record) throw notFound(`get ${name}: no such volume`);
+    return this.view(record);
+  }
+
+  /** Creates a volume; asking again for an existing name with the same driver returns that volume, as Docker does. */
+  async create(request: VolumeCreateRequest): Promise<VolumeView> {
+    return this.view(await this.ensure(request));
+  }
+
+  diskOf(name: string): string {
+    if (!this.volumes.has(name)) throw notFound(`volume ${name} no longer exists`);
+    return this.store.diskOf(name);
+  }
+
+  /** Bytes the volume's disk really takes. */
+  allocatedBytes(name: string): number {
+    return this.store.allocatedBytes(name);
+  }
+
+  remove(name: string, options: { force?: boolean } = {}): void {
+    if (!this.volumes.has(name)) {
+      if (options.force) return; // Docker: forcing the removal of a missing volume is no error
+      throw notFound(`get ${name}: no such volume`);
+    }
+    // Even forced: a container's config names the disk, and its VM may be writing it.
+    const users = this.users(name);
+    if (users.length > 0) throw conflict(`remove ${name}: volume is in use - [${users.join(', ')}]`);
+    this.removeNow(name);
+  }
+
+  /** Removes unused volumes: anonymous ones only unless `all`, and only those `select` accepts. */
+  prune(options: { all?: boolean; select?: (view: VolumeView) => boolean } = {}): { deleted: string[]; reclaimed: number } {
+    const deleted: string[] = [];
+    let reclaimed = 0;
+    for (const view of this.list()) {
+      if (view.usedBy.length > 0 || this.holds.has(view.record.name)) continue;
+      if (!options.all && !view.record.anonymous) continue;
+      if (options.select && !options.select(view)) continue;
+      reclaimed += this.store.allocatedBytes(view.record.name);
+      this.removeNow(view.record.name);
+      deleted.push(view.record.name);
+    }
+    if (deleted.length > 0) this.options.events.record('volume', 'prune', '', { reclaimed: String(reclaimed) });
+    return { deleted, reclaimed };
+  }
+
+  async attach(requests: MountRequest[]): Promise<{ mounts: ContainerMount[]; release(): void }> {
+    const held: string[] = [];
+    const release = () => {
+      for (const name of held.splice(0)) {
+        const n = (this.holds.get(name) ?? 1) - 1;
+        if (n > 0) this.holds.set(name, n);
+        else this.holds.delete(name);
+      }
+    };
+    const hold = (name: string) => {
+      this.holds.set(name, (this.holds.get(name) ?? 0) + 1);
+      held.push(name);
+    };
+    const mounts: ContainerMount[] = [];
+    try {
+      for (const request of requests) {
+        if (request.volume) {
+          validateVolumeName(request.volume);
+          hold(request.volume);
+        }
+        const record = await this.ensure({ name: request.volume, anonymous: !request.volume, ...request.create });
+        if (!request.volume) hold(record.name);
+        mounts.push({
+          volume: record.name,
+          target: request.target,
+          readOnly: request.readOnly,
+          copyUp: request.copyUp,
+          mode: request.mode,
+          driver: record.driver,
+          disk: this.store.diskOf(record.name),
+          anonymous: record.anonymous,
+        });
+      }
+    } catch (err) {
+      release();
+      // Anonymous volumes made for this create belong to nothing now.
+      this.removeAnonymousIfUnused(mounts.filter((m) => m.anonymous).map((m) => m.volume));
+      throw err;
+    }
+    return { mounts, release };
+  }
+
+  removeAnonymousIfUnused(names: string[]): void {
+    for (const name of new Set(names)) {
+      const record = this.volumes.get(name);
+      if (record?.anonymous && this.users(name).length === 0 && !this.holds.has(name)) this.removeNow(name);
+    }
+  }
+
+  private users(name: string): string[] {
+    const users = this.usage.containersUsing(name);
+    return this.holds.has(name) && users.length === 0 ? ['a container being created'] : users;
+  }
+
+  private async ensure(request: VolumeCreateRequest): Promise<VolumeRecord> {
+    const name = request.name ? validateVolumeName(request.name) : anonymousVolumeName();
+    const driver = validateDriver(request.driver);
+    // No await unless another create of this name is under way: the check and the claim below must
+    // happen in one turn, or two creates of one name would both make a disk.
+    const pending = this.creating.get(name);
+    if (pending) {
+      await pending.catch(() => undefined);
+      return this.ensure({ ...request, name });
+    }
+    const existing = this.volumes.get(name);
+    if (existing) {
+      if (request.driver && existing.driver !== driver) {
+        throw conflict(`create ${name}: a volume with the name ${name} already exists with driver "${existing.driver}"`);
+      }
+      return existing;
+    }
+    const options = { ...(request.driverOptions ?? {}) };
+    const record: VolumeRecord = {
+      name,
+      driver,
+      created: new Date().toISOString(),
+      labels: { ...(request.labels ?? {}) },
+      options,
+      anonymous: request.anonymous === true || !request.name,
+      sizeBytes: sizeFromOptions(options),
+    };
+    const making = this.store.create(record, (path) => this.options.backend.createVolumeDisk(path, record.sizeBytes)).then(() => record);
+    this.creating.set(name, making);
+    try {
+      await making;
+    } finally {
+      this.creating.delete(name);
+    }
+    this.volumes.set(name, record);
+    this.options.events.record('volume', 'create', name, { driver });
+    return record;
+  }
+
+  private removeNow(name: string): void {
+    const record = this.volumes.get(name);
+    if (!record) return;
+    this.store.remove(name);
+    this.volumes.delete(name);
+    this.options.events.record('volume', 'destroy', name, { driver: record.driver });
+  }
+
+  private view(record: VolumeRecord): VolumeView {
+    return { record, disk: this.store.diskOf(record.name), usedBy: this.usage.containersUsing(record.name) };
+  }
+}

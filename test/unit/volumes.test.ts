@@ -1,0 +1,92 @@
+// Volumes without VMs: Docker's mount syntaxes, the size option, and the volume service's store
+// (concurrent creates, holds, crash leftovers) over a fake disk maker.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { dockerMounts } from '../../src/engine/docker/mounts.ts';
+import { parseSize } from '../../src/portlayer/volumes/options.ts';
+import { VolumeService } from '../../src/portlayer/volumes/service.ts';
+import { EventLog } from '../../src/portlayer/events.ts';
+import type { ImageRecord } from '../../src/portlayer/images/types.ts';
+import { statusOf } from '../../src/engine/http/errors.ts';
+
+function image(volumes?: Record<string, object>): ImageRecord {
+  return {
+    id: 'sha256:' + 'a'.repeat(64), repoTags: [], repoDigests: [], layers: [], size: 0, stored: '',
+    config: { architecture: 'amd64', os: 'linux', config: { Cmd: ['sh'], Volumes: volumes }, rootfs: { type: 'layers', diff_ids: [] } },
+  };
+}
+
+test('Binds, Mounts, Config.Volumes and image VOLUMEs become mount requests', () => {
+  const { mounts, volumesFrom } = dockerMounts({
+    Image: 'img',
+    Volumes: { '/anon/': {} },
+    HostConfig: {
+      Binds: ['data:/data:ro,nocopy', 'logs:/var/log'],
+      Mounts: [{ Type: 'volume', Source: 'm', Target: '/m', ReadOnly: true, VolumeOptions: { DriverConfig: { Name: 'local', Options: { size: '1G' } } } }],
+      VolumesFrom: ['other:ro', 'third'],
+    },
+  }, image({ '/data': {}, '/img': {} }));
+  assert.deepEqual(mounts.map((m) => [m.volume, m.target, m.readOnly, m.copyUp, m.mode]), [
+    ['data', '/data', true, false, 'ro,nocopy'],
+    ['logs', '/var/log', false, true, 'z'],
+    ['m', '/m', true, true, ''],
+    ['', '/anon', false, true, ''],
+    ['', '/img', false, true, ''], // the image's /data is covered by a bind
+  ]);
+  assert.deepEqual(mounts[2].create, { driver: 'local', driverOptions: { size: '1G' }, labels: undefined });
+  assert.deepEqual(volumesFrom, [{ container: 'other', readOnly: true }, { container: 'third' }]);
+});
+
+test('host paths, relative targets and unknown modes are refused with 400', () => {
+  const bad = (hostConfig: Record<string, unknown>, pattern: RegExp) =>
+    assert.throws(() => dockerMounts({ Image: 'img', HostConfig: hostConfig }, image()), (err) => statusOf(err) === 400 && pattern.test((err as Error).message));
+  bad({ Binds: ['/srv:/data'] }, /host path "\/srv" cannot be mounted at \/data.*use a volume/);
+  bad({ Mounts: [{ Type: 'bind', Source: '/srv', Target: '/data' }] }, /host path "\/srv"/);
+  bad({ Mounts: [{ Type: 'tmpfs', Target: '/t' }] }, /not supported/);
+  bad({ Binds: ['v:data'] }, /must be absolute/);
+  bad({ Binds: ['v:/'] }, /destination can't be '\/'/);
+  bad({ Binds: ['v:/d:xyz'] }, /invalid mode/);
+});
+
+test('sizes are binary units', () => {
+  assert.equal(parseSize('2G'), 2 * 1024 ** 3);
+  assert.equal(parseSize('512m'), 512 * 1024 ** 2);
+  assert.equal(parseSize('1.5GiB'), 1.5 * 1024 ** 3);
+  assert.equal(parseSize('4096'), 4096);
+  assert.throws(() => parseSize('lots'), (err) => statusOf(err) === 400);
+});
+
+test('volume service: one disk per name under concurrent creates, holds block removal, leftovers are dropped', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'bonneville-volumes-'));
+  try {
+    let made = 0;
+    const backend = { createVolumeDisk: async (path: string) => { made++; await new Promise((r) => setTimeout(r, 10)); writeFileSync(path, ''); } };
+    const service = new VolumeService({ root, backend, events: new EventLog() });
+    service.recover();
+    const [a, b] = await Promise.all([service.create({ name: 'same' }), service.create({ name: 'same' })]);
+    assert.equal(made, 1);
+    assert.equal(a.record.created, b.record.created);
+
+    const attached = await service.attach([{ volume: '', target: '/x', readOnly: false, copyUp: true, mode: '' }]);
+    const anonymous = attached.mounts[0].volume;
+    assert.equal(attached.mounts[0].anonymous, true);
+    assert.throws(() => service.remove(anonymous), (err) => statusOf(err) === 409);
+    assert.deepEqual(service.prune().deleted, []);
+    attached.release();
+    assert.deepEqual(service.prune().deleted, [anonymous]);
+
+    mkdirSync(join(root, '.creating-0123'));
+    mkdirSync(join(root, 'nodisk'));
+    writeFileSync(join(root, 'nodisk', 'volume.json'), '{}');
+    const again = new VolumeService({ root, backend, events: new EventLog() });
+    again.recover();
+    assert.deepEqual(again.list().map((v) => v.record.name), ['same']);
+    assert.equal(existsSync(join(root, '.creating-0123')), false);
+    assert.equal(existsSync(join(root, 'nodisk')), false);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
