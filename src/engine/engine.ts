@@ -127,8 +127,8 @@ export async function startEngine(options: EngineOptions): Promise<RunningEngine
         Backend: backend.info().name,
         Accelerator: backend.info().accelerator,
         Pid: c.state.pid,
-        MemoryMiB: c.record.spec.memoryBytes > 0 ? Math.ceil(c.record.spec.memoryBytes / 1024 ** 2) : options.defaultMemoryMiB ?? 256,
-        CPUs: c.record.spec.cpus > 0 ? Math.ceil(c.record.spec.cpus) : options.defaultCpus ?? 1,
+        MemoryMiB: containers.vmShape(c.record.id).memoryMiB,
+        CPUs: containers.vmShape(c.record.id).cpus,
         Kernel: backend.info().kernelVersion,
       }),
       networkView: (c) => ({
@@ -137,7 +137,7 @@ export async function startEngine(options: EngineOptions): Promise<RunningEngine
         resolves: (n) => networks.hasNameResolution(n),
       }),
     }))
-    .add(containerExportRoutes({ containers, tmpDir: join(options.datastore, 'images', 'tmp') }))
+    .add(containerExportRoutes({ containers, images }))
     .add(imageRoutes({ images, containers, registries }))
     .add(authRoutes({ registries }))
     .add(systemDfRoutes({ images, containers, volumes }))

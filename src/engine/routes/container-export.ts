@@ -1,12 +1,11 @@
 // GET /containers/{id}/export: the container's merged filesystem as a tarball.
 import type { Route, RequestContext } from '../http/router.ts';
 import type { ContainerService } from '../../portlayer/containers/service.ts';
-import { exportMergedRootfs } from '../../portlayer/images/merged-rootfs.ts';
+import type { ManagedImageStore } from '../../portlayer/images/types.ts';
 
 export interface ContainerExportBackend {
   containers: ContainerService;
-  /** Where the export's mount points and copies live (the image store's tmp/). */
-  tmpDir: string;
+  images: ManagedImageStore;
 }
 
 export function containerExportRoutes(b: ContainerExportBackend): Route[] {
@@ -17,7 +16,7 @@ async function exportContainer(b: ContainerExportBackend, ctx: RequestContext): 
   const filesystem = b.containers.filesystemOf(ctx.params.id);
   ctx.res.writeHead(200, { 'Content-Type': 'application/x-tar' });
   try {
-    await exportMergedRootfs({ ...filesystem, tmpDir: b.tmpDir }, ctx.res);
+    await b.images.exportFilesystem(filesystem, ctx.res);
     ctx.res.end();
   } catch (err) {
     ctx.res.destroy(err instanceof Error ? err : new Error(String(err))); // a torn tarball must not look complete

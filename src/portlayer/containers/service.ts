@@ -180,8 +180,7 @@ export class ContainerService {
         layerDisks: record.layerDisks,
         writableDisk: this.writableDisk(entry),
         process: spec.process,
-        memoryMiB: spec.memoryBytes > 0 ? Math.ceil(spec.memoryBytes / 1024 ** 2) : this.options.defaultMemoryMiB,
-        cpus: spec.cpus > 0 ? Math.ceil(spec.cpus) : this.options.defaultCpus,
+        ...this.shapeOf(spec),
         volumes: this.volumeDisks(record),
         nics: net?.nics,
         hosts: net?.hosts,
@@ -379,6 +378,18 @@ export class ContainerService {
     return { id: entry.record.id, vm: entry.vm };
   }
 
+  /** The size of the container's VM: what it asked for, else the VCH's defaults. */
+  vmShape(ref: string): { memoryMiB: number; cpus: number } {
+    return this.shapeOf(this.find(ref).record.spec);
+  }
+
+  private shapeOf(spec: ContainerSpec): { memoryMiB: number; cpus: number } {
+    return {
+      memoryMiB: spec.memoryBytes > 0 ? Math.ceil(spec.memoryBytes / 1024 ** 2) : this.options.defaultMemoryMiB,
+      cpus: spec.cpus > 0 ? Math.ceil(spec.cpus) : this.options.defaultCpus,
+    };
+  }
+
   /** The disks that make up the container's filesystem, and whether a VM may be writing them now. */
   filesystemOf(ref: string): { layerDisks: string[]; writableDisk: string; active: boolean } {
     const entry = this.find(ref);
@@ -390,7 +401,7 @@ export class ContainerService {
     const entry = this.find(ref);
     if (!entry.vm) return undefined;
     const spec = entry.record.spec;
-    return { usage: entry.vm.usage(), limitBytes: spec.memoryBytes > 0 ? spec.memoryBytes : this.options.defaultMemoryMiB * 1024 ** 2 };
+    return { usage: entry.vm.usage(), limitBytes: this.shapeOf(spec).memoryMiB * 1024 ** 2 };
   }
 
   /** Whether the container's process is running now (or its VM is booting). */

@@ -23,6 +23,9 @@ import { pullImage, type PullRequest, type PullResult, type PullTarget } from '.
 import { pushImage, type PushRequest, type PushSource } from './push.ts';
 import { importRootfs, type ImportRequest } from './import.ts';
 import { commitContainer, type CommitRequest } from './commit.ts';
+import { exportMergedRootfs } from './merged-rootfs.ts';
+import type { ContainerFilesystemRequest } from './container-filesystem.ts';
+import type { Writable } from 'node:stream';
 import { writeImageArchive } from './save.ts';
 import type { FetchedManifest } from './registry/distribution.ts';
 import type { ManifestMetadata } from './layout.ts';
@@ -160,6 +163,10 @@ export class DiskImageStore implements ManagedImageStore, PullTarget, PushSource
     } finally {
       await rm(workDir, { recursive: true, force: true });
     }
+  }
+
+  exportFilesystem(filesystem: Omit<ContainerFilesystemRequest, 'tmpDir'>, out: NodeJS.WritableStream): Promise<void> {
+    return exportMergedRootfs({ ...filesystem, tmpDir: this.layout.tmpDir }, out as Writable);
   }
 
   async save(references: string[], out: NodeJS.WritableStream): Promise<void> {

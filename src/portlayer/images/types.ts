@@ -87,6 +87,8 @@ export interface ManagedImageStore extends ImageStore {
   push(request: import('./push.ts').PushRequest): Promise<void>;
   importRootfs(request: import('./import.ts').ImportRequest): Promise<string>;
   commit(request: Omit<import('./commit.ts').CommitRequest, 'parent'> & { parentId: string }): Promise<string>;
+  /** `docker export`: the container's merged filesystem as a tarball. */
+  exportFilesystem(filesystem: Omit<import('./container-filesystem.ts').ContainerFilesystemRequest, 'tmpDir'>, out: NodeJS.WritableStream): Promise<void>;
   save(references: string[], out: NodeJS.WritableStream): Promise<void>;
   remove(reference: string, options?: { force?: boolean }): Promise<DeleteRecord[]>;
   prune(options?: { all?: boolean; keep?: (image: ImageRecord) => boolean }): Promise<{ deleted: DeleteRecord[]; reclaimed: number }>;
