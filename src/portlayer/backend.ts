@@ -77,20 +77,11 @@ export interface ExitStatus {
   error?: string;
 }
 
-/** Another process in a running container (`docker exec`). */
-export interface ExecProcessSpec {
-  argv: string[];
-  /** Added to the container's environment. */
-  env: string[];
-  /** Empty: the container's. */
-  workingDir: string;
-  /** Empty: the container's. */
-  user: string;
-  tty: boolean;
-  openStdin: boolean;
-  rows?: number;
-  cols?: number;
-}
+/**
+ * Another process in a running container (`docker exec`): the same shape, read differently — `env`
+ * is added to the container's environment, and an empty workingDir or user means the container's.
+ */
+export type ExecProcessSpec = ProcessSpec;
 
 export interface ExecSession {
   readonly pid: number;
