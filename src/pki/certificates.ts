@@ -1,14 +1,17 @@
 // A small PKI for endpoints Bonneville serves: a CA per endpoint, server certificates for its names,
-// client certificates for mutual TLS. Made with the openssl CLI (no hand-written ASN.1).
+// client certificates for mutual TLS. Made with the openssl CLI (no hand-written ASN.1). Files are
+// published atomically (pem-pair.ts), so processes creating them at once agree on one key per
+// certificate and every certificate fits its key.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { existsSync, mkdirSync, writeFileSync, rmSync, copyFileSync } from 'node:fs';
+import { randomBytes, randomUUID, X509Certificate } from 'node:crypto';
+import { readFileSync, writeFileSync, renameSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
+import { ensurePair } from './pem-pair.ts';
 
 const run = promisify(execFile);
-const EC_KEY = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
 
 export interface CertificateAuthority {
   cert: string;
@@ -34,10 +37,12 @@ export interface PemFileNames {
  */
 export async function ensureCa(dir: string, commonName: string, files: PemFileNames = { cert: 'ca.pem', key: 'ca-key.pem' }): Promise<CertificateAuthority> {
   const ca = { cert: join(dir, files.cert), key: join(dir, files.key) };
-  if (existsSync(ca.cert) && existsSync(ca.key)) return ca;
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  await run('openssl', ['req', '-x509', ...EC_KEY, '-keyout', ca.key, '-out', ca.cert, '-days', '3650', '-subj', `/CN=${commonName}`,
-    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign']);
+  await ensurePair(ca, {
+    makeCert: async (keyFile, certOut) => {
+      await run('openssl', ['req', '-new', '-x509', '-key', keyFile, '-out', certOut, '-days', '3650', '-subj', `/CN=${commonName}`,
+        '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign']);
+    },
+  });
   return ca;
 }
 
@@ -47,18 +52,20 @@ export function subjectAltNames(extra: string[]): string[] {
 
 async function issue(ca: CertificateAuthority, outDir: string, files: PemFileNames, commonName: string, extensions: string): Promise<IssuedCertificate> {
   const issued = { cert: join(outDir, files.cert), key: join(outDir, files.key), ca: ca.cert };
-  if (existsSync(issued.cert) && existsSync(issued.key)) return issued;
-  mkdirSync(outDir, { recursive: true, mode: 0o700 });
-  const csr = `${issued.cert}.req.csr`;
-  const ext = `${issued.cert}.ext.cnf`;
-  try {
-    await run('openssl', ['req', ...EC_KEY, '-keyout', issued.key, '-out', csr, '-subj', `/CN=${commonName}`]);
-    writeFileSync(ext, extensions);
-    await run('openssl', ['x509', '-req', '-in', csr, '-CA', ca.cert, '-CAkey', ca.key, '-CAcreateserial', '-out', issued.cert, '-days', '825', '-extfile', ext]);
-  } finally {
-    rmSync(csr, { force: true });
-    rmSync(ext, { force: true });
-  }
+  const caCert = new X509Certificate(readFileSync(ca.cert));
+  await ensurePair(issued, {
+    // One signed by another CA (say, a CA that lost a creation race) is replaced.
+    accepts: (cert) => cert.checkIssued(caCert) && cert.verify(caCert.publicKey),
+    makeCert: async (keyFile, certOut, work) => {
+      const csr = join(work, 'req.csr');
+      const ext = join(work, 'ext.cnf');
+      await run('openssl', ['req', '-new', '-key', keyFile, '-out', csr, '-subj', `/CN=${commonName}`]);
+      writeFileSync(ext, extensions);
+      // A random serial instead of -CAcreateserial: no shared serial file for racing processes to rewrite.
+      await run('openssl', ['x509', '-req', '-in', csr, '-CA', ca.cert, '-CAkey', ca.key, '-set_serial', `0x${randomBytes(16).toString('hex')}`,
+        '-out', certOut, '-days', '825', '-extfile', ext]);
+    },
+  });
   return issued;
 }
 
@@ -72,6 +79,9 @@ export function issueServerCertificate(ca: CertificateAuthority, outDir: string,
 /** A client certificate in the layout the docker CLI reads from DOCKER_CERT_PATH (ca.pem, cert.pem, key.pem). */
 export async function issueClientCertificate(ca: CertificateAuthority, outDir: string, commonName: string): Promise<IssuedCertificate> {
   const issued = await issue(ca, outDir, { cert: 'cert.pem', key: 'key.pem' }, commonName, 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n');
-  copyFileSync(ca.cert, join(outDir, 'ca.pem'));
+  const tmp = join(outDir, `.ca.pem.${randomUUID()}`);
+  writeFileSync(tmp, readFileSync(ca.cert));
+  renameSync(tmp, join(outDir, 'ca.pem')); // readers never see it half-written
+
   return issued;
 }

@@ -2,6 +2,7 @@
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { readFile } from 'node:fs/promises';
+import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { FsDriver } from './storage/driver.ts';
@@ -32,7 +33,11 @@ import { quotaRoutes } from './api/quotas.ts';
 import { auditRoutes, recordAudit } from './api/audit.ts';
 import { gcRoutes } from './api/gc.ts';
 import { GcRunner } from './gc/runner.ts';
-import { GcScheduler } from './gc/schedule.ts';
+import { gcSchedules } from './gc/schedule.ts';
+import { Scheduler } from './jobs/scheduler.ts';
+import { Liveness } from './jobs/liveness.ts';
+import { retentionSchedules } from './retention/schedule.ts';
+import { replicationSchedules } from './replication/schedule.ts';
 import { purgeAbandonedUploads } from './gc/uploads.ts';
 import { systemRoutes } from './api/system.ts';
 import { repositoryRoutes } from './api/repositories.ts';
@@ -81,6 +86,14 @@ export interface RegistryOptions {
   database?: string;
   /** Upload sessions untouched for longer are removed at start-up and by GC. Default 24 h. */
   uploadMaxAgeSeconds?: number;
+  /** Seconds between this process's heartbeats in the database. Default 5. */
+  heartbeatSeconds?: number;
+  /** A process whose heartbeat is older is taken for dead: its running executions fail, its leases free. Default 30. */
+  staleAfterSeconds?: number;
+  /** Seconds between checks of GC, retention and replication schedules; 0 turns the timer off. Default 15. */
+  scheduleCheckSeconds?: number;
+  /** The time (ms) for schedules and heartbeats; tests move it by hand. Default Date.now. */
+  clock?: () => number;
   log?: (line: string) => void;
 }
 
@@ -92,6 +105,10 @@ export interface RunningRegistry {
   generatedAdminPassword: string | null;
   /** Runs garbage collection now. */
   gc(options?: { dryRun?: boolean; graceSeconds?: number; deleteUntagged?: boolean }): Promise<GcResult>;
+  /** Checks every schedule now (at the clock's time); returns the ids of the schedules this process fired. */
+  runSchedules(): Promise<string[]>;
+  /** This process's id in the database (owner of its executions). */
+  processId: string;
   close(): Promise<void>;
 }
 
@@ -99,7 +116,11 @@ export async function startRegistry(options: RegistryOptions): Promise<RunningRe
   const log = options.log ?? ((line: string) => process.stderr.write(`registry: ${line}\n`));
   const driver = new FsDriver(options.root);
   driver.ensureDirSync(uploadsDir);
-  const db = await openMetadata(options.database, driver.abs(sqlitePath), log);
+  const clock = options.clock ?? Date.now;
+  const processId = randomUUID();
+  const staleAfterMs = (options.staleAfterSeconds ?? 30) * 1000;
+  const db = await openMetadata(options.database, driver.abs(sqlitePath), log,
+    { liveness: { processId, liveSince: () => clock() - staleAfterMs } });
   const blobs = new BlobStore(driver);
   const uploads = new UploadArea(driver);
   const access = new AccessControl(db);
@@ -156,20 +177,29 @@ export async function startRegistry(options: RegistryOptions): Promise<RunningRe
   const uploadMaxAgeMs = (options.uploadMaxAgeSeconds ?? 86400) * 1000;
   const removedUploads = await purgeAbandonedUploads({ db, uploads }, Date.now() - uploadMaxAgeMs, false);
   if (removedUploads > 0) log(`removed ${removedUploads} abandoned upload(s)`);
-  const gcRunner = new GcRunner({ db, blobs, uploads }, { graceMs: gcGraceMs, uploadMaxAgeMs }, log);
-  const gcScheduler = new GcScheduler(gcRunner, log);
-  gcScheduler.start();
+  const gcRunner = new GcRunner({ db, blobs, uploads }, { graceMs: gcGraceMs, uploadMaxAgeMs, owner: processId }, log);
   const webhooks = new WebhookNotifier(db, log);
   const replicationStore = new ReplicationStore(db.sql, secrets);
   await replicationStore.sealPlainSecrets();
   const replicator = new Replicator({
-    store: replicationStore, db, log,
+    store: replicationStore, db, log, owner: processId,
     selfUrl: () => url.replace('//0.0.0.0:', '//127.0.0.1:').replace('//[::]:', '//[::1]:'),
     mintToken: (repository) => signer.issue({ issuer, subject: replicationSubject, audience: service, ttlSeconds: 600,
       access: [{ type: 'repository', name: repository, actions: ['pull', 'push'] }] }).token,
   });
   const retentionStore = new RetentionStore(db.sql);
-  const retention = new RetentionRunner({ db, store: retentionStore, events, log });
+  const retention = new RetentionRunner({ db, store: retentionStore, events, log, owner: processId });
+  // Before anything of this process can run: registers it and fails what crashed processes left running.
+  const liveness = new Liveness({
+    sql: db.sql, id: processId, clock, log, beatMs: (options.heartbeatSeconds ?? 5) * 1000, staleAfterMs,
+    reapers: [(now) => db.failAbandonedGc(now), (now) => retentionStore.failAbandoned(now), (now) => replicationStore.failAbandoned(now)],
+  });
+  await liveness.start();
+  const scheduler = new Scheduler({
+    sql: db.sql, owner: processId, clock, log,
+    sources: [gcSchedules(gcRunner), retentionSchedules({ db, store: retentionStore, runner: retention }), replicationSchedules({ store: replicationStore, replicator })],
+  });
+  scheduler.start((options.scheduleCheckSeconds ?? 15) * 1000);
   events.subscribe(recordAudit(db, log));
   events.subscribe((e) => webhooks.notify(e));
   events.subscribe((e) => replicator.onEvent(e));
@@ -181,7 +211,7 @@ export async function startRegistry(options: RegistryOptions): Promise<RunningRe
     ...robotRoutes({ db, access }),
     ...quotaRoutes({ db }),
     ...auditRoutes({ db, access }),
-    ...gcRoutes({ runner: gcRunner }),
+    ...gcRoutes({ runner: gcRunner, clock }),
     ...repositoryRoutes({ db, access, events }),
     ...immutabilityRoutes({ db, access }),
     ...webhookRoutes({ db, access }),
@@ -215,13 +245,17 @@ export async function startRegistry(options: RegistryOptions): Promise<RunningRe
     generatedAdminPassword,
     gc: (o = {}) => gcRunner.runNow({ dryRun: o.dryRun ?? false, deleteUntagged: o.deleteUntagged ?? false,
       graceMs: o.graceSeconds !== undefined ? o.graceSeconds * 1000 : undefined }),
+    runSchedules: () => scheduler.tick(),
+    processId,
     close: async () => {
-      gcScheduler.stop();
+      scheduler.stop();
+      await scheduler.idle();
       await replicator.idle(); // before the server goes: replication reaches this registry through it
       await new Promise<void>((resolve) => { server.close(() => resolve()); server.closeAllConnections(); });
       await gcRunner.idle();
       await retention.idle();
       await webhooks.idle();
+      await liveness.stop();
       await db.close();
     },
   };

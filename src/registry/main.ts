@@ -1,5 +1,6 @@
 // `node src/registry/main.ts --root DIR --listen HOST:PORT [--insecure-http] [--tls-cert F --tls-key F] [--admin-password P]
-//    [--database postgres://…] [--gc-grace-seconds N] [--upload-max-age-seconds N]`
+//    [--database postgres://…] [--gc-grace-seconds N] [--upload-max-age-seconds N]
+//    [--heartbeat-seconds S] [--stale-after-seconds S] [--schedule-check-seconds S]`
 // The database URL may also come from BONNEVILLE_REGISTRY_DATABASE (keeps its password out of `ps`).
 import { parseArgs } from 'node:util';
 import { startRegistry } from './index.ts';
@@ -19,6 +20,9 @@ export async function registryServe(argv: string[]): Promise<void> {
       database: { type: 'string' },
       'gc-grace-seconds': { type: 'string' },
       'upload-max-age-seconds': { type: 'string' },
+      'heartbeat-seconds': { type: 'string' },
+      'stale-after-seconds': { type: 'string' },
+      'schedule-check-seconds': { type: 'string' },
     },
   });
   if (!values.root) throw new Error('--root DIR is required');
@@ -30,6 +34,9 @@ export async function registryServe(argv: string[]): Promise<void> {
     database: values.database ?? process.env.BONNEVILLE_REGISTRY_DATABASE,
     gcGraceSeconds: seconds(values['gc-grace-seconds'], '--gc-grace-seconds'),
     uploadMaxAgeSeconds: seconds(values['upload-max-age-seconds'], '--upload-max-age-seconds'),
+    heartbeatSeconds: fraction(values['heartbeat-seconds'], '--heartbeat-seconds'),
+    staleAfterSeconds: fraction(values['stale-after-seconds'], '--stale-after-seconds'),
+    scheduleCheckSeconds: fraction(values['schedule-check-seconds'], '--schedule-check-seconds'),
   });
   process.stdout.write(`registry listening on ${registry.url}\n`);
   if (registry.caCertPath) process.stdout.write(`CA certificate: ${registry.caCertPath}\n`);
@@ -42,6 +49,12 @@ export async function registryServe(argv: string[]): Promise<void> {
 function seconds(v: string | undefined, flag: string): number | undefined {
   if (v === undefined) return undefined;
   if (!/^\d+$/.test(v)) throw new Error(`${flag} wants a whole number of seconds`);
+  return Number(v);
+}
+
+function fraction(v: string | undefined, flag: string): number | undefined {
+  if (v === undefined) return undefined;
+  if (!/^\d+(\.\d+)?$/.test(v)) throw new Error(`${flag} wants a number of seconds`);
   return Number(v);
 }
 

@@ -38,7 +38,12 @@ for (const backend of BACKENDS) describe(`features ({backend})`, () => {
     await createProject(t.url, 'audit');
     const { digest } = await pushImage(t.url, 'audit/app', 'v1');
     await (await call(t.url, '/v2/audit/app/manifests/v1', { auth })).arrayBuffer();
+    // Entries are written after the response (on PostgreSQL over separate pooled connections), so
+    // the pull's entry is waited for before the delete that must come after it.
+    const entries = async () => (await (await call(t.url, '/api/v2.0/projects/audit/logs?page_size=10', { auth })).json() as any[]).length;
+    for (let i = 0; i < 250 && (await entries()) < 2; i++) await sleep(20);
     assert.equal((await call(t.url, `/v2/audit/app/manifests/${digest}`, { method: 'DELETE', auth })).status, 202);
+    for (let i = 0; i < 250 && (await entries()) < 3; i++) await sleep(20);
     const logs = await (await call(t.url, '/api/v2.0/projects/audit/logs?page_size=10', { auth })).json() as any[];
     assert.deepEqual(logs.map((l) => [l.operation, l.resource, l.username]), [
       ['delete', `audit/app:${digest}`, 'admin'], ['pull', 'audit/app:v1', 'admin'], ['create', 'audit/app:v1', 'admin'],

@@ -98,8 +98,12 @@ for (const backend of BACKENDS) describe(`lifecycle (${backend})`, () => {
 
   test('GC schedule: set, read back, refuse unknown types', async () => {
     assert.equal((await call(t.url, '/api/v2.0/system/gc/schedule', { method: 'PUT', auth, body: { schedule: { type: 'Daily' }, parameters: { delete_untagged: true } } })).status, 200);
-    assert.deepEqual(await (await call(t.url, '/api/v2.0/system/gc/schedule', { auth })).json(), { schedule: { type: 'Daily' }, parameters: { delete_untagged: true } });
+    const shown = await (await call(t.url, '/api/v2.0/system/gc/schedule', { auth })).json() as any;
+    assert.deepEqual([shown.schedule.type, shown.schedule.cron, shown.parameters], ['Daily', '0 0 0 * * *', { delete_untagged: true }]);
+    assert.match(shown.schedule.next_scheduled_time, /T00:00:00\.000Z$/);
     assert.equal((await call(t.url, '/api/v2.0/system/gc/schedule', { method: 'PUT', auth, body: { schedule: { type: 'Sometimes' } } })).status, 400);
+    assert.equal((await call(t.url, '/api/v2.0/system/gc/schedule', { method: 'PUT', auth, body: { schedule: { type: 'Custom', cron: '0 61 * * * *' } } })).status, 400);
+    assert.equal((await call(t.url, '/api/v2.0/system/gc/schedule', { method: 'PUT', auth, body: { schedule: { type: 'Custom' } } })).status, 400);
     assert.equal((await call(t.url, '/api/v2.0/system/gc/schedule', { method: 'PUT', auth, body: { schedule: { type: 'None' } } })).status, 200);
   });
 

@@ -1,8 +1,9 @@
 // /api/v2.0/system/gc: run garbage collection now (optionally a dry run, optionally deleting
-// untagged manifests), set a periodic schedule, and read the history of runs.
+// untagged manifests), set a periodic schedule (a preset or a cron), and read the history of runs.
 import type { GcRun } from '../db/metadata.ts';
 import type { GcRunner } from '../gc/runner.ts';
-import { parseScheduleType, readSchedule, saveSchedule } from '../gc/schedule.ts';
+import { readSchedule, saveSchedule, scheduleFromBody } from '../gc/schedule.ts';
+import { parseCron } from '../jobs/cron.ts';
 import { badRequest, notFound } from '../http/errors.ts';
 import { readJson, sendEmpty, sendJson } from '../http/respond.ts';
 import { requireSysadmin } from './guards.ts';
@@ -10,12 +11,12 @@ import type { ApiRequest, ApiRoute } from './router.ts';
 
 const status = { running: 'Running', succeeded: 'Success', failed: 'Error' } as const;
 const view = (g: GcRun) => ({
-  id: g.id, job_name: 'GARBAGE_COLLECTION', job_kind: 'MANUAL', job_status: status[g.status], job_parameters: JSON.stringify({ dry_run: g.dryRun }),
+  id: g.id, job_name: 'GARBAGE_COLLECTION', job_kind: g.trigger, job_status: status[g.status], job_parameters: JSON.stringify({ dry_run: g.dryRun }),
   creation_time: new Date(g.startedAt).toISOString(), update_time: new Date(g.finishedAt ?? g.startedAt).toISOString(), result: g.result,
 });
 
-export function gcRoutes(deps: { runner: GcRunner }): ApiRoute[] {
-  const { runner } = deps;
+export function gcRoutes(deps: { runner: GcRunner; clock: () => number }): ApiRoute[] {
+  const { runner, clock } = deps;
   const schedule = async (r: ApiRequest) => {
     requireSysadmin(r.principal);
     const body = await readJson(r.req, badRequest);
@@ -26,7 +27,7 @@ export function gcRoutes(deps: { runner: GcRunner }): ApiRoute[] {
       sendEmpty(r.res, 201, { Location: `/api/v2.0/system/gc/${run.id}` });
       return;
     }
-    await saveSchedule(runner.db, { type: parseScheduleType(type), deleteUntagged });
+    await saveSchedule(runner.db, scheduleFromBody(body.schedule, deleteUntagged, clock()));
     sendEmpty(r.res, r.req.method === 'POST' ? 201 : 200);
   };
   return [
@@ -35,7 +36,9 @@ export function gcRoutes(deps: { runner: GcRunner }): ApiRoute[] {
     { method: 'GET', path: '/system/gc/schedule', handler: async (r) => {
       requireSysadmin(r.principal);
       const s = await readSchedule(runner.db);
-      sendJson(r.res, 200, { schedule: { type: s.type }, parameters: { delete_untagged: s.deleteUntagged } });
+      const next = s.cron ? parseCron(s.cron).nextAfter(clock()) : null;
+      sendJson(r.res, 200, { schedule: { type: s.type, cron: s.cron, next_scheduled_time: next === null ? null : new Date(next).toISOString() },
+        parameters: { delete_untagged: s.deleteUntagged } });
     } },
     { method: 'GET', path: '/system/gc', handler: async (r) => {
       requireSysadmin(r.principal);

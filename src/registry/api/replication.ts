@@ -1,9 +1,11 @@
 // /api/v2.0/replication/policies and /replication/executions (system administrators only).
 // A policy copies between this registry and one remote: src_registry set → pull-based,
-// dest_registry set → push-based; filters by repository name and tag (doublestar globs).
+// dest_registry set → push-based; filters by repository name and tag (doublestar globs); started
+// by hand, on each push (event_based) or by a cron (`scheduled`, trigger_settings.cron).
 import type { Execution, Policy, ReplicationStore } from '../replication/store.ts';
 import type { Replicator } from '../replication/replicator.ts';
 import { badRequest, conflict, notFound } from '../http/errors.ts';
+import { checkCron } from '../jobs/cron.ts';
 import { readJson, sendEmpty, sendJson } from '../http/respond.ts';
 import { requireSysadmin } from './guards.ts';
 import type { ApiRoute } from './router.ts';
@@ -18,7 +20,7 @@ async function policyView(store: ReplicationStore, p: Policy) {
   return {
     id: p.id, name: p.name, description: p.description, src_registry: await reg(p.srcRegistryId), dest_registry: await reg(p.destRegistryId),
     dest_namespace: p.destNamespace, filters: [{ type: 'name', value: p.filters.name }, { type: 'tag', value: p.filters.tag, decoration: 'matches' }],
-    trigger: { type: p.triggerType }, enabled: p.enabled, override: p.override, creation_time: time(p.createdAt),
+    trigger: { type: p.triggerType, trigger_settings: { cron: p.cron } }, enabled: p.enabled, override: p.override, creation_time: time(p.createdAt),
   };
 }
 
@@ -33,7 +35,7 @@ function registryRef(v: any): number | null {
   return id === undefined || id === null || id === 0 ? null : Number(id);
 }
 
-async function policyFields(store: ReplicationStore, body: any, current?: Policy): Promise<Omit<Policy, 'id' | 'createdAt'>> {
+async function policyFields(store: ReplicationStore, body: any, current?: Policy): Promise<Omit<Policy, 'id' | 'createdAt' | 'scheduleSince'>> {
   const name = body.name ?? current?.name;
   if (typeof name !== 'string' || name.length === 0 || name.length > 255) throw badRequest('name is required');
   const src = 'src_registry' in body ? registryRef(body.src_registry) : current?.srcRegistryId ?? null;
@@ -50,12 +52,15 @@ async function policyFields(store: ReplicationStore, body: any, current?: Policy
     }
   }
   const triggerType = body.trigger?.type ?? current?.triggerType ?? 'manual';
-  if (triggerType !== 'manual' && triggerType !== 'event_based') throw badRequest('trigger.type must be manual or event_based');
+  if (!['manual', 'event_based', 'scheduled'].includes(triggerType)) throw badRequest('trigger.type must be manual, event_based or scheduled');
   if (triggerType === 'event_based' && src !== null) throw badRequest('event_based triggers apply to push-based policies');
+  const cron = triggerType !== 'scheduled' ? ''
+    : body.trigger ? checkCron(body.trigger.trigger_settings?.cron) : current?.cron ?? '';
+  if (triggerType === 'scheduled' && !cron) throw badRequest('a scheduled trigger needs trigger_settings.cron');
   const destNamespace = String(body.dest_namespace ?? current?.destNamespace ?? '');
   if (destNamespace && !/^[a-z0-9]+(?:[._-][a-z0-9]+)*$/.test(destNamespace)) throw badRequest('invalid dest_namespace');
   return {
-    name, description: String(body.description ?? current?.description ?? ''), srcRegistryId: src, destRegistryId: dest, destNamespace, filters, triggerType,
+    name, description: String(body.description ?? current?.description ?? ''), srcRegistryId: src, destRegistryId: dest, destNamespace, filters, triggerType, cron,
     enabled: typeof body.enabled === 'boolean' ? body.enabled : current?.enabled ?? true,
     override: typeof body.override === 'boolean' ? body.override : current?.override ?? true,
   };

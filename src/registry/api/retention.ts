@@ -1,6 +1,6 @@
 // /api/v2.0/retentions: a project's tag retention policy (Harbor's shape: `or` of rules, scope
-// {level: project, ref: <project id>}), runs and dry runs, and their history. Runs are manual;
-// schedules in `trigger` are stored and echoed but not acted on.
+// {level: project, ref: <project id>}), runs and dry runs, and their history. Runs are started
+// by hand or by the cron of `trigger: {kind: Schedule, settings: {cron}}` (jobs/scheduler.ts).
 import type { Metadata } from '../db/metadata.ts';
 import type { AccessControl } from '../auth/access.ts';
 import type { Principal } from '../auth/principal.ts';
@@ -9,6 +9,7 @@ import { parseRule, ruleView, type RetentionRule } from '../retention/rules.ts';
 import type { RetentionExecution, RetentionStore } from '../retention/store.ts';
 import type { RetentionRunner } from '../retention/runner.ts';
 import { badRequest, conflict, notFound } from '../http/errors.ts';
+import { checkCron } from '../jobs/cron.ts';
 import { readJson, sendEmpty, sendJson } from '../http/respond.ts';
 import { projectWith } from './guards.ts';
 import type { ApiRoute } from './router.ts';
@@ -21,8 +22,15 @@ function rulesOf(body: any): RetentionRule[] {
   return body.rules.map(parseRule);
 }
 
+/** The cron of Harbor's `trigger` ('' for none); a policy without a trigger keeps `current`. */
+function cronOf(body: any, current = ''): string {
+  if (body.trigger === undefined || body.trigger === null) return current;
+  if ((body.trigger.kind ?? 'Schedule') !== 'Schedule') throw badRequest('trigger.kind must be "Schedule"');
+  return checkCron(body.trigger.settings?.cron);
+}
+
 const executionView = (e: RetentionExecution) => ({
-  id: e.id, policy_id: e.policyId, dry_run: e.dryRun, status: e.status, trigger: 'MANUAL', start_time: time(e.startedAt), end_time: time(e.finishedAt),
+  id: e.id, policy_id: e.policyId, dry_run: e.dryRun, status: e.status, trigger: e.trigger, start_time: time(e.startedAt), end_time: time(e.finishedAt),
 });
 
 export function retentionRoutes(deps: { db: Metadata; access: AccessControl; store: RetentionStore; runner: RetentionRunner }): ApiRoute[] {
@@ -34,8 +42,8 @@ export function retentionRoutes(deps: { db: Metadata; access: AccessControl; sto
     const project = await projectWith(db, access, principal, String(policy.projectId), cap);
     return { policy, project };
   };
-  const view = (p: { id: number; projectId: number; rules: RetentionRule[] }) => ({
-    id: p.id, algorithm: 'or', rules: p.rules.map((r, i) => ruleView(r, i + 1)), trigger: { kind: 'Schedule', settings: { cron: '' } },
+  const view = (p: { id: number; projectId: number; rules: RetentionRule[]; cron: string }) => ({
+    id: p.id, algorithm: 'or', rules: p.rules.map((r, i) => ruleView(r, i + 1)), trigger: { kind: 'Schedule', settings: { cron: p.cron } },
     scope: { level: 'project', ref: p.projectId },
   });
   return [
@@ -44,15 +52,17 @@ export function retentionRoutes(deps: { db: Metadata; access: AccessControl; sto
       if (body.scope?.level !== 'project') throw badRequest('scope must be {level: "project", ref: <project id>}');
       const project = await projectWith(db, access, r.principal, String(body.scope.ref), 'update');
       const rules = rulesOf(body);
+      const cron = cronOf(body);
       if (await store.policyOfProject(project.id)) throw conflict(`project ${project.name} already has a retention policy`);
-      sendEmpty(r.res, 201, { Location: `/api/v2.0/retentions/${await store.create(project.id, rules)}` });
+      sendEmpty(r.res, 201, { Location: `/api/v2.0/retentions/${await store.create(project.id, rules, cron)}` });
     } },
     { method: 'GET', path: '/retentions/{id}', handler: async (r) => {
       sendJson(r.res, 200, view((await policyWith(r.principal, r.params.id, 'read')).policy));
     } },
     { method: 'PUT', path: '/retentions/{id}', handler: async (r) => {
       const { policy } = await policyWith(r.principal, r.params.id, 'update');
-      await store.update(policy.id, rulesOf(await readJson(r.req, badRequest)));
+      const body = await readJson(r.req, badRequest);
+      await store.update(policy.id, rulesOf(body), cronOf(body, policy.cron));
       sendEmpty(r.res, 200);
     } },
     { method: 'DELETE', path: '/retentions/{id}', handler: async (r) => {

@@ -24,7 +24,10 @@ export interface ManifestRecord {
 export interface Tag { name: string; digest: string; updatedAt: number }
 export interface Upload { id: string; repoId: number; createdAt: number }
 export interface AuditEntry { id: number; opTime: number; username: string; projectId: number | null; resource: string; resourceType: string; operation: string }
-export interface GcRun { id: number; status: 'running' | 'succeeded' | 'failed'; dryRun: boolean; startedAt: number; finishedAt: number | null; result: unknown }
+export type JobTrigger = 'MANUAL' | 'SCHEDULE';
+export interface GcRun {
+  id: number; status: 'running' | 'succeeded' | 'failed'; dryRun: boolean; trigger: JobTrigger; startedAt: number; finishedAt: number | null; result: unknown;
+}
 export interface ImmutableRule { id: number; projectId: number; repoPattern: string; tagPattern: string }
 
 export interface Webhook { id: number; projectId: number; name: string; url: string; eventTypes: string[]; authHeader: string }
@@ -133,7 +136,10 @@ export interface Metadata {
   /** Deletes an unreferenced blob not touched since `notAfter` (ms): runs `remove` then drops its rows, atomically. */
   deleteBlobIfUnreferenced(digest: string, notAfter: number, remove: () => void): Promise<boolean>;
   blobTouchedAt(digest: string): Promise<number | null>;
-  startGc(dryRun: boolean): Promise<GcRun>;
+  /** Records a run owned by process `owner` (see jobs/liveness.ts). */
+  startGc(dryRun: boolean, trigger: JobTrigger, owner: string): Promise<GcRun>;
+  /** Marks runs whose owner is no longer alive failed; returns how many. */
+  failAbandonedGc(now: number): Promise<number>;
   finishGc(id: number, status: 'succeeded' | 'failed', result: unknown): Promise<void>;
   gcRun(id: number): Promise<GcRun | null>;
   listGcRuns(): Promise<GcRun[]>;

@@ -34,6 +34,6 @@ export function toUpload(r: Row | undefined): Upload | null {
   return r ? { id: String(r.id), repoId: Number(r.repo_id), createdAt: Number(r.created_at) } : null;
 }
 export function toGcRun(r: Row | undefined): GcRun | null {
-  return r ? { id: Number(r.id), status: String(r.status) as GcRun['status'], dryRun: Number(r.dry_run) === 1, startedAt: Number(r.started_at),
+  return r ? { id: Number(r.id), status: String(r.status) as GcRun['status'], dryRun: Number(r.dry_run) === 1, trigger: r.trigger_kind === 'SCHEDULE' ? 'SCHEDULE' : 'MANUAL', startedAt: Number(r.started_at),
     finishedAt: opt(r.finished_at, Number), result: opt(r.result, (x) => JSON.parse(String(x))) } : null;
 }

@@ -79,5 +79,19 @@ export function migrations(dialect: keyof typeof dialects): string[] {
        algorithm TEXT NOT NULL, rules TEXT NOT NULL, created_at BIGINT NOT NULL);
      CREATE TABLE retention_executions (id ${idColumn}, policy_id INTEGER NOT NULL REFERENCES retention_policies(id) ON DELETE CASCADE,
        dry_run INTEGER NOT NULL, status TEXT NOT NULL, started_at BIGINT NOT NULL, finished_at BIGINT, result TEXT);`,
+    // Live processes and the owners of executions (so crashed ones can be failed), cron schedules
+    // of retention and replication policies, and the claims that make a scheduled slot run once.
+    `CREATE TABLE processes (id TEXT PRIMARY KEY, heartbeat_at BIGINT NOT NULL, started_at BIGINT NOT NULL);
+     CREATE TABLE schedule_claims (schedule TEXT NOT NULL, slot BIGINT NOT NULL, owner TEXT NOT NULL, claimed_at BIGINT NOT NULL,
+       PRIMARY KEY (schedule, slot));
+     ALTER TABLE gc_runs ADD COLUMN owner TEXT;
+     ALTER TABLE gc_runs ADD COLUMN trigger_kind TEXT NOT NULL DEFAULT 'MANUAL';
+     ALTER TABLE retention_executions ADD COLUMN owner TEXT;
+     ALTER TABLE retention_executions ADD COLUMN trigger_kind TEXT NOT NULL DEFAULT 'MANUAL';
+     ALTER TABLE replication_executions ADD COLUMN owner TEXT;
+     ALTER TABLE retention_policies ADD COLUMN schedule TEXT NOT NULL DEFAULT '';
+     ALTER TABLE retention_policies ADD COLUMN schedule_since BIGINT NOT NULL DEFAULT 0;
+     ALTER TABLE replication_policies ADD COLUMN schedule TEXT NOT NULL DEFAULT '';
+     ALTER TABLE replication_policies ADD COLUMN schedule_since BIGINT NOT NULL DEFAULT 0;`,
   ];
 }

@@ -2,10 +2,11 @@
 // runs. Every write that must not interleave with another (a blob commit vs. GC deleting the
 // same digest; two pushes against one project's quota) takes the same locks inside its
 // transaction, in SQLite and PostgreSQL alike.
-import { QuotaExceeded, type GcRun, type Metadata, type NewManifest, type Repository, type Upload } from './metadata.ts';
+import { QuotaExceeded, type GcRun, type JobTrigger, type Metadata, type NewManifest, type Repository, type Upload } from './metadata.ts';
 import { digestLock, projectLock, type LockKey, type Sql, type SqlDriver } from './sql.ts';
 import { migrate } from './schema.ts';
 import { SqlAccounts } from './sql-accounts.ts';
+import { ownerGone } from '../jobs/liveness.ts';
 import { toGcRun, toManifest, toRepo, toTag, toUpload } from './rows.ts';
 
 const touchedSql = `SELECT MAX(t) AS t FROM (SELECT created_at AS t FROM blobs WHERE digest = ?
@@ -172,13 +173,17 @@ export class SqlMetadata extends SqlAccounts implements Metadata {
       return true;
     });
   }
-  async startGc(dryRun: boolean): Promise<GcRun> {
+  async startGc(dryRun: boolean, trigger: JobTrigger, owner: string): Promise<GcRun> {
     const now = Date.now();
-    const id = await this.insert("INSERT INTO gc_runs (status, dry_run, started_at) VALUES ('running', ?, ?)", dryRun ? 1 : 0, now);
-    return { id, status: 'running', dryRun, startedAt: now, finishedAt: null, result: null };
+    const id = await this.insert("INSERT INTO gc_runs (status, dry_run, trigger_kind, owner, started_at) VALUES ('running', ?, ?, ?, ?)", dryRun ? 1 : 0, trigger, owner, now);
+    return { id, status: 'running', dryRun, trigger, startedAt: now, finishedAt: null, result: null };
   }
   async finishGc(id: number, status: 'succeeded' | 'failed', result: unknown) {
     await this.sql.run('UPDATE gc_runs SET status = ?, finished_at = ?, result = ? WHERE id = ?', status, Date.now(), JSON.stringify(result), id);
+  }
+  async failAbandonedGc(now: number) {
+    return this.sql.run(`UPDATE gc_runs SET status = 'failed', finished_at = ?, result = ? WHERE status = 'running' AND ${ownerGone}`,
+      now, JSON.stringify({ error: 'the registry process running it stopped' }));
   }
   async gcRun(id: number) { return toGcRun(await this.sql.get('SELECT * FROM gc_runs WHERE id = ?', id)); }
   async listGcRuns() { return (await this.sql.all('SELECT * FROM gc_runs ORDER BY id DESC')).map((r) => toGcRun(r)!); }

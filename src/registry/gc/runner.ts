@@ -1,20 +1,22 @@
 // Runs garbage collection and records each run. One collection at a time across every process
 // sharing the database (a named cross-process lock); a second request is refused, not queued.
-import type { GcRun, Metadata } from '../db/metadata.ts';
+// Each run records this process as its owner, so a crash leaves no run "running" for ever.
+import type { GcRun, JobTrigger, Metadata } from '../db/metadata.ts';
 import type { BlobStore, UploadArea } from '../storage/blob-store.ts';
 import { conflict } from '../http/errors.ts';
 import { collectGarbage, type GcResult } from './collector.ts';
 
-export interface GcParams { dryRun: boolean; deleteUntagged: boolean; graceMs?: number }
+export interface GcParams { dryRun: boolean; deleteUntagged: boolean; graceMs?: number; trigger?: JobTrigger }
 
 export class GcRunner {
   private readonly deps: { db: Metadata; blobs: BlobStore; uploads: UploadArea };
   private readonly graceMs: number;
   private readonly uploadMaxAgeMs: number;
   private readonly log: (line: string) => void;
+  private readonly owner: string;
   private readonly inFlight = new Set<Promise<unknown>>();
-  constructor(deps: { db: Metadata; blobs: BlobStore; uploads: UploadArea }, opts: { graceMs: number; uploadMaxAgeMs: number }, log: (line: string) => void) {
-    this.deps = deps; this.graceMs = opts.graceMs; this.uploadMaxAgeMs = opts.uploadMaxAgeMs; this.log = log;
+  constructor(deps: { db: Metadata; blobs: BlobStore; uploads: UploadArea }, opts: { graceMs: number; uploadMaxAgeMs: number; owner: string }, log: (line: string) => void) {
+    this.deps = deps; this.graceMs = opts.graceMs; this.uploadMaxAgeMs = opts.uploadMaxAgeMs; this.owner = opts.owner; this.log = log;
   }
 
   get db(): Metadata { return this.deps.db; }
@@ -23,7 +25,7 @@ export class GcRunner {
   start(params: GcParams): Promise<{ run: GcRun; done: Promise<GcResult> }> {
     return new Promise((started, refused) => {
       const whole = this.deps.db.sql.exclusive('garbage-collection', async () => {
-        const run = await this.deps.db.startGc(params.dryRun);
+        const run = await this.deps.db.startGc(params.dryRun, params.trigger ?? 'MANUAL', this.owner);
         const done = this.execute(run.id, params);
         started({ run, done });
         return done.catch(() => undefined);

@@ -1,7 +1,8 @@
 // Runs replication policies: push-based (this registry → a remote) and pull-based (a remote →
-// this registry), started by hand or, for push-based event_based policies, by each push. This
-// registry is reached through its own distribution API with a short-lived token it mints for
-// itself, so replicated pushes pass the same checks (quotas, immutability) as any other push.
+// this registry), started by hand, by a cron (`scheduled`, through jobs/scheduler.ts) or, for
+// push-based event_based policies, by each push. This registry is reached through its own
+// distribution API with a short-lived token it mints for itself, so replicated pushes pass the
+// same checks (quotas, immutability) as any other push.
 import type { Metadata } from '../db/metadata.ts';
 import type { RegistryEvent } from '../events.ts';
 import { globMatch } from '../distribution/immutability.ts';
@@ -20,6 +21,8 @@ export interface ReplicatorDeps {
   /** A bearer token allowing pull and push on one local repository. */
   mintToken: (repository: string) => string;
   log: (line: string) => void;
+  /** This process's id, recorded as the owner of its executions. */
+  owner: string;
 }
 
 interface Endpoint { client: DistributionClient; repositories(): Promise<string[]>; tags(repo: string): Promise<string[]> }
@@ -63,7 +66,7 @@ export class Replicator {
 
   /** Starts an execution in the background and returns its record; `only` narrows it to one artifact. */
   async start(policy: Policy, triggerType: string, only?: Item): Promise<Execution> {
-    const exec = await this.deps.store.startExecution(policy.id, triggerType);
+    const exec = await this.deps.store.startExecution(policy.id, triggerType, this.deps.owner);
     const p = this.execute(policy, exec, only).catch((e) => this.deps.log(`replication ${exec.id}: ${e}`));
     this.running.add(p);
     void p.finally(() => this.running.delete(p));

@@ -1,5 +1,7 @@
-// Replication's records: remote registries, policies and executions (with their tasks).
+// Replication's records: remote registries, policies and executions (with their tasks), each
+// execution owned by the process running it.
 import type { Row, SqlDriver } from '../db/sql.ts';
+import { ownerGone } from '../jobs/liveness.ts';
 import { SecretBox } from '../auth/secret-box.ts';
 
 export interface RemoteRegistry {
@@ -8,7 +10,9 @@ export interface RemoteRegistry {
 export interface Filters { name: string; tag: string }
 export interface Policy {
   id: number; name: string; description: string; srcRegistryId: number | null; destRegistryId: number | null; destNamespace: string;
-  filters: Filters; triggerType: 'manual' | 'event_based'; enabled: boolean; override: boolean; createdAt: number;
+  filters: Filters; triggerType: 'manual' | 'event_based' | 'scheduled'; enabled: boolean; override: boolean; createdAt: number;
+  /** The cron of a `scheduled` policy ('' otherwise) and when it was set. */
+  cron: string; scheduleSince: number;
 }
 export interface Task { src: string; dst: string; status: 'Succeed' | 'Failed' | 'Skipped'; message: string; startedAt: number; finishedAt: number }
 export interface Execution {
@@ -28,7 +32,8 @@ function toRegistry(r: Row | undefined, box: SecretBox): RemoteRegistry | null {
 function toPolicy(r: Row | undefined): Policy | null {
   return r ? { id: Number(r.id), name: String(r.name), description: String(r.description), srcRegistryId: nullableId(r.src_registry_id),
     destRegistryId: nullableId(r.dest_registry_id), destNamespace: String(r.dest_namespace), filters: JSON.parse(String(r.filters)),
-    triggerType: String(r.trigger_type) as Policy['triggerType'], enabled: Number(r.enabled) === 1, override: Number(r.override) === 1, createdAt: Number(r.created_at) } : null;
+    triggerType: String(r.trigger_type) as Policy['triggerType'], enabled: Number(r.enabled) === 1, override: Number(r.override) === 1, createdAt: Number(r.created_at),
+    cron: String(r.schedule ?? ''), scheduleSince: Number(r.schedule_since ?? 0) } : null;
 }
 function toExecution(r: Row | undefined): Execution | null {
   return r ? { id: Number(r.id), policyId: Number(r.policy_id), triggerType: String(r.trigger_type), status: String(r.status) as Execution['status'],
@@ -68,26 +73,37 @@ export class ReplicationStore {
     return !!(await this.sql.get('SELECT 1 FROM replication_policies WHERE src_registry_id = ? OR dest_registry_id = ?', id, id));
   }
 
-  async addPolicy(p: Omit<Policy, 'id' | 'createdAt'>): Promise<number> {
+  async addPolicy(p: Omit<Policy, 'id' | 'createdAt' | 'scheduleSince'>): Promise<number> {
+    const now = Date.now();
     return Number((await this.sql.get(`INSERT INTO replication_policies (name, description, src_registry_id, dest_registry_id, dest_namespace, filters,
-      trigger_type, enabled, override, created_at) VALUES (?,?,?,?,?,?,?,?,?,?) RETURNING id`, p.name, p.description, p.srcRegistryId, p.destRegistryId,
-      p.destNamespace, JSON.stringify(p.filters), p.triggerType, p.enabled ? 1 : 0, p.override ? 1 : 0, Date.now()))!.id);
+      trigger_type, enabled, override, schedule, schedule_since, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?) RETURNING id`, p.name, p.description,
+      p.srcRegistryId, p.destRegistryId, p.destNamespace, JSON.stringify(p.filters), p.triggerType, p.enabled ? 1 : 0, p.override ? 1 : 0,
+      p.cron, now, now))!.id);
   }
-  async updatePolicy(p: Policy): Promise<void> {
+  /** A changed cron starts counting from now; an unchanged one keeps its slots. */
+  async updatePolicy(p: Omit<Policy, 'scheduleSince'>): Promise<void> {
     await this.sql.run(`UPDATE replication_policies SET name = ?, description = ?, src_registry_id = ?, dest_registry_id = ?, dest_namespace = ?,
-      filters = ?, trigger_type = ?, enabled = ?, override = ? WHERE id = ?`, p.name, p.description, p.srcRegistryId, p.destRegistryId,
-      p.destNamespace, JSON.stringify(p.filters), p.triggerType, p.enabled ? 1 : 0, p.override ? 1 : 0, p.id);
+      filters = ?, trigger_type = ?, enabled = ?, override = ?, schedule_since = CASE WHEN schedule = ? THEN schedule_since ELSE ? END, schedule = ?
+      WHERE id = ?`, p.name, p.description, p.srcRegistryId, p.destRegistryId, p.destNamespace, JSON.stringify(p.filters), p.triggerType,
+      p.enabled ? 1 : 0, p.override ? 1 : 0, p.cron, Date.now(), p.cron, p.id);
+  }
+  async scheduledPolicies() {
+    return (await this.sql.all("SELECT * FROM replication_policies WHERE trigger_type = 'scheduled' AND schedule <> '' AND enabled = 1 ORDER BY id"))
+      .map((r) => toPolicy(r)!);
   }
   async policy(id: number) { return toPolicy(await this.sql.get('SELECT * FROM replication_policies WHERE id = ?', id)); }
   async policyByName(name: string) { return toPolicy(await this.sql.get('SELECT * FROM replication_policies WHERE name = ?', name)); }
   async policies() { return (await this.sql.all('SELECT * FROM replication_policies ORDER BY id')).map((r) => toPolicy(r)!); }
   async deletePolicy(id: number) { await this.sql.run('DELETE FROM replication_policies WHERE id = ?', id); }
 
-  async startExecution(policyId: number, triggerType: string): Promise<Execution> {
+  async startExecution(policyId: number, triggerType: string, owner: string): Promise<Execution> {
     const now = Date.now();
-    const id = Number((await this.sql.get(`INSERT INTO replication_executions (policy_id, trigger_type, status, started_at, tasks)
-      VALUES (?,?,'InProgress',?,'[]') RETURNING id`, policyId, triggerType, now))!.id);
+    const id = Number((await this.sql.get(`INSERT INTO replication_executions (policy_id, trigger_type, owner, status, started_at, tasks)
+      VALUES (?,?,?,'InProgress',?,'[]') RETURNING id`, policyId, triggerType, owner, now))!.id);
     return { id, policyId, triggerType, status: 'InProgress', startedAt: now, finishedAt: null, total: 0, succeeded: 0, failed: 0, tasks: [] };
+  }
+  async failAbandoned(now: number): Promise<number> {
+    return this.sql.run(`UPDATE replication_executions SET status = 'Failed', finished_at = ? WHERE status = 'InProgress' AND ${ownerGone}`, now);
   }
   async finishExecution(e: Execution): Promise<void> {
     await this.sql.run('UPDATE replication_executions SET status = ?, finished_at = ?, total = ?, succeeded = ?, failed = ?, tasks = ? WHERE id = ?',

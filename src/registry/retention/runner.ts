@@ -1,7 +1,7 @@
 // Applies a project's retention policy: per covered repository, deletes the tags no rule
 // retains (immutable tags are kept), then the manifests that lost their last tag and nothing
 // else needs. A dry run records the same outcome and changes nothing. Blobs are left to GC.
-import type { Metadata, Project } from '../db/metadata.ts';
+import type { JobTrigger, Metadata, Project } from '../db/metadata.ts';
 import type { EventBus } from '../events.ts';
 import { isImmutableTag } from '../distribution/immutability.ts';
 import { evaluate } from './rules.ts';
@@ -9,13 +9,19 @@ import type { RepoOutcome, RetentionExecution, RetentionPolicy, RetentionStore }
 
 export const retentionOperator = 'retention$service';
 
-export class RetentionRunner {
-  private readonly deps: { db: Metadata; store: RetentionStore; events: EventBus; log: (line: string) => void };
-  private readonly running = new Set<Promise<void>>();
-  constructor(deps: { db: Metadata; store: RetentionStore; events: EventBus; log: (line: string) => void }) { this.deps = deps; }
+export interface RetentionRunnerDeps {
+  db: Metadata; store: RetentionStore; events: EventBus; log: (line: string) => void;
+  /** This process's id, recorded as the owner of its executions. */
+  owner: string;
+}
 
-  async start(policy: RetentionPolicy, project: Project, dryRun: boolean): Promise<RetentionExecution> {
-    const exec = await this.deps.store.startExecution(policy.id, dryRun);
+export class RetentionRunner {
+  private readonly deps: RetentionRunnerDeps;
+  private readonly running = new Set<Promise<void>>();
+  constructor(deps: RetentionRunnerDeps) { this.deps = deps; }
+
+  async start(policy: RetentionPolicy, project: Project, dryRun: boolean, trigger: JobTrigger = 'MANUAL'): Promise<RetentionExecution> {
+    const exec = await this.deps.store.startExecution(policy.id, dryRun, trigger, this.deps.owner);
     const p = this.execute(policy, project, exec).catch((e) => this.deps.log(`retention ${exec.id}: ${e}`));
     this.running.add(p);
     void p.finally(() => this.running.delete(p));
