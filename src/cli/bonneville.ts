@@ -12,6 +12,7 @@ commands:
   registry serve --root DIR [--listen HOST:PORT] [--insecure-http] [--tls-cert F --tls-key F]
                  [--tls-hostname NAME] [--admin-password P] [--external-url URL]
                  [--database postgres://…] [--gc-grace-seconds N] [--upload-max-age-seconds N]
+                 [--heartbeat-seconds N] [--stale-after-seconds N] [--schedule-check-seconds N]
       run the registry (SQLite metadata by default; several processes may share one PostgreSQL + root)
 `;
 
