@@ -22,6 +22,16 @@ const (
 	typeExec       byte = 0x16
 	typePowerOff   byte = 0x17
 	typeHosts      byte = 0x18
+	// File requests (transfer.go).
+	typeTop        byte = 0x19
+	typeStat       byte = 0x1a
+	typeArchiveGet byte = 0x1b
+	typeArchivePut byte = 0x1c
+	typeHostData   byte = 0x1d
+	typeHostCredit byte = 0x1e
+	typeCancel     byte = 0x1f
+	// The host's wall clock after the VM was paused (CLOCK).
+	typeClock byte = 0x20
 )
 
 // Guest → host frame types.
@@ -33,6 +43,9 @@ const (
 	typeExit    byte = 0x05
 	typeError   byte = 0x06
 	typeDiag    byte = 0x07
+	typeResult  byte = 0x08
+	typeData    byte = 0x09
+	typeCredit  byte = 0x0a
 )
 
 type frame struct {

@@ -1,6 +1,6 @@
 // Command tether is PID 1 of every Bonneville container VM: it loads the virtio drivers, talks to the
 // host over two virtio-serial ports (docs/tether-protocol.md), builds the container's root and runs
-// its processes.
+// its processes. Run as `tether files …` it is instead a one-shot file helper for `docker cp` (files.go).
 package main
 
 import (
@@ -13,6 +13,9 @@ import (
 const portWait = 10 * time.Second
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == filesCommand {
+		os.Exit(runFilesHelper(os.Args[2:]))
+	}
 	if os.Getpid() != 1 {
 		fmt.Fprintln(os.Stderr, "tether: must run as PID 1 of a container VM")
 		os.Exit(2)

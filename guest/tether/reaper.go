@@ -23,9 +23,14 @@ func (t *tether) reapChildren(onExit func(*session, syscall.WaitStatus)) {
 				t.procMu.Lock()
 				s := t.byPid[pid]
 				delete(t.byPid, pid)
+				helper := t.helpers[pid]
+				delete(t.helpers, pid)
 				t.procMu.Unlock()
 				if s != nil {
 					go onExit(s, ws)
+				}
+				if helper != nil {
+					helper <- ws // buffered: never blocks the reaper
 				}
 			}
 		}

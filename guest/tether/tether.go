@@ -32,12 +32,16 @@ type tether struct {
 	mounts    mountStack
 	finishing sync.Once
 
-	procMu sync.Mutex
-	byPid  map[int]*session
+	procMu  sync.Mutex
+	byPid   map[int]*session
+	helpers map[int]chan syscall.WaitStatus // `tether files` processes (transfer.go), under procMu
+
+	transfers map[uint32]*transfer // file requests in flight, under mu
 }
 
 func newTether() *tether {
-	return &tether{state: stateWaiting, sessions: map[uint32]*session{}, byPid: map[int]*session{}}
+	return &tether{state: stateWaiting, sessions: map[uint32]*session{}, byPid: map[int]*session{},
+		helpers: map[int]chan syscall.WaitStatus{}, transfers: map[uint32]*transfer{}}
 }
 
 // handle dispatches one host frame. It runs on the control port's reader, so nothing here may block
@@ -75,6 +79,17 @@ func (t *tether) handle(f frame) {
 		powerOffNow()
 	case typeHosts:
 		t.updateHosts(f.payload)
+	case typeClock:
+		// A paused VM's clock stood still while the host's ran on: take the host's again.
+		if len(f.payload) >= 8 {
+			if err := setClock(int64(binary.BigEndian.Uint64(f.payload[:8]))); err != nil {
+				t.diag("set clock: %v", err)
+			}
+		}
+	case typeTop, typeStat, typeArchiveGet, typeArchivePut:
+		t.startFileRequest(f.typ, f.session, f.payload)
+	case typeHostData, typeHostCredit, typeCancel:
+		t.onTransferFrame(f)
 	default:
 		t.diag("unknown frame type 0x%02x", f.typ)
 	}

@@ -19,6 +19,9 @@ import { imageRoutes } from './routes/images.ts';
 import { authRoutes } from './routes/auth.ts';
 import { systemDfRoutes } from './routes/system-df.ts';
 import { containerExportRoutes } from './routes/container-export.ts';
+import { containerTopRoutes } from './routes/container-top.ts';
+import { containerArchiveRoutes } from './routes/container-archive.ts';
+import { ContainerFiles } from '../portlayer/containers/files.ts';
 import { RegistryConfig, type RegistrySettings } from './registry-config.ts';
 import { eventRoutes } from './routes/events.ts';
 import { commitRoutes } from './routes/commit.ts';
@@ -95,6 +98,8 @@ export async function startEngine(options: EngineOptions): Promise<RunningEngine
   });
   await containers.recover();
   await networks.reconcile();
+  // In the background, as dockerd does: the API answers while those VMs boot.
+  void containers.startPerPolicy().catch((err: unknown) => log(`restart policies at start-up: ${(err as Error).message}`));
   volumes.useUsage({ containersUsing: (name) => containers.containersUsingVolume(name) });
   // Deleting images never takes layers from containers: they keep their layer disk paths.
   images.useUsage({
@@ -104,6 +109,7 @@ export async function startEngine(options: EngineOptions): Promise<RunningEngine
   });
   const registries = new RegistryConfig(options.datastore, options.registries);
   const output = new ContainerOutput(containers, backend);
+  const files = new ContainerFiles({ containers, hostTool: backend.hostFileTool?.() });
   const router = new Router()
     .add(systemRoutes({
       vchName: options.name,
@@ -138,6 +144,8 @@ export async function startEngine(options: EngineOptions): Promise<RunningEngine
       }),
     }))
     .add(containerExportRoutes({ containers, images }))
+    .add(containerTopRoutes(files))
+    .add(containerArchiveRoutes(files))
     .add(imageRoutes({ images, containers, registries }))
     .add(authRoutes({ registries }))
     .add(systemDfRoutes({ images, containers, volumes }))

@@ -1,6 +1,8 @@
 // The port layer's view of a hypervisor: boot a container VM from a neutral description, re-adopt it
 // after an engine restart, and read the output it recorded. Nothing QEMU- or vSphere-specific here.
 
+import type { Readable } from 'node:stream';
+
 export interface ProcessSpec {
   /** Entrypoint + Cmd, already combined. */
   argv: string[];
@@ -105,6 +107,60 @@ export interface VmUsage {
   memoryBytes: number;
 }
 
+/**
+ * Docker's ContainerPathStat (the X-Docker-Container-Path-Stat header): `mode` is Go's os.FileMode
+ * (permission bits plus type bits such as 1<<31 for a directory), which the docker CLI decodes.
+ */
+export interface PathStat {
+  name: string;
+  size: number;
+  mode: number;
+  /** RFC 3339 */
+  mtime: string;
+  /** For a symlink: what it resolves to inside the container, absolute. */
+  linkTarget: string;
+}
+
+export interface ArchiveWriteOptions {
+  /** Refuse to replace a directory with a non-directory, or the reverse. */
+  noOverwriteDirNonDir: boolean;
+  /** Give everything the container user's uid and gid (`docker cp -a`). */
+  copyUIDGID: boolean;
+}
+
+/** One process in a container, raw figures as /proc has them (formatting is the API's business). */
+export interface GuestProcess {
+  pid: number;
+  ppid: number;
+  pgrp: number;
+  session: number;
+  /** Foreground process group of its terminal. */
+  tpgid: number;
+  /** "pts/0", "?" … */
+  tty: string;
+  uid: number;
+  /** From the container's /etc/passwd, else the uid. */
+  user: string;
+  /** R, S, D, Z, T … */
+  state: string;
+  nice: number;
+  threads: number;
+  /** Unix seconds. */
+  startTime: number;
+  cpuSeconds: number;
+  vszKiB: number;
+  rssKiB: number;
+  /** argv joined by spaces, or "[comm]". */
+  cmd: string;
+}
+
+export interface GuestProcessList {
+  /** The guest's clock, unix seconds. */
+  now: number;
+  memTotalKiB: number;
+  processes: GuestProcess[];
+}
+
 /** A running container VM. */
 export interface VmHandle {
   readonly pid: number;
@@ -117,8 +173,22 @@ export interface VmHandle {
   usage(): VmUsage;
   /** Starts another process in the container; rejects with ProcessStartError when it cannot start. */
   exec(spec: ExecProcessSpec): Promise<ExecSession>;
+  /** The container's processes, read inside the guest (`docker top`). */
+  processes(): Promise<GuestProcessList>;
+  /** Docker's stat of a path in the container; rejects NotFound when there is nothing there. */
+  statPath(path: string): Promise<PathStat>;
+  /** A tar of what `path` names (Docker's archive rules), streamed with backpressure. */
+  readArchive(path: string): Promise<{ stat: PathStat; tar: Readable }>;
+  /** Extracts a tar into the directory `path` names; settles once everything is written. */
+  writeArchive(path: string, tar: Readable, options: ArchiveWriteOptions): Promise<void>;
   /** Replaces the running container's /etc/hosts (peers came or went on its networks). */
   updateHosts?(lines: string[]): void;
+  /** Freezes the VM: its CPUs stop, its memory and devices stay (`docker pause`). */
+  pause(): Promise<void>;
+  /** Lets a paused VM run again; the guest's wall clock is brought back to the host's. */
+  resume(): Promise<void>;
+  /** Whether the hypervisor has the VM frozen now (read at re-adoption: a pause outlives the engine). */
+  isPaused(): Promise<boolean>;
   /** Settles once the VM is gone, with the process's exit status. */
   readonly exited: Promise<ExitStatus>;
 }
@@ -172,4 +242,9 @@ export interface Backend {
   readLogs(dir: string, options: LogReadOptions): AsyncIterable<OutputRecord>;
   /** The last exit the log recorded after its last start, if any: how a VM that died while no engine ran ended. */
   lastRecordedExit(dir: string): Promise<ExitStatus | undefined>;
+  /**
+   * A host program that does `docker cp`'s file work on a stopped container's mounted filesystem
+   * (the tether binary's `files` mode: the same code as inside a running guest); absent: not supported.
+   */
+  hostFileTool?(): string;
 }

@@ -12,12 +12,15 @@ export class TetherError extends Error {
   readonly session: number;
   /** true: the tether sent ERROR (the process could not start); false: timeout or lost connection. */
   readonly reportedByGuest: boolean;
-  constructor(message: string, code: number, session: number, reportedByGuest: boolean) {
+  /** File requests: what kind of failure (NotFound, InvalidParameter, Conflict, System). */
+  readonly kind?: string;
+  constructor(message: string, code: number, session: number, reportedByGuest: boolean, kind?: string) {
     super(message);
     this.name = 'TetherError';
     this.code = code;
     this.session = session;
     this.reportedByGuest = reportedByGuest;
+    this.kind = kind;
   }
 }
 
@@ -36,10 +39,26 @@ export interface StartedProcess {
   pid: number;
 }
 
+/** Tar bytes of a file request (ARCHIVE_GET); an empty chunk ends the stream. */
+export interface DataEvent {
+  session: number;
+  data: Buffer;
+}
+
+/** The tether took `bytes` more of a file request's DATA (ARCHIVE_PUT): the host may send as many more. */
+export interface CreditEvent {
+  session: number;
+  bytes: number;
+}
+
 export interface TetherClientEvents {
   output: [OutputEvent];
   exit: [ExitEvent];
   diag: [string];
+  data: [DataEvent];
+  credit: [CreditEvent];
+  /** An ERROR no start or request was waiting for: a file transfer failed midway. */
+  failure: [TetherError];
   /** The stream ended; pending requests were rejected. */
   close: [];
 }
@@ -57,6 +76,7 @@ export class TetherClient extends EventEmitter<TetherClientEvents> {
   readonly #decoder = new FrameDecoder();
   #hellos: Pending<TetherHello>[] = [];
   readonly #starts = new Map<number, Pending<StartedProcess>>();
+  readonly #requests = new Map<number, Pending<Buffer>>();
   #closed = false;
 
   constructor(stream: Duplex) {
@@ -128,6 +148,46 @@ export class TetherClient extends EventEmitter<TetherClientEvents> {
     this.#send(FrameType.Hosts, 0, Buffer.from(JSON.stringify(lines)));
   }
 
+  /**
+   * Sends a file request (TOP, STAT, ARCHIVE_GET, ARCHIVE_PUT) on `session` (≥ 1, unique among the
+   * VM's sessions); resolves with the RESULT payload, rejects with a TetherError (its `kind` set) on ERROR.
+   */
+  request(session: number, type: number, body?: object): Promise<Buffer> {
+    if (!Number.isInteger(session) || session < 1) throw new RangeError('file requests are numbered from 1');
+    if (this.#closed) return Promise.reject(new TetherError('the connection to the tether closed', TRANSPORT_FAILURE, session, false));
+    if (this.#requests.has(session) || this.#starts.has(session)) {
+      return Promise.reject(new TetherError(`session ${session} is in use`, TRANSPORT_FAILURE, session, false));
+    }
+    return new Promise<Buffer>((resolve, reject) => {
+      this.#requests.set(session, { resolve, reject });
+      this.#send(type, session, body ? Buffer.from(JSON.stringify(body)) : undefined);
+    });
+  }
+
+  /** Tar bytes for an ARCHIVE_PUT (within the tether's credit); an empty chunk ends the stream. */
+  data(session: number, chunk: Buffer): void {
+    this.#send(FrameType.HostData, session, chunk);
+  }
+
+  /** Lets the tether send `bytes` more DATA on an ARCHIVE_GET. */
+  credit(session: number, bytes: number): void {
+    const payload = Buffer.alloc(4);
+    payload.writeUInt32BE(bytes);
+    this.#send(FrameType.HostCredit, session, payload);
+  }
+
+  /** Abandons a file request: the tether stops its helper and sends nothing more for it. */
+  cancel(session: number): void {
+    this.#send(FrameType.Cancel, session);
+  }
+
+  /** Sets the guest's wall clock (unix ms), e.g. after a pause froze it (no reply). */
+  clock(unixMs: number): void {
+    const payload = Buffer.alloc(8);
+    payload.writeBigInt64BE(BigInt(Math.round(unixMs)));
+    this.#send(FrameType.Clock, 0, payload);
+  }
+
   /** Syncs and powers the VM off at once (no EXIT follows). */
   powerOff(): void {
     this.#send(FrameType.PowerOff, 0);
@@ -178,10 +238,28 @@ export class TetherClient extends EventEmitter<TetherClientEvents> {
         break;
       }
       case FrameType.Error: {
-        const { message, code } = parseJson<{ message: string; code: number }>(payload);
-        this.#settle(session)?.reject(new TetherError(message, code, session, true));
+        const { message, code, kind } = parseJson<{ message: string; code: number; kind?: string }>(payload);
+        const error = new TetherError(message, code, session, true, kind);
+        const start = this.#settle(session);
+        const request = this.#requests.get(session);
+        this.#requests.delete(session);
+        if (start) start.reject(error);
+        else if (request) request.reject(error);
+        else this.emit('failure', error);
         break;
       }
+      case FrameType.Result: {
+        const request = this.#requests.get(session);
+        this.#requests.delete(session);
+        request?.resolve(payload);
+        break;
+      }
+      case FrameType.Data:
+        this.emit('data', { session, data: payload });
+        break;
+      case FrameType.Credit:
+        this.emit('credit', { session, bytes: payload.readUInt32BE(0) });
+        break;
       case FrameType.Stdout:
       case FrameType.Stderr:
         this.emit('output', { session, stream: type === FrameType.Stdout ? 'stdout' : 'stderr', data: payload });
@@ -210,6 +288,8 @@ export class TetherClient extends EventEmitter<TetherClientEvents> {
     for (const pending of this.#hellos.splice(0)) pending.reject(gone());
     for (const pending of this.#starts.values()) pending.reject(gone());
     this.#starts.clear();
+    for (const pending of this.#requests.values()) pending.reject(gone());
+    this.#requests.clear();
     this.emit('close');
   }
 }

@@ -12,6 +12,15 @@ export const FrameType = {
   Exec: 0x16,
   PowerOff: 0x17,
   Hosts: 0x18,
+  // file requests (docker top, docker cp): see docs/tether-protocol.md
+  Top: 0x19,
+  Stat: 0x1a,
+  ArchiveGet: 0x1b,
+  ArchivePut: 0x1c,
+  HostData: 0x1d,
+  HostCredit: 0x1e,
+  Cancel: 0x1f,
+  Clock: 0x20,
   // guest → host
   Hello: 0x01,
   Started: 0x02,
@@ -20,7 +29,13 @@ export const FrameType = {
   Exit: 0x05,
   Error: 0x06,
   Diag: 0x07,
+  Result: 0x08,
+  Data: 0x09,
+  Credit: 0x0a,
 } as const;
+
+/** Bytes either side may send on a file request before the first CREDIT (the tether's transferWindow). */
+export const TRANSFER_WINDOW = 256 * 1024;
 
 export type FrameTypeCode = (typeof FrameType)[keyof typeof FrameType];
 

@@ -3,6 +3,7 @@
 import { spawn } from 'node:child_process';
 import { openSync, closeSync, readFileSync, existsSync, statSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
+import { dirname, join } from 'node:path';
 import type { Backend, BackendInfo, ContainerVmSpec, ExitStatus, LogReadOptions, OutputRecord, VmHandle } from '../../portlayer/backend.ts';
 import { ProcessStartError } from '../../portlayer/backend.ts';
 import { writeJsonAtomic } from '../../portlayer/atomic-file.ts';
@@ -120,6 +121,11 @@ export class QemuBackend implements Backend {
     return this.clones?.prepare({ memoryMiB, cpus }) ?? Promise.resolve(false);
   }
 
+  /** The tether binary next to the initramfs that holds it: its `files` mode runs on the host too. */
+  hostFileTool(): string {
+    return join(dirname(this.options.initrd), 'tether');
+  }
+
   async createWritableDisk(path: string, sizeBytes: number): Promise<void> {
     await formatExt4(path, sizeBytes);
   }
@@ -207,7 +213,7 @@ export class QemuBackend implements Backend {
       }
       const socket = await connectUnixSocket(sockets.control, { abstract: true, timeoutMs: readyDeadline - Date.now(), signal: qemuGone.signal });
       const tether = new TetherClient(socket);
-      vm = new QemuVm({ pid, socket, tether, recordedExit: () => lastExit(files.log) });
+      vm = new QemuVm({ pid, socket, tether, qmpSocket: sockets.qmp, recordedExit: () => lastExit(files.log) });
       await withDeadline(tether.hello(Math.max(1, readyDeadline - Date.now())), readyDeadline, 'the container VM did not come up');
       const config = this.tetherConfig(spec, disks, volumes.mounts);
       configured = true;
@@ -277,8 +283,9 @@ export class QemuBackend implements Backend {
     try {
       const socket = await connectUnixSocket(runtime.control, { abstract: true, timeoutMs: 5000 });
       const tether = new TetherClient(socket);
-      const vm = new QemuVm({ pid: runtime.pid, socket, tether, recordedExit: () => lastExit(files.log) });
-      await tether.hello(5000);
+      const vm = new QemuVm({ pid: runtime.pid, socket, tether, qmpSocket: socketNames(id).qmp, recordedExit: () => lastExit(files.log) });
+      // A paused guest answers nothing until it is resumed: QEMU says whether it is alive and frozen.
+      if (!(await vm.isPaused())) await tether.hello(5000);
       this.networks?.hold(runtime.taps ?? []);
       this.releaseWhenGone(vm, runtime.taps ?? []);
       return vm;

@@ -1,11 +1,14 @@
 // One running container VM: the QEMU process (not our child after an engine restart) and the tether
 // connection. The VM counts as gone once the control channel closed and the process has left /proc.
 import type { Socket } from 'node:net';
-import type { ExecProcessSpec, ExecSession, ExitStatus, VmHandle, VmUsage } from '../../portlayer/backend.ts';
+import type { Readable } from 'node:stream';
+import type { ArchiveWriteOptions, ExecProcessSpec, ExecSession, ExitStatus, GuestProcessList, PathStat, VmHandle, VmUsage } from '../../portlayer/backend.ts';
 import { processUsage } from './process-usage.ts';
 import { startExecSession } from './exec-session.ts';
+import { listProcesses, readArchive, statPath, writeArchive } from './archive-session.ts';
 import { TetherClient } from '../../tether/client.ts';
 import { processGone } from './process-identity.ts';
+import { freezeVm, thawVm, vmFrozen } from './run-state.ts';
 
 async function waitUntilGone(pid: number, graceMs: number): Promise<void> {
   const until = Date.now() + graceMs;
@@ -23,6 +26,8 @@ export interface QemuVmOptions {
   pid: number;
   socket: Socket;
   tether: TetherClient;
+  /** The VM's QMP monitor (abstract socket name): pause and resume go through it. */
+  qmpSocket: string;
   /** Reads the exit the guest recorded in its log port, for when the control channel missed it. */
   recordedExit: () => Promise<ExitStatus | undefined>;
 }
@@ -32,6 +37,7 @@ export class QemuVm implements VmHandle {
   readonly exited: Promise<ExitStatus>;
   private readonly tether: TetherClient;
   private readonly socket: Socket;
+  private readonly qmpSocket: string;
   private exit?: ExitStatus;
   private killed = false;
   /** Session 0 is the container's process; exec sessions count up from 1. */
@@ -41,6 +47,7 @@ export class QemuVm implements VmHandle {
     this.pid = options.pid;
     this.tether = options.tether;
     this.socket = options.socket;
+    this.qmpSocket = options.qmpSocket;
     this.tether.on('exit', (e: { session: number; code: number }) => {
       if (e.session === 0) this.exit = { code: e.code };
     });
@@ -83,6 +90,39 @@ export class QemuVm implements VmHandle {
 
   exec(spec: ExecProcessSpec): Promise<ExecSession> {
     return startExecSession(this.tether, this.nextSession++, spec);
+  }
+
+  // File requests take session numbers from the same counter as exec sessions: the tether keeps
+  // both in one namespace.
+  processes(): Promise<GuestProcessList> {
+    return listProcesses(this.tether, this.nextSession++);
+  }
+
+  statPath(path: string): Promise<PathStat> {
+    return statPath(this.tether, this.nextSession++, path);
+  }
+
+  readArchive(path: string): Promise<{ stat: PathStat; tar: Readable }> {
+    return readArchive(this.tether, this.nextSession++, path);
+  }
+
+  writeArchive(path: string, tar: Readable, options: ArchiveWriteOptions): Promise<void> {
+    return writeArchive(this.tether, this.nextSession++, path, tar, options);
+  }
+
+  pause(): Promise<void> {
+    return freezeVm(this.qmpSocket);
+  }
+
+  async resume(): Promise<void> {
+    await thawVm(this.qmpSocket);
+    // The guest's clock stood still while it was frozen (the tether sets it from the host's only at
+    // start); it is told the time again as soon as it runs.
+    this.tether.clock(Date.now());
+  }
+
+  isPaused(): Promise<boolean> {
+    return vmFrozen(this.qmpSocket);
   }
 
   async kill(): Promise<void> {

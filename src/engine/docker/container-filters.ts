@@ -1,6 +1,7 @@
 // `docker ps --filter`: the filters dockerd supports for containers that make sense for VMs.
 import type { ContainerView } from '../../portlayer/containers/model.ts';
 import { invalid } from '../../portlayer/errors.ts';
+import { dockerStatus } from './container-json.ts';
 
 type Predicate = (c: ContainerView, value: string) => boolean;
 
@@ -11,7 +12,7 @@ const PREDICATES: Record<string, Predicate> = {
   name: (c, v) => new RegExp(v).test(c.record.spec.name) || new RegExp(v).test(`/${c.record.spec.name}`),
   status: (c, v) => {
     if (!STATUSES.has(v)) throw invalid(`invalid filter 'status=${v}'`);
-    return c.state.status === v;
+    return dockerStatus(c) === v;
   },
   exited: (c, v) => c.state.status === 'exited' && c.state.exitCode === Number(v),
   label: (c, v) => {
@@ -19,6 +20,7 @@ const PREDICATES: Record<string, Predicate> = {
     const labels = c.record.spec.labels;
     return eq === -1 ? v in labels : labels[v.slice(0, eq)] === v.slice(eq + 1);
   },
+  health: (c, v) => (c.state.health?.status ?? 'none') === v,
   ancestor: (c, v) => c.record.spec.imageReference === v || c.record.imageId === v || c.record.imageId.replace('sha256:', '').startsWith(v),
 };
 

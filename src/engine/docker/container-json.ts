@@ -36,6 +36,28 @@ function isRunning(c: ContainerView): boolean {
   return c.state.status === 'running';
 }
 
+/** Docker's State.Status: a paused container is still running underneath, a restarting one already exited. */
+export function dockerStatus(c: ContainerView): string {
+  if (isRunning(c) && c.state.paused) return 'paused';
+  if (c.state.status === 'exited' && c.state.restarting) return 'restarting';
+  return c.state.status;
+}
+
+/** Whether `docker ps` without -a lists it: dockerd counts paused and restarting containers as running. */
+export function isUp(c: ContainerView): boolean {
+  return isRunning(c) || c.state.restarting === true;
+}
+
+function health(c: ContainerView): Record<string, unknown> | undefined {
+  const h = c.state.health;
+  if (!h) return undefined;
+  return {
+    Status: h.status,
+    FailingStreak: h.failingStreak,
+    Log: h.log.map((r) => ({ Start: r.start, End: r.end, ExitCode: r.exitCode, Output: r.output })),
+  };
+}
+
 export function inspectContainer(c: ContainerView, vm: VmIdentity, net?: ContainerNetworkView): Record<string, unknown> {
   const { record, state } = c;
   const spec = record.spec;
@@ -47,10 +69,10 @@ export function inspectContainer(c: ContainerView, vm: VmIdentity, net?: Contain
     Path: path,
     Args: args,
     State: {
-      Status: state.status === 'removing' ? 'removing' : state.status,
-      Running: isRunning(c),
-      Paused: false,
-      Restarting: false,
+      Status: dockerStatus(c),
+      Running: isUp(c),
+      Paused: isRunning(c) && state.paused === true,
+      Restarting: state.restarting === true,
       OOMKilled: false,
       Dead: state.status === 'dead',
       Pid: state.pid,
@@ -58,6 +80,7 @@ export function inspectContainer(c: ContainerView, vm: VmIdentity, net?: Contain
       Error: state.error,
       StartedAt: state.startedAt,
       FinishedAt: state.finishedAt,
+      ...(state.health ? { Health: health(c) } : {}),
     },
     Image: record.imageId,
     ResolvConfPath: '',
@@ -107,6 +130,7 @@ export function inspectContainer(c: ContainerView, vm: VmIdentity, net?: Contain
       OnBuild: null,
       Labels: spec.labels,
       StopSignal: spec.stopSignal,
+      ...(docker.config.Healthcheck ? { Healthcheck: docker.config.Healthcheck } : {}),
       ...(spec.stopTimeout !== undefined ? { StopTimeout: spec.stopTimeout } : {}),
     },
     NetworkSettings: networkSettings(c, net),
@@ -117,9 +141,14 @@ export function inspectContainer(c: ContainerView, vm: VmIdentity, net?: Contain
 export function statusText(c: ContainerView, now = Date.now()): string {
   const { state } = c;
   switch (state.status) {
-    case 'running':
-      return `Up ${humanDuration(now - Date.parse(state.startedAt))}`;
+    case 'running': {
+      const up = `Up ${humanDuration(now - Date.parse(state.startedAt))}`;
+      if (state.paused) return `${up} (Paused)`;
+      if (state.health) return `${up} (${state.health.status === 'starting' ? 'health: starting' : state.health.status})`;
+      return up;
+    }
     case 'exited':
+      if (state.restarting) return `Restarting (${state.exitCode}) ${humanDuration(now - Date.parse(state.finishedAt))} ago`;
       return `Exited (${state.exitCode}) ${humanDuration(now - Date.parse(state.finishedAt))} ago`;
     case 'removing':
       return 'Removal In Progress';
@@ -142,7 +171,7 @@ export function listEntry(c: ContainerView, net?: ContainerNetworkView): Record<
     Created: Math.floor(Date.parse(record.created) / 1000),
     Ports: listPorts(c, net),
     Labels: spec.labels,
-    State: c.state.status,
+    State: dockerStatus(c),
     Status: statusText(c),
     HostConfig: { NetworkMode: (personality(c).hostConfig.NetworkMode as string | undefined) || 'default' },
     NetworkSettings: { Networks: listNetworks(c, net) },

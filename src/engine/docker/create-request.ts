@@ -5,6 +5,8 @@ import type { ImageRecord } from '../../portlayer/images/types.ts';
 import { invalid } from '../../portlayer/errors.ts';
 import { dockerMounts } from './mounts.ts';
 import { dockerNetworkRequest } from './network-request.ts';
+import { dockerHealthcheck, dockerRestartPolicy, mergeHealthcheck } from './lifecycle-request.ts';
+import type { DockerHealthConfig } from './lifecycle-request.ts';
 
 export interface DockerHostConfig {
   AutoRemove?: boolean;
@@ -35,6 +37,7 @@ export interface DockerCreateRequest {
   WorkingDir?: string;
   StopSignal?: string;
   StopTimeout?: number | null;
+  Healthcheck?: DockerHealthConfig | null;
   ExposedPorts?: Record<string, object> | null;
   Volumes?: Record<string, object> | null;
   HostConfig?: DockerHostConfig;
@@ -91,6 +94,7 @@ export function toContainerSpec(name: string, request: DockerCreateRequest, imag
   const labels = { ...(imageConfig.Labels ?? {}), ...(request.Labels ?? {}) };
   const cpus = host.NanoCpus ? host.NanoCpus / 1e9 : host.CpuCount ?? 0;
   const { mounts, volumesFrom } = dockerMounts(request, image);
+  const healthConfig = mergeHealthcheck(request.Healthcheck, imageConfig.Healthcheck);
   return {
     name,
     imageReference: request.Image,
@@ -113,9 +117,11 @@ export function toContainerSpec(name: string, request: DockerCreateRequest, imag
     mounts,
     volumesFrom,
     network: dockerNetworkRequest(request, image),
+    restartPolicy: dockerRestartPolicy(host.RestartPolicy, host.AutoRemove === true),
+    healthcheck: dockerHealthcheck(healthConfig),
     // Inspect shows the effective values (image defaults applied), as dockerd does.
     personality: {
-      config: { ...request, Cmd: cmd, Entrypoint: entrypoint.length ? entrypoint : null, WorkingDir: request.WorkingDir || imageConfig.WorkingDir || '' },
+      config: { ...request, Healthcheck: healthConfig ?? null, Cmd: cmd, Entrypoint: entrypoint.length ? entrypoint : null, WorkingDir: request.WorkingDir || imageConfig.WorkingDir || '' },
       hostConfig: host,
     } satisfies DockerPersonality,
   };

@@ -6,7 +6,7 @@ import { hijack } from '../http/hijack.ts';
 import { multiplexFrame, STDOUT, STDERR, RAW_STREAM, MULTIPLEXED_STREAM } from '../http/stream-framing.ts';
 import { compareVersions } from '../http/router.ts';
 import type { OutputRecord } from '../../portlayer/backend.ts';
-import { invalid } from '../../portlayer/errors.ts';
+import { conflict, invalid } from '../../portlayer/errors.ts';
 
 function encoder(tty: boolean, timestamps = false): (r: OutputRecord) => Buffer {
   return (r) => {
@@ -22,6 +22,8 @@ function streamType(tty: boolean, version: string): string {
 export async function attachHandler(b: ContainerRoutesBackend, ctx: RequestContext): Promise<void> {
   const container = b.containers.get(ctx.params.id);
   const id = container.record.id;
+  // As dockerd: a frozen container would take the stream and never answer.
+  if (container.state.paused) throw conflict(`container ${id} is paused, unpause the container before attach`);
   const tty = container.record.spec.process.tty;
   const wantStdin = queryBool(ctx.query, 'stdin');
   const wanted = new Set<string>();

@@ -8,7 +8,7 @@ import type { ContainerView } from '../../portlayer/containers/model.ts';
 import type { ImageStore } from '../../portlayer/images/types.ts';
 import { toContainerSpec } from '../docker/create-request.ts';
 import type { DockerCreateRequest } from '../docker/create-request.ts';
-import { inspectContainer, listEntry } from '../docker/container-json.ts';
+import { inspectContainer, isUp, listEntry } from '../docker/container-json.ts';
 import type { VmIdentity } from '../docker/container-json.ts';
 import type { ContainerNetworkView } from '../docker/network-settings.ts';
 import { filterContainers } from '../docker/container-filters.ts';
@@ -37,6 +37,8 @@ export function containerRoutes(b: ContainerRoutesBackend): Route[] {
     { method: 'POST', path: '/containers/:id/stop', handler: (ctx) => stop(b, ctx) },
     { method: 'POST', path: '/containers/:id/restart', handler: (ctx) => restart(b, ctx) },
     { method: 'POST', path: '/containers/:id/kill', handler: async (ctx) => { await b.containers.kill(ctx.params.id, ctx.query.get('signal') || 'SIGKILL'); sendNoContent(ctx.res); } },
+    { method: 'POST', path: '/containers/:id/pause', handler: async (ctx) => { await b.containers.pause(ctx.params.id); sendNoContent(ctx.res); } },
+    { method: 'POST', path: '/containers/:id/unpause', handler: async (ctx) => { await b.containers.unpause(ctx.params.id); sendNoContent(ctx.res); } },
     { method: 'POST', path: '/containers/:id/wait', handler: (ctx) => wait(b, ctx) },
     { method: 'POST', path: '/containers/:id/resize', handler: (ctx) => resize(b, ctx) },
     { method: 'POST', path: '/containers/:id/rename', handler: (ctx) => { b.containers.rename(ctx.params.id, ctx.query.get('name') ?? ''); sendNoContent(ctx.res); } },
@@ -51,7 +53,7 @@ function list(b: ContainerRoutesBackend, ctx: RequestContext): void {
   const all = queryBool(ctx.query, 'all');
   const limit = queryInt(ctx.query, 'limit') ?? -1;
   let found = filterContainers(b.containers.list(), queryFilters(ctx.query));
-  if (!all && !ctx.query.get('filters')?.includes('status')) found = found.filter((c) => c.state.status === 'running');
+  if (!all && !ctx.query.get('filters')?.includes('status')) found = found.filter(isUp);
   found.sort((x, y) => Date.parse(y.record.created) - Date.parse(x.record.created));
   if (limit > 0) found = found.slice(0, limit);
   sendJson(ctx.res, 200, found.map((c) => listEntry(c, b.networkView?.(c))));

@@ -5,6 +5,8 @@ import { invalid } from '../../portlayer/errors.ts';
 import type { EventLog, VchEvent } from '../../portlayer/events.ts';
 
 const FILTER_KEYS = new Set(['container', 'event', 'type', 'image', 'label']);
+/** Actions that carry a detail after a colon ("health_status: healthy"); filtering by the bare name matches them all, as in dockerd. */
+const DETAILED_ACTIONS = new Set(['health_status', 'exec_create', 'exec_start', 'exec_die']);
 
 export function eventRoutes(events: EventLog): Route[] {
   return [{ method: 'GET', path: '/events', handler: (ctx) => stream(events, ctx) }];
@@ -23,7 +25,7 @@ function matcher(filters: Map<string, string[]>): (e: VchEvent) => boolean {
   const test = (key: string, values: string[], e: VchEvent) => {
     switch (key) {
       case 'container': return e.type === 'container' && values.some((v) => e.id.startsWith(v) || e.attributes.name === v);
-      case 'event': return values.includes(e.action);
+      case 'event': return values.some((v) => v === e.action || (DETAILED_ACTIONS.has(v) && e.action.startsWith(`${v}:`)));
       case 'type': return values.includes(e.type);
       case 'image': return values.includes(e.attributes.image ?? '') || (e.type === 'image' && values.includes(e.id));
       case 'label': return values.some((v) => {

@@ -32,7 +32,7 @@ export class ExecService {
   }
 
   create(containerRef: string, spec: ExecProcessSpec, personality: unknown): ExecInstance {
-    const { id: containerId } = this.containers.runningVm(containerRef);
+    const { id: containerId } = this.containers.vmForExec(containerRef);
     const instance: ExecInstance = { id: randomBytes(32).toString('hex'), containerId, spec, running: false, exitCode: null, pid: 0, personality };
     this.instances.set(instance.id, instance);
     this.announce(instance, 'exec_create');
@@ -49,7 +49,7 @@ export class ExecService {
   async start(id: string): Promise<ExecSession> {
     const instance = this.get(id);
     if (instance.running || instance.exitCode !== null || instance.session) throw conflict(`Error: Exec command ${id} has already run`);
-    const { vm } = this.containers.runningVm(instance.containerId);
+    const { vm } = this.containers.vmForExec(instance.containerId);
     instance.running = true;
     let session: ExecSession;
     try {

@@ -3,6 +3,8 @@
 import type { ProcessSpec } from '../backend.ts';
 import type { ContainerMount, MountRequest } from '../volumes/model.ts';
 import type { ContainerNetworkRequest } from '../networks/model.ts';
+import type { RestartPolicy } from './restart-policy.ts';
+import type { HealthcheckSpec, HealthState } from './health.ts';
 
 export interface ContainerSpec {
   /** Without Docker's leading slash. */
@@ -25,6 +27,10 @@ export interface ContainerSpec {
   volumesFrom?: Array<{ container: string; readOnly?: boolean }>;
   /** Networks and published ports; absent in records made before networking (loopback only). */
   network?: ContainerNetworkRequest;
+  /** What to do when the process exits by itself; absent: never restart (records made before policies). */
+  restartPolicy?: RestartPolicy;
+  /** A probe run inside the running container; absent: none. */
+  healthcheck?: HealthcheckSpec;
   /** Opaque to the port layer: the API personality keeps the request it was created from. */
   personality: unknown;
 }
@@ -50,6 +56,14 @@ export interface ContainerState {
   startedAt: string;
   finishedAt: string;
   restartCount: number;
+  /** The VM is frozen (status stays 'running': the process exists, it just gets no CPU). */
+  paused?: boolean;
+  /** Exited, and the restart policy will start it again after a backoff delay. */
+  restarting?: boolean;
+  /** The user stopped or killed it: no restart policy applies until it is started again. */
+  manuallyStopped?: boolean;
+  /** The healthcheck's verdict so far; absent when the container has no healthcheck. */
+  health?: HealthState;
 }
 
 export const ZERO_TIME = '0001-01-01T00:00:00Z';

@@ -10,13 +10,15 @@ import { PortLayerError, conflict, invalid, notFound, notModified } from '../err
 import { parseSignal, SIGKILL } from '../signals.ts';
 import { generateName, validateName } from './names.ts';
 import { ContainerDirectoryStore } from './store.ts';
-import { initialState } from './model.ts';
+import { initialState, ZERO_TIME } from './model.ts';
 import type { ContainerRecord, ContainerSpec, ContainerState, ContainerView } from './model.ts';
 import { PendingStdin } from './pending-stdin.ts';
 import type { EventLog } from '../events.ts';
 import type { ContainerMount, VolumeAttacher } from '../volumes/model.ts';
 import { mountRequests, refuseSharedWriters } from './mounts.ts';
 import type { ContainerNetworking } from '../networks/attachment.ts';
+import { nextDelayMs, shouldRestart, startsWithEngine } from './restart-policy.ts';
+import { HealthMonitor, startingHealth } from './health.ts';
 
 export type WaitCondition = 'not-running' | 'next-exit' | 'removed';
 
@@ -31,7 +33,20 @@ interface LiveContainer {
   /** Set while a start is booting the VM: a second start or a remove must wait for it. */
   starting?: Promise<void>;
   stdin: PendingStdin;
+  /** Pending start by the restart policy (state.restarting is set meanwhile). */
+  restartTimer?: NodeJS.Timeout;
+  /** The backoff before the last policy restart; 0 after a user's start. In memory only, as in dockerd. */
+  restartDelayMs: number;
+  /** The healthcheck's probe loop while the process runs. */
+  health?: HealthMonitor;
+  /** Set while `docker cp` works on the stopped container's disks from the host: a start waits for it. */
+  filesBusy?: Promise<void>;
 }
+
+/** How to reach a container's files (withFiles): its running VM, or its disks while it is stopped. */
+export type FilesAccess =
+  | { vm: VmHandle; record: ContainerRecord }
+  | { vm?: undefined; record: ContainerRecord; layerDisks: string[]; writableDisk: string };
 
 export interface ContainerServiceOptions {
   root: string;
@@ -68,7 +83,8 @@ export class ContainerService {
   /** Rebuilds the view from the datastore, re-adopting VMs that kept running while no engine did. */
   async recover(): Promise<void> {
     for (const { record, state } of this.store.load()) {
-      const entry: LiveContainer = { record, state, dir: this.store.dirOf(record.id), stdin: new PendingStdin() };
+      // A backoff the last engine was in is over: startPerPolicy decides afresh.
+      const entry: LiveContainer = { record, state: { ...state, restarting: false }, dir: this.store.dirOf(record.id), stdin: new PendingStdin(), restartDelayMs: 0 };
       this.live.set(record.id, entry);
       const vm = await this.backend.adopt(record.id, entry.dir);
       if (state.status === 'removing') {
@@ -80,6 +96,12 @@ export class ContainerService {
         if (vm) await vm.kill();
         this.options.networking?.stopped(record.id);
       } else if (vm) {
+        // A pause outlives the engine: the hypervisor's word counts, not what was saved.
+        const paused = await vm.isPaused().catch(() => false);
+        if (paused !== (state.paused === true)) {
+          entry.state = { ...entry.state, paused };
+          this.store.saveState(record.id, entry.state);
+        }
         this.watch(entry, vm);
         await this.options.networking?.resumed(record);
       } else {
@@ -120,7 +142,7 @@ export class ContainerService {
     try {
       this.refuseTakenName(name);
       dir = this.store.createDir(id);
-      entry = { record, state: initialState(), dir, stdin: new PendingStdin() };
+      entry = { record, state: initialState(), dir, stdin: new PendingStdin(), restartDelayMs: 0 };
       await this.backend.createWritableDisk(this.writableDisk(entry), WRITABLE_DISK_BYTES);
       this.store.saveState(id, entry.state);
       this.store.saveRecord(record);
@@ -154,6 +176,29 @@ export class ContainerService {
     if (entry.starting) return entry.starting;
     if (entry.state.status === 'running') throw notModified();
     if (entry.state.status === 'removing') throw conflict(`container ${entry.record.id} is marked for removal and cannot be started`);
+    // The user's start: a pending policy restart is replaced, and the policy counts from zero again.
+    this.cancelRestart(entry);
+    entry.state = { ...entry.state, manuallyStopped: false, restartCount: 0 };
+    entry.restartDelayMs = 0;
+    return this.launch(entry);
+  }
+
+  /** At engine start, as dockerd does: starts the stopped containers their restart policy wants running. */
+  async startPerPolicy(): Promise<void> {
+    const due = [...this.live.values()].filter((e) => !e.vm && !e.starting && e.state.status !== 'removing' && startsWithEngine(e.record.spec.restartPolicy, {
+      everStarted: e.state.startedAt !== ZERO_TIME,
+      exitCode: e.state.exitCode,
+      restartCount: e.state.restartCount,
+      manuallyStopped: e.state.manuallyStopped === true,
+    }));
+    // A start that fails is recorded as the container's exit, like any other.
+    await Promise.all(due.map((e) => this.launch(e).catch(() => undefined)));
+  }
+
+  private async launch(entry: LiveContainer): Promise<void> {
+    // The host may be writing the disks (docker cp into a stopped container): boot once it is done.
+    while (entry.filesBusy) await entry.filesBusy;
+    if (entry.starting) return entry.starting;
     const active = [...this.live.values()].filter((e) => e !== entry && (e.vm || e.starting));
     try {
       refuseSharedWriters(entry.record.spec.name, entry.record.mounts ?? [], active.map((e) => ({ name: e.record.spec.name, mounts: e.record.mounts ?? [] })));
@@ -201,6 +246,10 @@ export class ContainerService {
       error: '',
       startedAt: new Date().toISOString(),
       finishedAt: entry.state.finishedAt,
+      paused: false,
+      restarting: false,
+      // Every start is judged afresh, as in dockerd.
+      health: spec.healthcheck ? startingHealth() : undefined,
     };
     this.store.saveState(record.id, entry.state);
     this.watch(entry, vm);
@@ -212,18 +261,116 @@ export class ContainerService {
   private watch(entry: LiveContainer, vm: VmHandle): void {
     entry.vm = vm;
     entry.stdin.attach(vm);
+    this.watchHealth(entry);
     vm.exited.then((exit) => {
       entry.vm = undefined;
       entry.stdin.detach();
       this.options.networking?.stopped(entry.record.id);
       this.recordExit(entry, exit);
       if (entry.record.spec.autoRemove) this.removeNow(entry, true);
+      else this.restartPerPolicy(entry);
     });
   }
 
+  /** Runs the container's healthcheck while its VM does; each verdict is saved, each change announced. */
+  private watchHealth(entry: LiveContainer): void {
+    const spec = entry.record.spec.healthcheck;
+    if (!spec) return;
+    entry.health?.stop();
+    entry.health = new HealthMonitor({
+      spec,
+      startedAtMs: Date.parse(entry.state.startedAt),
+      // A frozen guest cannot answer; the probe waits for the thaw rather than counting as a failure.
+      probeVm: () => (entry.state.paused ? undefined : entry.vm),
+      current: () => entry.state.health ?? startingHealth(),
+      update: (health, changed) => {
+        if (!entry.vm || !this.live.has(entry.record.id)) return;
+        entry.state = { ...entry.state, health };
+        this.store.saveState(entry.record.id, entry.state);
+        if (changed) this.announce(entry, `health_status: ${health.status}`);
+      },
+    });
+  }
+
+  /** After an exit the user did not ask for: start again after the backoff, if the policy says so. */
+  private restartPerPolicy(entry: LiveContainer): void {
+    const { state } = entry;
+    if (state.status !== 'exited' || !this.live.has(entry.record.id)) return;
+    const wanted = shouldRestart(entry.record.spec.restartPolicy, {
+      exitCode: state.exitCode,
+      restartCount: state.restartCount,
+      manuallyStopped: state.manuallyStopped === true,
+    });
+    if (!wanted) return;
+    const delay = nextDelayMs({ ranMs: Date.parse(state.finishedAt) - Date.parse(state.startedAt), previousDelayMs: entry.restartDelayMs });
+    entry.restartDelayMs = delay;
+    // Counted when decided, as dockerd does: inspect during the backoff shows the restart coming.
+    entry.state = { ...state, restarting: true, restartCount: state.restartCount + 1 };
+    this.store.saveState(entry.record.id, entry.state);
+    entry.restartTimer = setTimeout(() => {
+      entry.restartTimer = undefined;
+      if (!entry.state.restarting || !this.live.has(entry.record.id)) return;
+      // A restart that fails ends the loop (a failed boot is recorded as an exit), as in dockerd.
+      this.launch(entry).catch(() => {
+        if (!entry.state.restarting || !this.live.has(entry.record.id)) return;
+        this.cancelRestart(entry);
+        this.store.saveState(entry.record.id, entry.state);
+      });
+    }, delay);
+  }
+
+  /** Drops a pending policy restart (the caller saves the state). */
+  private cancelRestart(entry: LiveContainer): void {
+    clearTimeout(entry.restartTimer);
+    entry.restartTimer = undefined;
+    if (entry.state.restarting) entry.state = { ...entry.state, restarting: false };
+  }
+
+  /** `docker pause`: the VM's CPUs stop; its process, memory and connections stay. */
+  async pause(ref: string): Promise<void> {
+    const entry = this.find(ref);
+    if (entry.starting) await entry.starting.catch(() => undefined);
+    const vm = entry.vm;
+    if (!vm) throw conflict(`Container ${entry.record.id} is not running`);
+    if (entry.state.paused) throw conflict(`Container ${entry.record.id} is already paused`);
+    await vm.pause();
+    entry.state = { ...entry.state, paused: true };
+    this.store.saveState(entry.record.id, entry.state);
+    this.announce(entry, 'pause');
+  }
+
+  async unpause(ref: string): Promise<void> {
+    const entry = this.find(ref);
+    const vm = entry.vm;
+    if (!vm || !entry.state.paused) throw conflict(`Container ${entry.record.id} is not paused`);
+    await vm.resume();
+    entry.state = { ...entry.state, paused: false };
+    this.store.saveState(entry.record.id, entry.state);
+    this.announce(entry, 'unpause');
+  }
+
+  /** A signal sent to a paused container waits in the channel; thawing the VM lets it arrive (as dockerd does). */
+  private async thawForSignal(entry: LiveContainer, vm: VmHandle): Promise<void> {
+    if (!entry.state.paused) return;
+    await vm.resume().catch(() => undefined);
+    entry.state = { ...entry.state, paused: false };
+    if (this.live.has(entry.record.id)) this.store.saveState(entry.record.id, entry.state);
+  }
+
+  /** The user ended the container: restart policies hold off until the user starts it again. */
+  private markStoppedByUser(entry: LiveContainer): void {
+    this.cancelRestart(entry);
+    entry.state = { ...entry.state, manuallyStopped: true };
+    if (this.live.has(entry.record.id)) this.store.saveState(entry.record.id, entry.state);
+  }
+
   private recordExit(entry: LiveContainer, exit: ExitStatus): void {
+    entry.health?.stop();
+    entry.health = undefined;
     entry.state = {
       ...entry.state,
+      paused: false,
+      restarting: false,
       status: entry.state.status === 'removing' ? 'removing' : 'exited',
       pid: 0,
       exitCode: exit.code,
@@ -240,17 +387,25 @@ export class ContainerService {
     const entry = this.find(ref);
     if (entry.starting) await entry.starting.catch(() => undefined);
     const vm = entry.vm;
-    if (!vm) throw notModified();
+    if (!vm) {
+      // Stopping a container in its restart backoff means: no restart.
+      if (!entry.state.restarting) throw notModified();
+      this.markStoppedByUser(entry);
+      this.announce(entry, 'stop');
+      return;
+    }
+    this.markStoppedByUser(entry);
     const spec = entry.record.spec;
     const timeout = options.timeout ?? spec.stopTimeout ?? this.options.defaultStopTimeout;
     const signo = parseSignal(options.signal || spec.stopSignal || 'SIGTERM');
     this.announce(entry, 'kill', { signal: String(signo) });
     vm.signal(signo);
+    await this.thawForSignal(entry, vm);
     if (timeout < 0) {
       await vm.exited;
     } else if (!(await settlesWithin(vm.exited, timeout * 1000))) {
       this.announce(entry, 'kill', { signal: String(SIGKILL) });
-      await this.killVm(vm);
+      await this.killVm(vm, entry);
     }
     this.announce(entry, 'stop');
   }
@@ -260,18 +415,28 @@ export class ContainerService {
     const signo = parseSignal(signal);
     if (entry.starting) await entry.starting.catch(() => undefined);
     const vm = entry.vm;
-    if (!vm) throw conflict(`Cannot kill container: ${ref}: container ${entry.record.id} is not running`);
+    const ending = signo === SIGKILL || signo === stopSignalOf(entry.record.spec);
+    if (!vm) {
+      if (!entry.state.restarting) throw conflict(`Cannot kill container: ${ref}: container ${entry.record.id} is not running`);
+      // In its restart backoff: there is no process to signal, only the restart to call off.
+      if (ending) this.markStoppedByUser(entry);
+      return;
+    }
+    // A signal meant to end the process is the user stopping it (not, say, a SIGHUP to reload).
+    if (ending) this.markStoppedByUser(entry);
     this.announce(entry, 'kill', { signal: String(signo) });
     if (signo === SIGKILL) {
-      await this.killVm(vm);
+      await this.killVm(vm, entry);
     } else {
       vm.signal(signo);
+      await this.thawForSignal(entry, vm);
     }
   }
 
   /** SIGKILL through the guest, then the VM itself if the guest does not answer in time. */
-  private async killVm(vm: VmHandle): Promise<void> {
+  private async killVm(vm: VmHandle, entry: LiveContainer): Promise<void> {
     vm.signal(SIGKILL);
+    await this.thawForSignal(entry, vm);
     if (await settlesWithin(vm.exited, KILL_GRACE_MS)) return;
     await vm.kill();
     await vm.exited;
@@ -281,12 +446,15 @@ export class ContainerService {
   async remove(ref: string, options: { force?: boolean; volumes?: boolean } = {}): Promise<void> {
     const entry = this.find(ref);
     if (entry.state.status === 'removing') throw conflict(`removal of container ${entry.record.id} is already in progress`);
-    if ((entry.vm || entry.starting) && !options.force) {
-      throw conflict(`cannot remove container "/${entry.record.spec.name}": container is running: stop the container before removing or force remove`);
+    if ((entry.vm || entry.starting || entry.state.restarting) && !options.force) {
+      const what = entry.state.restarting ? 'restarting' : entry.state.paused ? 'paused' : 'running';
+      throw conflict(`cannot remove container "/${entry.record.spec.name}": container is ${what}: stop the container before removing or force remove`);
     }
+    this.cancelRestart(entry);
     entry.state = { ...entry.state, status: 'removing' };
     this.store.saveState(entry.record.id, entry.state);
     if (entry.starting) await entry.starting.catch(() => undefined);
+    while (entry.filesBusy) await entry.filesBusy;
     const vm = entry.vm;
     if (vm) {
       await vm.kill();
@@ -296,6 +464,8 @@ export class ContainerService {
   }
 
   private removeNow(entry: LiveContainer, removeVolumes = false): void {
+    this.cancelRestart(entry);
+    entry.health?.stop();
     if (!this.live.delete(entry.record.id)) return;
     this.store.remove(entry.record.id);
     this.options.networking?.removed(entry.record.id);
@@ -371,6 +541,13 @@ export class ContainerService {
     return this.find(ref).stdin;
   }
 
+  /** The VM to run an exec in: a paused one would not answer, so Docker refuses. */
+  vmForExec(ref: string): { id: string; vm: VmHandle } {
+    const entry = this.find(ref);
+    if (entry.vm && entry.state.paused) throw conflict(`Container ${entry.record.id} is paused, unpause the container before exec`);
+    return this.runningVm(ref);
+  }
+
   /** The running container's VM, for work inside it (exec). */
   runningVm(ref: string): { id: string; vm: VmHandle } {
     const entry = this.find(ref);
@@ -388,6 +565,33 @@ export class ContainerService {
       memoryMiB: spec.memoryBytes > 0 ? Math.ceil(spec.memoryBytes / 1024 ** 2) : this.options.defaultMemoryMiB,
       cpus: spec.cpus > 0 ? Math.ceil(spec.cpus) : this.options.defaultCpus,
     };
+  }
+
+  /**
+   * Work on the container's files (`docker cp`): through its VM while it runs; else on its disks from
+   * the host, one such user at a time, and no start begins until `use` settles (it waits).
+   */
+  async withFiles<T>(ref: string, use: (access: FilesAccess) => Promise<T>): Promise<T> {
+    const entry = this.find(ref);
+    if (entry.starting) await entry.starting.catch(() => undefined);
+    if (entry.vm) {
+      // A frozen guest cannot answer.
+      if (entry.state.paused) throw conflict(`Container ${entry.record.id} is paused, unpause the container before copying files`);
+      return use({ vm: entry.vm, record: entry.record });
+    }
+    const previous = entry.filesBusy;
+    let release!: () => void;
+    const mine = new Promise<void>((resolve) => { release = resolve; });
+    const held = (previous ?? Promise.resolve()).then(() => mine);
+    entry.filesBusy = held;
+    try {
+      await previous;
+      if (entry.state.status === 'removing' || !this.live.has(entry.record.id)) throw notFound(`No such container: ${ref}`);
+      return await use({ record: entry.record, layerDisks: entry.record.layerDisks, writableDisk: this.writableDisk(entry) });
+    } finally {
+      release();
+      if (entry.filesBusy === held) entry.filesBusy = undefined;
+    }
   }
 
   /** The disks that make up the container's filesystem, and whether a VM may be writing them now. */
@@ -442,6 +646,15 @@ function view(entry: LiveContainer): ContainerView {
 
 function statusOf(entry: LiveContainer): ExitStatus {
   return entry.state.error ? { code: entry.state.exitCode, error: entry.state.error } : { code: entry.state.exitCode };
+}
+
+/** The container's stop signal as a number; SIGTERM when it names none this host knows. */
+function stopSignalOf(spec: ContainerSpec): number {
+  try {
+    return parseSignal(spec.stopSignal || 'SIGTERM');
+  } catch {
+    return parseSignal('SIGTERM');
+  }
 }
 
 function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
