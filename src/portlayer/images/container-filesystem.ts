@@ -6,9 +6,10 @@
 // writable disk still in use by a running VM is copied first and the copy mounted (`noload`: its
 // journal is not replayed), so nothing ever touches a disk a guest writes.
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runCommand } from './command.ts';
+import { mountLayers, withMounts } from './mount-session.ts';
 
 export interface ContainerFilesystemRequest {
   /** Layer disks, bottom first. */
@@ -31,21 +32,10 @@ export interface MountedContainerFilesystem {
   merge(): Promise<string>;
 }
 
-export async function withContainerFilesystem<T>(request: ContainerFilesystemRequest, use: (fs: MountedContainerFilesystem) => Promise<T>): Promise<T> {
-  const scratch = await mkdtemp(join(request.tmpDir, 'container-fs-'));
-  const mounted: string[] = [];
-  const mount = async (source: string, target: string, args: string[]) => {
-    await mkdir(target);
-    await runCommand('mount', [...args, source, target]);
-    mounted.push(target);
-  };
-  try {
-    const lowers: string[] = [];
-    for (const [index, disk] of request.layerDisks.entries()) {
-      const target = join(scratch, `layer${index}`);
-      await mount(disk, target, ['-o', 'loop,ro']);
-      lowers.unshift(target);
-    }
+export function withContainerFilesystem<T>(request: ContainerFilesystemRequest, use: (fs: MountedContainerFilesystem) => Promise<T>): Promise<T> {
+  return withMounts(request.tmpDir, 'container-fs-', async (session) => {
+    const { scratch } = session;
+    const lowers = await mountLayers(session, request.layerDisks);
     let upper: string | undefined;
     if (request.writableDisk && existsSync(request.writableDisk)) {
       let disk = request.writableDisk;
@@ -54,7 +44,7 @@ export async function withContainerFilesystem<T>(request: ContainerFilesystemReq
         await runCommand('cp', ['--sparse=always', request.writableDisk, disk]);
       }
       const target = join(scratch, 'rw');
-      await mount(disk, target, ['-o', 'loop,ro,noload']);
+      await session.mount(disk, target, ['-o', 'loop,ro,noload']);
       if (existsSync(join(target, 'upper'))) {
         upper = join(target, 'upper');
         lowers.unshift(upper);
@@ -64,14 +54,9 @@ export async function withContainerFilesystem<T>(request: ContainerFilesystemReq
       const root = join(scratch, 'merged');
       if (lowers.length === 0) await mkdir(root);
       else if (lowers.length === 1) return lowers[0];
-      else await mount('overlay', root, ['-t', 'overlay', '-o', `ro,lowerdir=${lowers.join(':')}`]);
+      else await session.mount('overlay', root, ['-t', 'overlay', '-o', `ro,lowerdir=${lowers.join(':')}`]);
       return root;
     };
-    return await use({ lowers, upper, scratch, merge });
-  } finally {
-    for (const target of mounted.reverse()) {
-      await runCommand('umount', [target]).catch(() => runCommand('umount', ['-l', target]).catch(() => {}));
-    }
-    await rm(scratch, { recursive: true, force: true });
-  }
+    return use({ lowers, upper, scratch, merge });
+  });
 }
