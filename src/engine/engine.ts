@@ -121,8 +121,9 @@ export async function startEngine(options: EngineOptions): Promise<RunningEngine
       backend: () => backend.info(),
       counts: () => {
         const all = containers.list();
-        const running = all.filter((c) => c.state.status === 'running').length;
-        return { containers: all.length, running, stopped: all.length - running, images: images.list().length };
+        const up = all.filter((c) => c.state.status === 'running');
+        const paused = up.filter((c) => c.state.paused).length;
+        return { containers: all.length, running: up.length - paused, paused, stopped: all.length - up.length, images: images.list().length };
       },
     }))
     .add(containerRoutes({

@@ -64,6 +64,7 @@ test('pause freezes the VM, unpause thaws it; ps, inspect, events and exec see i
   assert.equal(state.Running, true);
   assert.match(await psStatus('frozen'), /^Up .* \(Paused\)$/);
   assert.match((await vch.docker(['ps', '--filter', 'status=paused', '--format', '{{.Names}}'])).stdout, /frozen/);
+  assert.equal((await vch.docker(['info', '--format', '{{.ContainersPaused}}'])).stdout.trim(), '1');
   const again = await vch.docker(['pause', 'frozen']);
   assert.notEqual(again.code, 0);
   assert.match(again.stderr, /already paused/);

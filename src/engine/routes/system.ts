@@ -12,7 +12,7 @@ export interface SystemFacts {
   cpus: number;
   memoryBytes: number;
   backend(): BackendInfo;
-  counts(): { containers: number; running: number; stopped: number; images: number };
+  counts(): { containers: number; running: number; paused: number; stopped: number; images: number };
 }
 
 export function systemRoutes(facts: SystemFacts): Route[] {
@@ -58,7 +58,7 @@ function info(facts: SystemFacts): Record<string, unknown> {
     ID: facts.vchId,
     Containers: counts.containers,
     ContainersRunning: counts.running,
-    ContainersPaused: 0,
+    ContainersPaused: counts.paused,
     ContainersStopped: counts.stopped,
     Images: counts.images,
     Driver: 'vm-disk',
