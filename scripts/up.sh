@@ -8,25 +8,6 @@ name=${BONNEVILLE_VCH:-default}
 state=${BONNEVILLE_HOME:-/var/lib/bonneville}
 socket=${BONNEVILLE_SOCKET:-/run/bonneville/$name/docker.sock}
 mkdir -p "$state/$name" "$(dirname "$socket")"
-if [[ -f "$state/$name/engine.pid" ]] && kill -0 "$(cat "$state/$name/engine.pid")" 2>/dev/null; then
-  echo "VCH '$name' is already running (pid $(cat "$state/$name/engine.pid"))."
-else
-  rm -f "$state/$name/endpoints.json"
-  setsid nohup node_modules/.bin/node src/cli/bonneville.ts vch serve --name "$name" \
-    --datastore "$state/$name" --socket "$socket" --tls-listen "${BONNEVILLE_TLS_LISTEN:-127.0.0.1:2376}" \
-    >>"$state/$name/engine.log" 2>&1 < /dev/null &
-  echo $! > "$state/$name/engine.pid"
-  for _ in $(seq 1 600); do
-    if [[ -f "$state/$name/endpoints.json" ]] && curl -sf --unix-socket "$socket" http://engine/_ping >/dev/null 2>&1; then break; fi
-    if ! kill -0 "$(cat "$state/$name/engine.pid")" 2>/dev/null; then
-      echo "The engine failed to start; see $state/$name/engine.log:" >&2
-      tail -20 "$state/$name/engine.log" >&2
-      exit 1
-    fi
-    sleep 0.1
-  done
-  echo "VCH '$name' is running (engine log: $state/$name/engine.log)."
-fi
 # The registry (Harbor's role) beside the VCH: HTTPS with its own CA, admin password printed once.
 registry_root=$state/registry
 registry_listen=${BONNEVILLE_REGISTRY_LISTEN:-127.0.0.1:5443}
@@ -49,6 +30,28 @@ registry_ca=$(sed -n 's/^CA certificate: //p' "$registry_root/registry.log" | ta
 registry_password=$(sed -n 's/^admin password (generated, shown once): //p' "$registry_root/registry.log" | tail -1)
 echo "Registry: $registry_url (CA certificate: ${registry_ca:-none}; user admin${registry_password:+, password $registry_password})"
 
+
+# The VCH trusts the registry's CA, so docker login/push/pull against it work at once.
+if [[ -f "$state/$name/engine.pid" ]] && kill -0 "$(cat "$state/$name/engine.pid")" 2>/dev/null; then
+  echo "VCH '$name' is already running (pid $(cat "$state/$name/engine.pid"))."
+else
+  rm -f "$state/$name/endpoints.json"
+  setsid nohup node_modules/.bin/node src/cli/bonneville.ts vch serve --name "$name" \
+    --datastore "$state/$name" --socket "$socket" --tls-listen "${BONNEVILLE_TLS_LISTEN:-127.0.0.1:2376}" \
+    ${registry_ca:+--registry-ca "$registry_ca"} \
+    >>"$state/$name/engine.log" 2>&1 < /dev/null &
+  echo $! > "$state/$name/engine.pid"
+  for _ in $(seq 1 600); do
+    if [[ -f "$state/$name/endpoints.json" ]] && curl -sf --unix-socket "$socket" http://engine/_ping >/dev/null 2>&1; then break; fi
+    if ! kill -0 "$(cat "$state/$name/engine.pid")" 2>/dev/null; then
+      echo "The engine failed to start; see $state/$name/engine.log:" >&2
+      tail -20 "$state/$name/engine.log" >&2
+      exit 1
+    fi
+    sleep 0.1
+  done
+  echo "VCH '$name' is running (engine log: $state/$name/engine.log)."
+fi
 # No public registry may be reachable: give the VCH a busybox image built offline from busybox-static.
 if ! curl -sf --unix-socket "$socket" http://engine/images/busybox/json >/dev/null; then
   tarball=$(node_modules/.bin/node -e "import('./test/fixtures/images.ts').then((m) => m.buildTestImages()).then((p) => console.log(p.busybox))")

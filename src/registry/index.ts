@@ -267,7 +267,9 @@ function splitListen(listen: string): [string, string] {
   return [listen.slice(0, i).replace(/^\[|\]$/g, '') || '0.0.0.0', listen.slice(i + 1)];
 }
 
-/** Creates `admin` at first start; returns the password when it was generated here. */
+const DEFAULT_PROJECT = 'library';
+
+/** Creates `admin` (and the `library` project) at first start; returns the password when it was generated here. */
 async function ensureAdmin(db: Metadata, configured: string | undefined): Promise<string | null> {
   if ((await db.countUsers()) > 0) return null;
   const password = configured ?? randomSecret();
@@ -275,6 +277,10 @@ async function ensureAdmin(db: Metadata, configured: string | undefined): Promis
     await db.createUser({ username: 'admin', passwordHash: await hashPassword(password), sysadmin: true, email: '', realname: 'administrator' });
   } catch {
     return null; // another process sharing the database created it first
+  }
+  // As in Harbor, a new registry has the public `library` project, so `docker push HOST/library/x` works at once.
+  if (!(await db.projectByName(DEFAULT_PROJECT))) {
+    await db.createProject({ name: DEFAULT_PROJECT, public: true, storageLimit: -1 }).catch(() => undefined);
   }
   return configured ? null : password;
 }
