@@ -1,0 +1,94 @@
+// Running a container's process: launch (the checks before a boot), boot (the VM from the record, the
+// state saved once it runs), watch (until the process ends), and the exit recorded, after which --rm or
+// the restart policy applies.
+import type { EventEmitter } from 'node:events';
+import type { ExitStatus, VmHandle } from '../backend.ts';
+import { refuseSharedWriters } from './mounts.ts';
+import { isActive } from './live-container.ts';
+import type { LiveContainer } from './live-container.ts';
+import type { HostContext } from './context.ts';
+import type { RestartScheduler } from './restart-scheduler.ts';
+import type { ContainerRemoval } from './removal.ts';
+import { stopHealth, watchHealth } from './health-watch.ts';
+import { filesSettled } from './files-lock.ts';
+import { shapeOf, startFailure, vmSpecOf } from './vm-boot.ts';
+import type { VmShape } from './vm-boot.ts';
+import { exitedState, runningState } from './state-transitions.ts';
+
+export interface RunnerDeps extends HostContext {
+  /** The container service's emitter: 'start' and 'exit' are emitted here. */
+  events: EventEmitter;
+  restarts: RestartScheduler;
+  removal: Pick<ContainerRemoval, 'removeNow'>;
+  /** The VM's size when the container does not ask for one. */
+  vmDefaults: VmShape;
+}
+
+export class ContainerRunner {
+  private readonly deps: RunnerDeps;
+
+  constructor(deps: RunnerDeps) {
+    this.deps = deps;
+  }
+
+  async launch(entry: LiveContainer): Promise<void> {
+    // The host may be writing the disks (docker cp into a stopped container): boot once it is done.
+    await filesSettled(entry);
+    if (entry.starting) return entry.starting;
+    const active = this.deps.live.all().filter((e) => e !== entry && isActive(e));
+    try {
+      refuseSharedWriters(entry.record.spec.name, entry.record.mounts ?? [], active.map((e) => ({ name: e.record.spec.name, mounts: e.record.mounts ?? [] })));
+    } catch (err) {
+      // As for any failed start: a container meant to go away when it ends does not linger.
+      if (entry.record.spec.autoRemove) this.deps.removal.removeNow(entry, true);
+      throw err;
+    }
+    entry.starting = this.boot(entry).finally(() => { entry.starting = undefined; });
+    return entry.starting;
+  }
+
+  private async boot(entry: LiveContainer): Promise<void> {
+    const { networking, backend, store } = this.deps;
+    const { record } = entry;
+    let vm: VmHandle;
+    try {
+      const net = await networking?.beforeStart(record);
+      vm = await backend.boot(vmSpecOf(entry, shapeOf(record.spec, this.deps.vmDefaults), this.deps.volumes.disksOf(record), net));
+    } catch (err) {
+      networking?.stopped(record.id);
+      const failure = startFailure(err);
+      this.recordExit(entry, failure.exit);
+      if (record.spec.autoRemove) this.deps.removal.removeNow(entry, true);
+      throw failure.error;
+    }
+    entry.state = runningState(entry.state, vm, record.spec.healthcheck !== undefined);
+    store.saveState(record.id, entry.state);
+    this.watch(entry, vm);
+    networking?.started(record.id);
+    this.deps.announce(entry, 'start');
+    this.deps.events.emit('start', record.id);
+  }
+
+  /** Follows the running VM (booted or re-adopted) until its process ends. */
+  watch(entry: LiveContainer, vm: VmHandle): void {
+    entry.vm = vm;
+    entry.stdin.attach(vm);
+    watchHealth(entry, this.deps);
+    vm.exited.then((exit) => {
+      entry.vm = undefined;
+      entry.stdin.detach();
+      this.deps.networking?.stopped(entry.record.id);
+      this.recordExit(entry, exit);
+      if (entry.record.spec.autoRemove) this.deps.removal.removeNow(entry, true);
+      else this.deps.restarts.afterExit(entry);
+    });
+  }
+
+  recordExit(entry: LiveContainer, exit: ExitStatus): void {
+    stopHealth(entry);
+    entry.state = exitedState(entry.state, exit);
+    if (this.deps.live.has(entry.record.id)) this.deps.store.saveState(entry.record.id, entry.state);
+    this.deps.announce(entry, 'die', { exitCode: String(exit.code) });
+    this.deps.events.emit('exit', entry.record.id, exit);
+  }
+}

@@ -1,0 +1,52 @@
+// What the VM is booted from: the container's record turned into a ContainerVmSpec (disks, process, size,
+// volumes, NICs), and what a failed boot means for the container and for the caller.
+import type { ContainerVmSpec, ExitStatus, VmNic, VmVolume } from '../backend.ts';
+import { ProcessStartError } from '../backend.ts';
+import { PortLayerError } from '../errors.ts';
+import type { ContainerSpec } from './model.ts';
+import { writableDiskOf } from './live-container.ts';
+import type { LiveContainer } from './live-container.ts';
+
+export interface VmShape {
+  memoryMiB: number;
+  cpus: number;
+}
+
+/** The size of the container's VM: what it asked for, else the VCH's defaults. */
+export function shapeOf(spec: ContainerSpec, defaults: VmShape): VmShape {
+  return {
+    memoryMiB: spec.memoryBytes > 0 ? Math.ceil(spec.memoryBytes / 1024 ** 2) : defaults.memoryMiB,
+    cpus: spec.cpus > 0 ? Math.ceil(spec.cpus) : defaults.cpus,
+  };
+}
+
+export function vmSpecOf(entry: LiveContainer, shape: VmShape, volumes: VmVolume[], net?: { nics: VmNic[]; hosts: string[] }): ContainerVmSpec {
+  const { record } = entry;
+  const spec = record.spec;
+  return {
+    id: record.id,
+    dir: entry.dir,
+    hostname: spec.hostname,
+    domainname: spec.domainname,
+    layerDisks: record.layerDisks,
+    writableDisk: writableDiskOf(entry),
+    process: spec.process,
+    ...shape,
+    volumes,
+    nics: net?.nics,
+    hosts: net?.hosts,
+  };
+}
+
+/**
+ * A boot that failed: the exit to record (the process's own code when it could not start, else 128), and
+ * the error for the caller (the user's mistake when the process could not start, else the system's).
+ */
+export function startFailure(err: unknown): { exit: ExitStatus; error: PortLayerError } {
+  const startError = err instanceof ProcessStartError;
+  const message = err instanceof Error ? err.message : String(err);
+  return {
+    exit: { code: startError ? err.code : 128, error: message },
+    error: new PortLayerError(startError && err.code !== 125 ? 'InvalidParameter' : 'System', message, { cause: err }),
+  };
+}
