@@ -30,8 +30,19 @@ func (s *mountStack) mount(source, target, fstype string, flags uintptr, data st
 	if err := os.MkdirAll(target, 0o755); err != nil {
 		return err
 	}
-	if err := syscall.Mount(source, target, fstype, flags, data); err != nil {
-		return fmt.Errorf("mount %s on %s (%s): %w", source, target, fstype, err)
+	deadline := time.Now().Add(diskWait)
+	for {
+		err := syscall.Mount(source, target, fstype, flags, data)
+		if err == nil {
+			break
+		}
+		// A disk hot-plugged a moment ago can have its node and serial before the kernel has finished
+		// bringing it up (ENXIO/ENODEV on open); under load that window is long enough to hit.
+		notReady := err == syscall.ENXIO || err == syscall.ENODEV
+		if !notReady || !strings.HasPrefix(source, "/dev/") || time.Now().After(deadline) {
+			return fmt.Errorf("mount %s on %s (%s): %w", source, target, fstype, err)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 	s.targets = append(s.targets, target)
 	return nil
