@@ -238,6 +238,20 @@ func (t *tether) helperFailed(x *transfer, err error) {
 	t.sendControl(typeError, x.id, fileErrorReply{Message: err.Error(), Code: 125, Kind: "System"})
 }
 
+// startTransferHelper starts the files helper for a streaming transfer and records its pid, so that
+// CANCEL can stop it; on failure the host has been told and nil is returned.
+func (t *tether) startTransferHelper(x *transfer, args []string, withStdin bool) *helperProc {
+	h, err := t.spawnFilesHelper(args, withStdin)
+	if err != nil {
+		t.helperFailed(x, err)
+		return nil
+	}
+	x.mu.Lock()
+	x.pid = h.pid
+	x.mu.Unlock()
+	return h
+}
+
 func (t *tether) statFile(x *transfer, req fileRequest) {
 	h, err := t.spawnFilesHelper([]string{"stat", "-root", containerRoot, "-path", req.Path}, false)
 	if err != nil {
@@ -255,14 +269,10 @@ func (t *tether) statFile(x *transfer, req fileRequest) {
 // sendArchive: RESULT with the path's stat, DATA frames of tar within the host's credit, then an
 // empty DATA (the end) or ERROR.
 func (t *tether) sendArchive(x *transfer, req fileRequest) {
-	h, err := t.spawnFilesHelper([]string{"get", "-root", containerRoot, "-path", req.Path}, false)
-	if err != nil {
-		t.helperFailed(x, err)
+	h := t.startTransferHelper(x, []string{"get", "-root", containerRoot, "-path", req.Path}, false)
+	if h == nil {
 		return
 	}
-	x.mu.Lock()
-	x.pid = h.pid
-	x.mu.Unlock()
 	r := bufio.NewReaderSize(h.stdout, transferChunk)
 	header, err := r.ReadBytes('\n')
 	if err != nil {
@@ -318,14 +328,10 @@ func (t *tether) receiveArchive(x *transfer, req fileRequest) {
 	if req.CopyUIDGID && user != "" {
 		args = append(args, "-chown-user", user)
 	}
-	h, err := t.spawnFilesHelper(args, true)
-	if err != nil {
-		t.helperFailed(x, err)
+	h := t.startTransferHelper(x, args, true)
+	if h == nil {
 		return
 	}
-	x.mu.Lock()
-	x.pid = h.pid
-	x.mu.Unlock()
 	go func() {
 		defer h.stdin.Close()
 		for {
