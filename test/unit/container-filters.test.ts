@@ -25,6 +25,7 @@ test('filters: same key ORs, different keys AND, unknown keys refused', () => {
   assert.deepEqual(names(new Map([['status', ['exited']], ['exited', ['3']]])), ['db']);
   assert.deepEqual(names(new Map([['label', ['tier=front']]])), ['web']);
   assert.deepEqual(names(new Map([['label', ['tier']]])), ['web']);
+  assert.deepEqual(names(new Map([['label', ['constructor']]])), [], 'only a container\'s own labels count');
   assert.deepEqual(names(new Map([['id', ['bb']]])), ['db']);
   assert.deepEqual(names(new Map([['name', ['^/?ca']]])), ['cache']);
   assert.throws(() => names(new Map([['bogus', ['1']]])), /invalid filter/);

@@ -1,4 +1,5 @@
 // `docker ps --filter`: the filters dockerd supports for containers that make sense for VMs.
+import { matchesLabelFilter } from './label-filter.ts';
 import type { ContainerView } from '../../portlayer/containers/model.ts';
 import { invalid } from '../../portlayer/errors.ts';
 import { dockerStatus } from './container-json.ts';
@@ -15,11 +16,7 @@ const PREDICATES: Record<string, Predicate> = {
     return dockerStatus(c) === v;
   },
   exited: (c, v) => c.state.status === 'exited' && c.state.exitCode === Number(v),
-  label: (c, v) => {
-    const eq = v.indexOf('=');
-    const labels = c.record.spec.labels;
-    return eq === -1 ? v in labels : labels[v.slice(0, eq)] === v.slice(eq + 1);
-  },
+  label: (c, v) => matchesLabelFilter(c.record.spec.labels, v),
   health: (c, v) => (c.state.health?.status ?? 'none') === v,
   ancestor: (c, v) => c.record.spec.imageReference === v || c.record.imageId === v || c.record.imageId.replace('sha256:', '').startsWith(v),
 };

@@ -1,4 +1,5 @@
 // The Docker API's volume shapes and the filters of `volume ls` and `volume prune`.
+import { matchesLabelFilter } from './label-filter.ts';
 import type { VolumeView } from '../../portlayer/volumes/model.ts';
 import { invalid } from '../../portlayer/errors.ts';
 
@@ -31,7 +32,7 @@ export function filterVolumes(volumes: VolumeView[], filters: Map<string, string
   return volumes.filter((v) =>
     matchAny(filters.get('name'), (n) => nameMatches(v.record.name, n)) &&
     matchAny(filters.get('driver'), (d) => v.record.driver === d) &&
-    (filters.get('label') ?? []).every((l) => hasLabel(volumeLabels(v), l)) &&
+    (filters.get('label') ?? []).every((l) => matchesLabelFilter(volumeLabels(v), l)) &&
     matchAny(dangling, (d) => d === (v.usedBy.length === 0)));
 }
 
@@ -43,8 +44,8 @@ export function pruneFilters(filters: Map<string, string[]>): { all: boolean; se
   const all = (filters.get('all') ?? []).some((a) => parseBool('all', a));
   return {
     all,
-    select: (v) => (filters.get('label') ?? []).every((l) => hasLabel(volumeLabels(v), l)) &&
-      !(filters.get('label!') ?? []).some((l) => hasLabel(volumeLabels(v), l)),
+    select: (v) => (filters.get('label') ?? []).every((l) => matchesLabelFilter(volumeLabels(v), l)) &&
+      !(filters.get('label!') ?? []).some((l) => matchesLabelFilter(volumeLabels(v), l)),
   };
 }
 
@@ -59,12 +60,6 @@ function nameMatches(name: string, pattern: string): boolean {
   } catch {
     return name.includes(pattern);
   }
-}
-
-function hasLabel(labels: Record<string, string>, filter: string): boolean {
-  const eq = filter.indexOf('=');
-  if (eq === -1) return filter in labels;
-  return labels[filter.slice(0, eq)] === filter.slice(eq + 1);
 }
 
 function parseBool(key: string, value: string): boolean {

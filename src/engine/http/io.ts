@@ -47,6 +47,23 @@ export function queryInt(query: URLSearchParams, name: string): number | undefin
   return n;
 }
 
+/** Docker's time arguments (since/until): unix seconds with an optional fraction, as nanoseconds. */
+export function queryUnixNanos(query: URLSearchParams, name: string): bigint | undefined {
+  const value = query.get(name);
+  if (!value) return undefined;
+  const match = /^(\d+)(?:\.(\d{1,9}))?$/.exec(value);
+  if (!match) throw invalid(`invalid value for ${name}: ${value}`);
+  return BigInt(match[1]) * 1_000_000_000n + BigInt((match[2] ?? '').padEnd(9, '0'));
+}
+
+/** The h and w of a tty resize request. */
+export function queryConsoleSize(query: URLSearchParams): { rows: number; cols: number } {
+  const rows = queryInt(query, 'h');
+  const cols = queryInt(query, 'w');
+  if (rows === undefined || cols === undefined || rows < 0 || cols < 0) throw invalid('resize needs h and w');
+  return { rows, cols };
+}
+
 /** Docker's `filters` query parameter: {"key": ["v1", …]} or the old {"key": {"v1": true}}. */
 export function queryFilters(query: URLSearchParams): Map<string, string[]> {
   const raw = query.get('filters');

@@ -1,7 +1,7 @@
 // attach and logs: the port layer's output records, framed the way the Docker API sends them.
 import type { RequestContext } from '../http/router.ts';
 import type { ContainerRoutesBackend } from './containers.ts';
-import { queryBool, queryInt } from '../http/io.ts';
+import { queryBool, queryInt, queryUnixNanos } from '../http/io.ts';
 import { hijack } from '../http/hijack.ts';
 import { multiplexFrame, STDOUT, STDERR, RAW_STREAM, MULTIPLEXED_STREAM } from '../http/stream-framing.ts';
 import { compareVersions } from '../http/router.ts';
@@ -68,8 +68,9 @@ export async function logsHandler(b: ContainerRoutesBackend, ctx: RequestContext
   ctx.res.on('close', () => closed.abort());
   const records = b.output.logs(container.record.id, {
     follow: queryBool(ctx.query, 'follow'),
-    sinceNs: parseTime(ctx.query.get('since')),
-    untilNs: parseTime(ctx.query.get('until')),
+    // 0 means unset for logs.
+    sinceNs: queryUnixNanos(ctx.query, 'since') || undefined,
+    untilNs: queryUnixNanos(ctx.query, 'until') || undefined,
     tail,
     signal: closed.signal,
   });
@@ -80,14 +81,6 @@ export async function logsHandler(b: ContainerRoutesBackend, ctx: RequestContext
     if ((record.stream === 'stdout' && stdout) || (record.stream === 'stderr' && stderr)) ctx.res.write(encode(record));
   }
   ctx.res.end();
-}
-
-/** Docker's since/until: unix seconds with optional fraction ("1700000000.123456789"); 0 means unset. */
-function parseTime(value: string | null): bigint | undefined {
-  if (!value || value === '0') return undefined;
-  const match = /^(\d+)(?:\.(\d{1,9}))?$/.exec(value);
-  if (!match) throw invalid(`invalid value for time: ${value}`);
-  return BigInt(match[1]) * 1_000_000_000n + BigInt((match[2] ?? '').padEnd(9, '0'));
 }
 
 function nsToRfc3339Nano(ns: bigint): string {

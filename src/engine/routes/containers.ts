@@ -1,6 +1,6 @@
 // /containers/…: the route table and the handlers for the container lifecycle.
 import type { Route, RequestContext } from '../http/router.ts';
-import { readJsonBody, sendJson, sendNoContent, queryBool, queryInt, queryFilters } from '../http/io.ts';
+import { readJsonBody, sendJson, sendNoContent, queryBool, queryInt, queryFilters, queryConsoleSize } from '../http/io.ts';
 import { invalid } from '../../portlayer/errors.ts';
 import type { ContainerService, WaitCondition } from '../../portlayer/containers/service.ts';
 import type { ContainerOutput } from '../../portlayer/containers/output.ts';
@@ -104,9 +104,7 @@ async function wait(b: ContainerRoutesBackend, ctx: RequestContext): Promise<voi
 }
 
 function resize(b: ContainerRoutesBackend, ctx: RequestContext): void {
-  const rows = queryInt(ctx.query, 'h');
-  const cols = queryInt(ctx.query, 'w');
-  if (rows === undefined || cols === undefined || rows < 0 || cols < 0) throw invalid('resize needs h and w');
+  const { rows, cols } = queryConsoleSize(ctx.query);
   b.containers.resize(ctx.params.id, rows, cols);
   ctx.res.writeHead(200).end();
 }

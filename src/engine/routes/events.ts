@@ -1,7 +1,8 @@
 // GET /events: the VCH's event stream in Docker's message shape, with since/until and filters.
 import type { Route, RequestContext } from '../http/router.ts';
-import { queryFilters } from '../http/io.ts';
+import { queryFilters, queryUnixNanos } from '../http/io.ts';
 import { invalid } from '../../portlayer/errors.ts';
+import { matchesLabelFilter } from '../docker/label-filter.ts';
 import type { EventLog, VchEvent } from '../../portlayer/events.ts';
 
 const FILTER_KEYS = new Set(['container', 'event', 'type', 'image', 'label']);
@@ -12,14 +13,6 @@ export function eventRoutes(events: EventLog): Route[] {
   return [{ method: 'GET', path: '/events', handler: (ctx) => stream(events, ctx) }];
 }
 
-/** Docker's time arguments: unix seconds, optionally fractional. */
-function parseTime(value: string | null): bigint | undefined {
-  if (!value) return undefined;
-  const match = /^(\d+)(?:\.(\d{1,9}))?$/.exec(value);
-  if (!match) throw invalid(`invalid time value: ${value}`);
-  return BigInt(match[1]) * 1_000_000_000n + BigInt((match[2] ?? '').padEnd(9, '0'));
-}
-
 function matcher(filters: Map<string, string[]>): (e: VchEvent) => boolean {
   for (const key of filters.keys()) if (!FILTER_KEYS.has(key)) throw invalid(`invalid filter '${key}'`);
   const test = (key: string, values: string[], e: VchEvent) => {
@@ -28,10 +21,7 @@ function matcher(filters: Map<string, string[]>): (e: VchEvent) => boolean {
       case 'event': return values.some((v) => v === e.action || (DETAILED_ACTIONS.has(v) && e.action.startsWith(`${v}:`)));
       case 'type': return values.includes(e.type);
       case 'image': return values.includes(e.attributes.image ?? '') || (e.type === 'image' && values.includes(e.id));
-      case 'label': return values.some((v) => {
-        const eq = v.indexOf('=');
-        return eq === -1 ? v in e.attributes : e.attributes[v.slice(0, eq)] === v.slice(eq + 1);
-      });
+      case 'label': return values.some((v) => matchesLabelFilter(e.attributes, v));
       default: return true;
     }
   };
@@ -52,8 +42,8 @@ export function eventMessage(e: VchEvent): Record<string, unknown> {
 }
 
 async function stream(events: EventLog, ctx: RequestContext): Promise<void> {
-  const since = parseTime(ctx.query.get('since'));
-  const until = parseTime(ctx.query.get('until'));
+  const since = queryUnixNanos(ctx.query, 'since');
+  const until = queryUnixNanos(ctx.query, 'until');
   const wanted = matcher(queryFilters(ctx.query));
   const { res } = ctx;
   res.writeHead(200, { 'Content-Type': 'application/json' });

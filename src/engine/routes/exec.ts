@@ -1,7 +1,7 @@
 // /containers/{id}/exec and /exec/{id}/…: `docker exec` — create, start (hijacked or detached),
 // resize, inspect.
 import type { Route, RequestContext } from '../http/router.ts';
-import { readJsonBody, sendJson, queryInt } from '../http/io.ts';
+import { readJsonBody, sendJson, queryConsoleSize } from '../http/io.ts';
 import { hijack } from '../http/hijack.ts';
 import { multiplexFrame, STDOUT, STDERR, RAW_STREAM, MULTIPLEXED_STREAM } from '../http/stream-framing.ts';
 import { invalid } from '../../portlayer/errors.ts';
@@ -95,9 +95,7 @@ async function start(execs: ExecService, ctx: RequestContext): Promise<void> {
 }
 
 function resize(execs: ExecService, ctx: RequestContext): void {
-  const rows = queryInt(ctx.query, 'h');
-  const cols = queryInt(ctx.query, 'w');
-  if (rows === undefined || cols === undefined || rows < 0 || cols < 0) throw invalid('resize needs h and w');
+  const { rows, cols } = queryConsoleSize(ctx.query);
   execs.resize(ctx.params.id, rows, cols);
   ctx.res.writeHead(200).end();
 }

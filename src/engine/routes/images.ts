@@ -1,4 +1,5 @@
 // /images/…: list, inspect, history, tag, delete, prune, load, save, pull, import, push.
+import { matchesLabelFilter } from '../docker/label-filter.ts';
 import { matchesGlob } from 'node:path/posix';
 import type { Route, RequestContext } from '../http/router.ts';
 import { sendJson, queryBool, queryFilters } from '../http/io.ts';
@@ -82,11 +83,7 @@ function imageFilter(b: ImageRoutesBackend, key: string, values: string[]): (ima
     case 'reference':
       return (image) => image.repoTags.some((tag) => tagMatches(tag, values));
     case 'label':
-      return (image) => values.some((wanted) => {
-        const labels = image.config.config?.Labels ?? {};
-        const eq = wanted.indexOf('=');
-        return eq < 0 ? Object.hasOwn(labels, wanted) : labels[wanted.slice(0, eq)] === wanted.slice(eq + 1);
-      });
+      return (image) => values.some((wanted) => matchesLabelFilter(image.config.config?.Labels ?? {}, wanted));
     case 'before': {
       const times = values.map(anchor);
       return (image) => times.some((t) => createdOf(image) < t);

@@ -1,5 +1,6 @@
 // /networks/…: list, inspect, create, remove, prune, connect and disconnect (Docker's bridge driver,
 // each network a bridge on the VCH's host; see src/portlayer/networks).
+import { matchesLabelFilter } from '../docker/label-filter.ts';
 import type { Route, RequestContext } from '../http/router.ts';
 import { readJsonBody, sendJson, sendNoContent, queryFilters } from '../http/io.ts';
 import { invalid } from '../../portlayer/errors.ts';
@@ -48,10 +49,7 @@ const FILTERS: Record<string, Predicate> = {
   driver: (n, v) => n.driver === v,
   type: (n, v) => (v === 'builtin' ? n.name === DEFAULT_NETWORK : v === 'custom' ? n.name !== DEFAULT_NETWORK : false),
   scope: (_n, v) => v === 'local',
-  label: (n, v) => {
-    const eq = v.indexOf('=');
-    return eq === -1 ? v in n.labels : n.labels[v.slice(0, eq)] === v.slice(eq + 1);
-  },
+  label: (n, v) => matchesLabelFilter(n.labels, v),
   dangling: (n, v) => (['1', 'true'].includes(v) ? Object.keys(n.endpoints).length === 0 && n.name !== DEFAULT_NETWORK : true),
   until: (n, v) => Date.parse(n.created) <= untilTime(v),
 };

@@ -2,8 +2,7 @@
 // config made from the container's (plus the caller's overrides and --change instructions).
 import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
-import { pipeline } from 'node:stream/promises';
-import { DigestingStream } from './digest.ts';
+import { digestOfStream } from './digest.ts';
 import { applyChange } from './import.ts';
 import { normaliseTag } from './references.ts';
 import { writeChangesLayer } from './container-changes.ts';
@@ -28,14 +27,6 @@ export interface CommitRequest {
   createdBy: string;
 }
 
-async function sha256OfFile(path: string): Promise<string> {
-  const digesting = new DigestingStream();
-  await pipeline(createReadStream(path), digesting, async function* (source) {
-    for await (const _chunk of source) { /* digest only */ }
-  });
-  return digesting.digest();
-}
-
 /**
  * Builds the image to store. The new layer's tarball is written into `workDir` (the caller removes
  * it once stored); the layers below it are the parent's, already in the store.
@@ -44,7 +35,7 @@ export async function commitContainer(request: CommitRequest, workDir: string, p
   const layer = join(workDir, 'changes.tar');
   return withContainerFilesystem({ ...request.filesystem, tmpDir: workDir }, async (fs) => {
     await writeChangesLayer(fs.upper, layer, fs.scratch);
-    const diffId = await sha256OfFile(layer);
+    const diffId = await digestOfStream(createReadStream(layer));
     const config: ImageRuntimeConfig = { ...request.containerConfig, ...request.overrides };
     for (const change of request.changes ?? []) applyChange(config, change);
     const created = new Date().toISOString();

@@ -1,5 +1,6 @@
 // sha256 content digests ("sha256:<64 hex>"), the only algorithm images use in practice.
 
+import { pipeline } from 'node:stream/promises';
 import { createHash } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
 import { invalidParameter } from './errors.ts';
@@ -36,4 +37,13 @@ export class DigestingStream extends Transform {
   digest(): string {
     return `sha256:${this.hash.digest('hex')}`;
   }
+}
+
+/** The sha256 digest of everything a stream yields (read to its end). */
+export async function digestOfStream(source: NodeJS.ReadableStream): Promise<string> {
+  const digesting = new DigestingStream();
+  await pipeline(source, digesting, async function* (chunks) {
+    for await (const _chunk of chunks) { /* digest only */ }
+  });
+  return digesting.digest();
 }

@@ -5,7 +5,7 @@ import { createWriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { openDecompressed } from './compression.ts';
-import { DigestingStream } from './digest.ts';
+import { digestOfStream } from './digest.ts';
 import { invalidParameter } from './errors.ts';
 import { normaliseTag } from './references.ts';
 import type { ImageToLoad } from './tarball.ts';
@@ -23,10 +23,7 @@ export interface ImportRequest {
 export async function importRootfs(request: ImportRequest, workDir: string): Promise<ImageToLoad> {
   const blob = join(workDir, 'rootfs-blob');
   await pipeline(request.input, createWriteStream(blob, { flags: 'wx', mode: 0o600 }));
-  const digesting = new DigestingStream();
-  await pipeline(await openDecompressed(blob, 'imported tarball'), digesting, async function* (source) {
-    for await (const _chunk of source) { /* digest only */ }
-  });
+  const diffId = await digestOfStream(await openDecompressed(blob, 'imported tarball'));
   const created = new Date().toISOString();
   const config: ImageRuntimeConfig = {};
   for (const change of request.changes ?? []) applyChange(config, change);
@@ -35,7 +32,7 @@ export async function importRootfs(request: ImportRequest, workDir: string): Pro
     os: 'linux',
     created,
     config,
-    rootfs: { type: 'layers', diff_ids: [digesting.digest()] },
+    rootfs: { type: 'layers', diff_ids: [diffId] },
     history: [{ created, created_by: '', comment: request.message || 'Imported from -' }],
   };
   return {
