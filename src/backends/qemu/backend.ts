@@ -11,7 +11,7 @@ import { TetherClient, TetherError } from '../../tether/client.ts';
 import type { ContainerConfig } from '../../tether/config.ts';
 import { buildQemuArgs } from './cmdline.ts';
 import { vmFiles, socketNames } from './vm-files.ts';
-import { isOurVm } from './process-identity.ts';
+import { isOurVm, killQuietly } from './process-identity.ts';
 import { QemuVm } from './qemu-vm.ts';
 import { connectUnixSocket } from '../../tether/connect.ts';
 import { readOutput, lastExit, logSize, trimTornFrame } from './output-log.ts';
@@ -310,13 +310,6 @@ export class QemuBackend implements Backend {
   }
 }
 
-function killQuietly(pid: number): void {
-  try {
-    process.kill(pid, 'SIGKILL');
-  } catch {
-    // already gone
-  }
-}
 
 /** Resolves when the signal (QEMU's exit) fires, or after timeoutMs. */
 function exitOf(signal: AbortSignal, timeoutMs: number): Promise<void> {

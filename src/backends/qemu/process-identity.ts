@@ -21,3 +21,12 @@ export function processGone(pid: number): boolean {
     return true;
   }
 }
+
+/** SIGKILL, where a process that already went away is no error. */
+export function killQuietly(pid: number): void {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
+}

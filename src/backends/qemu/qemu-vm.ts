@@ -7,14 +7,14 @@ import { processUsage } from './process-usage.ts';
 import { startExecSession } from './exec-session.ts';
 import { listProcesses, readArchive, statPath, writeArchive } from './archive-session.ts';
 import { TetherClient } from '../../tether/client.ts';
-import { processGone } from './process-identity.ts';
+import { killQuietly, processGone } from './process-identity.ts';
 import { freezeVm, thawVm, vmFrozen } from './run-state.ts';
 
 async function waitUntilGone(pid: number, graceMs: number): Promise<void> {
   const until = Date.now() + graceMs;
   while (!processGone(pid)) {
     if (Date.now() > until) {
-      try { process.kill(pid, 'SIGKILL'); } catch { /* already gone */ }
+      killQuietly(pid);
       while (!processGone(pid)) await new Promise((r) => setTimeout(r, 20));
       return;
     }
@@ -127,11 +127,7 @@ export class QemuVm implements VmHandle {
 
   async kill(): Promise<void> {
     this.killed = true;
-    try {
-      process.kill(this.pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
+    killQuietly(this.pid);
     this.socket.destroy();
     await this.exited;
   }
