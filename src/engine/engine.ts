@@ -130,14 +130,11 @@ export async function startEngine(options: EngineOptions): Promise<RunningEngine
       containers,
       output,
       images,
-      vmIdentity: (c) => ({
-        Backend: backend.info().name,
-        Accelerator: backend.info().accelerator,
-        Pid: c.state.pid,
-        MemoryMiB: containers.vmShape(c.record.id).memoryMiB,
-        CPUs: containers.vmShape(c.record.id).cpus,
-        Kernel: backend.info().kernelVersion,
-      }),
+      vmIdentity: (c) => {
+        const info = backend.info();
+        const shape = containers.vmShape(c.record.id);
+        return { Backend: info.name, Accelerator: info.accelerator, Pid: c.state.pid, MemoryMiB: shape.memoryMiB, CPUs: shape.cpus, Kernel: info.kernelVersion };
+      },
       networkView: (c) => ({
         endpoints: networks.endpointsOf(c.record.id),
         ports: networks.portsOf(c.record.id),
