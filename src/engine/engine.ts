@@ -32,6 +32,8 @@ import { VolumeService } from '../portlayer/volumes/service.ts';
 import { volumeRoutes } from './routes/volumes.ts';
 import { NetworkService } from '../portlayer/networks/service.ts';
 import { networkRoutes } from './routes/networks.ts';
+import { swarmRoutes } from './routes/swarm.ts';
+import { containerPruneRoutes } from './routes/container-prune.ts';
 
 export const ENGINE_VERSION = '0.1.0';
 
@@ -155,7 +157,9 @@ export async function startEngine(options: EngineOptions): Promise<RunningEngine
     }))
     .add(eventRoutes(events))
     .add(commitRoutes({ containers, images }))
-    .add(execRoutes(new ExecService(containers, events)));
+    .add(execRoutes(new ExecService(containers, events)))
+    .add(containerPruneRoutes(containers))
+    .add(swarmRoutes());
   const server = createApiServer(router, log);
   mkdirSync(dirname(options.socket), { recursive: true });
   rmSync(options.socket, { force: true });

@@ -3,6 +3,7 @@ import { matchesLabelFilter } from './label-filter.ts';
 import type { ContainerView } from '../../portlayer/containers/model.ts';
 import { invalid } from '../../portlayer/errors.ts';
 import { dockerStatus } from './container-json.ts';
+import { namePattern } from './name-pattern.ts';
 
 type Predicate = (c: ContainerView, value: string) => boolean;
 
@@ -10,7 +11,7 @@ const STATUSES = new Set(['created', 'restarting', 'running', 'removing', 'pause
 
 const PREDICATES: Record<string, Predicate> = {
   id: (c, v) => c.record.id.startsWith(v),
-  name: (c, v) => new RegExp(v).test(c.record.spec.name) || new RegExp(v).test(`/${c.record.spec.name}`),
+  name: (c, v) => { const pattern = namePattern(v); return pattern.test(c.record.spec.name) || pattern.test(`/${c.record.spec.name}`); },
   status: (c, v) => {
     if (!STATUSES.has(v)) throw invalid(`invalid filter 'status=${v}'`);
     return dockerStatus(c) === v;
@@ -26,7 +27,7 @@ const ALL_OF = new Set(['label']);
 
 /** Values of one key are alternatives (OR), labels excepted; different keys must all hold (AND), as in dockerd. */
 export function filterContainers(containers: ContainerView[], filters: Map<string, string[]>): ContainerView[] {
-  for (const key of filters.keys()) if (!(key in PREDICATES)) throw invalid(`invalid filter '${key}'`);
+  for (const key of filters.keys()) if (!Object.hasOwn(PREDICATES, key)) throw invalid(`invalid filter '${key}'`);
   return containers.filter((c) =>
     [...filters].every(([key, values]) => values.length === 0 || (ALL_OF.has(key) ? values.every((v) => PREDICATES[key](c, v)) : values.some((v) => PREDICATES[key](c, v)))),
   );

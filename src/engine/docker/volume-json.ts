@@ -2,6 +2,7 @@
 import { matchesLabelFilter } from './label-filter.ts';
 import type { VolumeView } from '../../portlayer/volumes/model.ts';
 import { invalid } from '../../portlayer/errors.ts';
+import { namePattern } from './name-pattern.ts';
 
 /** Docker (≥ 23) marks anonymous volumes with this label; prune without `all` takes only those. */
 export const ANONYMOUS_LABEL = 'com.docker.volume.anonymous';
@@ -56,7 +57,7 @@ function matchAny<T>(wanted: T[] | undefined, test: (w: T) => boolean): boolean 
 /** Docker matches volume names as a regular expression (so a plain word matches anywhere in the name). */
 function nameMatches(name: string, pattern: string): boolean {
   try {
-    return new RegExp(pattern).test(name);
+    return namePattern(pattern).test(name);
   } catch {
     return name.includes(pattern);
   }

@@ -1,6 +1,6 @@
 // /images/…: list, inspect, history, tag, delete, prune, load, save, pull, import, push.
 import { matchesLabelFilter } from '../docker/label-filter.ts';
-import { matchesGlob } from 'node:path/posix';
+import { pathMatch } from '../docker/path-match.ts';
 import type { Route, RequestContext } from '../http/router.ts';
 import { sendJson, queryBool, queryFilters } from '../http/io.ts';
 import { invalid, notFound, PortLayerError } from '../../portlayer/errors.ts';
@@ -57,7 +57,7 @@ function list(b: ImageRoutesBackend, ctx: RequestContext): void {
     images = images.map((img) => ({
       ...img,
       repoTags: img.repoTags.filter((tag) => tagMatches(tag, patterns)),
-      repoDigests: img.repoDigests.filter((digest) => patterns.some((pattern) => matchesGlob(digest.slice(0, digest.indexOf('@')), pattern))),
+      repoDigests: img.repoDigests.filter((digest) => patterns.some((pattern) => pathMatch(pattern, digest.slice(0, digest.indexOf('@'))))),
     }));
   }
   sendJson(ctx.res, 200, images.map((img) => imageListEntry(img, usage.get(img.id) ?? 0)));
@@ -65,7 +65,7 @@ function list(b: ImageRoutesBackend, ctx: RequestContext): void {
 
 function tagMatches(tag: string, patterns: string[]): boolean {
   const name = tag.slice(0, tag.lastIndexOf(':'));
-  return patterns.some((pattern) => matchesGlob(tag, pattern) || matchesGlob(name, pattern));
+  return patterns.some((pattern) => pathMatch(pattern, tag) || pathMatch(pattern, name));
 }
 
 /** `docker images --filter`: dangling, reference, label, before, since (values of one key are ORed). */

@@ -1,6 +1,7 @@
 // /networks/…: list, inspect, create, remove, prune, connect and disconnect (Docker's bridge driver,
 // each network a bridge on the VCH's host; see src/portlayer/networks).
 import { matchesLabelFilter } from '../docker/label-filter.ts';
+import { untilTime } from '../docker/until-filter.ts';
 import type { Route, RequestContext } from '../http/router.ts';
 import { readJsonBody, sendJson, sendNoContent, queryFilters } from '../http/io.ts';
 import { invalid } from '../../portlayer/errors.ts';
@@ -53,16 +54,6 @@ const FILTERS: Record<string, Predicate> = {
   dangling: (n, v) => (['1', 'true'].includes(v) ? Object.keys(n.endpoints).length === 0 && n.name !== DEFAULT_NETWORK : true),
   until: (n, v) => Date.parse(n.created) <= untilTime(v),
 };
-
-function untilTime(v: string): number {
-  const seconds = Number(v);
-  if (Number.isFinite(seconds)) return seconds * 1000;
-  const duration = /^(\d+)(s|m|h)$/.exec(v);
-  if (duration) return Date.now() - Number(duration[1]) * { s: 1000, m: 60_000, h: 3_600_000 }[duration[2] as 's' | 'm' | 'h'];
-  const t = Date.parse(v);
-  if (Number.isNaN(t)) throw invalid(`invalid filter 'until=${v}'`);
-  return t;
-}
 
 function matcher(ctx: RequestContext, allowed: string[]): (net: NetworkRecord) => boolean {
   const filters = queryFilters(ctx.query);

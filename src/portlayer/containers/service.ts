@@ -2,6 +2,7 @@
 // state change saved before it is acknowledged, so that an engine restart finds what the user last saw.
 // Each public method is a short recipe; the concerns it draws on live in their own modules.
 import { EventEmitter } from 'node:events';
+import { statSync } from 'node:fs';
 import type { Backend, ExitStatus, VmHandle, VmUsage } from '../backend.ts';
 import type { ImageStore } from '../images/types.ts';
 import { conflict, notModified } from '../errors.ts';
@@ -216,6 +217,15 @@ export class ContainerService {
     const entry = this.live.find(ref);
     if (!entry.vm) return undefined;
     return { usage: entry.vm.usage(), limitBytes: shapeOf(entry.record.spec, this.vmDefaults).memoryMiB * 1024 ** 2 };
+  }
+
+  /** Bytes the container's writable disk takes on its store (sparse: what its writes cost). */
+  writableBytes(ref: string): number {
+    try {
+      return statSync(writableDiskOf(this.live.find(ref))).blocks * 512;
+    } catch {
+      return 0;
+    }
   }
 
   /** Whether the container's process is running now (or its VM is booting). */

@@ -1,0 +1,66 @@
+// What clients probe and filter with, through the real docker CLI against a VCH: swarm and plugin
+// probes answered as a swarm-inactive dockerd does, container prune, and filter patterns that cannot
+// freeze the engine. No container VM is started here: created containers suffice.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { TestVch } from '../helpers/vch.ts';
+
+const vch = new TestVch('probes');
+
+before(async () => {
+  await vch.startWithBusybox();
+});
+
+after(async () => {
+  await vch.destroy();
+});
+
+test('docker node/service/secret/config ls and swarm leave say swarm is inactive; plugin ls is empty', async () => {
+  for (const args of [['node', 'ls'], ['service', 'ls'], ['secret', 'ls'], ['config', 'ls']]) {
+    const r = await vch.docker(args);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /This node is not a swarm manager/, args.join(' '));
+  }
+  const leave = await vch.docker(['swarm', 'leave', '--force']);
+  assert.match(leave.stderr, /This node is not part of a swarm/);
+  const plugins = await vch.docker(['plugin', 'ls', '--format', '{{.Name}}']);
+  assert.equal(plugins.code, 0, plugins.stderr);
+  assert.equal(plugins.stdout.trim(), '');
+});
+
+test('docker container prune removes what is not up, honouring label filters', async () => {
+  const keep = await vch.docker(['create', '--label', 'keep=1', 'busybox', 'true']);
+  const drop = await vch.docker(['create', '--label', 'tier=batch', 'busybox', 'true']);
+  assert.equal(drop.code, 0, drop.stderr);
+  const pruned = await vch.docker(['container', 'prune', '-f', '--filter', 'label=tier=batch']);
+  assert.equal(pruned.code, 0, pruned.stderr);
+  assert.match(pruned.stdout, new RegExp(drop.stdout.trim()));
+  const left = await vch.docker(['ps', '-aq', '--no-trunc']);
+  assert.ok(left.stdout.includes(keep.stdout.trim()));
+  assert.ok(!left.stdout.includes(drop.stdout.trim()));
+  const everything = await vch.docker(['system', 'prune', '-f']);
+  assert.equal(everything.code, 0, everything.stderr);
+  assert.equal((await vch.docker(['ps', '-aq'])).stdout.trim(), '');
+  const bad = await vch.docker(['container', 'prune', '-f', '--filter', 'until=soon']);
+  assert.notEqual(bad.code, 0);
+  assert.match(bad.stderr, /invalid filter 'until=soon'/);
+});
+
+test('star-heavy reference filters and backtracking name filters answer at once', async () => {
+  const long = `${'a'.repeat(100)}:latest`;
+  assert.equal((await vch.docker(['tag', 'busybox', long])).code, 0);
+  // A backtracking glob needs minutes for this pattern on a 100-character name (38 s for 6 stars on 120).
+  const images = await vch.docker(['images', '--filter', `reference=${'*a'.repeat(12)}b`, '--format', '{{.Repository}}'], { timeoutMs: 60_000 });
+  assert.equal(images.code, 0, images.stderr);
+  assert.equal(images.stdout.trim(), '');
+  const matching = await vch.docker(['images', '--filter', `reference=${'*a'.repeat(12)}`, '--format', '{{.Repository}}']);
+  assert.equal(matching.stdout.trim(), 'a'.repeat(100));
+  assert.equal((await vch.docker(['create', '--name', 'a'.repeat(60), 'busybox', 'true'])).code, 0);
+  const ps = await vch.docker(['ps', '-a', '--filter', 'name=^(a+)+b$', '--format', '{{.Names}}'], { timeoutMs: 60_000 });
+  assert.equal(ps.code, 0, ps.stderr);
+  assert.equal(ps.stdout.trim(), '');
+  const backref = await vch.docker(['ps', '-a', '--filter', 'name=(a)\\1']);
+  assert.notEqual(backref.code, 0);
+  assert.match(backref.stderr, /invalid filter/);
+  await vch.docker(['rm', 'a'.repeat(60)]);
+});
