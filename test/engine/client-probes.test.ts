@@ -64,3 +64,29 @@ test('star-heavy reference filters and backtracking name filters answer at once'
   assert.match(backref.stderr, /invalid filter/);
   await vch.docker(['rm', 'a'.repeat(60)]);
 });
+
+test('docker update: restart policy and VM size while stopped; a running VM keeps its size; cgroup knobs refused', async () => {
+  const id = (await vch.docker(['create', '--name', 'upd', 'busybox', 'sleep', '300'])).stdout.trim();
+  const policy = await vch.docker(['update', '--restart', 'on-failure:3', '--memory', '300m', '--cpus', '2', 'upd']);
+  assert.equal(policy.code, 0, policy.stderr);
+  const inspected = JSON.parse((await vch.docker(['inspect', id])).stdout)[0];
+  assert.deepEqual(inspected.HostConfig.RestartPolicy, { Name: 'on-failure', MaximumRetryCount: 3 });
+  assert.equal(inspected.HostConfig.Memory, 300 * 1024 * 1024);
+  assert.equal(inspected.HostConfig.NanoCpus, 2e9);
+  const shares = await vch.docker(['update', '--cpu-shares', '512', 'upd']);
+  assert.notEqual(shares.code, 0);
+  assert.match(shares.stderr, /cannot update CpuShares/);
+  const removing = (await vch.docker(['create', '--rm', 'busybox', 'true'])).stdout.trim();
+  const autoRemove = await vch.docker(['update', '--restart', 'always', removing]);
+  assert.match(autoRemove.stderr, /Restart policy cannot be updated because AutoRemove is enabled/);
+  assert.equal((await vch.docker(['start', 'upd'])).code, 0);
+  const live = await vch.docker(['update', '--memory', '400m', 'upd']);
+  assert.notEqual(live.code, 0);
+  assert.match(live.stderr, /sizes fixed while it runs/);
+  const restartOnly = await vch.docker(['update', '--restart', 'no', 'upd']);
+  assert.equal(restartOnly.code, 0, restartOnly.stderr);
+  const vm = JSON.parse((await vch.docker(['inspect', id])).stdout)[0];
+  assert.equal(vm.HostConfig.RestartPolicy.Name, 'no');
+  assert.equal(vm.VirtualMachine.MemoryMiB, 300);
+  await vch.docker(['rm', '-f', 'upd', removing]);
+});

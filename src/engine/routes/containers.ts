@@ -7,6 +7,8 @@ import type { ContainerOutput } from '../../portlayer/containers/output.ts';
 import type { ContainerView } from '../../portlayer/containers/model.ts';
 import type { ImageStore } from '../../portlayer/images/types.ts';
 import { toContainerSpec } from '../docker/create-request.ts';
+import { toContainerUpdate } from '../docker/update-request.ts';
+import type { DockerUpdateRequest } from '../docker/update-request.ts';
 import type { DockerCreateRequest } from '../docker/create-request.ts';
 import { inspectContainer, isUp, listEntry } from '../docker/container-json.ts';
 import type { VmIdentity } from '../docker/container-json.ts';
@@ -41,6 +43,7 @@ export function containerRoutes(b: ContainerRoutesBackend): Route[] {
     { method: 'POST', path: '/containers/:id/unpause', handler: async (ctx) => { await b.containers.unpause(ctx.params.id); sendNoContent(ctx.res); } },
     { method: 'POST', path: '/containers/:id/wait', handler: (ctx) => wait(b, ctx) },
     { method: 'POST', path: '/containers/:id/resize', handler: (ctx) => resize(b, ctx) },
+    { method: 'POST', path: '/containers/:id/update', handler: (ctx) => update(b, ctx) },
     { method: 'POST', path: '/containers/:id/rename', handler: (ctx) => { b.containers.rename(ctx.params.id, ctx.query.get('name') ?? ''); sendNoContent(ctx.res); } },
     { method: 'POST', path: '/containers/:id/attach', handler: (ctx) => attachHandler(b, ctx) },
     { method: 'GET', path: '/containers/:id/logs', handler: (ctx) => logsHandler(b, ctx) },
@@ -101,6 +104,13 @@ async function wait(b: ContainerRoutesBackend, ctx: RequestContext): Promise<voi
   // Why a process failed to start is the start call's answer and State.Error's; the CLI would print a
   // wait error on top of it, so only the status travels here.
   ctx.res.end(JSON.stringify({ StatusCode: exit.code }) + '\n');
+}
+
+async function update(b: ContainerRoutesBackend, ctx: RequestContext): Promise<void> {
+  const request = await readJsonBody<DockerUpdateRequest>(ctx.req);
+  const c = b.containers.get(ctx.params.id);
+  b.containers.update(c.record.id, toContainerUpdate(request, c));
+  sendJson(ctx.res, 200, { Warnings: [] });
 }
 
 function resize(b: ContainerRoutesBackend, ctx: RequestContext): void {

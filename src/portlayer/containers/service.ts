@@ -29,6 +29,8 @@ import { kill, stop } from './stopping.ts';
 import type { StoppingDeps } from './stopping.ts';
 import { ContainerVolumes } from './container-volumes.ts';
 import { createContainer } from './creation.ts';
+import { updateContainer } from './updating.ts';
+import type { ContainerUpdate } from './updating.ts';
 import { recoverContainers } from './recovery.ts';
 import { ContainerRunner } from './runner.ts';
 import { ContainerRemoval } from './removal.ts';
@@ -166,6 +168,11 @@ export class ContainerService {
     this.host.store.saveRecord(entry.record);
     this.options.networking?.renamed(entry.record.id);
     this.host.announce(entry, 'rename', { oldName: `/${oldName}` });
+  }
+
+  /** `docker update`: restart policy, and the VM's size while no VM runs (updating.ts). */
+  update(ref: string, changes: ContainerUpdate): void {
+    updateContainer(this.host, this.live.find(ref), changes, this.vmDefaults);
   }
 
   resize(ref: string, rows: number, cols: number): void {
