@@ -33,6 +33,7 @@ import { volumeRoutes } from './routes/volumes.ts';
 import { NetworkService } from '../portlayer/networks/service.ts';
 import { networkRoutes } from './routes/networks.ts';
 import { swarmRoutes } from './routes/swarm.ts';
+import { distributionRoutes } from './routes/distribution.ts';
 import { containerPruneRoutes } from './routes/container-prune.ts';
 
 export const ENGINE_VERSION = '0.1.0';
@@ -159,6 +160,7 @@ export async function startEngine(options: EngineOptions): Promise<RunningEngine
     .add(commitRoutes({ containers, images }))
     .add(execRoutes(new ExecService(containers, events)))
     .add(containerPruneRoutes(containers))
+    .add(distributionRoutes(registries))
     .add(swarmRoutes());
   const server = createApiServer(router, log);
   mkdirSync(dirname(options.socket), { recursive: true });

@@ -266,3 +266,22 @@ test('save and load round-trip two images in one tarball', async () => {
   assert.equal(skopeo.code, 0, skopeo.stderr);
 });
 
+
+test('GET /distribution/{name}/json describes what the registry holds without pulling it', async () => {
+  const ask = async (name: string) => {
+    const r = await runCommand('curl', ['-s', '-w', '\\n%{http_code}', '--unix-socket', vch.socket, `http://engine/v1.48/distribution/${name}/json`]);
+    const lines = r.stdout.trimEnd().split('\n');
+    return { status: Number(lines.pop()), body: JSON.parse(lines.join('\n')) };
+  };
+  const index = await ask(`${host}/multi:latest`);
+  assert.equal(index.status, 200, JSON.stringify(index.body));
+  assert.equal(index.body.Descriptor.mediaType, 'application/vnd.oci.image.index.v1+json');
+  assert.match(index.body.Descriptor.digest, /^sha256:[0-9a-f]{64}$/);
+  assert.deepEqual(index.body.Platforms.map((p: { architecture: string }) => p.architecture).sort(), ['amd64', 'arm64']);
+  const single = await ask(`${host}/busybox:latest`);
+  assert.equal(single.status, 200, JSON.stringify(single.body));
+  assert.deepEqual(single.body.Platforms, [{ architecture: 'amd64', os: 'linux' }]);
+  const missing = await ask(`${host}/busybox:no-such-tag`);
+  assert.equal(missing.status, 404);
+  assert.match(missing.body.message, /manifest for .*busybox:no-such-tag not found/);
+});

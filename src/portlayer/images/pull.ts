@@ -102,7 +102,7 @@ export async function pullImage(target: PullTarget, request: PullRequest): Promi
 }
 
 /** Rewords "not found" and "unauthorized" the way Docker users expect for a pull. */
-async function describeFailures<T>(work: Promise<T>, name: string, display: string, withCredentials: boolean): Promise<T> {
+export async function describeFailures<T>(work: Promise<T>, name: string, display: string, withCredentials: boolean): Promise<T> {
   try {
     return await work;
   } catch (error) {
