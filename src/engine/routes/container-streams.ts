@@ -3,6 +3,7 @@ import type { RequestContext } from '../http/router.ts';
 import type { ContainerRoutesBackend } from './containers.ts';
 import { queryBool, queryInt, queryUnixNanos } from '../http/io.ts';
 import { hijack } from '../http/hijack.ts';
+import { DetachKeyFilter, requestedDetachKeys } from '../http/detach-keys.ts';
 import { multiplexFrame, STDOUT, STDERR, RAW_STREAM, MULTIPLEXED_STREAM } from '../http/stream-framing.ts';
 import { compareVersions } from '../http/router.ts';
 import type { OutputRecord } from '../../portlayer/backend.ts';
@@ -31,19 +32,26 @@ export async function attachHandler(b: ContainerRoutesBackend, ctx: RequestConte
   if (queryBool(ctx.query, 'stderr')) wanted.add('stderr');
   const stream = queryBool(ctx.query, 'stream');
   const logs = queryBool(ctx.query, 'logs');
+  const detachKeys = requestedDetachKeys(ctx.query.get('detachKeys'));
   const conn = hijack(ctx, streamType(tty, ctx.version));
+  // Detaching ends this attachment only: the process keeps running and keeps its stdin open.
+  const detached = new AbortController();
+  const attached = AbortSignal.any([conn.closed, detached.signal]);
   if (wantStdin && container.record.spec.process.openStdin) {
     const stdin = b.containers.stdinOf(id);
     const stdinOnce = (container.record.spec.personality as { config?: { StdinOnce?: boolean } }).config?.StdinOnce === true;
-    conn.input.on('data', (chunk: Buffer) => stdin.write(chunk));
-    conn.input.on('end', () => { if (stdinOnce) stdin.close(); });
+    const input = conn.input.pipe(new DetachKeyFilter(detachKeys, () => detached.abort()));
+    input.on('data', (chunk: Buffer) => stdin.write(chunk));
+    // As dockerd: the client's end of input closes the process's stdin only for StdinOnce without a
+    // TTY — a terminal client that goes away (or detaches on its own) leaves the shell running.
+    input.on('end', () => { if (stdinOnce && !tty && !detached.signal.aborted) stdin.close(); });
   } else {
     conn.input.resume();
   }
   const encode = encoder(tty);
   try {
     if (stream) {
-      for await (const record of b.output.attach(id, { logs, signal: conn.closed })) {
+      for await (const record of b.output.attach(id, { logs, signal: attached })) {
         if (wanted.has(record.stream)) conn.write(encode(record));
       }
     } else if (logs) {

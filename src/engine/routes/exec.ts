@@ -3,6 +3,7 @@
 import type { Route, RequestContext } from '../http/router.ts';
 import { readJsonBody, sendJson, queryConsoleSize } from '../http/io.ts';
 import { hijack } from '../http/hijack.ts';
+import { DetachKeyFilter, requestedDetachKeys } from '../http/detach-keys.ts';
 import { multiplexFrame, STDOUT, STDERR, RAW_STREAM, MULTIPLEXED_STREAM } from '../http/stream-framing.ts';
 import { invalid } from '../../portlayer/errors.ts';
 import type { ExecService } from '../../portlayer/containers/exec.ts';
@@ -19,6 +20,7 @@ interface ExecCreateRequest {
   WorkingDir?: string;
   Privileged?: boolean;
   ConsoleSize?: [number, number] | null;
+  DetachKeys?: string;
 }
 
 interface ExecStartRequest {
@@ -62,11 +64,15 @@ async function start(execs: ExecService, ctx: RequestContext): Promise<void> {
     ctx.res.writeHead(200).end();
     return;
   }
-  const tty = instance.spec.tty;
-  const frame = (stream: number, data: Buffer) => (tty ? data : multiplexFrame(stream, data));
+  // The framing follows the start request's Tty, not the exec's, as in dockerd: a client that made
+  // the exec with a TTY and starts it without one reads multiplexed frames.
+  const raw = request.Tty === true;
+  const frame = (stream: number, data: Buffer) => (raw ? data : multiplexFrame(stream, data));
+  const detachKeys = requestedDetachKeys(asked.DetachKeys);
   // Like dockerd, the stream is taken over first; a process that cannot start is reported in it,
   // and its exit code (126/127) in the exec's inspect.
-  const conn = hijack(ctx, tty ? RAW_STREAM : MULTIPLEXED_STREAM);
+  const conn = hijack(ctx, raw ? RAW_STREAM : MULTIPLEXED_STREAM);
+  const detached = new AbortController();
   let session: ExecSession;
   try {
     session = await execs.start(instance.id);
@@ -76,21 +82,37 @@ async function start(execs: ExecService, ctx: RequestContext): Promise<void> {
     return;
   }
   if (instance.spec.openStdin) {
-    conn.input.on('data', (chunk: Buffer) => session.stdin(chunk));
-    conn.input.on('end', () => session.closeStdin());
+    // Detaching leaves the process running, its stdin open.
+    const input = conn.input.pipe(new DetachKeyFilter(detachKeys, () => detached.abort()));
+    input.on('data', (chunk: Buffer) => session.stdin(chunk));
+    input.on('end', () => { if (!detached.signal.aborted) session.closeStdin(); });
   } else {
     conn.input.resume();
   }
   const wantOut = asked.AttachStdout !== false;
   const wantErr = asked.AttachStderr !== false;
   try {
-    for await (const chunk of session.output) {
+    for await (const chunk of untilAborted(session.output, detached.signal)) {
       if (conn.closed.aborted) break;
       if (chunk.stream === 'stdout' ? !wantOut : !wantErr) continue;
       conn.write(frame(chunk.stream === 'stdout' ? STDOUT : STDERR, chunk.data));
     }
   } finally {
     conn.end();
+  }
+}
+
+/** The items of `source` until `signal` aborts (then at once, without waiting for the next item). */
+async function* untilAborted<T>(source: AsyncIterable<T>, signal: AbortSignal): AsyncGenerator<T> {
+  const iterator = source[Symbol.asyncIterator]();
+  const aborted = new Promise<'aborted'>((resolve) => {
+    if (signal.aborted) resolve('aborted');
+    else signal.addEventListener('abort', () => resolve('aborted'), { once: true });
+  });
+  for (;;) {
+    const next = await Promise.race([iterator.next(), aborted]);
+    if (next === 'aborted' || next.done) return;
+    yield next.value;
   }
 }
 
