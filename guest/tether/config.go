@@ -19,6 +19,8 @@ type containerConfig struct {
 	Cols       uint16         `json:"cols"`
 	Hosts      []string       `json:"hosts"`
 	DNS        []string       `json:"dns"`
+	DNSSearch  []string       `json:"dnsSearch"`
+	DNSOptions []string       `json:"dnsOptions"`
 	Mounts     []volumeMount  `json:"mounts"`
 	Networks   []guestNetwork `json:"networks"`
 }

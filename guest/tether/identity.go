@@ -67,6 +67,24 @@ func ioctl(fd int, req uintptr, arg uintptr) error {
 	return nil
 }
 
+// resolvConf is the container's /etc/resolv.conf; "" keeps the image's file.
+func resolvConf(cfg *containerConfig) string {
+	if len(cfg.DNS) == 0 && len(cfg.DNSSearch) == 0 && len(cfg.DNSOptions) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	for _, ns := range cfg.DNS {
+		b.WriteString("nameserver " + ns + "\n")
+	}
+	if len(cfg.DNSSearch) > 0 {
+		b.WriteString("search " + strings.Join(cfg.DNSSearch, " ") + "\n")
+	}
+	if len(cfg.DNSOptions) > 0 {
+		b.WriteString("options " + strings.Join(cfg.DNSOptions, " ") + "\n")
+	}
+	return b.String()
+}
+
 // writeEtcFiles writes hostname, hosts and (when DNS servers are given) resolv.conf into the
 // container's /etc; they land in the writable layer like Docker's bind-mounted copies would.
 func writeEtcFiles(root string, cfg *containerConfig) error {
@@ -81,12 +99,8 @@ func writeEtcFiles(root string, cfg *containerConfig) error {
 	if len(cfg.Hosts) > 0 {
 		files["hosts"] = strings.Join(cfg.Hosts, "\n") + "\n"
 	}
-	if len(cfg.DNS) > 0 {
-		var b strings.Builder
-		for _, ns := range cfg.DNS {
-			b.WriteString("nameserver " + ns + "\n")
-		}
-		files["resolv.conf"] = b.String()
+	if conf := resolvConf(cfg); conf != "" {
+		files["resolv.conf"] = conf
 	}
 	for name, content := range files {
 		p := filepath.Join(etc, name)

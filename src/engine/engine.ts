@@ -33,6 +33,7 @@ import { volumeRoutes } from './routes/volumes.ts';
 import { NetworkService } from '../portlayer/networks/service.ts';
 import { networkRoutes } from './routes/networks.ts';
 import { swarmRoutes } from './routes/swarm.ts';
+import { hostUpstreams, parseUpstream } from '../portlayer/networks/dns-resolver.ts';
 import { distributionRoutes } from './routes/distribution.ts';
 import { containerPruneRoutes } from './routes/container-prune.ts';
 
@@ -51,6 +52,8 @@ export interface EngineOptions {
   tcp?: { host: string; port: number; tls: MutualTls };
   defaultMemoryMiB?: number;
   defaultCpus?: number;
+  /** Where the VCH's DNS resolver forwards outside names (vic-machine's --dns-server); default: the host's resolvers. */
+  dnsServers?: string[];
   log?: (line: string) => void;
 }
 
@@ -79,7 +82,8 @@ export async function startEngine(options: EngineOptions): Promise<RunningEngine
   const events = new EventLog();
   const volumes = new VolumeService({ root: join(options.datastore, 'volumes'), backend, events });
   volumes.recover();
-  const networks = new NetworkService({ root: join(options.datastore, 'networks'), plumbing: backend.networks, events, log });
+  const dnsUpstreams = options.dnsServers?.length ? options.dnsServers.map(parseUpstream) : hostUpstreams();
+  const networks = new NetworkService({ root: join(options.datastore, 'networks'), plumbing: backend.networks, events, log, dnsUpstreams });
   await networks.open();
   const containers = new ContainerService({
     root: join(options.datastore, 'containers'),
@@ -180,10 +184,13 @@ export async function startEngine(options: EngineOptions): Promise<RunningEngine
     server,
     tcpAddress,
     containers,
-    close: () => Promise.all(servers.map((s) => new Promise<void>((resolve) => {
-      s.close(() => resolve());
-      s.closeAllConnections();
-    }))).then(() => undefined),
+    close: () => {
+      networks.close();
+      return Promise.all(servers.map((s) => new Promise<void>((resolve) => {
+        s.close(() => resolve());
+        s.closeAllConnections();
+      }))).then(() => undefined);
+    },
   };
 }
 

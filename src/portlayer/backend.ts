@@ -15,6 +15,13 @@ export interface ProcessSpec {
   cols?: number;
 }
 
+/** A container's /etc/resolv.conf. */
+export interface VmDns {
+  servers: string[];
+  search: string[];
+  options: string[];
+}
+
 export interface ContainerVmSpec {
   id: string;
   /** The container's directory in the datastore: the backend keeps its VM files here. */
@@ -32,6 +39,8 @@ export interface ContainerVmSpec {
   nics?: VmNic[];
   /** Lines of the container's /etc/hosts; absent: localhost and the container's own hostname. */
   hosts?: string[];
+  /** The container's resolv.conf; absent: the image's own. */
+  dns?: VmDns;
   /** Volume disks (createVolumeDisk) and where the guest mounts them; one disk may serve several targets. */
   volumes?: VmVolume[];
 }

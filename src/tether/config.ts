@@ -48,8 +48,11 @@ export interface ContainerConfig {
   cols: number;
   /** Lines of /etc/hosts. */
   hosts: string[];
-  /** Nameservers for /etc/resolv.conf; the image's file is kept when empty. */
+  /** Nameservers for /etc/resolv.conf; the image's file is kept when all three are empty. */
   dns: string[];
+  /** resolv.conf's `search` domains and `options`. */
+  dnsSearch?: string[];
+  dnsOptions?: string[];
   mounts: VolumeMount[];
   /** Network interfaces besides lo, in order; absent or empty: loopback only. */
   networks?: GuestNetwork[];

@@ -260,7 +260,9 @@ export class QemuBackend implements Backend {
       rows: spec.process.rows ?? 24,
       cols: spec.process.cols ?? 80,
       hosts: spec.hosts ?? ['127.0.0.1\tlocalhost', '::1\tlocalhost ip6-localhost ip6-loopback', `127.0.1.1\t${spec.hostname}`],
-      dns: [],
+      dns: spec.dns?.servers ?? [],
+      dnsSearch: spec.dns?.search ?? [],
+      dnsOptions: spec.dns?.options ?? [],
       mounts,
       networks: guestNetworks(spec.nics ?? []),
     };

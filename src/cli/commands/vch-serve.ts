@@ -35,6 +35,8 @@ export async function vchServe(argv: string[]): Promise<void> {
       'insecure-registry': { type: 'string', multiple: true, default: [] },
       'registry-ca': { type: 'string', multiple: true, default: [] },
       'allowed-registry': { type: 'string', multiple: true, default: [] },
+      // Where the VCH's DNS resolver sends questions about outside names (default: the host's resolvers).
+      'dns-server': { type: 'string', multiple: true, default: [] },
     },
   });
   const name = values.name!;
@@ -79,6 +81,7 @@ export async function vchServe(argv: string[]): Promise<void> {
     tcp,
     defaultMemoryMiB: Number(values.memory),
     defaultCpus: Number(values.cpus),
+    dnsServers: values['dns-server'],
     registries: {
       insecureRegistries: values['insecure-registry'],
       caCertificates: values['registry-ca']!.map((path) => resolve(path)),

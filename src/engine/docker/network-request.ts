@@ -2,6 +2,7 @@
 // ExtraHosts, NetworkingConfig.EndpointsConfig, ExposedPorts) as the port layer's neutral request.
 import type { ContainerNetworkRequest, EndpointRequest, PortRequest } from '../../portlayer/networks/model.ts';
 import type { ImageRecord } from '../../portlayer/images/types.ts';
+import { isIPv4 } from 'node:net';
 import { invalid } from '../../portlayer/errors.ts';
 import type { DockerCreateRequest } from './create-request.ts';
 
@@ -11,6 +12,16 @@ interface DockerEndpointConfig {
 }
 
 type DockerPortBindings = Record<string, Array<{ HostIp?: string; HostPort?: string }> | null>;
+
+/** A list of resolv.conf words (servers, search domains) or option lines: nothing that could add a line. */
+function stringList(value: unknown, field: string): string[] {
+  if (value === undefined || value === null) return [];
+  const forbidden = field === 'DnsOptions' ? /[\r\n]/ : /\s/;
+  if (!Array.isArray(value) || !value.every((v) => typeof v === 'string' && v !== '' && !forbidden.test(v))) {
+    throw invalid(`${field} must be a list of non-empty strings${field === 'DnsOptions' ? ' without line breaks' : ' without spaces'}`);
+  }
+  return value as string[];
+}
 
 /** "8080", "8080/tcp", "53/udp" → [port, protocol]. */
 export function parsePortKey(key: string): [number, 'tcp' | 'udp'] {
@@ -58,5 +69,13 @@ export function dockerNetworkRequest(request: DockerCreateRequest, image: ImageR
     publishAll: host.PublishAllPorts === true,
     exposed: [...exposed],
     extraHosts: ((host.ExtraHosts as string[] | null | undefined) ?? []).map((h) => h.replace('=', ':')),
+    dns: {
+      servers: stringList(host.Dns, 'Dns').map((server) => {
+        if (!isIPv4(server)) throw invalid(`${server} is not an IPv4 address: DNS servers of a container are IPv4 here`);
+        return server;
+      }),
+      search: stringList(host.DnsSearch, 'DnsSearch'),
+      options: stringList(host.DnsOptions, 'DnsOptions'),
+    },
   };
 }

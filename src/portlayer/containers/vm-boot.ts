@@ -6,6 +6,7 @@ import { PortLayerError } from '../errors.ts';
 import type { ContainerSpec } from './model.ts';
 import { writableDiskOf } from './live-container.ts';
 import type { LiveContainer } from './live-container.ts';
+import type { StartNetworking } from '../networks/attachment.ts';
 
 export interface VmShape {
   memoryMiB: number;
@@ -20,7 +21,7 @@ export function shapeOf(spec: ContainerSpec, defaults: VmShape): VmShape {
   };
 }
 
-export function vmSpecOf(entry: LiveContainer, shape: VmShape, volumes: VmVolume[], net?: { nics: VmNic[]; hosts: string[] }): ContainerVmSpec {
+export function vmSpecOf(entry: LiveContainer, shape: VmShape, volumes: VmVolume[], net?: StartNetworking): ContainerVmSpec {
   const { record } = entry;
   const spec = record.spec;
   return {
@@ -35,6 +36,7 @@ export function vmSpecOf(entry: LiveContainer, shape: VmShape, volumes: VmVolume
     volumes,
     nics: net?.nics,
     hosts: net?.hosts,
+    dns: net?.dns,
   };
 }
 

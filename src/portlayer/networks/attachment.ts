@@ -1,13 +1,22 @@
 // What the container lifecycle asks of networking, step by step. ContainerService depends on this
 // narrow interface only; NetworkService implements it.
-import type { VmNic } from '../backend.ts';
+import type { VmDns, VmNic } from '../backend.ts';
 import type { ContainerRecord } from '../containers/model.ts';
+
+/** What a VM needs of its networks at boot. */
+export interface StartNetworking {
+  nics: VmNic[];
+  /** Lines of /etc/hosts. */
+  hosts: string[];
+  /** Its resolv.conf; absent: the image's own. */
+  dns?: VmDns;
+}
 
 export interface ContainerNetworking {
   /** After the record is saved: joins the networks the container asked for (throws: the create fails). */
   created(record: ContainerRecord): Promise<void>;
-  /** Before the VM boots: its NICs and /etc/hosts; publishes its ports (throws: the start fails). */
-  beforeStart(record: ContainerRecord): Promise<{ nics: VmNic[]; hosts: string[] }>;
+  /** Before the VM boots: its NICs, /etc/hosts and resolver; publishes its ports (throws: the start fails). */
+  beforeStart(record: ContainerRecord): Promise<StartNetworking>;
   /** The VM runs. */
   started(containerId: string): void;
   /** The VM is gone (or never came up): ports are unpublished. */

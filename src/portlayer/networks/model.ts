@@ -75,4 +75,6 @@ export interface ContainerNetworkRequest {
   exposed: string[];
   /** "name:ip" lines for /etc/hosts (`--add-host`). */
   extraHosts: string[];
+  /** `--dns`, `--dns-search`, `--dns-option`; absent or empty servers: the VCH's resolver. */
+  dns?: { servers: string[]; search: string[]; options: string[] };
 }

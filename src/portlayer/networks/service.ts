@@ -1,19 +1,22 @@
 // Networks as the port layer runs them: the records (create, remove, connect …), the host side through
 // the backend's NetworkPlumbing, and what a container's start needs — its NICs, its /etc/hosts, its
-// published ports. Name resolution is /etc/hosts: every container on a user-defined network lists its
-// peers there, and running peers get a new list whenever a network's membership changes.
+// published ports. Names resolve through the VCH's DNS resolver on each network's gateway
+// (dns-resolver.ts) and, as the fallback, /etc/hosts: every container on a user-defined network lists
+// its peers there, and running peers get a new list whenever a network's membership changes.
 import { randomBytes } from 'node:crypto';
 import type { NetworkPlumbing, VmHandle, VmNic } from '../backend.ts';
 import type { ContainerRecord } from '../containers/model.ts';
 import { PortLayerError, conflict, invalid, notFound } from '../errors.ts';
 import type { EventLog } from '../events.ts';
-import type { ContainerNetworking } from './attachment.ts';
+import type { ContainerNetworking, StartNetworking } from './attachment.ts';
 import { contains, firstHost, overlaps, formatSubnet, ipToNumber, isHostAddress, macFor, nextFree, parseSubnet, pickSubnet } from './ipam.ts';
 import type { ContainerNetworkRequest, EndpointRecord, NetworkRecord, PortBinding, PortRequest } from './model.ts';
 import { DEFAULT_NETWORK } from './model.ts';
 import { openProxy, type OpenProxy } from './port-proxy.ts';
 import { NetworkStore } from './store.ts';
 import { hostsLines } from './hosts.ts';
+import { DnsResolver } from './dns-resolver.ts';
+import type { Upstream } from './dns-resolver.ts';
 
 /** What the network service needs to know about a container. */
 export interface ContainerLookup {
@@ -26,6 +29,8 @@ export interface NetworkServiceOptions {
   plumbing?: NetworkPlumbing;
   events: EventLog;
   log?: (message: string) => void;
+  /** Where the VCH's resolver sends questions about outside names; absent: no resolver (names by /etc/hosts only). */
+  dnsUpstreams?: Upstream[];
 }
 
 export interface NetworkCreateRequest {
@@ -48,10 +53,21 @@ export class NetworkService implements ContainerNetworking {
   /** Networks whose host side exists (made or adopted by this engine). */
   private readonly ready = new Set<string>();
   private lookup: ContainerLookup = () => undefined;
+  private readonly resolver?: DnsResolver;
+  /** Networks whose resolver listens on their gateway. */
+  private readonly resolving = new Set<string>();
 
   constructor(options: NetworkServiceOptions) {
     this.options = options;
     this.store = new NetworkStore(options.root);
+    if (options.dnsUpstreams && options.plumbing) {
+      this.resolver = new DnsResolver({ upstreams: options.dnsUpstreams, lookup: (id, name) => this.addressesOf(id, name), log: options.log });
+    }
+  }
+
+  /** Stops the resolver's listeners (engine shutdown). */
+  close(): void {
+    this.resolver?.closeAll();
   }
 
   /** Loads the networks and makes sure the default one exists (its host side too). */
@@ -150,12 +166,43 @@ export class NetworkService implements ContainerNetworking {
     if (!this.options.plumbing || this.ready.has(net.id)) return;
     await this.options.plumbing.ensureNetwork({ id: net.id, subnet: net.subnet, gateway: net.gateway, internal: net.internal });
     this.ready.add(net.id);
+    if (this.resolver) {
+      try {
+        await this.resolver.listen(net.id, net.gateway, net.internal);
+        this.resolving.add(net.id);
+      } catch (err) {
+        // Containers then keep their image's resolv.conf and find peers through /etc/hosts.
+        this.log(`network ${net.name}: no DNS resolver on ${net.gateway}: ${(err as Error).message}`);
+      }
+    }
+  }
+
+  /** Addresses of a container known on this network by `name` (its name, an alias, its short id). */
+  private addressesOf(networkId: string, name: string): string[] | undefined {
+    const net = this.nets.get(networkId);
+    if (!net || !this.hasNameResolution(net)) return undefined;
+    const found: string[] = [];
+    for (const [id, endpoint] of Object.entries(net.endpoints)) {
+      const container = this.lookup(id);
+      if (!container) continue;
+      const names = [container.name, ...endpoint.aliases, id.slice(0, 12)].map((n) => n.toLowerCase());
+      if (names.includes(name)) found.push(endpoint.ip);
+    }
+    return found.length ? found : undefined;
+  }
+
+  /** The resolver a container on these networks uses: the primary network's gateway, when it serves. */
+  private resolverFor(endpoints: Array<{ network: NetworkRecord }>): string[] {
+    const primary = endpoints[0]?.network;
+    return primary && this.resolving.has(primary.id) ? [primary.gateway] : [];
   }
 
   async remove(ref: string): Promise<void> {
     const net = this.get(ref);
     if (net.name === DEFAULT_NETWORK) throw forbidden(`${net.name} is a pre-defined network and cannot be removed`);
     if (Object.keys(net.endpoints).length > 0) throw forbidden(`error while removing network: network ${net.name} id ${net.id} has active endpoints`);
+    this.resolver?.close(net.id);
+    this.resolving.delete(net.id);
     await this.options.plumbing?.removeNetwork(net.id, net.subnet);
     this.ready.delete(net.id);
     this.store.remove(net.id);
@@ -267,7 +314,7 @@ export class NetworkService implements ContainerNetworking {
     }
   }
 
-  async beforeStart(record: ContainerRecord): Promise<{ nics: VmNic[]; hosts: string[] }> {
+  async beforeStart(record: ContainerRecord): Promise<StartNetworking> {
     const endpoints = this.endpointsOf(record.id);
     for (const { network } of endpoints) await this.ensureHostSide(network);
     const nics: VmNic[] = endpoints.map(({ network, endpoint }) => ({
@@ -280,7 +327,12 @@ export class NetworkService implements ContainerNetworking {
     // Without a host side the container has no NIC, so nothing could be forwarded to it.
     if (!this.options.plumbing) return { nics: [], hosts: this.hostsFor(record.id) };
     if (request && endpoints.length > 0) await this.publish(record.id, request, endpoints[0].endpoint.ip);
-    return { nics, hosts: this.hostsFor(record.id) };
+    const asked = request?.dns;
+    const servers = asked?.servers.length ? asked.servers : this.resolverFor(endpoints);
+    const dns = servers.length || asked?.search.length || asked?.options.length
+      ? { servers, search: asked?.search ?? [], options: asked?.options ?? [] }
+      : undefined;
+    return { nics, hosts: this.hostsFor(record.id), ...(dns ? { dns } : {}) };
   }
 
   private async publish(containerId: string, request: ContainerNetworkRequest, target: string, exact?: PortBinding[]): Promise<void> {
