@@ -27,7 +27,7 @@ function findWhiteouts(root: string, dir = root, found: string[] = []): string[]
   return found;
 }
 
-async function findOpaqueDirs(root: string): Promise<string[]> {
+export async function findOpaqueDirs(root: string): Promise<string[]> {
   // getfattr prints only the files that carry the attribute (the rest go to stderr, ignored).
   const { stdout } = await run('getfattr', ['--recursive', '--physical', '--absolute-names', '-n', 'trusted.overlay.opaque', root], { maxBuffer: 64 * 1024 * 1024 })
     .catch((err: { stdout?: string }) => ({ stdout: err.stdout ?? '' }));
