@@ -55,7 +55,13 @@ export class ContainerFiles {
       }
       return this.onDisks(access, path, false, async (root, tool) => {
         const { stat, tar, done } = await hostRead(tool, root, path);
-        await deliver(stat, tar);
+        try {
+          await deliver(stat, tar);
+        } finally {
+          // A client gone early: the tool is stopped (closing its output kills it) before the unmount.
+          tar.destroy();
+          await done.catch(() => undefined);
+        }
         await done;
       });
     });

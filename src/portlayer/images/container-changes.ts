@@ -68,6 +68,7 @@ export async function writeChangesLayer(upper: string | undefined, out: string, 
   await runCommand('tar', [
     '-cf', out, '--numeric-owner', '--xattrs', '--xattrs-include=user.*', '--xattrs-include=security.capability',
     '--anchored', '--no-wildcards', `--exclude-from=${excludes}`, '-C', upper, '.',
-    '-C', markersDir, '--no-recursion', ...markers,
+    // tar refuses positional options with nothing after them: no markers, no second directory.
+    ...(markers.length > 0 ? ['-C', markersDir, '--no-recursion', ...markers] : []),
   ]);
 }

@@ -57,8 +57,9 @@ export async function mountGuestDisk(disk: string, target: string, options: Gues
     disk = options.copyTo;
   }
   const opts = [options.readOnly ? 'ro' : 'rw', GUEST_DISK_MOUNT_OPTIONS, 'no_default_opts', 'fsname=bonneville-guest-disk'].join(',');
-  // In the foreground: its exit is how we know every write reached the disk after the unmount.
-  const child = spawn('fuse2fs', [disk, target, '-f', '-o', opts], { stdio: ['ignore', 'ignore', 'pipe'] });
+  // In the foreground: its exit is how we know every write reached the disk after the unmount. Should
+  // the engine die, SIGTERM makes fuse2fs flush, unmount and exit rather than serve an orphan mount.
+  const child = spawn('setpriv', ['--pdeathsig', 'TERM', '--', 'fuse2fs', disk, target, '-f', '-o', opts], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr!.setEncoding('utf8');
   child.stderr!.on('data', (text: string) => { if (stderr.length < 64 * 1024) stderr += text; });
@@ -76,8 +77,24 @@ export async function mountGuestDisk(disk: string, target: string, options: Gues
     await new Promise((resolve) => setTimeout(resolve, wait));
   }
   return async () => {
-    await runCommand('umount', [target]).catch(() => runCommand('umount', ['-l', target]).catch(() => {}));
+    // A file tool just killed may still hold the mount for a moment: a few tries before a lazy unmount.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await runCommand('umount', [target]);
+        break;
+      } catch {
+        if (gone !== undefined) break;
+        if (attempt === 20) {
+          await runCommand('umount', ['-l', target]).catch(() => {});
+          break;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    }
+    // Bounded: a disk held forever would keep its container from ever starting again.
+    const timer = setTimeout(() => child.kill('SIGTERM'), 60_000);
     const code = await exited;
+    clearTimeout(timer);
     if (code !== 0 && !options.readOnly) throw new CommandError('fuse2fs', code, stderr);
   };
 }
