@@ -126,7 +126,7 @@ export class ReferenceIndex {
 
   private commit(next: ReferencesDocument): void {
     const temporary = join(this.tmpDir, `references-${randomBytes(6).toString('hex')}.json`);
-    const fd = openSync(temporary, 'wx', 0o644);
+    const fd = openSync(temporary, 'wx', 0o600);
     try {
       writeSync(fd, `${JSON.stringify(next, null, 2)}\n`);
       fsyncSync(fd);

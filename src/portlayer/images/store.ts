@@ -370,7 +370,7 @@ export class DiskImageStore implements ManagedImageStore, PullTarget, PushSource
     const path = configPath(this.layout, id);
     if (existsSync(path)) return;
     const temporary = join(this.layout.tmpDir, `config-${randomBytes(6).toString('hex')}.json`);
-    const fd = openSync(temporary, 'wx', 0o644);
+    const fd = openSync(temporary, 'wx', 0o600);
     try {
       writeSync(fd, bytes);
       fsyncSync(fd);
