@@ -107,7 +107,7 @@ export class LayerStore {
     await mkdir(dir, { recursive: true, mode: 0o700 });
     const hex = digestHex(metadata.digest, 'blob digest');
     // Blob first, sidecar last: a blob counts only once its sidecar is in place.
-    await chmod(blobPath, 0o444);
+    await chmod(blobPath, 0o400);
     syncPath(blobPath);
     await rename(blobPath, join(dir, hex));
     const sidecar = join(this.layout.tmpDir, `blob-${randomBytes(6).toString('hex')}.json`);
@@ -146,13 +146,13 @@ export class LayerStore {
 
   /** Metadata and kept blob next to the disk, everything flushed, then the rename that publishes it. */
   private async commit(diffId: string, workDir: string, diskPath: string, blobPath: string, built: BuiltLayerDisk, keep?: BlobToKeep): Promise<LayerRecord> {
-    await chmod(diskPath, 0o444); // shared by every image and container using it: never written
+    await chmod(diskPath, 0o400); // shared by every image and container using it: never written; root's alone
     if (keep && isSha256Digest(built.blobDigest)) {
       const blobsDir = join(workDir, LAYER_BLOBS_DIR);
-      await mkdir(blobsDir, { mode: 0o755 });
+      await mkdir(blobsDir, { mode: 0o700 });
       const hex = digestHex(built.blobDigest);
       await rename(blobPath, join(blobsDir, hex));
-      await chmod(join(blobsDir, hex), 0o444);
+      await chmod(join(blobsDir, hex), 0o400);
       const blob: BlobMetadata = {
         digest: built.blobDigest,
         mediaType: keep.mediaType ?? dockerLayerMediaType(built.compression),
