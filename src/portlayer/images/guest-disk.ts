@@ -56,7 +56,9 @@ export async function mountGuestDisk(disk: string, target: string, options: Gues
     await replayJournal(options.copyTo);
     disk = options.copyTo;
   }
-  const opts = [options.readOnly ? 'ro' : 'rw', GUEST_DISK_MOUNT_OPTIONS, 'no_default_opts', 'fsname=bonneville-guest-disk'].join(',');
+  // FUSE 2 writes 4 KiB at a time unless told otherwise: big writes make a copy in 3-4 times faster.
+  const access = options.readOnly ? ['ro'] : ['rw', 'big_writes', 'max_write=1048576'];
+  const opts = [...access, GUEST_DISK_MOUNT_OPTIONS, 'no_default_opts', 'fsname=bonneville-guest-disk'].join(',');
   // In the foreground: its exit is how we know every write reached the disk after the unmount. Should
   // the engine die, SIGTERM makes fuse2fs flush, unmount and exit rather than serve an orphan mount.
   const child = spawn('setpriv', ['--pdeathsig', 'TERM', '--', 'fuse2fs', disk, target, '-f', '-o', opts], { stdio: ['ignore', 'ignore', 'pipe'] });
