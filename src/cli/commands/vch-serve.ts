@@ -1,6 +1,6 @@
 // `bonneville vch serve`: runs one VCH's engine in the foreground on the embedded defaults.
 import { parseArgs } from 'node:util';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { makePrivateDirectory, startEngine, vchIdentity } from '../../engine/engine.ts';
