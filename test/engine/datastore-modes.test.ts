@@ -51,6 +51,11 @@ test('nothing in the datastore is readable by other users: directories 0700, fil
   await ok(['run', '-d', '--name', 'running', '-e', `DB_PASSWORD=${SECRET}`, 'busybox', 'sleep', '1000']);
 
   const datastore = vch.datastore;
+  // The instant-clone template (a booted VM's memory and device state) is made in the background: the
+  // walk must see it. The engine's log says when it is ready; the bound only keeps a broken run finite.
+  for (let waited = 0; !/template \S+ ready/.test(vch.engineLog) && waited < 240; waited++) await new Promise((r) => setTimeout(r, 500));
+  assert.match(vch.engineLog, /template \S+ ready/, 'the template was made');
+  assert.ok(walk(join(datastore, 'templates')).some((e) => e.path.endsWith('/memory')), 'the template memory file is there');
   const entries = walk(datastore);
   assert.ok(entries.some((e) => e.path.endsWith('config.json')), 'the walk sees the containers');
   const open = entries
