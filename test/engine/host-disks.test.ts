@@ -92,6 +92,17 @@ test('a guest-written disk is never mounted by the host kernel, and its setuid f
   assert.deepEqual(hostView().guestDiskMounts.filter((m) => !before.has(m)), [], 'nothing stays mounted after the host-side access');
 });
 
+test('export and commit of a running container read a copy of its disk, the guest\'s journal replayed in user space', async () => {
+  await ok(['run', '-d', '--name', 'live', 'busybox', 'sleep', '1000']);
+  // sync: the change is in the guest's journal (or beyond), which the host must replay on its copy.
+  await ok(['exec', 'live', 'sh', '-c', 'echo live > /live.txt && sync']);
+  await ok(['export', '-o', join(local, 'live.tar'), 'live']);
+  assert.equal(execFileSync('tar', ['-xOf', join(local, 'live.tar'), 'live.txt'], { encoding: 'utf8' }), 'live\n');
+  await ok(['commit', 'live', 'live:snap']);
+  assert.equal(await ok(['run', '--rm', 'live:snap', 'cat', '/live.txt']), 'live\n');
+  await ok(['rm', '-f', 'live']);
+});
+
 test('docker cp reaches the volumes of a stopped container, both ways', async () => {
   await ok(['create', '--name', 'volcp', '-v', '/vol1', '-v', 'named-vol:/srv/data', '-v', 'nested:/srv/data/inner', 'busybox', 'sh', '-c',
     'echo -n data > /vol1/data.txt; echo -n inner > /srv/data/inner/i.txt; echo -n outer > /srv/data/o.txt']);
