@@ -36,6 +36,9 @@ if [[ -f "$state/$name/engine.pid" ]] && kill -0 "$(cat "$state/$name/engine.pid
   echo "VCH '$name' is already running (pid $(cat "$state/$name/engine.pid"))."
 else
   rm -f "$state/$name/endpoints.json"
+  # The datastore and the engine's log are root's alone (the log names containers and their commands).
+  mkdir -p "$state/$name" && chmod 700 "$state/$name"
+  (umask 077 && touch "$state/$name/engine.log") && chmod 600 "$state/$name/engine.log"
   setsid nohup node_modules/.bin/node src/cli/bonneville.ts vch serve --name "$name" \
     --datastore "$state/$name" --socket "$socket" --tls-listen "${BONNEVILLE_TLS_LISTEN:-127.0.0.1:2376}" \
     ${registry_ca:+--registry-ca "$registry_ca"} \

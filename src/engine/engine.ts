@@ -74,9 +74,18 @@ export function vchIdentity(datastore: string): string {
   return id;
 }
 
+/**
+ * The datastore holds containers' environments, disks, memory and logs: root only, whatever the umask
+ * and whatever an older version left (chmod, not just mkdir's mode, which the umask may narrow).
+ */
+export function makePrivateDirectory(dir: string): void {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  chmodSync(dir, 0o700);
+}
+
 export async function startEngine(options: EngineOptions): Promise<RunningEngine> {
   const log = options.log ?? ((line: string) => console.error(line));
-  mkdirSync(options.datastore, { recursive: true });
+  makePrivateDirectory(options.datastore);
   const vchId = vchIdentity(options.datastore);
   const { backend, images } = options;
   const events = new EventLog();

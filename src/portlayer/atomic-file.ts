@@ -10,7 +10,8 @@ function fsyncDir(dir: string): void {
 
 export function writeFileAtomic(path: string, data: string | Buffer): void {
   const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
-  const fd = openSync(tmp, 'w', 0o644);
+  // Root only: a container's config.json holds its environment (passwords among it).
+  const fd = openSync(tmp, 'w', 0o600);
   try {
     writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data);
     fsyncSync(fd);

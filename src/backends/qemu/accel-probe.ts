@@ -40,7 +40,7 @@ export async function chooseAccelerator(options: { qemuBinary: string; guest: Gu
   if (cache[key]?.accel) return cache[key];
   const choice = (await probeKvm(options)) ? { accel: 'kvm' as const, reason: 'a probe VM booted under KVM' }
     : { accel: 'tcg' as const, reason: `/dev/kvm exists but a probe VM did not boot under it within ${PROBE_DEADLINE_MS / 1000}s` };
-  mkdirSync(dirname(options.cacheFile), { recursive: true });
+  mkdirSync(dirname(options.cacheFile), { recursive: true, mode: 0o700 });
   writeJsonAtomic(options.cacheFile, { ...cache, [key]: choice });
   return choice;
 }

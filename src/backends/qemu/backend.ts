@@ -23,6 +23,7 @@ import { TEMPLATE_NICS } from './template-maker.ts';
 import { QemuNetworks } from './network/plumbing.ts';
 import { guestNetworks } from './network/guest-config.ts';
 import { formatExt4, formatVolumeDisk } from './ext4-disk.ts';
+import { withPrivateUmask } from './private-files.ts';
 import { volumeDisks } from './volume-disks.ts';
 import type { VolumeMount } from '../../tether/config.ts';
 
@@ -181,10 +182,11 @@ export class QemuBackend implements Backend {
       ? cloneFamilyArgs({ ...common, shape: { memoryMiB: spec.memoryMiB, cpus: spec.cpus }, memory: template.memory, shared: false, incoming: true, tap: taps[0] })
       : buildQemuArgs({ ...common, memoryMiB: spec.memoryMiB, cpus: spec.cpus, disks, nics: nics.map((n, i) => ({ tap: taps[i], mac: n.mac })) });
     await trimTornFrame(files.log);
-    const out = openSync(files.qemuOutput, 'a');
+    const out = openSync(files.qemuOutput, 'a', 0o600);
     let child;
     try {
-      child = spawn(this.options.qemuBinary, args, { detached: true, stdio: ['ignore', out, out], cwd: spec.dir });
+      const [command, commandArgs] = withPrivateUmask(this.options.qemuBinary, args);
+      child = spawn(command, commandArgs, { detached: true, stdio: ['ignore', out, out], cwd: spec.dir });
     } catch (err) {
       await this.networks?.releaseTaps(taps);
       throw err;

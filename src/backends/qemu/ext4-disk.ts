@@ -1,7 +1,7 @@
 // Sparse ext4 disk images, formatted on the host so that the guest only mounts them: the container's
 // writable disk, and volume disks. Lazy inode-table and journal init keep this fast whatever the size.
 import { execFile } from 'node:child_process';
-import { mkdtemp, mkdir, chmod, rm } from 'node:fs/promises';
+import { mkdtemp, mkdir, chmod, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 
@@ -13,6 +13,9 @@ export const VOLUME_DATA_DIR = 'data';
 export async function formatExt4(path: string, sizeBytes: number, populateFrom?: string): Promise<void> {
   const args = ['-q', '-F', '-t', 'ext4', '-E', 'lazy_itable_init=1,lazy_journal_init=1', '-m', '0'];
   if (populateFrom) args.push('-d', populateFrom);
+  // The disk holds the container's (or volume's) files: root only, made so before mke2fs writes a byte.
+  await writeFile(path, '', { mode: 0o600 });
+  await chmod(path, 0o600);
   await run('mke2fs', [...args, path, `${Math.floor(sizeBytes / 1024)}k`]);
 }
 

@@ -2,6 +2,7 @@
 // until the tether is up and waiting for its CONFIG, then pauses it and saves its device state
 // (x-ignore-shared: the RAM stays in the file, not in the stream). Clones restore exactly this.
 import { spawn } from 'node:child_process';
+import { withPrivateUmask } from './private-files.ts';
 import { closeSync, existsSync, fsyncSync, openSync, readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
@@ -62,12 +63,13 @@ export function cloneFamilyArgs(options: {
  */
 export function spawnTied(qemuBinary: string, args: string[], cwd: string, output: string) {
   const setpriv = '/usr/bin/setpriv';
-  const out = openSync(output, 'a');
+  const out = openSync(output, 'a', 0o600);
   try {
     const stdio: ['ignore', number, number] = ['ignore', out, out];
+    const [command, commandArgs] = withPrivateUmask(qemuBinary, args);
     return existsSync(setpriv)
-      ? spawn(setpriv, ['--pdeathsig', 'SIGKILL', '--', qemuBinary, ...args], { stdio, cwd })
-      : spawn(qemuBinary, args, { stdio, cwd });
+      ? spawn(setpriv, ['--pdeathsig', 'SIGKILL', '--', command, ...commandArgs], { stdio, cwd })
+      : spawn(command, commandArgs, { stdio, cwd });
   } finally {
     closeSync(out);
   }

@@ -88,9 +88,10 @@ export class TemplateStore {
 
   /** A fresh temp directory to make a template in. */
   begin(shape: TemplateShape): TemplateFiles {
-    mkdirSync(this.root, { recursive: true });
+    // A template's memory is a booted guest's: root only (QEMU writes its files under umask 077).
+    mkdirSync(this.root, { recursive: true, mode: 0o700 });
     const dir = join(this.root, `.tmp-${shapeKey(shape)}-${randomBytes(4).toString('hex')}`);
-    mkdirSync(dir);
+    mkdirSync(dir, { mode: 0o700 });
     return templateFiles(dir);
   }
 

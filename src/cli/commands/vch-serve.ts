@@ -1,9 +1,9 @@
 // `bonneville vch serve`: runs one VCH's engine in the foreground on the embedded defaults.
 import { parseArgs } from 'node:util';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startEngine, vchIdentity } from '../../engine/engine.ts';
+import { makePrivateDirectory, startEngine, vchIdentity } from '../../engine/engine.ts';
 import { QemuBackend } from '../../backends/qemu/backend.ts';
 import { findGuestArtifacts } from '../../backends/qemu/guest-artifacts.ts';
 import { chooseAccelerator } from '../../backends/qemu/accel-probe.ts';
@@ -42,7 +42,7 @@ export async function vchServe(argv: string[]): Promise<void> {
   const name = values.name!;
   const datastore = resolve(values.datastore ?? `/var/lib/bonneville/${name}`);
   const socket = resolve(values.socket ?? `/run/bonneville/${name}/docker.sock`);
-  mkdirSync(datastore, { recursive: true });
+  makePrivateDirectory(datastore);
   const guest = findGuestArtifacts(values.guest!);
   const tscKhz = readTscKhz();
   const accel = await chooseAccelerator({

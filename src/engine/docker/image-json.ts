@@ -4,7 +4,7 @@ import type { ImageRecord } from '../../portlayer/images/types.ts';
 export function imageListEntry(image: ImageRecord, containers: number): Record<string, unknown> {
   return {
     Id: image.id,
-    ParentId: '',
+    ParentId: image.parent ?? '',
     RepoTags: image.repoTags,
     RepoDigests: image.repoDigests,
     Created: Math.floor(Date.parse(image.config.created ?? image.stored) / 1000),
@@ -21,7 +21,7 @@ export function inspectImage(image: ImageRecord): Record<string, unknown> {
     Id: image.id,
     RepoTags: image.repoTags,
     RepoDigests: image.repoDigests,
-    Parent: '',
+    Parent: image.parent ?? '',
     Comment: c.history?.at(-1)?.comment ?? '',
     Created: c.created ?? image.stored,
     DockerVersion: '',
@@ -42,8 +42,11 @@ export function inspectImage(image: ImageRecord): Record<string, unknown> {
   };
 }
 
-/** `docker history`: newest first; only the top entry carries the image id and tags. */
-export function imageHistory(image: ImageRecord): Array<Record<string, unknown>> {
+/**
+ * `docker history`: newest first; the top entry carries the image id and tags, and so does, for each
+ * local parent (`lookup` finds it), the entry that was the parent's top — as dockerd shows commits.
+ */
+export function imageHistory(image: ImageRecord, lookup: (id: string) => ImageRecord | undefined = () => undefined): Array<Record<string, unknown>> {
   const history = image.config.history && image.config.history.length > 0
     ? image.config.history
     : image.layers.map(() => ({ created: image.config.created, created_by: '' as string | undefined, comment: '', empty_layer: false }));
@@ -62,6 +65,15 @@ export function imageHistory(image: ImageRecord): Array<Record<string, unknown>>
   if (entries.length > 0) {
     entries[0].Id = image.id;
     entries[0].Tags = image.repoTags.length > 0 ? image.repoTags : null;
+  }
+  const seen = new Set([image.id]);
+  for (let parent = image.parent && lookup(image.parent); parent && !seen.has(parent.id); parent = parent.parent && lookup(parent.parent)) {
+    seen.add(parent.id);
+    const below = parent.config.history?.length ?? parent.layers.length;
+    const entry = entries[entries.length - below];
+    if (!entry || below === 0) break;
+    entry.Id = parent.id;
+    entry.Tags = parent.repoTags.length > 0 ? parent.repoTags : null;
   }
   return entries;
 }

@@ -106,7 +106,7 @@ function inspect(b: ImageRoutesBackend, ctx: RequestContext): void {
 function history(b: ImageRoutesBackend, ctx: RequestContext): void {
   const image = b.images.resolve(ctx.params.name);
   if (!image) throw notFound(`No such image: ${ctx.params.name}`);
-  sendJson(ctx.res, 200, imageHistory(image));
+  sendJson(ctx.res, 200, imageHistory(image, (id) => b.images.resolve(id)));
 }
 
 function tag(b: ImageRoutesBackend, ctx: RequestContext): void {

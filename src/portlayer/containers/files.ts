@@ -3,16 +3,16 @@
 // disks mounted here — read-only for reading, through a read-write overlay for writing — with the
 // backend's host file tool, the same code as in the guest.
 //
-// Limits of the stopped case: volumes are not mounted, so paths inside a volume's target are refused
-// rather than silently read from (or written into) the directory the volume hides.
+// In the stopped case the container's volumes are shown at their targets too (container-view.ts),
+// except a volume another running container has attached: a path that reaches into it is refused
+// (409) rather than read from a disk a guest is writing, or from the directory the volume hides.
 import { tmpdir } from 'node:os';
 import { posix } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { ArchiveWriteOptions, GuestProcessList, PathStat } from '../backend.ts';
 import { PortLayerError, conflict, errorKind } from '../errors.ts';
 import type { ContainerService, FilesAccess } from './service.ts';
-import { withContainerFilesystem } from '../images/container-filesystem.ts';
-import { withWritableRootfs } from '../images/writable-rootfs.ts';
+import { withContainerView } from '../images/container-view.ts';
 import { hostRead, hostStat, hostWrite } from './host-files.ts';
 
 export interface ContainerFilesOptions {
@@ -42,7 +42,7 @@ export class ContainerFiles {
   stat(ref: string, path: string): Promise<PathStat> {
     return this.withFiles(ref, path, (access) => {
       if (access.vm) return access.vm.statPath(path);
-      return this.readOnly(access, (root, tool) => hostStat(tool, root, path));
+      return this.onDisks(access, path, false, (root, tool) => hostStat(tool, root, path));
     });
   }
 
@@ -53,9 +53,15 @@ export class ContainerFiles {
         const { stat, tar } = await access.vm.readArchive(path);
         return deliver(stat, tar);
       }
-      return this.readOnly(access, async (root, tool) => {
+      return this.onDisks(access, path, false, async (root, tool) => {
         const { stat, tar, done } = await hostRead(tool, root, path);
-        await deliver(stat, tar);
+        try {
+          await deliver(stat, tar);
+        } finally {
+          // A client gone early: the tool is stopped (closing its output kills it) before the unmount.
+          tar.destroy();
+          await done.catch(() => undefined);
+        }
         await done;
       });
     });
@@ -64,19 +70,15 @@ export class ContainerFiles {
   write(ref: string, path: string, tar: Readable, options: ArchiveWriteOptions): Promise<void> {
     return this.withFiles(ref, path, async (access) => {
       if (access.vm) return access.vm.writeArchive(path, tar, options);
-      const tool = this.tool();
-      return withWritableRootfs({ layerDisks: access.layerDisks, writableDisk: access.writableDisk, tmpDir: this.tmpDir() },
-        (root) => hostWrite(tool, root, path, tar, { ...options, user: access.record.spec.process.user }));
+      return this.onDisks(access, path, true,
+        (root, tool) => hostWrite(tool, root, path, tar, { ...options, user: access.record.spec.process.user }));
     });
   }
 
-  /** Reaches the files, refusing volume paths of a stopped container, and words NotFound as Docker does. */
+  /** Reaches the files and words NotFound as Docker does. */
   private async withFiles<T>(ref: string, path: string, use: (access: FilesAccess) => Promise<T>): Promise<T> {
     try {
-      return await this.options.containers.withFiles(ref, (access) => {
-        if (!access.vm) refuseVolumePath(access, path);
-        return use(access);
-      });
+      return await this.options.containers.withFiles(ref, use);
     } catch (err) {
       if (errorKind(err) === 'NotFound' && !/^No such container/.test((err as Error).message)) {
         throw new PortLayerError('NotFound', `Could not find the file ${path} in container ${ref}`, { cause: err });
@@ -85,10 +87,21 @@ export class ContainerFiles {
     }
   }
 
-  private readOnly<T>(access: StoppedAccess, use: (root: string, tool: string) => Promise<T>): Promise<T> {
+  /** The stopped container's filesystem with its volumes, as its process sees it, for the host file tool. */
+  private onDisks<T>(access: StoppedAccess, path: string, writable: boolean, use: (root: string, tool: string) => Promise<T>): Promise<T> {
     const tool = this.tool();
-    return withContainerFilesystem({ layerDisks: access.layerDisks, writableDisk: access.writableDisk, active: false, tmpDir: this.tmpDir() },
-      async (fs) => use(await fs.merge(), tool));
+    const volumes = [];
+    for (const mount of access.record.mounts ?? []) {
+      const holder = access.volumesInUse.get(mount.volume);
+      if (holder === undefined) {
+        volumes.push({ target: mount.target, disk: mount.disk, readOnly: mount.readOnly });
+      } else if (touches(path, mount.target)) {
+        // Its disk is attached to a running VM: the host must not open it, and that guest has its own view.
+        throw conflict(`${mount.target} is volume "${mount.volume}", which running container "${holder}" has attached: copy through that container (docker cp ${holder}:PATH) or stop it first`);
+      }
+    }
+    return withContainerView({ layerDisks: access.layerDisks, writableDisk: access.writableDisk, volumes, writable, tmpDir: this.tmpDir() },
+      (root) => use(root, tool));
   }
 
   private tool(): string {
@@ -101,12 +114,9 @@ export class ContainerFiles {
   }
 }
 
-function refuseVolumePath(access: StoppedAccess, path: string): void {
+/** Whether copying `path` reaches into a volume mounted at `target` (inside it, or an ancestor of it). */
+function touches(path: string, target: string): boolean {
   const wanted = posix.normalize(`/${path}/`);
-  for (const mount of access.record.mounts ?? []) {
-    const target = posix.normalize(`/${mount.target}/`);
-    if (wanted.startsWith(target)) {
-      throw new PortLayerError('NotImplemented', `${mount.target} is a volume: its files can be copied only while the container runs`);
-    }
-  }
+  const mounted = posix.normalize(`/${target}/`);
+  return wanted.startsWith(mounted) || mounted.startsWith(wanted);
 }

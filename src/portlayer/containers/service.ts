@@ -210,7 +210,12 @@ export class ContainerService {
    * the host, one such user at a time, and no start begins until `use` settles (it waits).
    */
   async withFiles<T>(ref: string, use: (access: FilesAccess) => Promise<T>): Promise<T> {
-    return withFiles(this.live.find(ref), ref, (id) => this.live.has(id), use);
+    const entry = this.live.find(ref);
+    const sharers = () => {
+      const volumes = new Set((entry.record.mounts ?? []).map((m) => m.volume));
+      return this.live.all().filter((e) => e !== entry && (e.record.mounts ?? []).some((m) => volumes.has(m.volume)));
+    };
+    return withFiles(entry, ref, (id) => this.live.has(id), sharers, use);
   }
 
   /** The disks that make up the container's filesystem, and whether a VM may be writing them now. */

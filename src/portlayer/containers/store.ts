@@ -13,7 +13,7 @@ export class ContainerDirectoryStore {
 
   constructor(root: string) {
     this.root = root;
-    mkdirSync(root, { recursive: true });
+    mkdirSync(root, { recursive: true, mode: 0o700 });
   }
 
   dirOf(id: string): string {
@@ -22,7 +22,7 @@ export class ContainerDirectoryStore {
 
   createDir(id: string): string {
     const dir = this.dirOf(id);
-    mkdirSync(dir, { recursive: false });
+    mkdirSync(dir, { recursive: false, mode: 0o700 });
     return dir;
   }
 

@@ -27,7 +27,7 @@ function findWhiteouts(root: string, dir = root, found: string[] = []): string[]
   return found;
 }
 
-async function findOpaqueDirs(root: string): Promise<string[]> {
+export async function findOpaqueDirs(root: string): Promise<string[]> {
   // getfattr prints only the files that carry the attribute (the rest go to stderr, ignored).
   const { stdout } = await run('getfattr', ['--recursive', '--physical', '--absolute-names', '-n', 'trusted.overlay.opaque', root], { maxBuffer: 64 * 1024 * 1024 })
     .catch((err: { stdout?: string }) => ({ stdout: err.stdout ?? '' }));
@@ -68,6 +68,7 @@ export async function writeChangesLayer(upper: string | undefined, out: string, 
   await runCommand('tar', [
     '-cf', out, '--numeric-owner', '--xattrs', '--xattrs-include=user.*', '--xattrs-include=security.capability',
     '--anchored', '--no-wildcards', `--exclude-from=${excludes}`, '-C', upper, '.',
-    '-C', markersDir, '--no-recursion', ...markers,
+    // tar refuses positional options with nothing after them: no markers, no second directory.
+    ...(markers.length > 0 ? ['-C', markersDir, '--no-recursion', ...markers] : []),
   ]);
 }

@@ -2,14 +2,16 @@
 // layer disks and the writable disk that holds overlayfs `upper/` and `work/`.
 //
 // Why mounts rather than `debugfs rdump`: rdump drops device nodes and xattrs, i.e. the overlay
-// whiteouts and opaque markers. The disks are loop-mounted read-only (the engine runs as root). A
-// writable disk still in use by a running VM is copied first and the copy mounted (`noload`: its
-// journal is not replayed), so nothing ever touches a disk a guest writes.
+// whiteouts and opaque markers. The layer disks (the engine's own) are loop-mounted read-only; the
+// writable disk, which a guest wrote, only through fuse2fs in user space (guest-disk.ts). A writable
+// disk still in use by a running VM is copied first and the copy read (its journal replayed on the
+// copy), so nothing ever touches a disk a guest writes.
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runCommand } from './command.ts';
-import { mountLayers, withMounts } from './mount-session.ts';
+import { STACKED_MOUNT_OPTIONS, mountLayers, withMounts } from './mount-session.ts';
+import { replayJournal } from './guest-disk.ts';
 
 export interface ContainerFilesystemRequest {
   /** Layer disks, bottom first. */
@@ -44,7 +46,8 @@ export function withContainerFilesystem<T>(request: ContainerFilesystemRequest, 
         await runCommand('cp', ['--sparse=always', request.writableDisk, disk]);
       }
       const target = join(scratch, 'rw');
-      await session.mount(disk, target, ['-o', 'loop,ro,noload']);
+      await replayJournalIfActive(disk, request.active);
+      await session.mountGuestDisk(disk, target, { readOnly: true });
       if (existsSync(join(target, 'upper'))) {
         upper = join(target, 'upper');
         lowers.unshift(upper);
@@ -54,9 +57,14 @@ export function withContainerFilesystem<T>(request: ContainerFilesystemRequest, 
       const root = join(scratch, 'merged');
       if (lowers.length === 0) await mkdir(root);
       else if (lowers.length === 1) return lowers[0];
-      else await session.mount('overlay', root, ['-t', 'overlay', '-o', `ro,lowerdir=${lowers.join(':')}`]);
+      else await session.mount('overlay', root, ['-t', 'overlay', '-o', `ro,${STACKED_MOUNT_OPTIONS},lowerdir=${lowers.join(':')}`]);
       return root;
     };
     return use({ lowers, upper, scratch, merge });
   });
+}
+
+/** The copy of a running VM's disk is ours: its journal (always live) is replayed on it. */
+async function replayJournalIfActive(copy: string, active: boolean): Promise<void> {
+  if (active) await replayJournal(copy);
 }

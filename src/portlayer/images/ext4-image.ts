@@ -2,7 +2,7 @@
 // content rather than guessed: data blocks, directory blocks and one 256-byte inode per entry, plus
 // a margin. If the estimate still falls short, mke2fs fails cleanly and we retry with double the room.
 
-import { rm } from 'node:fs/promises';
+import { chmod, rm, writeFile } from 'node:fs/promises';
 import { CommandError, runCommand } from './command.ts';
 import type { ExtractedContent } from './layer-extract.ts';
 
@@ -34,6 +34,9 @@ export async function makeExt4Image(sourceDir: string, imagePath: string, conten
   for (let attempt = 1; ; attempt++) {
     try {
       let start = performance.now();
+      // Like everything in the datastore: root only, so before mke2fs writes a byte.
+      await writeFile(imagePath, '', { mode: 0o600 });
+      await chmod(imagePath, 0o600);
       await runCommand('mke2fs', [
         '-t', 'ext4', '-q', '-F',
         '-b', String(BLOCK_SIZE), '-I', String(INODE_SIZE), '-N', String(inodes),

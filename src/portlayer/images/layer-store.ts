@@ -104,14 +104,14 @@ export class LayerStore {
   async addBlob(diffId: string, blobPath: string, metadata: BlobMetadata): Promise<void> {
     const dir = join(layerDir(this.layout, diffId), LAYER_BLOBS_DIR);
     if (!existsSync(layerDir(this.layout, diffId)) || this.blobs(diffId).some((b) => b.digest === metadata.digest)) return;
-    await mkdir(dir, { recursive: true, mode: 0o755 });
+    await mkdir(dir, { recursive: true, mode: 0o700 });
     const hex = digestHex(metadata.digest, 'blob digest');
     // Blob first, sidecar last: a blob counts only once its sidecar is in place.
-    await chmod(blobPath, 0o444);
+    await chmod(blobPath, 0o400);
     syncPath(blobPath);
     await rename(blobPath, join(dir, hex));
     const sidecar = join(this.layout.tmpDir, `blob-${randomBytes(6).toString('hex')}.json`);
-    await writeFile(sidecar, `${JSON.stringify(metadata)}\n`, { mode: 0o644 });
+    await writeFile(sidecar, `${JSON.stringify(metadata)}\n`, { mode: 0o600 });
     syncPath(sidecar);
     await rename(sidecar, join(dir, `${hex}.json`));
     syncPath(dir);
@@ -146,24 +146,24 @@ export class LayerStore {
 
   /** Metadata and kept blob next to the disk, everything flushed, then the rename that publishes it. */
   private async commit(diffId: string, workDir: string, diskPath: string, blobPath: string, built: BuiltLayerDisk, keep?: BlobToKeep): Promise<LayerRecord> {
-    await chmod(diskPath, 0o444); // shared by every image and container using it: never written
+    await chmod(diskPath, 0o400); // shared by every image and container using it: never written; root's alone
     if (keep && isSha256Digest(built.blobDigest)) {
       const blobsDir = join(workDir, LAYER_BLOBS_DIR);
-      await mkdir(blobsDir, { mode: 0o755 });
+      await mkdir(blobsDir, { mode: 0o700 });
       const hex = digestHex(built.blobDigest);
       await rename(blobPath, join(blobsDir, hex));
-      await chmod(join(blobsDir, hex), 0o444);
+      await chmod(join(blobsDir, hex), 0o400);
       const blob: BlobMetadata = {
         digest: built.blobDigest,
         mediaType: keep.mediaType ?? dockerLayerMediaType(built.compression),
         size: built.blobSize,
         ...(keep.source ? { source: keep.source } : {}),
       };
-      await writeFile(join(blobsDir, `${hex}.json`), `${JSON.stringify(blob)}\n`, { mode: 0o644 });
+      await writeFile(join(blobsDir, `${hex}.json`), `${JSON.stringify(blob)}\n`, { mode: 0o600 });
       for (const file of [join(blobsDir, hex), join(blobsDir, `${hex}.json`), blobsDir]) syncPath(file);
     }
     const metadata: LayerMetadata = { diffId, size: built.size, created: new Date().toISOString(), tarSize: built.tarSize };
-    await writeFile(join(workDir, LAYER_METADATA_FILE), `${JSON.stringify(metadata, null, 2)}\n`, { mode: 0o644 });
+    await writeFile(join(workDir, LAYER_METADATA_FILE), `${JSON.stringify(metadata, null, 2)}\n`, { mode: 0o600 });
     for (const file of [diskPath, join(workDir, LAYER_METADATA_FILE), workDir]) syncPath(file);
     const finalDir = layerDir(this.layout, diffId);
     try {

@@ -27,7 +27,7 @@ export class ManifestStore {
     // Bytes first, sidecar last: listing only trusts manifests whose sidecar exists.
     for (const [target, content] of [[path, bytes], [`${path}.json`, `${JSON.stringify(full)}\n`]] as const) {
       const temporary = join(this.layout.tmpDir, `manifest-${randomBytes(6).toString('hex')}`);
-      await writeFile(temporary, content, { mode: 0o644 });
+      await writeFile(temporary, content, { mode: 0o600 });
       syncPath(temporary);
       await rename(temporary, target);
     }

@@ -9,8 +9,11 @@ import { isSha256Digest } from './digest.ts';
 
 interface ReferencesDocument {
   version: 1;
-  /** image id → when it was stored (ISO 8601). */
-  images: Record<string, { stored: string }>;
+  /**
+   * image id → when it was stored (ISO 8601), and for a commit the image it was made on (Docker's
+   * `Parent`: local knowledge, so here and not in the config, whose digest is the id).
+   */
+  images: Record<string, { stored: string; parent?: string }>;
   /** "name:tag" (familiar form) → image id. */
   tags: Record<string, string>;
   /** "name@sha256:…" (manifest digest) → image id. */
@@ -45,6 +48,10 @@ export class ReferenceIndex {
     return this.document.images[id]?.stored;
   }
 
+  parentOf(id: string): string | undefined {
+    return this.document.images[id]?.parent;
+  }
+
   tagsOf(id: string): string[] {
     return Object.keys(this.document.tags).filter((tag) => this.document.tags[tag] === id).sort();
   }
@@ -62,9 +69,10 @@ export class ReferenceIndex {
   }
 
   /** Records an image (if new) with its names, in one atomic write. Returns tags taken from other images. */
-  addImage(id: string, tags: string[], digests: string[]): TagMove[] {
+  addImage(id: string, tags: string[], digests: string[], parent?: string): TagMove[] {
     const next = structuredClone(this.document);
     next.images[id] ??= { stored: new Date().toISOString() };
+    if (parent !== undefined) next.images[id].parent = parent;
     const moves = assignTags(next, tags, id);
     for (const reference of digests) next.digests[reference] = id;
     this.commit(next);
@@ -118,7 +126,7 @@ export class ReferenceIndex {
 
   private commit(next: ReferencesDocument): void {
     const temporary = join(this.tmpDir, `references-${randomBytes(6).toString('hex')}.json`);
-    const fd = openSync(temporary, 'wx', 0o644);
+    const fd = openSync(temporary, 'wx', 0o600);
     try {
       writeSync(fd, `${JSON.stringify(next, null, 2)}\n`);
       fsyncSync(fd);

@@ -158,7 +158,7 @@ export class DiskImageStore implements ManagedImageStore, PullTarget, PushSource
     try {
       // Parent layers are stored already, so their blob files are never opened.
       const image = await commitContainer({ ...request, parent }, workDir, () => join(workDir, 'stored-layer'));
-      await this.storeImage(image, () => {});
+      await this.storeImage(image, () => {}, parent === undefined ? undefined : this.resolve(request.parentId)?.id);
       return sha256Digest(image.configBytes);
     } finally {
       await rm(workDir, { recursive: true, force: true });
@@ -340,7 +340,8 @@ export class DiskImageStore implements ManagedImageStore, PullTarget, PushSource
     if (this.references.has(id)) this.references.addDigest(repoDigest, id);
   }
 
-  private async storeImage(image: ImageToLoad, progress: LoadProgress): Promise<string[]> {
+  /** `parent`: the local image a commit was made on. */
+  private async storeImage(image: ImageToLoad, progress: LoadProgress, parent?: string): Promise<string[]> {
     const id = sha256Digest(image.configBytes);
     const config = parseImageConfig(image.configBytes, id);
     const diffIds = config.rootfs.diff_ids;
@@ -356,7 +357,7 @@ export class DiskImageStore implements ManagedImageStore, PullTarget, PushSource
     this.storeConfig(id, image.configBytes);
     this.configs.set(id, config);
 
-    const moves = this.references.addImage(id, image.repoTags, image.repoDigests);
+    const moves = this.references.addImage(id, image.repoTags, image.repoDigests, parent);
     for (const { tag, previousId } of moves) {
       progress(`The image ${tag} already exists, renaming the old one with ID ${previousId} to empty string`);
     }
@@ -369,7 +370,7 @@ export class DiskImageStore implements ManagedImageStore, PullTarget, PushSource
     const path = configPath(this.layout, id);
     if (existsSync(path)) return;
     const temporary = join(this.layout.tmpDir, `config-${randomBytes(6).toString('hex')}.json`);
-    const fd = openSync(temporary, 'wx', 0o644);
+    const fd = openSync(temporary, 'wx', 0o600);
     try {
       writeSync(fd, bytes);
       fsyncSync(fd);
@@ -411,6 +412,7 @@ export class DiskImageStore implements ManagedImageStore, PullTarget, PushSource
       layers,
       size: layers.reduce((total, layer) => total + layer.size, 0),
       stored: this.references.storedAt(id) ?? '',
+      parent: this.references.parentOf(id),
     };
   }
 }

@@ -49,6 +49,8 @@ export interface ImageRecord {
   size: number;
   /** When this image was first stored here (ISO 8601). */
   stored: string;
+  /** The local image this one was committed on (Docker's `Parent`); absent for pulled and loaded ones. */
+  parent?: string;
 }
 
 export interface LoadProgress {

@@ -13,7 +13,7 @@ export class NetworkStore {
   constructor(root: string) {
     this.root = root;
     this.portsDir = join(root, 'ports');
-    mkdirSync(this.portsDir, { recursive: true });
+    mkdirSync(this.portsDir, { recursive: true, mode: 0o700 });
   }
 
   load(): NetworkRecord[] {

@@ -16,7 +16,7 @@ export class VolumeDirectoryStore {
 
   constructor(root: string) {
     this.root = root;
-    mkdirSync(root, { recursive: true });
+    mkdirSync(root, { recursive: true, mode: 0o700 });
   }
 
   diskOf(name: string): string {
@@ -33,7 +33,7 @@ export class VolumeDirectoryStore {
    */
   async create(record: VolumeRecord, makeDisk: (path: string) => Promise<void>): Promise<void> {
     const staging = join(this.root, `.creating-${randomBytes(8).toString('hex')}`);
-    mkdirSync(staging);
+    mkdirSync(staging, { mode: 0o700 });
     try {
       await makeDisk(join(staging, DISK));
       writeJsonAtomic(join(staging, RECORD), record);
