@@ -90,3 +90,16 @@ test('docker update: restart policy and VM size while stopped; a running VM keep
   assert.equal(vm.VirtualMachine.MemoryMiB, 300);
   await vch.docker(['rm', '-f', 'upd', removing]);
 });
+
+test('docker diff lists what the container added, changed and deleted, not the files the VCH writes', async () => {
+  const run = await vch.docker(['run', '--name', 'differ', 'busybox', 'sh', '-c', 'mkdir /newdir && echo x > /newdir/f && echo y >> /etc/passwd && rm /bin/ls']);
+  assert.equal(run.code, 0, run.stderr);
+  const diff = await vch.docker(['diff', 'differ']);
+  assert.equal(diff.code, 0, diff.stderr);
+  assert.deepEqual(diff.stdout.trim().split('\n'), ['C /bin', 'D /bin/ls', 'C /etc', 'C /etc/passwd', 'A /newdir', 'A /newdir/f']);
+  const quiet = await vch.docker(['create', '--name', 'untouched', 'busybox', 'true']);
+  assert.equal(quiet.code, 0);
+  await vch.docker(['start', '-a', 'untouched']);
+  assert.equal((await vch.docker(['diff', 'untouched'])).stdout.trim(), '');
+  await vch.docker(['rm', 'differ', 'untouched']);
+});

@@ -7,6 +7,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { digestHex, sha256Digest } from './digest.ts';
+import { containerChanges } from './filesystem-changes.ts';
+import type { FilesystemChange } from './filesystem-changes.ts';
 import { conflict, invalidParameter, notFound } from './errors.ts';
 import { parseImageConfig } from './image-config.ts';
 import { blobFile, type LayerBlob } from './layer-disk.ts';
@@ -163,6 +165,11 @@ export class DiskImageStore implements ManagedImageStore, PullTarget, PushSource
     } finally {
       await rm(workDir, { recursive: true, force: true });
     }
+  }
+
+  /** `docker diff`: the container's changes against its image. */
+  changes(filesystem: Omit<ContainerFilesystemRequest, 'tmpDir'>): Promise<FilesystemChange[]> {
+    return containerChanges({ ...filesystem, tmpDir: this.layout.tmpDir });
   }
 
   exportFilesystem(filesystem: Omit<ContainerFilesystemRequest, 'tmpDir'>, out: NodeJS.WritableStream): Promise<void> {

@@ -91,6 +91,8 @@ export interface ManagedImageStore extends ImageStore {
   commit(request: Omit<import('./commit.ts').CommitRequest, 'parent'> & { parentId: string }): Promise<string>;
   /** `docker export`: the container's merged filesystem as a tarball. */
   exportFilesystem(filesystem: Omit<import('./container-filesystem.ts').ContainerFilesystemRequest, 'tmpDir'>, out: NodeJS.WritableStream): Promise<void>;
+  /** `docker diff`: the container's changes against its image. */
+  changes(filesystem: Omit<import('./container-filesystem.ts').ContainerFilesystemRequest, 'tmpDir'>): Promise<import('./filesystem-changes.ts').FilesystemChange[]>;
   save(references: string[], out: NodeJS.WritableStream): Promise<void>;
   remove(reference: string, options?: { force?: boolean }): Promise<DeleteRecord[]>;
   prune(options?: { all?: boolean; keep?: (image: ImageRecord) => boolean }): Promise<{ deleted: DeleteRecord[]; reclaimed: number }>;
