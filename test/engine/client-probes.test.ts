@@ -103,3 +103,16 @@ test('docker diff lists what the container added, changed and deleted, not the f
   assert.equal((await vch.docker(['diff', 'untouched'])).stdout.trim(), '');
   await vch.docker(['rm', 'differ', 'untouched']);
 });
+
+test('log drivers: json-file is reported, none keeps docker logs from reading, unknown drivers are refused', async () => {
+  const plain = (await vch.docker(['create', 'busybox', 'true'])).stdout.trim();
+  assert.equal((await vch.docker(['inspect', '-f', '{{.HostConfig.LogConfig.Type}}', plain])).stdout.trim(), 'json-file');
+  const silent = (await vch.docker(['create', '--log-driver', 'none', 'busybox', 'true'])).stdout.trim();
+  const logs = await vch.docker(['logs', silent]);
+  assert.notEqual(logs.code, 0);
+  assert.match(logs.stderr, /configured logging driver does not support reading/);
+  const unknown = await vch.docker(['create', '--log-driver', 'splunk', 'busybox', 'true']);
+  assert.notEqual(unknown.code, 0);
+  assert.match(unknown.stderr, /no log driver named 'splunk' is registered/);
+  await vch.docker(['rm', plain, silent]);
+});

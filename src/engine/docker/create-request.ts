@@ -7,6 +7,8 @@ import { dockerMounts } from './mounts.ts';
 import { dockerNetworkRequest } from './network-request.ts';
 import { dockerHealthcheck, dockerRestartPolicy, mergeHealthcheck } from './lifecycle-request.ts';
 import type { DockerHealthConfig } from './lifecycle-request.ts';
+import { dockerLogConfig } from './log-config.ts';
+import type { DockerLogConfig } from './log-config.ts';
 
 export interface DockerHostConfig {
   AutoRemove?: boolean;
@@ -122,7 +124,7 @@ export function toContainerSpec(name: string, request: DockerCreateRequest, imag
     // Inspect shows the effective values (image defaults applied), as dockerd does.
     personality: {
       config: { ...request, Healthcheck: healthConfig ?? null, Cmd: cmd, Entrypoint: entrypoint.length ? entrypoint : null, WorkingDir: request.WorkingDir || imageConfig.WorkingDir || '' },
-      hostConfig: host,
+      hostConfig: { ...host, LogConfig: dockerLogConfig(host.LogConfig as DockerLogConfig | null | undefined) },
     } satisfies DockerPersonality,
   };
 }

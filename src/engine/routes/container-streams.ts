@@ -3,6 +3,7 @@ import type { RequestContext } from '../http/router.ts';
 import type { ContainerRoutesBackend } from './containers.ts';
 import { queryBool, queryInt, queryUnixNanos } from '../http/io.ts';
 import { hijack } from '../http/hijack.ts';
+import { assertLogsReadable } from '../docker/log-config.ts';
 import { DetachKeyFilter, requestedDetachKeys } from '../http/detach-keys.ts';
 import { multiplexFrame, STDOUT, STDERR, RAW_STREAM, MULTIPLEXED_STREAM } from '../http/stream-framing.ts';
 import { compareVersions } from '../http/router.ts';
@@ -66,6 +67,7 @@ export async function attachHandler(b: ContainerRoutesBackend, ctx: RequestConte
 
 export async function logsHandler(b: ContainerRoutesBackend, ctx: RequestContext): Promise<void> {
   const container = b.containers.get(ctx.params.id);
+  assertLogsReadable(container.record.spec.personality);
   const stdout = queryBool(ctx.query, 'stdout');
   const stderr = queryBool(ctx.query, 'stderr');
   if (!stdout && !stderr) throw invalid('Bad parameters: you must choose at least one stream');
