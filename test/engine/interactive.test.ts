@@ -193,3 +193,24 @@ test('dockerode: an exec made with a TTY and started without one is framed (mult
     await container.remove({ force: true });
   }
 });
+
+test('attach over a websocket (/containers/{id}/attach/ws): raw bytes both ways', async () => {
+  const { WebSocket } = await import('ws');
+  const docker = new Docker({ socketPath: vch.socket });
+  const container = await docker.createContainer({ Image: 'busybox', Cmd: ['sh', '-c', 'read line; echo "got $line"'], OpenStdin: true });
+  await container.start();
+  try {
+    const ws = new WebSocket(`ws+unix://${vch.socket}:/v1.48/containers/${container.id}/attach/ws?stream=1&stdin=1&stdout=1&stderr=1`);
+    let out = '';
+    const closed = new Promise<void>((resolve, reject) => { ws.on('close', () => resolve()); ws.on('error', reject); });
+    ws.on('message', (data: Buffer) => { out += data.toString(); });
+    await new Promise((resolve, reject) => { ws.once('open', resolve); ws.once('error', reject); });
+    ws.send(Buffer.from('hello\n'));
+    await closed;
+    assert.equal(out, 'got hello\n');
+    const plain = await runCommand('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', '--unix-socket', vch.socket, `http://engine/containers/${container.id}/attach/ws`]);
+    assert.equal(plain.stdout, '400');
+  } finally {
+    await container.remove({ force: true });
+  }
+});

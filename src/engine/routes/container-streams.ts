@@ -3,6 +3,9 @@ import type { RequestContext } from '../http/router.ts';
 import type { ContainerRoutesBackend } from './containers.ts';
 import { queryBool, queryInt, queryUnixNanos } from '../http/io.ts';
 import { hijack } from '../http/hijack.ts';
+import type { HijackedStream } from '../http/hijack.ts';
+import { acceptWebsocket } from '../http/websocket.ts';
+import type { ContainerView } from '../../portlayer/containers/model.ts';
 import { assertLogsReadable } from '../docker/log-config.ts';
 import { DetachKeyFilter, requestedDetachKeys } from '../http/detach-keys.ts';
 import { multiplexFrame, STDOUT, STDERR, RAW_STREAM, MULTIPLEXED_STREAM } from '../http/stream-framing.ts';
@@ -22,23 +25,39 @@ function streamType(tty: boolean, version: string): string {
 }
 
 export async function attachHandler(b: ContainerRoutesBackend, ctx: RequestContext): Promise<void> {
-  const container = b.containers.get(ctx.params.id);
-  const id = container.record.id;
-  // As dockerd: a frozen container would take the stream and never answer.
-  if (container.state.paused) throw conflict(`container ${id} is paused, unpause the container before attach`);
+  const container = attachable(b, ctx);
   const tty = container.record.spec.process.tty;
-  const wantStdin = queryBool(ctx.query, 'stdin');
+  const detachKeys = requestedDetachKeys(ctx.query.get('detachKeys'));
+  await serveAttach(b, ctx, container, hijack(ctx, streamType(tty, ctx.version)), detachKeys, encoder(tty));
+}
+
+/** GET /containers/{id}/attach/ws: the same attachment over a websocket, raw bytes both ways. */
+export async function attachWebsocketHandler(b: ContainerRoutesBackend, ctx: RequestContext): Promise<void> {
+  const container = attachable(b, ctx);
+  const detachKeys = requestedDetachKeys(ctx.query.get('detachKeys'));
+  const conn = await acceptWebsocket(ctx);
+  await serveAttach(b, ctx, container, conn, detachKeys, (r) => r.data);
+}
+
+function attachable(b: ContainerRoutesBackend, ctx: RequestContext): ContainerView {
+  const container = b.containers.get(ctx.params.id);
+  // As dockerd: a frozen container would take the stream and never answer.
+  if (container.state.paused) throw conflict(`container ${container.record.id} is paused, unpause the container before attach`);
+  return container;
+}
+
+async function serveAttach(b: ContainerRoutesBackend, ctx: RequestContext, container: ContainerView, conn: HijackedStream, detachKeys: Buffer, encode: (r: OutputRecord) => Buffer): Promise<void> {
+  const id = container.record.id;
+  const tty = container.record.spec.process.tty;
   const wanted = new Set<string>();
   if (queryBool(ctx.query, 'stdout')) wanted.add('stdout');
   if (queryBool(ctx.query, 'stderr')) wanted.add('stderr');
   const stream = queryBool(ctx.query, 'stream');
   const logs = queryBool(ctx.query, 'logs');
-  const detachKeys = requestedDetachKeys(ctx.query.get('detachKeys'));
-  const conn = hijack(ctx, streamType(tty, ctx.version));
   // Detaching ends this attachment only: the process keeps running and keeps its stdin open.
   const detached = new AbortController();
   const attached = AbortSignal.any([conn.closed, detached.signal]);
-  if (wantStdin && container.record.spec.process.openStdin) {
+  if (queryBool(ctx.query, 'stdin') && container.record.spec.process.openStdin) {
     const stdin = b.containers.stdinOf(id);
     const stdinOnce = (container.record.spec.personality as { config?: { StdinOnce?: boolean } }).config?.StdinOnce === true;
     const input = conn.input.pipe(new DetachKeyFilter(detachKeys, () => detached.abort()));
@@ -49,7 +68,6 @@ export async function attachHandler(b: ContainerRoutesBackend, ctx: RequestConte
   } else {
     conn.input.resume();
   }
-  const encode = encoder(tty);
   try {
     if (stream) {
       for await (const record of b.output.attach(id, { logs, signal: attached })) {

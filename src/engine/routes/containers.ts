@@ -14,7 +14,7 @@ import { inspectContainer, isUp, listEntry } from '../docker/container-json.ts';
 import type { VmIdentity } from '../docker/container-json.ts';
 import type { ContainerNetworkView } from '../docker/network-settings.ts';
 import { filterContainers } from '../docker/container-filters.ts';
-import { attachHandler, logsHandler } from './container-streams.ts';
+import { attachHandler, attachWebsocketHandler, logsHandler } from './container-streams.ts';
 import { statsHandler } from './container-stats.ts';
 import { notFound } from '../../portlayer/errors.ts';
 
@@ -46,6 +46,7 @@ export function containerRoutes(b: ContainerRoutesBackend): Route[] {
     { method: 'POST', path: '/containers/:id/update', handler: (ctx) => update(b, ctx) },
     { method: 'POST', path: '/containers/:id/rename', handler: (ctx) => { b.containers.rename(ctx.params.id, ctx.query.get('name') ?? ''); sendNoContent(ctx.res); } },
     { method: 'POST', path: '/containers/:id/attach', handler: (ctx) => attachHandler(b, ctx) },
+    { method: 'GET', path: '/containers/:id/attach/ws', handler: (ctx) => attachWebsocketHandler(b, ctx) },
     { method: 'GET', path: '/containers/:id/logs', handler: (ctx) => logsHandler(b, ctx) },
     { method: 'GET', path: '/containers/:id/stats', handler: (ctx) => statsHandler(b, ctx) },
     { method: 'DELETE', path: '/containers/:id', handler: async (ctx) => { await b.containers.remove(ctx.params.id, { force: queryBool(ctx.query, 'force'), volumes: queryBool(ctx.query, 'v') }); sendNoContent(ctx.res); } },
