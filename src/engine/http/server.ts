@@ -7,6 +7,8 @@ import type { Duplex } from 'node:stream';
 import { sendError, messageOf, statusOf } from './errors.ts';
 import type { Router } from './router.ts';
 import { API_VERSION } from './router.ts';
+import { checkBody, checkQuery, hasJsonBody } from './request-schema.ts';
+import { readJsonBodyAhead } from './io.ts';
 
 export interface ServerLog {
   (line: string): void;
@@ -29,7 +31,12 @@ export function createApiServer(router: Router, log: ServerLog, tls?: MutualTls)
     : createServer(HTTP_OPTIONS);
   const dispatch = async (req: IncomingMessage, res: ServerResponse, upgrade?: { socket: Duplex; head: Buffer }) => {
     try {
-      const { handler, params, query, version } = router.match(req.method ?? 'GET', req.url ?? '/');
+      const method = req.method ?? 'GET';
+      const { handler, params, query, version, path } = router.match(method, req.url ?? '/');
+      checkQuery(method, path, query);
+      // JSON bodies are read and checked here, once for every route; upgraded requests (attach, exec
+      // start) carry none that matters: their bytes belong to the stream.
+      if (!upgrade && hasJsonBody(method, path)) await readJsonBodyAhead(req, (body) => checkBody(method, path, body));
       await handler({ req, res, params, query, version, upgrade });
     } catch (err) {
       const status = statusOf(err);
