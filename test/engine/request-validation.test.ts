@@ -3,35 +3,15 @@
 // for `docker create` with many flags still passes. No container VM is started here.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { request } from 'node:http';
 import { readFileSync, statSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { TestVch } from '../helpers/vch.ts';
+import { raw, type RawResponse } from './raw-request.ts';
 
 const vch = new TestVch('input', ['--allowed-registry', '127.0.0.1:1']);
 
 before(async () => { await vch.startWithBusybox(); });
 after(async () => { await vch.destroy(); });
-
-export interface RawResponse { status: number; body: string; json?: { message?: string } & Record<string, unknown> }
-
-/** One request over the VCH's unix socket, with the body as given (a string is sent as is). */
-export function raw(socketPath: string, method: string, path: string, body?: string | Buffer, headers: Record<string, string> = {}): Promise<RawResponse> {
-  return new Promise((resolve, reject) => {
-    const req = request({ socketPath, method, path, headers: body === undefined ? headers : { 'Content-Type': 'application/json', ...headers } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString();
-        let json;
-        try { json = JSON.parse(text); } catch { /* not JSON */ }
-        resolve({ status: res.statusCode ?? 0, body: text, json });
-      });
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
-}
 
 const call = (method: string, path: string, body?: unknown) =>
   raw(vch.socket, method, path, body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body));

@@ -125,6 +125,16 @@ export function hasJsonBody(method: string, routePath: string): boolean {
   return requestSchemas().body(method, swaggerPath(routePath)) !== undefined;
 }
 
+// Their request stream is the container's or the exec's stdin when the client does not upgrade.
+const STREAMING_INPUT = new Set(['/containers/{id}/attach', '/exec/{id}/start']);
+
+/** Whether the API describes the operation, and without a body (nor a stdin stream in its place). */
+export function takesNoBody(method: string, routePath: string): boolean {
+  const path = swaggerPath(routePath);
+  const operation = requestSchemas().operation(method, path);
+  return operation !== undefined && operation.body === undefined && !STREAMING_INPUT.has(path);
+}
+
 /** Throws InvalidParameter when the parsed body does not fit the operation's schema; drops null fields. */
 export function checkBody(method: string, routePath: string, body: unknown): void {
   const validate = requestSchemas().body(method, swaggerPath(routePath));
