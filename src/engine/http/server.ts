@@ -70,7 +70,7 @@ export function createApiServer(router: Router, log: ServerLog, tls?: MutualTls)
       }
       // An answer given before the body was read (a bad path, a query or a body refused) would make
       // Node close the connection under a client still sending: read the rest first, up to a bound.
-      if (!req.complete) await drain(req, DRAIN_LIMIT);
+      if (!req.complete && !res.headersSent) await drain(req, DRAIN_LIMIT);
       sendError(res, err);
     }
   };
