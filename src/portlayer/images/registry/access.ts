@@ -36,7 +36,8 @@ export const LOOPBACK_INSECURE_CIDRS = ['::1/128', '127.0.0.0/8'];
 
 /** A registry named by a loopback address or `localhost` ("127.0.0.1:5000", "localhost:5000", "[::1]:5000"). */
 export function isLoopbackRegistry(domain: string): boolean {
-  const host = domain.startsWith('[') ? domain.slice(1, domain.indexOf(']')) : domain.replace(/:\d+$/, '');
+  // "[v6]:port", a bare IPv6 address (more than one colon), or "host[:port]".
+  const host = domain.startsWith('[') ? domain.slice(1, domain.indexOf(']')) : domain.split(':').length > 2 ? domain : domain.replace(/:\d+$/, '');
   return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }
 
