@@ -5,6 +5,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, statSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { connect } from 'node:net';
 import { TestVch } from '../helpers/vch.ts';
 import { raw, type RawResponse } from './raw-request.ts';
 
@@ -105,4 +106,17 @@ test('docker create with many flags passes validation, and inspect shows what wa
   assert.equal(c.HostConfig.RestartPolicy.Name, 'on-failure');
   const rm = await vch.docker(['rm', '-f', '-v', 'flags']);
   assert.equal(rm.code, 0, rm.stderr);
+});
+
+test('bytes that are not HTTP are answered 400 in Docker\'s error shape', async () => {
+  const answer = await new Promise<string>((resolve, reject) => {
+    const socket = connect(vch.socket);
+    let text = '';
+    socket.on('data', (d: Buffer) => { text += d.toString(); });
+    socket.on('end', () => resolve(text));
+    socket.on('error', reject);
+    socket.end('NOT HTTP AT ALL\r\n\r\n');
+  });
+  assert.match(answer, /^HTTP\/1\.1 400 /);
+  assert.equal(typeof JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)).message, 'string');
 });
