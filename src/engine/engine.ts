@@ -135,6 +135,7 @@ export async function startEngine(options: EngineOptions): Promise<RunningEngine
       cpus: cpus().length,
       memoryBytes: totalmem(),
       backend: () => backend.info(),
+      insecureRegistries: () => registries.access().insecure,
       counts: () => {
         const all = containers.list();
         const up = all.filter((c) => c.state.status === 'running');

@@ -27,3 +27,9 @@ test('HEAD falls back to GET; unknown paths are 404 and bad versions 400', () =>
   assert.throws(() => router.match('GET', '/v1.12/_ping'), (err) => statusOf(err) === 400 && /too old/.test((err as Error).message));
   assert.throws(() => router.match('POST', '/_ping'), (err) => statusOf(err) === 404);
 });
+
+test('a malformed escape in a path parameter is InvalidParameter (400), not a crash', () => {
+  assert.throws(() => router.match('GET', '/containers/%ZZ/json'), (err) => statusOf(err) === 400 && /escape/.test((err as Error).message));
+  assert.throws(() => router.match('GET', '/images/a%/json'), (err) => statusOf(err) === 400);
+  assert.equal(router.match('GET', '/containers/json/json').path, '/containers/:id/json');
+});

@@ -15,7 +15,13 @@ const STATUS: Record<ErrorKind, number> = {
   Unavailable: 503,
 };
 
+/** A request refused for its size: HTTP has a status of its own for that, which Docker's clients show as is. */
+export class RequestTooLarge extends Error {
+  readonly httpStatus = 413;
+}
+
 export function statusOf(err: unknown): number {
+  if (err instanceof RequestTooLarge) return err.httpStatus;
   return STATUS[errorKind(err)] ?? 500;
 }
 

@@ -1,6 +1,7 @@
 // Small request/response helpers shared by the routers.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { invalid } from '../../portlayer/errors.ts';
+import { RequestTooLarge } from './errors.ts';
 
 export function sendJson(res: ServerResponse, status: number, value: unknown): void {
   const body = JSON.stringify(value) + '\n';
@@ -12,24 +13,47 @@ export function sendNoContent(res: ServerResponse): void {
   res.writeHead(204).end();
 }
 
-const MAX_JSON_BODY = 8 * 1024 * 1024;
+/** The largest JSON request body taken (a create request from the docker CLI is a few KB). Byte streams
+ * (image load, build context, archive upload, import) are not read this way and have no such bound. */
+export const MAX_JSON_BODY = 2 * 1024 * 1024;
 
-/** Parses a JSON request body; an empty body is `{}`. */
+// Bodies read (and checked against the API's schema) before the handler ran, by request.
+const readAhead = new WeakMap<IncomingMessage, Record<string, unknown>>();
+
+/** Reads, parses and keeps a request's JSON body for the handler's readJsonBody; `check` may refuse it. */
+export async function readJsonBodyAhead(req: IncomingMessage, check: (body: Record<string, unknown>) => void): Promise<void> {
+  const body = await parseJsonBody(req);
+  check(body);
+  readAhead.set(req, body);
+}
+
+/** Parses a JSON request body; an empty body is `{}`. Anything but a JSON object is refused. */
 export async function readJsonBody<T>(req: IncomingMessage): Promise<T> {
+  const ahead = readAhead.get(req);
+  if (ahead) return ahead as T;
+  return await parseJsonBody(req) as T;
+}
+
+async function parseJsonBody(req: IncomingMessage): Promise<Record<string, unknown>> {
+  const tooLarge = () => new RequestTooLarge(`request body is too large: JSON request bodies are limited to ${MAX_JSON_BODY / 1024 / 1024} MiB`);
+  if (Number(req.headers['content-length'] ?? 0) > MAX_JSON_BODY) throw tooLarge();
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req as AsyncIterable<Buffer>) {
     size += chunk.length;
-    if (size > MAX_JSON_BODY) throw invalid('request body is too large');
+    if (size > MAX_JSON_BODY) throw tooLarge();
     chunks.push(chunk);
   }
   const text = Buffer.concat(chunks).toString('utf8').trim();
-  if (!text) return {} as T;
+  if (!text) return {};
+  let parsed: unknown;
   try {
-    return JSON.parse(text) as T;
+    parsed = JSON.parse(text);
   } catch (err) {
     throw invalid(`invalid JSON: ${(err as Error).message}`);
   }
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw invalid('invalid JSON: the request body must be a JSON object');
+  return parsed as Record<string, unknown>;
 }
 
 /** Docker's boolean query values: "1", "true", "True" are true; absent is the default. */
@@ -43,7 +67,8 @@ export function queryInt(query: URLSearchParams, name: string): number | undefin
   const value = query.get(name);
   if (value === null || value === '') return undefined;
   const n = Number(value);
-  if (!Number.isInteger(n)) throw invalid(`invalid value for ${name}: ${value}`);
+  // Decimal digits only (as Go's strconv.Atoi): "1e308", "0x10" or " 5" are not integers to dockerd.
+  if (!/^[+-]?\d+$/.test(value) || !Number.isSafeInteger(n)) throw invalid(`invalid value for ${name}: ${value}`);
   return n;
 }
 

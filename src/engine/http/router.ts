@@ -25,6 +25,7 @@ export interface Route {
 
 interface CompiledRoute {
   method: string;
+  path: string;
   pattern: RegExp;
   names: string[];
   handler: Handler;
@@ -50,14 +51,19 @@ export class Router {
         names.push(name);
         return rest ? '(.+)' : '([^/]+)';
       });
-      this.routes.push({ method: route.method, pattern: new RegExp(`^${source}$`), names, handler: route.handler });
+      this.routes.push({ method: route.method, path: route.path, pattern: new RegExp(`^${source}$`), names, handler: route.handler });
     }
     return this;
   }
 
   /** Finds the handler for a request; throws NotFound (unknown path) or InvalidParameter (bad version). */
-  match(method: string, rawUrl: string): { handler: Handler; params: Record<string, string>; query: URLSearchParams; version: string } {
-    const url = new URL(rawUrl, 'http://engine');
+  match(method: string, rawUrl: string): { handler: Handler; params: Record<string, string>; query: URLSearchParams; version: string; path: string } {
+    let url: URL;
+    try {
+      url = new URL(rawUrl, 'http://engine');
+    } catch {
+      throw invalid(`invalid request URL: ${rawUrl}`);
+    }
     let path = url.pathname;
     let version = API_VERSION;
     const prefixed = /^\/v(\d+\.\d+)(\/.*)$/.exec(path);
@@ -78,10 +84,19 @@ export class Router {
         const found = route.pattern.exec(path);
         if (!found) continue;
         const params: Record<string, string> = {};
-        route.names.forEach((name, i) => { params[name] = decodeURIComponent(found[i + 1]); });
-        return { handler: route.handler, params, query: url.searchParams, version };
+        route.names.forEach((name, i) => { params[name] = decodePathPart(found[i + 1]); });
+        return { handler: route.handler, params, query: url.searchParams, version, path: route.path };
       }
     }
     throw notFound(`page not found`);
+  }
+}
+
+// A malformed escape ("%ZZ", a lone "%") is the client's mistake, as with dockerd's router.
+function decodePathPart(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    throw invalid(`invalid escape in URL path: ${text}`);
   }
 }

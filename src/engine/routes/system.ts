@@ -3,6 +3,7 @@ import type { Route } from '../http/router.ts';
 import { API_VERSION, MIN_API_VERSION } from '../http/router.ts';
 import { sendJson } from '../http/io.ts';
 import type { BackendInfo } from '../../portlayer/backend.ts';
+import { LOOPBACK_INSECURE_CIDRS } from '../../portlayer/images/registry/access.ts';
 
 export interface SystemFacts {
   vchName: string;
@@ -13,6 +14,15 @@ export interface SystemFacts {
   memoryBytes: number;
   backend(): BackendInfo;
   counts(): { containers: number; running: number; paused: number; stopped: number; images: number };
+  /** The registries the admin listed as insecure (loopback ones are insecure anyway). */
+  insecureRegistries?(): string[];
+}
+
+// `docker info`'s "Insecure Registries": the admin's list, then the CIDRs that are insecure by default.
+function registryConfig(facts: SystemFacts): Record<string, unknown> {
+  const indexConfigs: Record<string, unknown> = { 'docker.io': { Name: 'docker.io', Mirrors: [], Secure: true, Official: true } };
+  for (const name of facts.insecureRegistries?.() ?? []) indexConfigs[name] = { Name: name, Mirrors: [], Secure: false, Official: false };
+  return { IndexConfigs: indexConfigs, InsecureRegistryCIDRs: LOOPBACK_INSECURE_CIDRS, Mirrors: [] };
 }
 
 export function systemRoutes(facts: SystemFacts): Route[] {
@@ -87,7 +97,7 @@ function info(facts: SystemFacts): Record<string, unknown> {
     OSType: 'linux',
     Architecture: 'x86_64',
     IndexServerAddress: 'https://index.docker.io/v1/',
-    RegistryConfig: { IndexConfigs: {}, InsecureRegistryCIDRs: [], Mirrors: [] },
+    RegistryConfig: registryConfig(facts),
     NCPU: facts.cpus,
     MemTotal: facts.memoryBytes,
     GenericResources: null,

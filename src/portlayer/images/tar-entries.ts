@@ -44,7 +44,17 @@ export async function forEachTarEntry(input: Readable, what: string, handle: Tar
     for await (const chunk of input) {
       if (failure !== undefined) break;
       if (onlyZeros && !(chunk as Buffer).equals(Buffer.alloc((chunk as Buffer).length))) onlyZeros = false;
-      if (!parser.write(chunk as Buffer)) await once(parser, 'drain');
+      // A parser that failed (even during this write) never drains: stop waiting when it is done.
+      let more: boolean;
+      try {
+        more = parser.write(chunk as Buffer);
+      } catch (error) {
+        // node-tar throws from write for some damaged archives ("writing more to entry than is appropriate"):
+        // the bytes are at fault, not the machine.
+        failure ??= invalidParameter(`${what} is not a valid tar archive: ${(error as Error).message}`, error);
+        break;
+      }
+      if (!more) await Promise.race([once(parser, 'drain'), parsed]);
     }
   } catch (error) {
     failure ??= isCorruptCompression(error) ? invalidParameter(`${what} is corrupt: ${(error as Error).message}`, error) : error;
@@ -52,9 +62,10 @@ export async function forEachTarEntry(input: Readable, what: string, handle: Tar
   if (failure === undefined) {
     parser.end();
     await parsed;
-  } else {
-    current?.end(); // input stopped mid-entry: end its body so the handler reading it can finish
   }
+  // The input stopped, or the parser failed (a truncated gzip stream fails only at its end), in the
+  // middle of an entry: end its body so the handler reading it can finish instead of waiting forever.
+  if (failure !== undefined) current?.end();
   await handled;
   if (failure !== undefined) {
     input.destroy();

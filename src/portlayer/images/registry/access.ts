@@ -31,8 +31,19 @@ function matches(list: string[], domain: string): boolean {
   return list.some((entry) => entry === domain || entry === bare || (domain === 'docker.io' && entry === 'registry-1.docker.io'));
 }
 
+/** Where dockerd allows insecure registries without being told: loopback (it lists these in `docker info`). */
+export const LOOPBACK_INSECURE_CIDRS = ['::1/128', '127.0.0.0/8'];
+
+/** A registry named by a loopback address or `localhost` ("127.0.0.1:5000", "localhost:5000", "[::1]:5000"). */
+export function isLoopbackRegistry(domain: string): boolean {
+  // "[v6]:port", a bare IPv6 address (more than one colon), or "host[:port]".
+  const host = domain.startsWith('[') ? domain.slice(1, domain.indexOf(']')) : domain.split(':').length > 2 ? domain : domain.replace(/:\d+$/, '');
+  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
+
+/** HTTPS without certificate checks, then plain HTTP, is allowed: listed by the admin, or on loopback as with dockerd. */
 export function isInsecure(access: RegistryAccess, domain: string): boolean {
-  return matches(access.insecure, domain);
+  return matches(access.insecure, domain) || isLoopbackRegistry(domain);
 }
 
 /** Throws Forbidden when the admin's allow-list does not include `domain`. */
