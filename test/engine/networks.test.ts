@@ -79,6 +79,29 @@ test('network create, ls, inspect and rm make and remove a bridge', async () => 
   assert.match(rmDefault.stderr, /pre-defined network/);
 });
 
+test('IPAM ip-range bounds dynamic addresses; other drivers are refused as dockerd refuses them', async () => {
+  await ok(['network', 'create', '--subnet', '10.123.46.0/24', '--ip-range', '10.123.46.128/25', 'ranged']);
+  const [net] = JSON.parse(await ok(['network', 'inspect', 'ranged']));
+  assert.deepEqual(net.IPAM.Config, [{ Subnet: '10.123.46.0/24', Gateway: '10.123.46.1', IPRange: '10.123.46.128/25' }]);
+  const id = await ok(['create', '--network', 'ranged', 'busybox', 'true']);
+  const fixed = await ok(['create', '--network', 'ranged', '--ip', '10.123.46.5', 'busybox', 'true']);
+  const members = JSON.parse(await ok(['network', 'inspect', 'ranged']))[0].Containers;
+  assert.equal(members[id].IPv4Address, '10.123.46.128/24');
+  assert.equal(members[fixed].IPv4Address, '10.123.46.5/24');
+  // (The CLI checks this itself; the API must too.)
+  const outside = await runCommand('curl', ['-s', '-w', '\n%{http_code}', '--unix-socket', vch.socket, '-H', 'Content-Type: application/json', '-d',
+    JSON.stringify({ Name: 'bad-range', IPAM: { Config: [{ Subnet: '10.123.47.0/24', IPRange: '10.123.48.0/25' }] } }), 'http://engine/networks/create']);
+  assert.match(outside.stdout, /not inside the subnet[\s\S]*\n400$/);
+  await ok(['rm', id, fixed]);
+  await ok(['network', 'rm', 'ranged']);
+  const overlay = await vch.docker(['network', 'create', '-d', 'overlay', 'ov']);
+  assert.match(overlay.stderr, /This node is not a swarm manager/);
+  const host = await vch.docker(['network', 'create', '-d', 'host', 'h2']);
+  assert.match(host.stderr, /only one instance of "host" network is allowed/);
+  const unknown = await vch.docker(['network', 'create', '-d', 'weave', 'w']);
+  assert.match(unknown.stderr, /plugin "weave" not found/);
+});
+
 test('containers on a user network reach each other by name, alias and IP; a published port answers on loopback', async () => {
   await ok(['network', 'create', 'appnet']);
   const hostPort = await freePort();

@@ -17,7 +17,7 @@ export function networkJson(net: NetworkRecord, containerName: (id: string) => s
     Driver: net.driver,
     EnableIPv4: true,
     EnableIPv6: false,
-    IPAM: { Driver: 'default', Options: null, Config: [{ Subnet: net.subnet, Gateway: net.gateway }] },
+    IPAM: { Driver: 'default', Options: null, Config: [{ Subnet: net.subnet, Gateway: net.gateway, ...(net.ipRange ? { IPRange: net.ipRange } : {}) }] },
     Internal: net.internal,
     Attachable: net.attachable,
     Ingress: false,

@@ -4,7 +4,7 @@ import { matchesLabelFilter } from '../docker/label-filter.ts';
 import { untilTime } from '../docker/until-filter.ts';
 import type { Route, RequestContext } from '../http/router.ts';
 import { readJsonBody, sendJson, sendNoContent, queryFilters } from '../http/io.ts';
-import { invalid } from '../../portlayer/errors.ts';
+import { invalid, notFound, PortLayerError, unavailable } from '../../portlayer/errors.ts';
 import type { NetworkService } from '../../portlayer/networks/service.ts';
 import type { NetworkRecord } from '../../portlayer/networks/model.ts';
 import { DEFAULT_NETWORK } from '../../portlayer/networks/model.ts';
@@ -70,7 +70,7 @@ function list(b: NetworkRoutesBackend, ctx: RequestContext): void {
 async function create(b: NetworkRoutesBackend, ctx: RequestContext): Promise<void> {
   const body = await readJsonBody<CreateBody>(ctx.req);
   if (!body.Name) throw invalid('network name is required');
-  if (body.Driver && body.Driver !== 'bridge') throw invalid(`network driver "${body.Driver}" is not supported: Bonneville networks are bridges`);
+  if (body.Driver && body.Driver !== 'bridge') refuseDriver(body.Driver);
   if (body.EnableIPv6) throw invalid('IPv6 networks are not supported yet');
   const config = body.IPAM?.Config ?? [];
   if (config.length > 1) throw invalid('one IPAM config (IPv4 subnet) per network');
@@ -78,12 +78,21 @@ async function create(b: NetworkRoutesBackend, ctx: RequestContext): Promise<voi
     name: body.Name,
     subnet: config[0]?.Subnet || undefined,
     gateway: config[0]?.Gateway || undefined,
+    ipRange: config[0]?.IPRange || undefined,
     internal: body.Internal === true,
     attachable: body.Attachable === true,
     labels: body.Labels ?? {},
     options: body.Options ?? {},
   });
   sendJson(ctx.res, 201, { Id: net.id, Warning: '' });
+}
+
+/** Other drivers, refused the way dockerd refuses what it cannot make here. */
+function refuseDriver(driver: string): never {
+  if (driver === 'overlay') throw unavailable('This node is not a swarm manager. Use "docker swarm init" or "docker swarm join" to connect this node to swarm and try again.');
+  if (driver === 'host' || driver === 'null') throw new PortLayerError('Forbidden', `only one instance of "${driver}" network is allowed`);
+  if (driver === 'macvlan' || driver === 'ipvlan') throw invalid(`network driver "${driver}" is not supported: Bonneville networks are bridges on the VCH's host`);
+  throw notFound(`plugin "${driver}" not found`);
 }
 
 async function prune(b: NetworkRoutesBackend, ctx: RequestContext): Promise<void> {

@@ -53,9 +53,19 @@ export function firstHost(s: Subnet): string {
   return numberToIp(s.base + 1);
 }
 
-/** The lowest host address of the subnet not in `taken`; undefined when full. */
-export function nextFree(s: Subnet, taken: Set<string>): string | undefined {
-  for (let n = s.base + 1; n < s.base + size(s) - 1; n++) {
+/** Whether `inner` lies wholly inside `outer`. */
+export function within(outer: Subnet, inner: Subnet): boolean {
+  return inner.base >= outer.base && inner.base + size(inner) <= outer.base + size(outer);
+}
+
+/**
+ * The lowest host address of the subnet not in `taken` — inside `range` when the network has one
+ * (IPAM's IPRange: dynamic addresses come from there, static ones from the whole subnet); undefined when full.
+ */
+export function nextFree(s: Subnet, taken: Set<string>, range?: Subnet): string | undefined {
+  const first = Math.max(s.base + 1, range?.base ?? 0);
+  const end = Math.min(s.base + size(s) - 1, range ? range.base + size(range) : Infinity);
+  for (let n = first; n < end; n++) {
     const ip = numberToIp(n);
     if (!taken.has(ip)) return ip;
   }

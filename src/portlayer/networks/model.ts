@@ -29,6 +29,8 @@ export interface NetworkRecord {
   options: Record<string, string>;
   /** The subnet was given by the user, not picked. */
   userSubnet: boolean;
+  /** IPAM's IPRange: the part of the subnet dynamic addresses come from; absent: all of it. */
+  ipRange?: string;
   /** Container id → endpoint. */
   endpoints: Record<string, EndpointRecord>;
 }

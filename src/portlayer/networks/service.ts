@@ -9,7 +9,8 @@ import type { ContainerRecord } from '../containers/model.ts';
 import { PortLayerError, conflict, invalid, notFound } from '../errors.ts';
 import type { EventLog } from '../events.ts';
 import type { ContainerNetworking, StartNetworking } from './attachment.ts';
-import { contains, firstHost, overlaps, formatSubnet, ipToNumber, isHostAddress, macFor, nextFree, parseSubnet, pickSubnet } from './ipam.ts';
+import { contains, firstHost, overlaps, formatSubnet, ipToNumber, isHostAddress, macFor, nextFree, parseSubnet, pickSubnet, within } from './ipam.ts';
+import type { Subnet } from './ipam.ts';
 import type { ContainerNetworkRequest, EndpointRecord, NetworkRecord, PortBinding, PortRequest } from './model.ts';
 import { DEFAULT_NETWORK } from './model.ts';
 import { openProxy, type OpenProxy } from './port-proxy.ts';
@@ -37,6 +38,8 @@ export interface NetworkCreateRequest {
   name: string;
   subnet?: string;
   gateway?: string;
+  /** Where dynamic addresses come from: a CIDR inside the subnet. */
+  ipRange?: string;
   internal?: boolean;
   attachable?: boolean;
   labels?: Record<string, string>;
@@ -118,6 +121,7 @@ export class NetworkService implements ContainerNetworking {
     const subnet = request.subnet ? this.userSubnet(request.subnet) : await this.freeSubnet();
     const gateway = request.gateway ?? firstHost(subnet);
     if (!isHostAddress(subnet, gateway)) throw invalid(`gateway ${gateway} is not a host address of ${formatSubnet(subnet)}`);
+    const ipRange = request.ipRange ? this.rangeWithin(subnet, request.ipRange) : undefined;
     const net: NetworkRecord = {
       id: randomBytes(32).toString('hex'),
       name: request.name,
@@ -130,6 +134,7 @@ export class NetworkService implements ContainerNetworking {
       labels: request.labels ?? {},
       options: request.options ?? {},
       userSubnet: request.subnet !== undefined,
+      ...(ipRange ? { ipRange } : {}),
       endpoints: {},
     };
     await this.ensureHostSide(net);
@@ -149,6 +154,17 @@ export class NetworkService implements ContainerNetworking {
     const clash = [...this.nets.values()].find((n) => overlaps(parseSubnet(n.subnet), subnet));
     if (clash) throw forbidden(`Pool overlaps with other one on this address space (network ${clash.name})`);
     return subnet;
+  }
+
+  private rangeWithin(subnet: Subnet, cidr: string): string {
+    let range: Subnet;
+    try {
+      range = parseSubnet(cidr);
+    } catch (err) {
+      throw invalid(`invalid ip-range ${cidr}: ${(err as Error).message}`);
+    }
+    if (!within(subnet, range)) throw invalid(`ip-range ${cidr} is not inside the subnet ${formatSubnet(subnet)}`);
+    return formatSubnet(range);
   }
 
   private async freeSubnet(): Promise<ReturnType<typeof parseSubnet>> {
@@ -255,7 +271,7 @@ export class NetworkService implements ContainerNetworking {
       if (taken.has(ipv4)) throw forbidden(`Address already in use: ${ipv4} on network ${net.name}`);
       ip = ipv4;
     } else {
-      ip = nextFree(subnet, taken);
+      ip = nextFree(subnet, taken, net.ipRange ? parseSubnet(net.ipRange) : undefined);
       if (!ip) throw new PortLayerError('Unavailable', `no available IPv4 addresses on network ${net.name}`);
     }
     // The default bridge has no name resolution, hence no aliases (as in Docker).
