@@ -42,7 +42,7 @@ import { purgeAbandonedUploads } from './gc/uploads.ts';
 import { systemRoutes } from './api/system.ts';
 import { repositoryRoutes } from './api/repositories.ts';
 import { immutabilityRoutes } from './api/immutability.ts';
-import { webhookRoutes, WebhookNotifier } from './api/webhooks.ts';
+import { sealPlainWebhookHeaders, webhookRoutes, WebhookNotifier } from './api/webhooks.ts';
 import { registryRoutes } from './api/registries.ts';
 import { replicationRoutes } from './api/replication.ts';
 import { ReplicationStore } from './replication/store.ts';
@@ -51,7 +51,7 @@ import { retentionRoutes } from './api/retention.ts';
 import { RetentionStore } from './retention/store.ts';
 import { RetentionRunner } from './retention/runner.ts';
 import { ensureCa, issueServerCertificate, subjectAltNames } from '../pki/certificates.ts';
-import { RegistryError } from './http/errors.ts';
+import { badRequest, RegistryError } from './http/errors.ts';
 import { sendError } from './http/respond.ts';
 import type { GcResult } from './gc/collector.ts';
 
@@ -92,6 +92,8 @@ export interface RegistryOptions {
   staleAfterSeconds?: number;
   /** Seconds between checks of GC, retention and replication schedules; 0 turns the timer off. Default 15. */
   scheduleCheckSeconds?: number;
+  /** Let webhooks target loopback and link-local addresses (refused by default). */
+  allowInternalWebhooks?: boolean;
   /** The time (ms) for schedules and heartbeats; tests move it by hand. Default Date.now. */
   clock?: () => number;
   log?: (line: string) => void;
@@ -178,7 +180,9 @@ export async function startRegistry(options: RegistryOptions): Promise<RunningRe
   const removedUploads = await purgeAbandonedUploads({ db, uploads }, Date.now() - uploadMaxAgeMs, false);
   if (removedUploads > 0) log(`removed ${removedUploads} abandoned upload(s)`);
   const gcRunner = new GcRunner({ db, blobs, uploads }, { graceMs: gcGraceMs, uploadMaxAgeMs, owner: processId }, log);
-  const webhooks = new WebhookNotifier(db, log);
+  const allowInternalWebhooks = options.allowInternalWebhooks ?? false;
+  await sealPlainWebhookHeaders(db.sql, secrets);
+  const webhooks = new WebhookNotifier(db, log, { box: secrets, allowInternal: allowInternalWebhooks });
   const replicationStore = new ReplicationStore(db.sql, secrets);
   await replicationStore.sealPlainSecrets();
   const replicator = new Replicator({
@@ -214,7 +218,7 @@ export async function startRegistry(options: RegistryOptions): Promise<RunningRe
     ...gcRoutes({ runner: gcRunner, clock }),
     ...repositoryRoutes({ db, access, events }),
     ...immutabilityRoutes({ db, access }),
-    ...webhookRoutes({ db, access }),
+    ...webhookRoutes({ db, access, box: secrets, allowInternal: allowInternalWebhooks }),
     ...registryRoutes({ store: replicationStore, replicator }),
     ...replicationRoutes({ store: replicationStore, replicator }),
     ...retentionRoutes({ db, access, store: retentionStore, runner: retention }),
@@ -222,7 +226,8 @@ export async function startRegistry(options: RegistryOptions): Promise<RunningRe
 
   async function dispatch(req: IncomingMessage, res: ServerResponse): Promise<void> {
     try {
-      const u = new URL(req.url ?? '/', 'http://registry.invalid');
+      let u: URL;
+      try { u = new URL(req.url ?? '/', 'http://registry.invalid'); } catch { throw badRequest('malformed request target'); }
       if (u.pathname === '/v2' || u.pathname.startsWith('/v2/')) await distribution(req, res, u);
       else if (u.pathname === '/service/token') await token(req, res, u.searchParams);
       else if (u.pathname.startsWith('/api/v2.0/')) await api(req, res, u);

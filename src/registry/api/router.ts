@@ -3,7 +3,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Metadata } from '../db/metadata.ts';
 import { authenticate, type Principal } from '../auth/principal.ts';
-import { RegistryError } from '../http/errors.ts';
+import { badRequest, decodePathPart, RegistryError } from '../http/errors.ts';
 import { drain } from '../http/respond.ts';
 
 export interface ApiRequest {
@@ -39,7 +39,12 @@ export function apiRouter(db: Metadata, routes: ApiRoute[]) {
       pathMatched = true;
       if (route.method !== req.method) continue;
       const params: Record<string, string> = {};
-      for (const [k, v] of Object.entries(m.groups ?? {})) params[k] = decodeURIComponent(v);
+      for (const [k, v] of Object.entries(m.groups ?? {})) params[k] = decodePathPart(v, badRequest);
+      // Ids are whole numbers: anything else would reach the database as NaN.
+      for (const k of Object.keys(params)) if ((k === 'id' || k === 'eid') && !/^\d{1,15}$/.test(params[k])) {
+        await drain(req);
+        throw badRequest(`${k} must be a positive integer`);
+      }
       await route.handler({ req, res, params, query: url.searchParams, principal });
       return;
     }

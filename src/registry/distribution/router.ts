@@ -2,7 +2,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Metadata } from '../db/metadata.ts';
 import { authenticate, type TokenCheck } from '../auth/principal.ts';
-import { RegistryError, unauthorized } from '../http/errors.ts';
+import { decodePathPart, nameInvalid, RegistryError, unauthorized } from '../http/errors.ts';
 import { drain } from '../http/respond.ts';
 import type { Challenge } from './gate.ts';
 import { parseDistributionPath, type DistRoutes } from './request.ts';
@@ -26,7 +26,7 @@ export function distributionRouter(deps: DistributionRouterDeps) {
       await drain(req);
       throw unauthorized(challenge(), 'invalid credentials or expired token');
     }
-    const target = parseDistributionPath(decodeURIComponent(url.pathname));
+    const target = parseDistributionPath(decodePathPart(url.pathname, nameInvalid));
     if (!target) throw new RegistryError(404, 'NAME_UNKNOWN', `no such endpoint ${url.pathname}`);
     const byMethod = deps.routes[target.kind] ?? {};
     const method = req.method ?? 'GET';
