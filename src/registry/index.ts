@@ -53,6 +53,7 @@ import { RetentionRunner } from './retention/runner.ts';
 import { ensureCa, issueServerCertificate, subjectAltNames } from '../pki/certificates.ts';
 import { badRequest, RegistryError } from './http/errors.ts';
 import { sendError } from './http/respond.ts';
+import { guardConnections } from './http/connection-guard.ts';
 import type { GcResult } from './gc/collector.ts';
 
 export interface RegistryOptions {
@@ -92,6 +93,10 @@ export interface RegistryOptions {
   staleAfterSeconds?: number;
   /** Seconds between checks of GC, retention and replication schedules; 0 turns the timer off. Default 15. */
   scheduleCheckSeconds?: number;
+  /** Seconds a client may take to send a request's headers. Default 60. */
+  headersTimeoutSeconds?: number;
+  /** Seconds a connection may stay silent (no bytes either way) before it is closed. Default 120. */
+  idleTimeoutSeconds?: number;
   /** Let webhooks target loopback and link-local addresses (refused by default). */
   allowInternalWebhooks?: boolean;
   /** The time (ms) for schedules and heartbeats; tests move it by hand. Default Date.now. */
@@ -142,8 +147,14 @@ export async function startRegistry(options: RegistryOptions): Promise<RunningRe
   let caCertPath: string | null = null;
   let server: Server;
   const handle = (req: IncomingMessage, res: ServerResponse) => { void dispatch(req, res); };
+  // No limit on a whole request: a large layer streamed slowly but steadily must not be cut off
+  // (Node's default requestTimeout of 300 s did). Slow-loris clients are bounded by the headers
+  // timeout and by the idle timeout (http/connection-guard.ts).
+  const headersTimeout = (options.headersTimeoutSeconds ?? 60) * 1000;
+  const idleTimeout = (options.idleTimeoutSeconds ?? 120) * 1000;
+  const serverOptions = { requestTimeout: 0, headersTimeout };
   if (options.insecureHttp) {
-    server = createHttpServer(handle);
+    server = createHttpServer(serverOptions, handle);
   } else {
     let cert = options.tlsCert, key = options.tlsKey;
     if (!cert || !key) {
@@ -153,8 +164,9 @@ export async function startRegistry(options: RegistryOptions): Promise<RunningRe
       const issued = await issueServerCertificate(ca, dir, names, tlsServerFiles);
       cert = issued.cert; key = issued.key; caCertPath = issued.ca;
     }
-    server = createHttpsServer({ cert: await readFile(cert), key: await readFile(key) }, handle);
+    server = createHttpsServer({ ...serverOptions, cert: await readFile(cert), key: await readFile(key) }, handle);
   }
+  const stopGuard = guardConnections(server, { idleMs: idleTimeout, headersMs: headersTimeout });
   const scheme = options.insecureHttp ? 'http' : 'https';
 
   const gate = new RepoGate(db, access);
@@ -254,6 +266,7 @@ export async function startRegistry(options: RegistryOptions): Promise<RunningRe
     processId,
     close: async () => {
       scheduler.stop();
+      stopGuard();
       await scheduler.idle();
       await replicator.idle(); // before the server goes: replication reaches this registry through it
       await new Promise<void>((resolve) => { server.close(() => resolve()); server.closeAllConnections(); });

@@ -1,6 +1,7 @@
 // `node src/registry/main.ts --root DIR --listen HOST:PORT [--insecure-http] [--tls-cert F --tls-key F] [--admin-password P]
 //    [--database postgres://…] [--gc-grace-seconds N] [--upload-max-age-seconds N]
-//    [--heartbeat-seconds S] [--stale-after-seconds S] [--schedule-check-seconds S] [--allow-internal-webhooks]`
+//    [--heartbeat-seconds S] [--stale-after-seconds S] [--schedule-check-seconds S] [--allow-internal-webhooks]
+//    [--headers-timeout-seconds S] [--idle-timeout-seconds S]`
 // The database URL may also come from BONNEVILLE_REGISTRY_DATABASE (keeps its password out of `ps`).
 import { parseArgs } from 'node:util';
 import { startRegistry } from './index.ts';
@@ -24,6 +25,8 @@ export async function registryServe(argv: string[]): Promise<void> {
       'stale-after-seconds': { type: 'string' },
       'schedule-check-seconds': { type: 'string' },
       'allow-internal-webhooks': { type: 'boolean', default: false },
+      'headers-timeout-seconds': { type: 'string' },
+      'idle-timeout-seconds': { type: 'string' },
     },
   });
   if (!values.root) throw new Error('--root DIR is required');
@@ -39,6 +42,8 @@ export async function registryServe(argv: string[]): Promise<void> {
     staleAfterSeconds: fraction(values['stale-after-seconds'], '--stale-after-seconds'),
     scheduleCheckSeconds: fraction(values['schedule-check-seconds'], '--schedule-check-seconds'),
     allowInternalWebhooks: values['allow-internal-webhooks'],
+    headersTimeoutSeconds: fraction(values['headers-timeout-seconds'], '--headers-timeout-seconds'),
+    idleTimeoutSeconds: fraction(values['idle-timeout-seconds'], '--idle-timeout-seconds'),
   });
   process.stdout.write(`registry listening on ${registry.url}\n`);
   if (registry.caCertPath) process.stdout.write(`CA certificate: ${registry.caCertPath}\n`);
