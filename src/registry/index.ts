@@ -114,6 +114,8 @@ export interface RunningRegistry {
   gc(options?: { dryRun?: boolean; graceSeconds?: number; deleteUntagged?: boolean }): Promise<GcResult>;
   /** Checks every schedule now (at the clock's time); returns the ids of the schedules this process fired. */
   runSchedules(): Promise<string[]>;
+  /** Resolves when the jobs this process started (GC, retention, replication) have finished. */
+  jobsIdle(): Promise<void>;
   /** This process's id in the database (owner of its executions). */
   processId: string;
   close(): Promise<void>;
@@ -195,7 +197,7 @@ export async function startRegistry(options: RegistryOptions): Promise<RunningRe
   const allowInternalWebhooks = options.allowInternalWebhooks ?? false;
   await sealPlainWebhookHeaders(db.sql, secrets);
   const webhooks = new WebhookNotifier(db, log, { box: secrets, allowInternal: allowInternalWebhooks });
-  const replicationStore = new ReplicationStore(db.sql, secrets);
+  const replicationStore = new ReplicationStore(db.sql, secrets, clock);
   await replicationStore.sealPlainSecrets();
   const replicator = new Replicator({
     store: replicationStore, db, log, owner: processId,
@@ -203,7 +205,7 @@ export async function startRegistry(options: RegistryOptions): Promise<RunningRe
     mintToken: (repository) => signer.issue({ issuer, subject: replicationSubject, audience: service, ttlSeconds: 600,
       access: [{ type: 'repository', name: repository, actions: ['pull', 'push'] }] }).token,
   });
-  const retentionStore = new RetentionStore(db.sql);
+  const retentionStore = new RetentionStore(db.sql, clock);
   const retention = new RetentionRunner({ db, store: retentionStore, events, log, owner: processId });
   // Before anything of this process can run: registers it and fails what crashed processes left running.
   const liveness = new Liveness({
@@ -263,6 +265,7 @@ export async function startRegistry(options: RegistryOptions): Promise<RunningRe
     gc: (o = {}) => gcRunner.runNow({ dryRun: o.dryRun ?? false, deleteUntagged: o.deleteUntagged ?? false,
       graceMs: o.graceSeconds !== undefined ? o.graceSeconds * 1000 : undefined }),
     runSchedules: () => scheduler.tick(),
+    jobsIdle: async () => { await scheduler.idle(); await Promise.all([gcRunner.idle(), retention.idle(), replicator.idle()]); },
     processId,
     close: async () => {
       scheduler.stop();
