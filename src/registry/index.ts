@@ -15,6 +15,7 @@ import { TokenSigner } from './auth/jwt.ts';
 import { SecretBox } from './auth/secret-box.ts';
 import { hashPassword, randomSecret } from './auth/passwords.ts';
 import { tokenService } from './auth/token-service.ts';
+import { LoginThrottle, type ThrottleOptions } from './auth/login-throttle.ts';
 import { EventBus } from './events.ts';
 import { RepoGate } from './distribution/gate.ts';
 import { baseHandler, distributionRouter } from './distribution/router.ts';
@@ -97,6 +98,8 @@ export interface RegistryOptions {
   headersTimeoutSeconds?: number;
   /** Seconds a connection may stay silent (no bytes either way) before it is closed. Default 120. */
   idleTimeoutSeconds?: number;
+  /** Backoff of failed logins per account and client address (its clock defaults to `clock`). */
+  loginThrottle?: ThrottleOptions;
   /** Let webhooks target loopback and link-local addresses (refused by default). */
   allowInternalWebhooks?: boolean;
   /** The time (ms) for schedules and heartbeats; tests move it by hand. Default Date.now. */
@@ -172,10 +175,11 @@ export async function startRegistry(options: RegistryOptions): Promise<RunningRe
   const scheme = options.insecureHttp ? 'http' : 'https';
 
   const gate = new RepoGate(db, access);
+  const throttle = new LoginThrottle({ ...options.loginThrottle, clock: options.loginThrottle?.clock ?? clock });
   const maxBlobSize = options.maxBlobSize ?? 16 * 1024 ** 3;
   const upl = uploadRoutes({ db, blobs, uploads, gate, events, maxBlobSize });
   const distribution = distributionRouter({
-    db, tokens: { signer, service, issuer },
+    db, tokens: { signer, service, issuer }, throttle,
     realm: (req) => `${options.externalUrl ?? `${scheme}://${req.headers.host}`}/service/token`,
     routes: {
       base: { GET: baseHandler, HEAD: baseHandler },
@@ -188,7 +192,7 @@ export async function startRegistry(options: RegistryOptions): Promise<RunningRe
       referrers: referrerRoutes({ db, gate }),
     },
   });
-  const token = tokenService({ db, access, signer, service, issuer, ttlSeconds: tokenTtlSeconds });
+  const token = tokenService({ db, access, signer, service, issuer, ttlSeconds: tokenTtlSeconds, throttle });
   const gcGraceMs = (options.gcGraceSeconds ?? 3600) * 1000;
   const uploadMaxAgeMs = (options.uploadMaxAgeSeconds ?? 86400) * 1000;
   const removedUploads = await purgeAbandonedUploads({ db, uploads }, Date.now() - uploadMaxAgeMs, false);
@@ -221,7 +225,7 @@ export async function startRegistry(options: RegistryOptions): Promise<RunningRe
   events.subscribe(recordAudit(db, log));
   events.subscribe((e) => webhooks.notify(e));
   events.subscribe((e) => replicator.onEvent(e));
-  const api = apiRouter(db, [
+  const api = apiRouter(db, throttle, [
     ...systemRoutes({ externalUrl: () => options.externalUrl ?? url }),
     ...userRoutes({ db }),
     ...projectRoutes({ db, access }),

@@ -178,6 +178,14 @@ describe('client errors are answered 4xx', () => {
   });
 });
 
+/** Host names that resolve to loopback on this machine besides `localhost` (the host's own name, where /etc/hosts says so). */
+async function namesOfLoopback(): Promise<string[]> {
+  const { hostname } = await import('node:os');
+  const { promises: dns } = await import('node:dns');
+  const addrs = await dns.lookup(hostname(), { all: true }).catch(() => []);
+  return addrs.some((a) => a.address.startsWith('127.') || a.address === '::1') ? [`http://${hostname()}:9/`] : [];
+}
+
 describe('webhooks stay off internal addresses', () => {
   test('loopback, link-local and names resolving to loopback are refused (400) unless the operator allows them', async () => {
     const t = await startTestRegistry();
@@ -186,7 +194,7 @@ describe('webhooks stay off internal addresses', () => {
       const add = (base: string, address: string) => call(base, '/api/v2.0/projects/library/webhook/policies', { method: 'POST', auth,
         body: { name: 'h', event_types: ['PUSH_ARTIFACT'], targets: [{ type: 'http', address }] } });
       for (const address of ['http://127.0.0.1:9/', 'http://[::1]:9/', 'http://169.254.169.254/latest', 'http://localhost:9/', 'http://0.0.0.0:9/',
-        'http://[::ffff:127.0.0.1]:9/', 'http://127.1:9/', 'http://2130706433:9/', 'http://ip6-localhost:9/']) {
+        'http://[::ffff:127.0.0.1]:9/', 'http://127.1:9/', 'http://2130706433:9/', ...await namesOfLoopback()]) {
         const res = await add(t.url, address);
         assert.equal(res.status, 400, address);
         assert.equal(await errorCode(res), 'BAD_REQUEST');
@@ -201,5 +209,70 @@ describe('webhooks stay off internal addresses', () => {
     assert.match(String(err), /internal/);
     const ok = await new Promise<Error | null>((resolve) => guardedLookup(true)('localhost', {}, (e) => resolve(e)));
     assert.equal(ok, null);
+  });
+});
+
+describe('password guessing', () => {
+  test('failed logins back off per account and per client address with 429 + Retry-After; time (injected) lifts it', async () => {
+    let now = Date.parse('2030-01-01T00:00:00Z');
+    const t = await startTestRegistry({ loginThrottle: { clock: () => now } });
+    try {
+      const wrong = basic('admin', 'nope');
+      for (let i = 0; i < 6; i++) assert.equal((await call(t.url, '/api/v2.0/users/current', { auth: wrong })).status, 401, `failure ${i + 1}`);
+      for (const path of ['/api/v2.0/users/current', '/v2/', '/service/token?service=bonneville-registry']) {
+        const res = await call(t.url, path, { auth });
+        assert.equal(res.status, 429, `${path}: even the right password waits`);
+        assert.equal(res.headers.get('retry-after'), '1');
+        assert.equal(await errorCode(res), 'TOOMANYREQUESTS');
+      }
+      now += 1000;
+      assert.equal((await call(t.url, '/api/v2.0/users/current', { auth })).status, 200, 'after Retry-After the account works again');
+      // Each further failure doubles the wait.
+      for (let i = 0; i < 6; i++) await call(t.url, '/api/v2.0/users/current', { auth: wrong });
+      now += 1000;
+      await call(t.url, '/api/v2.0/users/current', { auth: wrong });
+      assert.equal((await call(t.url, '/api/v2.0/users/current', { auth: wrong })).headers.get('retry-after'), '2');
+
+      // Many names from one address: the address backs off too.
+      now += 3600_000 * 2;
+      for (let i = 0; i < 21; i++) await call(t.url, '/api/v2.0/users/current', { auth: basic(`nobody${i}`, 'x') });
+      const res = await call(t.url, '/api/v2.0/users/current', { auth: basic('nobody-else', 'x') });
+      assert.equal(res.status, 429);
+    } finally { await t.stop(); }
+  });
+
+  test('an unknown user costs the same password work as a wrong password', async () => {
+    const { passwordWork } = await import('../../src/registry/auth/passwords.ts');
+    const t = await startTestRegistry();
+    try {
+      const work = async (auth: string) => {
+        const before = passwordWork.derivations;
+        assert.equal((await call(t.url, '/api/v2.0/users/current', { auth })).status, 401);
+        return passwordWork.derivations - before;
+      };
+      assert.equal(await work(basic('admin', 'wrong')), 1);
+      assert.equal(await work(basic('no-such-user', 'wrong')), 1);
+      assert.equal(await work(basic('robot$library+none', 'wrong')), 1);
+    } finally { await t.stop(); }
+  });
+
+  test('anonymous callers cannot tell a private project from a missing one', async () => {
+    const t = await startTestRegistry();
+    try {
+      await createProject(t.url, 'hidden');
+      await pushImage(t.url, 'hidden/app', 'v1');
+      const same = async (a: string, b: string) => {
+        const [x, y] = [await call(t.url, a), await call(t.url, b)];
+        const [bx, by] = [await x.text(), await y.text()];
+        assert.equal(x.status, y.status, `${a} vs ${b}`);
+        assert.ok(x.status === 401 || x.status === 404, `${a}: ${x.status}`);
+        assert.equal(bx.replaceAll('hidden', 'X'), by.replaceAll('missing', 'X'), `${a} vs ${b}`);
+      };
+      await same('/api/v2.0/projects/hidden', '/api/v2.0/projects/missing');
+      await same('/api/v2.0/projects/hidden/summary', '/api/v2.0/projects/missing/summary');
+      await same('/api/v2.0/projects/hidden/repositories', '/api/v2.0/projects/missing/repositories');
+      await same('/v2/hidden/app/tags/list', '/v2/missing/app/tags/list');
+      await same('/v2/hidden/app/manifests/v1', '/v2/missing/app/manifests/v1');
+    } finally { await t.stop(); }
   });
 });

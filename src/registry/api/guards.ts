@@ -35,9 +35,14 @@ export async function findProject(db: Metadata, ref: ProjectRef): Promise<Projec
   return project;
 }
 
-/** Loads a project and checks a capability: 401 for anonymous callers, 403 for others lacking it. */
+/** Loads a project and checks a capability: 401 for anonymous callers, 403 for others lacking it.
+ *  An anonymous caller gets the same 401 for a missing project as for a private one, so it cannot
+ *  probe which private projects exist. */
 export async function projectWith(db: Metadata, access: AccessControl, p: Principal, ref: ProjectRef, cap: ProjectCapability): Promise<Project> {
-  const project = await findProject(db, ref);
+  const project = await findProject(db, ref).catch((e: unknown) => {
+    if (p.kind === 'anonymous' && e instanceof RegistryError && e.status === 404) requireLogin(p);
+    throw e;
+  });
   const caps = await access.projectCapabilities(p, project);
   if (!caps.has(cap)) {
     requireLogin(p);

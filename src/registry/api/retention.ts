@@ -11,7 +11,7 @@ import type { RetentionRunner } from '../retention/runner.ts';
 import { badRequest, conflict, notFound } from '../http/errors.ts';
 import { checkCron } from '../jobs/cron.ts';
 import { readJson, sendEmpty, sendJson } from '../http/respond.ts';
-import { projectWith, projectRef, projectIdRef } from './guards.ts';
+import { projectWith, projectRef, projectIdRef, requireLogin } from './guards.ts';
 import type { ApiRoute } from './router.ts';
 
 const time = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
@@ -38,7 +38,7 @@ export function retentionRoutes(deps: { db: Metadata; access: AccessControl; sto
   /** The policy and its project, checking the caller's capability on that project. */
   const policyWith = async (principal: Principal, id: string, cap: ProjectCapability) => {
     const policy = await store.policy(Number(id));
-    if (!policy) throw notFound(`retention policy ${id}`);
+    if (!policy) { requireLogin(principal); throw notFound(`retention policy ${id}`); }
     const project = await projectWith(db, access, principal, projectIdRef(policy.projectId), cap);
     return { policy, project };
   };

@@ -3,6 +3,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Metadata } from '../db/metadata.ts';
 import { authenticate, type Principal } from '../auth/principal.ts';
+import type { LoginThrottle } from '../auth/login-throttle.ts';
 import { badRequest, decodePathPart, RegistryError } from '../http/errors.ts';
 import { drain } from '../http/respond.ts';
 
@@ -23,11 +24,11 @@ function compile(path: string): RegExp {
   return new RegExp(`^${path.replace(/\{(\w+)\}/g, '(?<$1>[^/]+)')}$`);
 }
 
-export function apiRouter(db: Metadata, routes: ApiRoute[]) {
+export function apiRouter(db: Metadata, throttle: LoginThrottle, routes: ApiRoute[]) {
   const table = routes.map((r) => ({ ...r, re: compile(r.path) }));
   return async (req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> => {
     const path = url.pathname.slice(prefix.length).replace(/\/$/, '');
-    const principal = await authenticate(req, db, null);
+    const principal = await authenticate(req, db, null, throttle);
     if (!principal) {
       await drain(req);
       throw new RegistryError(401, 'UNAUTHORIZED', 'invalid credentials', undefined, { 'WWW-Authenticate': 'Basic realm="bonneville-registry"' });
