@@ -6,8 +6,9 @@ import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { FsDriver } from './storage/driver.ts';
+import { makeStatePrivate } from './storage/private-state.ts';
 import { BlobStore, UploadArea } from './storage/blob-store.ts';
-import { secretKeyPath, signingKeyPath, sqlitePath, tlsCaFiles, tlsDir, tlsServerFiles, uploadsDir } from './storage/paths.ts';
+import { adminPasswordPath, secretKeyPath, signingKeyPath, sqlitePath, tlsCaFiles, tlsDir, tlsServerFiles, uploadsDir } from './storage/paths.ts';
 import { openMetadata } from './db/open.ts';
 import type { Metadata } from './db/metadata.ts';
 import { AccessControl } from './auth/access.ts';
@@ -113,6 +114,8 @@ export interface RunningRegistry {
   caCertPath: string | null;
   /** Set when this start created the admin account with a generated password. */
   generatedAdminPassword: string | null;
+  /** Where that generated password was written (mode 0600), or null. */
+  adminPasswordFile: string | null;
   /** Runs garbage collection now. */
   gc(options?: { dryRun?: boolean; graceSeconds?: number; deleteUntagged?: boolean }): Promise<GcResult>;
   /** Checks every schedule now (at the clock's time); returns the ids of the schedules this process fired. */
@@ -128,6 +131,7 @@ export async function startRegistry(options: RegistryOptions): Promise<RunningRe
   const log = options.log ?? ((line: string) => process.stderr.write(`registry: ${line}\n`));
   const driver = new FsDriver(options.root);
   driver.ensureDirSync(uploadsDir);
+  makeStatePrivate(options.root, options.database ? null : sqlitePath);
   const clock = options.clock ?? Date.now;
   const processId = randomUUID();
   const staleAfterMs = (options.staleAfterSeconds ?? 30) * 1000;
@@ -147,6 +151,9 @@ export async function startRegistry(options: RegistryOptions): Promise<RunningRe
   const secrets = new SecretBox((await driver.read(secretKeyPath)) ?? (await driver.createOnce(secretKeyPath, SecretBox.generateKey())));
 
   const generatedAdminPassword = await ensureAdmin(db, options.adminPassword);
+  // A generated password goes to a file only its owner can read; never to a log or stdout.
+  const adminPasswordFile = generatedAdminPassword ? driver.abs(adminPasswordPath) : null;
+  if (generatedAdminPassword) await driver.writeAtomic(adminPasswordPath, `${generatedAdminPassword}\n`);
 
   const [host, portText] = splitListen(options.listen ?? '127.0.0.1:5000');
   let caCertPath: string | null = null;
@@ -266,6 +273,7 @@ export async function startRegistry(options: RegistryOptions): Promise<RunningRe
     url,
     caCertPath,
     generatedAdminPassword,
+    adminPasswordFile,
     gc: (o = {}) => gcRunner.runNow({ dryRun: o.dryRun ?? false, deleteUntagged: o.deleteUntagged ?? false,
       graceMs: o.graceSeconds !== undefined ? o.graceSeconds * 1000 : undefined }),
     runSchedules: () => scheduler.tick(),

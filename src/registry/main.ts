@@ -47,7 +47,8 @@ export async function registryServe(argv: string[]): Promise<void> {
   });
   process.stdout.write(`registry listening on ${registry.url}\n`);
   if (registry.caCertPath) process.stdout.write(`CA certificate: ${registry.caCertPath}\n`);
-  if (registry.generatedAdminPassword) process.stdout.write(`admin password (generated, shown once): ${registry.generatedAdminPassword}\n`);
+  // Never the password itself: stdout usually ends up in a log file.
+  if (registry.adminPasswordFile) process.stdout.write(`admin password (generated) in: ${registry.adminPasswordFile}\n`);
   const stop = () => { void registry.close().then(() => process.exit(0)); };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
