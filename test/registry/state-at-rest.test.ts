@@ -33,6 +33,7 @@ async function nobodyCanRead(path: string): Promise<boolean | null> {
 
 test('registry state is private; the generated admin password is in a 0600 file; webhook auth headers are sealed', async () => {
   const t = await startTestRegistry({ adminPassword: undefined, insecureHttp: false, allowInternalWebhooks: true });
+  let closed = false;
   try {
     const password = t.registry.generatedAdminPassword!;
     assert.ok(password);
@@ -50,6 +51,7 @@ test('registry state is private; the generated admin password is in a 0600 file;
       body: { name: 'h', event_types: ['DELETE_TAG'], targets: [{ type: 'http', address: 'http://127.0.0.1:9/', auth_header: headerValue }] } });
     assert.equal(hook.status, 201, await hook.text());
     await t.registry.close(); // checkpoint: everything is on disk now
+    closed = true;
 
     const entries = await walk(join(t.dir, 'root'));
     assert.ok(entries.some((e) => e.path.includes('blobs')), 'a blob was stored');
@@ -64,6 +66,7 @@ test('registry state is private; the generated admin password is in a 0600 file;
     assert.equal(dbBytes.indexOf(headerValue), -1, 'the webhook header is not stored in clear');
     assert.equal(dbBytes.indexOf('webhook-secret-7c1e9a'), -1);
   } finally {
+    if (!closed) await t.registry.close();
     await rm(t.dir, { recursive: true, force: true });
   }
 });
