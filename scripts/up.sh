@@ -11,11 +11,14 @@ mkdir -p "$state/$name" "$(dirname "$socket")"
 # The registry (Harbor's role) beside the VCH: HTTPS with its own CA, admin password printed once.
 registry_root=$state/registry
 registry_listen=${BONNEVILLE_REGISTRY_LISTEN:-127.0.0.1:5443}
-mkdir -p "$registry_root"
+# Registry state is private to root (blobs of private projects, keys, the database); the log holds no secrets.
+(umask 077 && mkdir -p "$registry_root")
+chmod 700 "$registry_root"
 if [[ -f "$registry_root/registry.pid" ]] && kill -0 "$(cat "$registry_root/registry.pid")" 2>/dev/null; then
   echo "The registry is already running (pid $(cat "$registry_root/registry.pid"))."
 else
   : >"$registry_root/registry.log"
+  chmod 600 "$registry_root/registry.log"
   setsid nohup node_modules/.bin/node src/cli/bonneville.ts registry serve --root "$registry_root" --listen "$registry_listen" \
     >>"$registry_root/registry.log" 2>&1 < /dev/null &
   echo $! > "$registry_root/registry.pid"
@@ -27,8 +30,14 @@ else
 fi
 registry_url=$(sed -n 's/^registry listening on //p' "$registry_root/registry.log" | tail -1)
 registry_ca=$(sed -n 's/^CA certificate: //p' "$registry_root/registry.log" | tail -1)
-registry_password=$(sed -n 's/^admin password (generated, shown once): //p' "$registry_root/registry.log" | tail -1)
-echo "Registry: $registry_url (CA certificate: ${registry_ca:-none}; user admin${registry_password:+, password $registry_password})"
+# The generated admin password is in a 0600 file beside the state, never in the log: show where,
+# and the password itself on the terminal only (not when this script's output goes to a file).
+registry_password_file=$registry_root/admin.password
+echo "Registry: $registry_url (CA certificate: ${registry_ca:-none}; user admin)"
+if [[ -f $registry_password_file ]]; then
+  echo "Registry admin password: in $registry_password_file (readable by root only)"
+  if [[ -t 1 ]]; then echo "  (it is: $(cat "$registry_password_file"))"; fi
+fi
 
 
 # The VCH trusts the registry's CA, so docker login/push/pull against it work at once.

@@ -6,8 +6,9 @@ import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { FsDriver } from './storage/driver.ts';
+import { makeStatePrivate } from './storage/private-state.ts';
 import { BlobStore, UploadArea } from './storage/blob-store.ts';
-import { secretKeyPath, signingKeyPath, sqlitePath, tlsCaFiles, tlsDir, tlsServerFiles, uploadsDir } from './storage/paths.ts';
+import { adminPasswordPath, secretKeyPath, signingKeyPath, sqlitePath, tlsCaFiles, tlsDir, tlsServerFiles, uploadsDir } from './storage/paths.ts';
 import { openMetadata } from './db/open.ts';
 import type { Metadata } from './db/metadata.ts';
 import { AccessControl } from './auth/access.ts';
@@ -15,6 +16,7 @@ import { TokenSigner } from './auth/jwt.ts';
 import { SecretBox } from './auth/secret-box.ts';
 import { hashPassword, randomSecret } from './auth/passwords.ts';
 import { tokenService } from './auth/token-service.ts';
+import { LoginThrottle, type ThrottleOptions } from './auth/login-throttle.ts';
 import { EventBus } from './events.ts';
 import { RepoGate } from './distribution/gate.ts';
 import { baseHandler, distributionRouter } from './distribution/router.ts';
@@ -42,7 +44,7 @@ import { purgeAbandonedUploads } from './gc/uploads.ts';
 import { systemRoutes } from './api/system.ts';
 import { repositoryRoutes } from './api/repositories.ts';
 import { immutabilityRoutes } from './api/immutability.ts';
-import { webhookRoutes, WebhookNotifier } from './api/webhooks.ts';
+import { sealPlainWebhookHeaders, webhookRoutes, WebhookNotifier } from './api/webhooks.ts';
 import { registryRoutes } from './api/registries.ts';
 import { replicationRoutes } from './api/replication.ts';
 import { ReplicationStore } from './replication/store.ts';
@@ -51,8 +53,9 @@ import { retentionRoutes } from './api/retention.ts';
 import { RetentionStore } from './retention/store.ts';
 import { RetentionRunner } from './retention/runner.ts';
 import { ensureCa, issueServerCertificate, subjectAltNames } from '../pki/certificates.ts';
-import { RegistryError } from './http/errors.ts';
+import { badRequest, RegistryError } from './http/errors.ts';
 import { sendError } from './http/respond.ts';
+import { guardConnections } from './http/connection-guard.ts';
 import type { GcResult } from './gc/collector.ts';
 
 export interface RegistryOptions {
@@ -92,6 +95,14 @@ export interface RegistryOptions {
   staleAfterSeconds?: number;
   /** Seconds between checks of GC, retention and replication schedules; 0 turns the timer off. Default 15. */
   scheduleCheckSeconds?: number;
+  /** Seconds a client may take to send a request's headers. Default 60. */
+  headersTimeoutSeconds?: number;
+  /** Seconds a connection may stay silent (no bytes either way) before it is closed. Default 120. */
+  idleTimeoutSeconds?: number;
+  /** Backoff of failed logins per account and client address (its clock defaults to `clock`). */
+  loginThrottle?: ThrottleOptions;
+  /** Let webhooks target loopback and link-local addresses (refused by default). */
+  allowInternalWebhooks?: boolean;
   /** The time (ms) for schedules and heartbeats; tests move it by hand. Default Date.now. */
   clock?: () => number;
   log?: (line: string) => void;
@@ -103,10 +114,14 @@ export interface RunningRegistry {
   caCertPath: string | null;
   /** Set when this start created the admin account with a generated password. */
   generatedAdminPassword: string | null;
+  /** Where that generated password was written (mode 0600), or null. */
+  adminPasswordFile: string | null;
   /** Runs garbage collection now. */
   gc(options?: { dryRun?: boolean; graceSeconds?: number; deleteUntagged?: boolean }): Promise<GcResult>;
   /** Checks every schedule now (at the clock's time); returns the ids of the schedules this process fired. */
   runSchedules(): Promise<string[]>;
+  /** Resolves when the jobs this process started (GC, retention, replication) have finished. */
+  jobsIdle(): Promise<void>;
   /** This process's id in the database (owner of its executions). */
   processId: string;
   close(): Promise<void>;
@@ -116,6 +131,7 @@ export async function startRegistry(options: RegistryOptions): Promise<RunningRe
   const log = options.log ?? ((line: string) => process.stderr.write(`registry: ${line}\n`));
   const driver = new FsDriver(options.root);
   driver.ensureDirSync(uploadsDir);
+  makeStatePrivate(options.root, options.database ? null : sqlitePath);
   const clock = options.clock ?? Date.now;
   const processId = randomUUID();
   const staleAfterMs = (options.staleAfterSeconds ?? 30) * 1000;
@@ -135,13 +151,22 @@ export async function startRegistry(options: RegistryOptions): Promise<RunningRe
   const secrets = new SecretBox((await driver.read(secretKeyPath)) ?? (await driver.createOnce(secretKeyPath, SecretBox.generateKey())));
 
   const generatedAdminPassword = await ensureAdmin(db, options.adminPassword);
+  // A generated password goes to a file only its owner can read; never to a log or stdout.
+  const adminPasswordFile = generatedAdminPassword ? driver.abs(adminPasswordPath) : null;
+  if (generatedAdminPassword) await driver.writeAtomic(adminPasswordPath, `${generatedAdminPassword}\n`);
 
   const [host, portText] = splitListen(options.listen ?? '127.0.0.1:5000');
   let caCertPath: string | null = null;
   let server: Server;
   const handle = (req: IncomingMessage, res: ServerResponse) => { void dispatch(req, res); };
+  // No limit on a whole request: a large layer streamed slowly but steadily must not be cut off
+  // (Node's default requestTimeout of 300 s did). Slow-loris clients are bounded by the headers
+  // timeout and by the idle timeout (http/connection-guard.ts).
+  const headersTimeout = (options.headersTimeoutSeconds ?? 60) * 1000;
+  const idleTimeout = (options.idleTimeoutSeconds ?? 120) * 1000;
+  const serverOptions = { requestTimeout: 0, headersTimeout };
   if (options.insecureHttp) {
-    server = createHttpServer(handle);
+    server = createHttpServer(serverOptions, handle);
   } else {
     let cert = options.tlsCert, key = options.tlsKey;
     if (!cert || !key) {
@@ -151,15 +176,17 @@ export async function startRegistry(options: RegistryOptions): Promise<RunningRe
       const issued = await issueServerCertificate(ca, dir, names, tlsServerFiles);
       cert = issued.cert; key = issued.key; caCertPath = issued.ca;
     }
-    server = createHttpsServer({ cert: await readFile(cert), key: await readFile(key) }, handle);
+    server = createHttpsServer({ ...serverOptions, cert: await readFile(cert), key: await readFile(key) }, handle);
   }
+  const stopGuard = guardConnections(server, { idleMs: idleTimeout, headersMs: headersTimeout });
   const scheme = options.insecureHttp ? 'http' : 'https';
 
   const gate = new RepoGate(db, access);
+  const throttle = new LoginThrottle({ ...options.loginThrottle, clock: options.loginThrottle?.clock ?? clock });
   const maxBlobSize = options.maxBlobSize ?? 16 * 1024 ** 3;
   const upl = uploadRoutes({ db, blobs, uploads, gate, events, maxBlobSize });
   const distribution = distributionRouter({
-    db, tokens: { signer, service, issuer },
+    db, tokens: { signer, service, issuer }, throttle,
     realm: (req) => `${options.externalUrl ?? `${scheme}://${req.headers.host}`}/service/token`,
     routes: {
       base: { GET: baseHandler, HEAD: baseHandler },
@@ -172,14 +199,16 @@ export async function startRegistry(options: RegistryOptions): Promise<RunningRe
       referrers: referrerRoutes({ db, gate }),
     },
   });
-  const token = tokenService({ db, access, signer, service, issuer, ttlSeconds: tokenTtlSeconds });
+  const token = tokenService({ db, access, signer, service, issuer, ttlSeconds: tokenTtlSeconds, throttle });
   const gcGraceMs = (options.gcGraceSeconds ?? 3600) * 1000;
   const uploadMaxAgeMs = (options.uploadMaxAgeSeconds ?? 86400) * 1000;
   const removedUploads = await purgeAbandonedUploads({ db, uploads }, Date.now() - uploadMaxAgeMs, false);
   if (removedUploads > 0) log(`removed ${removedUploads} abandoned upload(s)`);
   const gcRunner = new GcRunner({ db, blobs, uploads }, { graceMs: gcGraceMs, uploadMaxAgeMs, owner: processId }, log);
-  const webhooks = new WebhookNotifier(db, log);
-  const replicationStore = new ReplicationStore(db.sql, secrets);
+  const allowInternalWebhooks = options.allowInternalWebhooks ?? false;
+  await sealPlainWebhookHeaders(db.sql, secrets);
+  const webhooks = new WebhookNotifier(db, log, { box: secrets, allowInternal: allowInternalWebhooks });
+  const replicationStore = new ReplicationStore(db.sql, secrets, clock);
   await replicationStore.sealPlainSecrets();
   const replicator = new Replicator({
     store: replicationStore, db, log, owner: processId,
@@ -187,7 +216,7 @@ export async function startRegistry(options: RegistryOptions): Promise<RunningRe
     mintToken: (repository) => signer.issue({ issuer, subject: replicationSubject, audience: service, ttlSeconds: 600,
       access: [{ type: 'repository', name: repository, actions: ['pull', 'push'] }] }).token,
   });
-  const retentionStore = new RetentionStore(db.sql);
+  const retentionStore = new RetentionStore(db.sql, clock);
   const retention = new RetentionRunner({ db, store: retentionStore, events, log, owner: processId });
   // Before anything of this process can run: registers it and fails what crashed processes left running.
   const liveness = new Liveness({
@@ -203,7 +232,7 @@ export async function startRegistry(options: RegistryOptions): Promise<RunningRe
   events.subscribe(recordAudit(db, log));
   events.subscribe((e) => webhooks.notify(e));
   events.subscribe((e) => replicator.onEvent(e));
-  const api = apiRouter(db, [
+  const api = apiRouter(db, throttle, [
     ...systemRoutes({ externalUrl: () => options.externalUrl ?? url }),
     ...userRoutes({ db }),
     ...projectRoutes({ db, access }),
@@ -214,7 +243,7 @@ export async function startRegistry(options: RegistryOptions): Promise<RunningRe
     ...gcRoutes({ runner: gcRunner, clock }),
     ...repositoryRoutes({ db, access, events }),
     ...immutabilityRoutes({ db, access }),
-    ...webhookRoutes({ db, access }),
+    ...webhookRoutes({ db, access, box: secrets, allowInternal: allowInternalWebhooks }),
     ...registryRoutes({ store: replicationStore, replicator }),
     ...replicationRoutes({ store: replicationStore, replicator }),
     ...retentionRoutes({ db, access, store: retentionStore, runner: retention }),
@@ -222,7 +251,8 @@ export async function startRegistry(options: RegistryOptions): Promise<RunningRe
 
   async function dispatch(req: IncomingMessage, res: ServerResponse): Promise<void> {
     try {
-      const u = new URL(req.url ?? '/', 'http://registry.invalid');
+      let u: URL;
+      try { u = new URL(req.url ?? '/', 'http://registry.invalid'); } catch { throw badRequest('malformed request target'); }
       if (u.pathname === '/v2' || u.pathname.startsWith('/v2/')) await distribution(req, res, u);
       else if (u.pathname === '/service/token') await token(req, res, u.searchParams);
       else if (u.pathname.startsWith('/api/v2.0/')) await api(req, res, u);
@@ -243,12 +273,15 @@ export async function startRegistry(options: RegistryOptions): Promise<RunningRe
     url,
     caCertPath,
     generatedAdminPassword,
+    adminPasswordFile,
     gc: (o = {}) => gcRunner.runNow({ dryRun: o.dryRun ?? false, deleteUntagged: o.deleteUntagged ?? false,
       graceMs: o.graceSeconds !== undefined ? o.graceSeconds * 1000 : undefined }),
     runSchedules: () => scheduler.tick(),
+    jobsIdle: async () => { await scheduler.idle(); await Promise.all([gcRunner.idle(), retention.idle(), replicator.idle()]); },
     processId,
     close: async () => {
       scheduler.stop();
+      stopGuard();
       await scheduler.idle();
       await replicator.idle(); // before the server goes: replication reaches this registry through it
       await new Promise<void>((resolve) => { server.close(() => resolve()); server.closeAllConnections(); });

@@ -1,6 +1,7 @@
 // `node src/registry/main.ts --root DIR --listen HOST:PORT [--insecure-http] [--tls-cert F --tls-key F] [--admin-password P]
 //    [--database postgres://…] [--gc-grace-seconds N] [--upload-max-age-seconds N]
-//    [--heartbeat-seconds S] [--stale-after-seconds S] [--schedule-check-seconds S]`
+//    [--heartbeat-seconds S] [--stale-after-seconds S] [--schedule-check-seconds S] [--allow-internal-webhooks]
+//    [--headers-timeout-seconds S] [--idle-timeout-seconds S]`
 // The database URL may also come from BONNEVILLE_REGISTRY_DATABASE (keeps its password out of `ps`).
 import { parseArgs } from 'node:util';
 import { startRegistry } from './index.ts';
@@ -23,6 +24,9 @@ export async function registryServe(argv: string[]): Promise<void> {
       'heartbeat-seconds': { type: 'string' },
       'stale-after-seconds': { type: 'string' },
       'schedule-check-seconds': { type: 'string' },
+      'allow-internal-webhooks': { type: 'boolean', default: false },
+      'headers-timeout-seconds': { type: 'string' },
+      'idle-timeout-seconds': { type: 'string' },
     },
   });
   if (!values.root) throw new Error('--root DIR is required');
@@ -37,10 +41,14 @@ export async function registryServe(argv: string[]): Promise<void> {
     heartbeatSeconds: fraction(values['heartbeat-seconds'], '--heartbeat-seconds'),
     staleAfterSeconds: fraction(values['stale-after-seconds'], '--stale-after-seconds'),
     scheduleCheckSeconds: fraction(values['schedule-check-seconds'], '--schedule-check-seconds'),
+    allowInternalWebhooks: values['allow-internal-webhooks'],
+    headersTimeoutSeconds: fraction(values['headers-timeout-seconds'], '--headers-timeout-seconds'),
+    idleTimeoutSeconds: fraction(values['idle-timeout-seconds'], '--idle-timeout-seconds'),
   });
   process.stdout.write(`registry listening on ${registry.url}\n`);
   if (registry.caCertPath) process.stdout.write(`CA certificate: ${registry.caCertPath}\n`);
-  if (registry.generatedAdminPassword) process.stdout.write(`admin password (generated, shown once): ${registry.generatedAdminPassword}\n`);
+  // Never the password itself: stdout usually ends up in a log file.
+  if (registry.adminPasswordFile) process.stdout.write(`admin password (generated) in: ${registry.adminPasswordFile}\n`);
   const stop = () => { void registry.close().then(() => process.exit(0)); };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);

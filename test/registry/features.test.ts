@@ -11,7 +11,7 @@ after(stopSharedCluster);
 
 for (const backend of BACKENDS) describe(`features ({backend})`, () => {
   let t: TestRegistry;
-  before(async () => { t = await startTestRegistry({}, backend); });
+  before(async () => { t = await startTestRegistry({ allowInternalWebhooks: true }, backend); });
   after(async () => { await t.stop(); });
 
   test('storage quota is enforced at push time; a blob already in the project costs nothing; raising the quota unblocks', async () => {

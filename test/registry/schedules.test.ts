@@ -1,10 +1,10 @@
 // Scheduled jobs — retention policies, replication policies and GC — run by the one scheduler,
-// driven here by an injected clock (no waiting for real slots). Two registry processes on one
-// database fire each slot once between them.
+// driven here by an injected clock that starts at a fixed time (no waiting for real slots, no
+// dependence on the wall clock: the registry records when a cron was set on that same clock), and
+// jobs are awaited rather than polled. Two registry processes on one database fire each slot once.
 import { test, describe, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { startRegistry, type RunningRegistry } from '../../src/registry/index.ts';
 import { ADMIN_PASSWORD, adminAuth as auth, BACKENDS, call, createProject, pushImage, startTestRegistry, type TestRegistry } from './helpers.ts';
 import { stopSharedCluster } from './postgres.ts';
@@ -19,21 +19,17 @@ async function post(base: string, path: string, body: unknown): Promise<number> 
   return Number(res.headers.get('location')!.split('/').pop());
 }
 
-/** Polls a list of executions until none is still running; returns it. */
-async function settled(base: string, path: string, running: string, field = 'status'): Promise<any[]> {
-  for (let i = 0; i < 600; i++) {
-    const list = await (await call(base, `/api/v2.0${path}`, { auth })).json() as any[];
-    if (!list.some((e) => e[field] === running)) return list;
-    await sleep(20);
-  }
-  throw new Error(`${path} did not settle`);
+/** The executions listed once every job this process (and `others`) started has finished: no polling. */
+async function settled(t: TestRegistry, path: string, others: (RunningRegistry | null)[] = []): Promise<any[]> {
+  await Promise.all([t.registry, ...others].map((r) => r?.jobsIdle()));
+  return await (await call(t.url, `/api/v2.0${path}`, { auth })).json() as any[];
 }
 
 const tagsOf = async (base: string, repo: string) => ((await (await call(base, `/v2/${repo}/tags/list`, { auth })).json()) as { tags: string[] }).tags;
 
 for (const backend of BACKENDS) describe(`schedules (${backend})`, () => {
   test('a retention policy with a cron trigger runs at its slots, once per slot across two processes', async () => {
-    let now = Date.now();
+    let now = Date.parse('2030-01-01T00:10:00Z');
     const clock = () => now;
     const t = await startTestRegistry({ clock, scheduleCheckSeconds: 0 }, backend);
     let second: RunningRegistry | null = null;
@@ -55,7 +51,7 @@ for (const backend of BACKENDS) describe(`schedules (${backend})`, () => {
       now += 2 * hour;
       assert.deepEqual(await t.registry.runSchedules(), [`retention/${id}`]);
       assert.deepEqual(await t.registry.runSchedules(), [], 'a slot runs once');
-      let runs = await settled(t.url, `/retentions/${id}/executions`, 'Running');
+      let runs = await settled(t, `/retentions/${id}/executions`);
       assert.deepEqual(runs.map((e) => [e.status, e.trigger, e.dry_run]), [['Succeed', 'SCHEDULE', false]]);
       assert.equal((await tagsOf(t.url, 'sched/app')).length, 2);
 
@@ -65,7 +61,7 @@ for (const backend of BACKENDS) describe(`schedules (${backend})`, () => {
       now += hour;
       const fired = await Promise.all([t.registry.runSchedules(), second.runSchedules()]);
       assert.deepEqual(fired.flat(), [`retention/${id}`], `fired: ${JSON.stringify(fired)}`);
-      runs = await settled(t.url, `/retentions/${id}/executions`, 'Running');
+      runs = await settled(t, `/retentions/${id}/executions`, [second]);
       assert.equal(runs.length, 2);
 
       // Without a cron the policy no longer runs by itself.
@@ -80,7 +76,7 @@ for (const backend of BACKENDS) describe(`schedules (${backend})`, () => {
   });
 
   test('a replication policy with a scheduled trigger copies at its slots', async () => {
-    let now = Date.now();
+    let now = Date.parse('2030-01-01T00:10:00Z');
     const t = await startTestRegistry({ clock: () => now, scheduleCheckSeconds: 0 }, backend);
     const dest: TestRegistry = await startTestRegistry({}, 'sqlite');
     try {
@@ -99,7 +95,7 @@ for (const backend of BACKENDS) describe(`schedules (${backend})`, () => {
       assert.deepEqual(await t.registry.runSchedules(), []);
       now += hour;
       assert.deepEqual(await t.registry.runSchedules(), [`replication/${id}`]);
-      const runs = await settled(t.url, `/replication/executions?policy_id=${id}`, 'InProgress');
+      const runs = await settled(t, `/replication/executions?policy_id=${id}`);
       assert.deepEqual(runs.map((e) => [e.status, e.trigger, e.succeed]), [['Succeed', 'scheduled', 1]]);
       const copied = await call(dest.url, '/v2/dst/app/manifests/v1', { method: 'HEAD', auth });
       assert.equal(copied.headers.get('docker-content-digest'), pushed.digest);
@@ -125,7 +121,7 @@ for (const backend of BACKENDS) describe(`schedules (${backend})`, () => {
       assert.deepEqual(await t.registry.runSchedules(), []);
       now = Date.parse('2030-01-01T02:30:00Z');
       assert.deepEqual(await t.registry.runSchedules(), ['gc']);
-      const runs = await settled(t.url, '/system/gc', 'Running', 'job_status');
+      const runs = await settled(t, '/system/gc');
       assert.deepEqual(runs.map((r) => [r.job_kind, r.job_status]), [['SCHEDULE', 'Success']]);
       now += hour;
       assert.deepEqual(await t.registry.runSchedules(), [], 'daily: nothing an hour later');
@@ -136,7 +132,7 @@ for (const backend of BACKENDS) describe(`schedules (${backend})`, () => {
       assert.equal((await put({ type: 'None' })).status, 200);
       now += hour;
       assert.deepEqual(await t.registry.runSchedules(), []);
-      assert.equal((await settled(t.url, '/system/gc', 'Running', 'job_status')).length, 2);
+      assert.equal((await settled(t, '/system/gc')).length, 2);
     } finally {
       await t.stop();
     }

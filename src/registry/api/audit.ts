@@ -3,7 +3,8 @@ import type { Metadata } from '../db/metadata.ts';
 import type { AccessControl } from '../auth/access.ts';
 import type { EventSink } from '../events.ts';
 import { sendJson } from '../http/respond.ts';
-import { projectWith, requireLogin } from './guards.ts';
+import { badRequest } from '../http/errors.ts';
+import { projectWith, requireLogin, projectRef } from './guards.ts';
 import type { ApiRequest, ApiRoute } from './router.ts';
 
 const operations = { PUSH_ARTIFACT: 'create', PULL_ARTIFACT: 'pull', DELETE_ARTIFACT: 'delete', DELETE_TAG: 'delete' } as const;
@@ -17,9 +18,16 @@ export function recordAudit(db: Metadata, log: (line: string) => void): EventSin
   };
 }
 
+/** A query number of at most 6 digits (page 1e308 would overflow the database's OFFSET). */
+function wholeNumber(v: string | null, fallback: number, what: string): number {
+  if (v === null || v === '') return fallback;
+  if (!/^[1-9]\d{0,5}$/.test(v)) throw badRequest(`${what} must be a whole number from 1 to 999999`);
+  return Number(v);
+}
+
 function paging(r: ApiRequest) {
-  const page = Math.max(1, Number(r.query.get('page') ?? 1) || 1);
-  const size = Math.min(100, Math.max(1, Number(r.query.get('page_size') ?? 10) || 10));
+  const page = wholeNumber(r.query.get('page'), 1, 'page');
+  const size = Math.min(100, wholeNumber(r.query.get('page_size'), 10, 'page_size'));
   return { limit: size, offset: (page - 1) * size };
 }
 
@@ -40,7 +48,7 @@ export function auditRoutes(deps: { db: Metadata; access: AccessControl }): ApiR
       sendJson(r.res, 200, (await db.listAudit({ projectIds, ...paging(r) })).map(view));
     } },
     { method: 'GET', path: '/projects/{project}/logs', handler: async (r) => {
-      const p = await projectWith(db, access, r.principal, r.params.project, 'readLogs');
+      const p = await projectWith(db, access, r.principal, projectRef(r), 'readLogs');
       sendJson(r.res, 200, (await db.listAudit({ projectIds: [p.id], ...paging(r) })).map(view));
     } },
   ];

@@ -4,7 +4,7 @@ import type { AccessControl } from '../auth/access.ts';
 import { isRoleId, roleNames } from '../auth/roles.ts';
 import { badRequest, conflict, notFound } from '../http/errors.ts';
 import { readJson, sendEmpty, sendJson } from '../http/respond.ts';
-import { projectWith } from './guards.ts';
+import { projectWith, projectRef } from './guards.ts';
 import type { ApiRoute } from './router.ts';
 
 const memberView = (m: Member) => ({
@@ -20,11 +20,11 @@ export function memberRoutes(deps: { db: Metadata; access: AccessControl }): Api
   };
   return [
     { method: 'GET', path: '/projects/{project}/members', handler: async (r) => {
-      const p = await projectWith(db, access, r.principal, r.params.project, 'readMembers');
+      const p = await projectWith(db, access, r.principal, projectRef(r), 'readMembers');
       sendJson(r.res, 200, (await db.listMembers(p.id)).map(memberView));
     } },
     { method: 'POST', path: '/projects/{project}/members', handler: async (r) => {
-      const p = await projectWith(db, access, r.principal, r.params.project, 'manageMembers');
+      const p = await projectWith(db, access, r.principal, projectRef(r), 'manageMembers');
       const body = await readJson(r.req, badRequest);
       if (!isRoleId(body.role_id)) throw badRequest('role_id must be 1 (projectAdmin), 2 (developer), 3 (guest), 4 (maintainer) or 5 (limitedGuest)');
       const ref = body.member_user ?? {};
@@ -35,11 +35,11 @@ export function memberRoutes(deps: { db: Metadata; access: AccessControl }): Api
       sendEmpty(r.res, 201, { Location: `/api/v2.0/projects/${p.id}/members/${m.id}` });
     } },
     { method: 'GET', path: '/projects/{project}/members/{id}', handler: async (r) => {
-      const p = await projectWith(db, access, r.principal, r.params.project, 'readMembers');
+      const p = await projectWith(db, access, r.principal, projectRef(r), 'readMembers');
       sendJson(r.res, 200, memberView(await member(p.id, r.params.id)));
     } },
     { method: 'PUT', path: '/projects/{project}/members/{id}', handler: async (r) => {
-      const p = await projectWith(db, access, r.principal, r.params.project, 'manageMembers');
+      const p = await projectWith(db, access, r.principal, projectRef(r), 'manageMembers');
       const m = await member(p.id, r.params.id);
       const body = await readJson(r.req, badRequest);
       if (!isRoleId(body.role_id)) throw badRequest('invalid role_id');
@@ -47,7 +47,7 @@ export function memberRoutes(deps: { db: Metadata; access: AccessControl }): Api
       sendEmpty(r.res, 200);
     } },
     { method: 'DELETE', path: '/projects/{project}/members/{id}', handler: async (r) => {
-      const p = await projectWith(db, access, r.principal, r.params.project, 'manageMembers');
+      const p = await projectWith(db, access, r.principal, projectRef(r), 'manageMembers');
       const m = await member(p.id, r.params.id);
       await db.removeMember(p.id, m.id);
       sendEmpty(r.res, 200);

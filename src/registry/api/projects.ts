@@ -5,7 +5,7 @@ import type { Principal } from '../auth/principal.ts';
 import { projectNameRe } from '../distribution/names.ts';
 import { badRequest, conflict, forbidden, precondition } from '../http/errors.ts';
 import { readJson, sendEmpty, sendJson } from '../http/respond.ts';
-import { projectWith, requireLogin } from './guards.ts';
+import { projectWith, requireLogin, projectRef } from './guards.ts';
 import type { ApiRoute } from './router.ts';
 
 async function projectView(db: Metadata, p: Project, principal: Principal) {
@@ -56,11 +56,11 @@ export function projectRoutes(deps: { db: Metadata; access: AccessControl }): Ap
       sendEmpty(r.res, 201, { Location: `/api/v2.0/projects/${project.id}` });
     } },
     { method: 'GET', path: '/projects/{project}', handler: async (r) => {
-      const p = await projectWith(db, access, r.principal, r.params.project, 'read');
+      const p = await projectWith(db, access, r.principal, projectRef(r), 'read');
       sendJson(r.res, 200, await projectView(db, p, r.principal));
     } },
     { method: 'PUT', path: '/projects/{project}', handler: async (r) => {
-      const p = await projectWith(db, access, r.principal, r.params.project, 'update');
+      const p = await projectWith(db, access, r.principal, projectRef(r), 'update');
       const body = await readJson(r.req, badRequest);
       const limit = storageLimit(body);
       if (limit !== undefined && !(r.principal.kind === 'user' && r.principal.user.sysadmin)) throw forbidden('only administrators set quotas');
@@ -68,13 +68,13 @@ export function projectRoutes(deps: { db: Metadata; access: AccessControl }): Ap
       sendEmpty(r.res, 200);
     } },
     { method: 'DELETE', path: '/projects/{project}', handler: async (r) => {
-      const p = await projectWith(db, access, r.principal, r.params.project, 'delete');
+      const p = await projectWith(db, access, r.principal, projectRef(r), 'delete');
       if ((await db.listProjectRepositories(p.id)).length > 0) throw precondition(`project ${p.name} still has repositories`);
       await db.deleteProject(p.id);
       sendEmpty(r.res, 200);
     } },
     { method: 'GET', path: '/projects/{project}/summary', handler: async (r) => {
-      const p = await projectWith(db, access, r.principal, r.params.project, 'read');
+      const p = await projectWith(db, access, r.principal, projectRef(r), 'read');
       sendJson(r.res, 200, {
         repo_count: (await db.listProjectRepositories(p.id)).length,
         quota: { hard: { storage: p.storageLimit }, used: { storage: await db.projectUsage(p.id) } },

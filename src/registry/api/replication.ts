@@ -6,6 +6,7 @@ import type { Execution, Policy, ReplicationStore } from '../replication/store.t
 import type { Replicator } from '../replication/replicator.ts';
 import { badRequest, conflict, notFound } from '../http/errors.ts';
 import { checkCron } from '../jobs/cron.ts';
+import { MAX_PATTERN_LENGTH } from '../distribution/glob.ts';
 import { readJson, sendEmpty, sendJson } from '../http/respond.ts';
 import { requireSysadmin } from './guards.ts';
 import type { ApiRoute } from './router.ts';
@@ -46,7 +47,7 @@ async function policyFields(store: ReplicationStore, body: any, current?: Policy
   if (Array.isArray(body.filters)) {
     filters.name = '**'; filters.tag = '**';
     for (const f of body.filters) {
-      if ((f.type !== 'name' && f.type !== 'tag') || typeof f.value !== 'string') throw badRequest('filters are {type: name|tag, value: pattern}');
+      if ((f?.type !== 'name' && f?.type !== 'tag') || typeof f.value !== 'string' || f.value.length > MAX_PATTERN_LENGTH) throw badRequest('filters are {type: name|tag, value: pattern}');
       if ((f.decoration ?? 'matches') !== 'matches') throw badRequest('only "matches" filters are supported');
       filters[f.type as 'name' | 'tag'] = f.value || '**';
     }

@@ -6,13 +6,13 @@ import type { EventBus } from '../events.ts';
 import { principalName } from '../auth/principal.ts';
 import { forbidden, notFound } from '../http/errors.ts';
 import { sendEmpty, sendJson } from '../http/respond.ts';
-import { projectWith, requireLogin } from './guards.ts';
+import { projectWith, requireLogin, projectRef } from './guards.ts';
 import type { ApiRequest, ApiRoute } from './router.ts';
 
 export function repositoryRoutes(deps: { db: Metadata; access: AccessControl; events: EventBus }): ApiRoute[] {
   const { db, access } = deps;
   const repoOf = async (r: ApiRequest, action: 'pull' | 'delete') => {
-    const project = await projectWith(db, access, r.principal, r.params.project, 'read');
+    const project = await projectWith(db, access, r.principal, projectRef(r), 'read');
     const name = `${project.name}/${decodeURIComponent(r.params.repo)}`;
     if (!(await access.projectRepoActions(r.principal, project)).has(action)) {
       requireLogin(r.principal);
@@ -24,7 +24,7 @@ export function repositoryRoutes(deps: { db: Metadata; access: AccessControl; ev
   };
   return [
     { method: 'GET', path: '/projects/{project}/repositories', handler: async (r) => {
-      const project = await projectWith(db, access, r.principal, r.params.project, 'read');
+      const project = await projectWith(db, access, r.principal, projectRef(r), 'read');
       const out = [];
       for (const repo of await db.listProjectRepositories(project.id)) {
         out.push({ id: repo.id, name: repo.name, project_id: project.id, artifact_count: (await db.listManifests(repo.id)).length,

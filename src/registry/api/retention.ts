@@ -11,7 +11,7 @@ import type { RetentionRunner } from '../retention/runner.ts';
 import { badRequest, conflict, notFound } from '../http/errors.ts';
 import { checkCron } from '../jobs/cron.ts';
 import { readJson, sendEmpty, sendJson } from '../http/respond.ts';
-import { projectWith } from './guards.ts';
+import { projectWith, projectRef, projectIdRef, requireLogin } from './guards.ts';
 import type { ApiRoute } from './router.ts';
 
 const time = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
@@ -38,8 +38,8 @@ export function retentionRoutes(deps: { db: Metadata; access: AccessControl; sto
   /** The policy and its project, checking the caller's capability on that project. */
   const policyWith = async (principal: Principal, id: string, cap: ProjectCapability) => {
     const policy = await store.policy(Number(id));
-    if (!policy) throw notFound(`retention policy ${id}`);
-    const project = await projectWith(db, access, principal, String(policy.projectId), cap);
+    if (!policy) { requireLogin(principal); throw notFound(`retention policy ${id}`); }
+    const project = await projectWith(db, access, principal, projectIdRef(policy.projectId), cap);
     return { policy, project };
   };
   const view = (p: { id: number; projectId: number; rules: RetentionRule[]; cron: string }) => ({
@@ -50,7 +50,7 @@ export function retentionRoutes(deps: { db: Metadata; access: AccessControl; sto
     { method: 'POST', path: '/retentions', handler: async (r) => {
       const body = await readJson(r.req, badRequest);
       if (body.scope?.level !== 'project') throw badRequest('scope must be {level: "project", ref: <project id>}');
-      const project = await projectWith(db, access, r.principal, String(body.scope.ref), 'update');
+      const project = await projectWith(db, access, r.principal, projectIdRef(body.scope.ref), 'update');
       const rules = rulesOf(body);
       const cron = cronOf(body);
       if (await store.policyOfProject(project.id)) throw conflict(`project ${project.name} already has a retention policy`);

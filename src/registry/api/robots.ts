@@ -6,7 +6,7 @@ import type { Principal } from '../auth/principal.ts';
 import { hashPassword, randomSecret } from '../auth/passwords.ts';
 import { badRequest, conflict, forbidden, notFound } from '../http/errors.ts';
 import { readJson, sendEmpty, sendJson } from '../http/respond.ts';
-import { findProject, requireLogin } from './guards.ts';
+import { requireLogin } from './guards.ts';
 import type { ApiRoute } from './router.ts';
 
 const robotView = (r: Robot) => ({
@@ -18,19 +18,16 @@ const actions = new Set(['pull', 'push', 'delete']);
 
 export function robotRoutes(deps: { db: Metadata; access: AccessControl }): ApiRoute[] {
   const { db, access } = deps;
-  /** Robots are managed by whoever may manage robots in every project the robot touches. */
-  const mayManage = async (p: Principal, perms: RobotPermission[]) => {
-    for (const perm of perms) {
-      const project = await findProject(db, perm.namespace);
-      if (!(await access.projectCapabilities(p, project)).has('manageRobots')) return false;
-    }
-    return perms.length > 0;
+  /** Robots are managed by whoever may manage robots in the robot's project (by id; a robot whose project is gone by no one). */
+  const mayManage = async (p: Principal, projectId: number | null) => {
+    const project = projectId === null ? null : await db.projectById(projectId);
+    return project !== null && (await access.projectCapabilities(p, project)).has('manageRobots');
   };
   const robot = async (r: { params: Record<string, string>; principal: Principal }) => {
     requireLogin(r.principal);
     const found = await db.robotById(Number(r.params.id));
     if (!found) throw notFound(`robot ${r.params.id}`);
-    if (!(await mayManage(r.principal, found.permissions))) throw forbidden('not allowed to manage this robot');
+    if (!(await mayManage(r.principal, found.projectId))) throw forbidden('not allowed to manage this robot');
     return found;
   };
   return [
@@ -50,12 +47,15 @@ export function robotRoutes(deps: { db: Metadata; access: AccessControl }): ApiR
         perms.push({ kind: 'project', namespace: p.namespace, access });
       }
       if (perms.length !== 1) throw badRequest('a project robot has exactly one project permission');
-      if (!(await mayManage(r.principal, perms))) throw forbidden('not allowed to create robots in this project');
+      // The namespace is a project name, never an id: an all-digits name must not select the project with that id.
+      const project = await db.projectByName(perms[0].namespace);
+      if (!project) throw notFound(`project ${perms[0].namespace}`);
+      if (!(await mayManage(r.principal, project.id))) throw forbidden('not allowed to create robots in this project');
       const name = `robot$${perms[0].namespace}+${body.name}`;
       if (await db.robotByName(name)) throw conflict(`robot ${name} exists`);
       const secret = randomSecret(24);
       const created = await db.createRobot({
-        name, secretHash: await hashPassword(secret), description: String(body.description ?? ''), permissions: perms,
+        name, secretHash: await hashPassword(secret), description: String(body.description ?? ''), permissions: perms, projectId: project.id,
         expiresAt: duration === -1 ? -1 : Math.floor(Date.now() / 1000) + duration * 86400, disabled: false,
       });
       sendJson(r.res, 201, { id: created.id, name, secret, expires_at: created.expiresAt, creation_time: new Date(created.createdAt).toISOString() },
@@ -64,7 +64,7 @@ export function robotRoutes(deps: { db: Metadata; access: AccessControl }): ApiR
     { method: 'GET', path: '/robots', handler: async (r) => {
       requireLogin(r.principal);
       const out = [];
-      for (const robot of await db.listRobots()) if (await mayManage(r.principal, robot.permissions)) out.push(robotView(robot));
+      for (const robot of await db.listRobots()) if (await mayManage(r.principal, robot.projectId)) out.push(robotView(robot));
       sendJson(r.res, 200, out);
     } },
     { method: 'GET', path: '/robots/{id}', handler: async (r) => sendJson(r.res, 200, robotView(await robot(r))) },

@@ -3,7 +3,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Metadata } from '../db/metadata.ts';
 import { authenticate, type Principal } from '../auth/principal.ts';
-import { RegistryError } from '../http/errors.ts';
+import type { LoginThrottle } from '../auth/login-throttle.ts';
+import { badRequest, decodePathPart, RegistryError } from '../http/errors.ts';
 import { drain } from '../http/respond.ts';
 
 export interface ApiRequest {
@@ -23,11 +24,11 @@ function compile(path: string): RegExp {
   return new RegExp(`^${path.replace(/\{(\w+)\}/g, '(?<$1>[^/]+)')}$`);
 }
 
-export function apiRouter(db: Metadata, routes: ApiRoute[]) {
+export function apiRouter(db: Metadata, throttle: LoginThrottle, routes: ApiRoute[]) {
   const table = routes.map((r) => ({ ...r, re: compile(r.path) }));
   return async (req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> => {
     const path = url.pathname.slice(prefix.length).replace(/\/$/, '');
-    const principal = await authenticate(req, db, null);
+    const principal = await authenticate(req, db, null, throttle);
     if (!principal) {
       await drain(req);
       throw new RegistryError(401, 'UNAUTHORIZED', 'invalid credentials', undefined, { 'WWW-Authenticate': 'Basic realm="bonneville-registry"' });
@@ -39,7 +40,12 @@ export function apiRouter(db: Metadata, routes: ApiRoute[]) {
       pathMatched = true;
       if (route.method !== req.method) continue;
       const params: Record<string, string> = {};
-      for (const [k, v] of Object.entries(m.groups ?? {})) params[k] = decodeURIComponent(v);
+      for (const [k, v] of Object.entries(m.groups ?? {})) params[k] = decodePathPart(v, badRequest);
+      // Ids are whole numbers: anything else would reach the database as NaN.
+      for (const k of Object.keys(params)) if ((k === 'id' || k === 'eid') && !/^\d{1,15}$/.test(params[k])) {
+        await drain(req);
+        throw badRequest(`${k} must be a positive integer`);
+      }
       await route.handler({ req, res, params, query: url.searchParams, principal });
       return;
     }

@@ -47,8 +47,10 @@ export class AccessControl {
       const role = await this.db.roleOf(project.id, p.user.id);
       if (role) repoActionsOfRole[role].forEach((a) => out.add(a));
     } else if (p.kind === 'robot') {
+      // By id: the namespace text could name another (or a later) project.
+      if (p.robot.projectId !== project.id) return out;
       for (const perm of p.robot.permissions) {
-        if (perm.kind !== 'project' || (perm.namespace !== project.name && perm.namespace !== '*')) continue;
+        if (perm.kind !== 'project') continue;
         for (const a of perm.access) if (a.resource === 'repository' && allRepoActions.includes(a.action)) out.add(a.action);
       }
     }

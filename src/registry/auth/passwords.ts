@@ -13,12 +13,16 @@ export async function hashPassword(password: string): Promise<string> {
 // time, so successful checks are remembered (keyed by a hash of hash+password, never the password).
 const verified = new Map<string, true>();
 
+/** How many scrypt derivations password checks have run (tests compare the work of different failures). */
+export const passwordWork = { derivations: 0 };
+
 export async function verifyPassword(password: string, stored: string): Promise<boolean> {
   const cacheKey = createHash('sha256').update(stored).update('\0').update(password).digest('hex');
   if (verified.has(cacheKey)) return true;
   const [scheme, salt, key] = stored.split('$');
   if (scheme !== 'scrypt' || !salt || !key) return false;
   const expected = Buffer.from(key, 'base64');
+  passwordWork.derivations++;
   const actual = await scrypt(password, Buffer.from(salt, 'base64'), expected.length);
   const ok = timingSafeEqual(actual, expected);
   if (ok) {

@@ -7,11 +7,12 @@ import type { AccessControl } from './access.ts';
 import { isSysadmin } from './access.ts';
 import type { TokenAccess, TokenSigner } from './jwt.ts';
 import { authenticate, principalName } from './principal.ts';
+import type { LoginThrottle } from './login-throttle.ts';
 import { sendJson } from '../http/respond.ts';
 import { badRequest, RegistryError } from '../http/errors.ts';
 
 export interface TokenServiceDeps {
-  db: Metadata; access: AccessControl; signer: TokenSigner; service: string; issuer: string; ttlSeconds: number;
+  db: Metadata; access: AccessControl; signer: TokenSigner; service: string; issuer: string; ttlSeconds: number; throttle: LoginThrottle;
 }
 
 export function parseScope(scope: string): TokenAccess | null {
@@ -28,7 +29,7 @@ export function tokenService(deps: TokenServiceDeps) {
     if (service && service !== deps.service) throw badRequest(`unknown service ${service}`);
     // Credentials are checked here, not by the caller's token: a bearer token cannot mint another.
     const principal = req.headers.authorization?.toLowerCase().startsWith('basic ')
-      ? await authenticate(req, deps.db, null)
+      ? await authenticate(req, deps.db, null, deps.throttle)
       : req.headers.authorization ? null : { kind: 'anonymous' as const };
     if (!principal) {
       throw new RegistryError(401, 'UNAUTHORIZED', 'invalid credentials', undefined, { 'WWW-Authenticate': 'Basic realm="bonneville-registry"' });

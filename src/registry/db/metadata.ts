@@ -13,6 +13,8 @@ export interface RobotAccess { resource: 'repository'; action: 'pull' | 'push' |
 export interface RobotPermission { kind: 'project'; namespace: string; access: RobotAccess[] }
 export interface Robot {
   id: number; name: string; secretHash: string; description: string; permissions: RobotPermission[];
+  /** The project the robot acts in, by id (its namespace text is only for display); null for none. */
+  projectId: number | null;
   /** Unix seconds; -1 never expires. */
   expiresAt: number; disabled: boolean; createdAt: number;
 }

@@ -17,7 +17,7 @@ export function toMember(r: Row): Member {
 }
 export function toRobot(r: Row | undefined): Robot | null {
   return r ? { id: Number(r.id), name: String(r.name), secretHash: String(r.secret_hash), description: String(r.description),
-    permissions: JSON.parse(String(r.permissions)), expiresAt: Number(r.expires_at), disabled: Number(r.disabled) === 1, createdAt: Number(r.created_at) } : null;
+    permissions: JSON.parse(String(r.permissions)), projectId: opt(r.project_id, Number), expiresAt: Number(r.expires_at), disabled: Number(r.disabled) === 1, createdAt: Number(r.created_at) } : null;
 }
 export function toRepo(r: Row | undefined): Repository | null {
   return r ? { id: Number(r.id), projectId: Number(r.project_id), name: String(r.name), createdAt: Number(r.created_at) } : null;

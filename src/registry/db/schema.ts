@@ -93,5 +93,14 @@ export function migrations(dialect: keyof typeof dialects): string[] {
      ALTER TABLE retention_policies ADD COLUMN schedule_since BIGINT NOT NULL DEFAULT 0;
      ALTER TABLE replication_policies ADD COLUMN schedule TEXT NOT NULL DEFAULT '';
      ALTER TABLE replication_policies ADD COLUMN schedule_since BIGINT NOT NULL DEFAULT 0;`,
+    // Robots act in a project by id (a name can be re-used by a later project); robots of
+    // projects deleted before this version have no project left and go.
+    `ALTER TABLE robots ADD COLUMN project_id INTEGER;
+     UPDATE robots SET project_id = (SELECT p.id FROM projects p WHERE substr(robots.name, 1, length(p.name) + 7) = 'robot$' || p.name || '+');
+     DELETE FROM robots WHERE project_id IS NULL;
+     DELETE FROM members WHERE project_id NOT IN (SELECT id FROM projects);
+     DELETE FROM immutable_rules WHERE project_id NOT IN (SELECT id FROM projects);
+     DELETE FROM webhooks WHERE project_id NOT IN (SELECT id FROM projects);
+     DELETE FROM retention_policies WHERE project_id NOT IN (SELECT id FROM projects);`,
   ];
 }

@@ -4,6 +4,9 @@ import type { AuditEntry, ImmutableRule, Member, Project, Robot, RoleId, User, W
 import type { SqlDriver } from './sql.ts';
 import { toMember, toProject, toRobot, toUser } from './rows.ts';
 
+/** Tables whose rows belong to one project (retention executions go with their policy). */
+const projectScopedTables = ['robots', 'members', 'immutable_rules', 'webhooks', 'retention_policies'];
+
 export class SqlAccounts {
   readonly sql: SqlDriver;
   constructor(sql: SqlDriver) { this.sql = sql; }
@@ -46,7 +49,16 @@ export class SqlAccounts {
     if (patch.public !== undefined) await this.sql.run('UPDATE projects SET public = ? WHERE id = ?', patch.public ? 1 : 0, id);
     if (patch.storageLimit !== undefined) await this.sql.run('UPDATE projects SET storage_limit = ? WHERE id = ?', patch.storageLimit, id);
   }
-  async deleteProject(id: number) { await this.sql.run('DELETE FROM projects WHERE id = ?', id); }
+  /** Removes a project and everything scoped to it, at once: a later project of the same name inherits nothing. */
+  async deleteProject(id: number) {
+    await this.sql.tx(async (q) => {
+      // Explicit rather than trusting ON DELETE CASCADE: robots have no foreign key, and older
+      // SQLite connections may run without foreign_keys.
+      await q.run('DELETE FROM retention_executions WHERE policy_id IN (SELECT id FROM retention_policies WHERE project_id = ?)', id);
+      for (const table of projectScopedTables) await q.run(`DELETE FROM ${table} WHERE project_id = ?`, id);
+      await q.run('DELETE FROM projects WHERE id = ?', id);
+    });
+  }
   async addMember(projectId: number, userId: number, roleId: RoleId): Promise<Member> {
     const id = await this.insert('INSERT INTO members (project_id, user_id, role_id) VALUES (?,?,?)', projectId, userId, roleId);
     return (await this.memberById(projectId, id))!;
@@ -68,8 +80,8 @@ export class SqlAccounts {
   // ---- robots
   async createRobot(r: Omit<Robot, 'id' | 'createdAt'>): Promise<Robot> {
     const now = Date.now();
-    const id = await this.insert('INSERT INTO robots (name, secret_hash, description, permissions, expires_at, disabled, created_at) VALUES (?,?,?,?,?,?,?)',
-      r.name, r.secretHash, r.description, JSON.stringify(r.permissions), r.expiresAt, r.disabled ? 1 : 0, now);
+    const id = await this.insert('INSERT INTO robots (name, secret_hash, description, permissions, project_id, expires_at, disabled, created_at) VALUES (?,?,?,?,?,?,?,?)',
+      r.name, r.secretHash, r.description, JSON.stringify(r.permissions), r.projectId, r.expiresAt, r.disabled ? 1 : 0, now);
     return { ...r, id, createdAt: now };
   }
   async robotByName(name: string) { return toRobot(await this.sql.get('SELECT * FROM robots WHERE name = ?', name)); }

@@ -1,4 +1,4 @@
-import { badRequest } from '../http/errors.ts';
+import { RegistryError } from '../http/errors.ts';
 
 export const maxPageSize = 1000;
 
@@ -7,7 +7,7 @@ export function pageParams(query: URLSearchParams): { n: number; last: string } 
   const raw = query.get('n');
   let n = maxPageSize;
   if (raw !== null) {
-    if (!/^\d+$/.test(raw)) throw badRequest(`invalid n=${raw}`);
+    if (!/^\d{1,9}$/.test(raw)) throw new RegistryError(400, 'PAGINATION_NUMBER_INVALID', `invalid number of results requested: n=${raw.slice(0, 50)}`);
     n = Math.min(Number(raw), maxPageSize);
   }
   return { n, last: query.get('last') ?? '' };

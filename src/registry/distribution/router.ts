@@ -2,7 +2,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Metadata } from '../db/metadata.ts';
 import { authenticate, type TokenCheck } from '../auth/principal.ts';
-import { RegistryError, unauthorized } from '../http/errors.ts';
+import type { LoginThrottle } from '../auth/login-throttle.ts';
+import { decodePathPart, nameInvalid, RegistryError, unauthorized } from '../http/errors.ts';
 import { drain } from '../http/respond.ts';
 import type { Challenge } from './gate.ts';
 import { parseDistributionPath, type DistRoutes } from './request.ts';
@@ -10,6 +11,7 @@ import { parseDistributionPath, type DistRoutes } from './request.ts';
 export interface DistributionRouterDeps {
   db: Metadata;
   tokens: TokenCheck;
+  throttle: LoginThrottle;
   routes: DistRoutes;
   /** The token service URL as the client should reach it. */
   realm: (req: IncomingMessage) => string;
@@ -21,12 +23,12 @@ export function distributionRouter(deps: DistributionRouterDeps) {
     const realm = deps.realm(req);
     const challenge: Challenge = (scope, error) =>
       `Bearer realm="${realm}",service="${deps.tokens.service}"${scope ? `,scope="${scope}"` : ''}${error ? `,error="${error}"` : ''}`;
-    const principal = await authenticate(req, deps.db, deps.tokens);
+    const principal = await authenticate(req, deps.db, deps.tokens, deps.throttle);
     if (!principal) {
       await drain(req);
       throw unauthorized(challenge(), 'invalid credentials or expired token');
     }
-    const target = parseDistributionPath(decodeURIComponent(url.pathname));
+    const target = parseDistributionPath(decodePathPart(url.pathname, nameInvalid));
     if (!target) throw new RegistryError(404, 'NAME_UNKNOWN', `no such endpoint ${url.pathname}`);
     const byMethod = deps.routes[target.kind] ?? {};
     const method = req.method ?? 'GET';

@@ -7,7 +7,8 @@ export type ErrorCode =
   | 'MANIFEST_BLOB_UNKNOWN' | 'MANIFEST_INVALID' | 'MANIFEST_UNKNOWN' | 'NAME_INVALID'
   | 'NAME_UNKNOWN' | 'SIZE_INVALID' | 'UNAUTHORIZED' | 'DENIED' | 'UNSUPPORTED' | 'TOOMANYREQUESTS'
   // management API codes (Harbor style)
-  | 'BAD_REQUEST' | 'NOT_FOUND' | 'CONFLICT' | 'FORBIDDEN' | 'PRECONDITION';
+  | 'PAGINATION_NUMBER_INVALID'
+  | 'BAD_REQUEST' | 'NOT_FOUND' | 'CONFLICT' | 'FORBIDDEN' | 'PRECONDITION' | 'PAYLOAD_TOO_LARGE';
 
 export class RegistryError extends Error {
   readonly status: number;
@@ -44,4 +45,13 @@ export const badRequest = (why: string) => new RegistryError(400, 'BAD_REQUEST',
 export const notFound = (what: string) => new RegistryError(404, 'NOT_FOUND', `${what} not found`);
 export const conflict = (why: string) => new RegistryError(409, 'CONFLICT', why);
 export const forbidden = (why = 'forbidden') => new RegistryError(403, 'FORBIDDEN', why);
+export const payloadTooLarge = (why: string) => new RegistryError(413, 'PAYLOAD_TOO_LARGE', why);
+export const tooManyRequests = (retryAfterSeconds: number) => new RegistryError(429, 'TOOMANYREQUESTS', 'too many failed logins; try again later',
+  undefined, { 'Retry-After': String(retryAfterSeconds) });
+
+/** decodeURIComponent that reports a malformed escape (`%ZZ`) as the client's error, not a crash. */
+export function decodePathPart(text: string, bad: (why: string) => RegistryError): string {
+  try { return decodeURIComponent(text); } catch { throw bad(`malformed percent-encoding in ${JSON.stringify(text.slice(0, 100))}`); }
+}
+
 export const precondition = (why: string) => new RegistryError(412, 'PRECONDITION', why);

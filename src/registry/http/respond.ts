@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { RegistryError } from './errors.ts';
+import { payloadTooLarge, RegistryError } from './errors.ts';
 
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string | string[]> = {}): void {
   const data = Buffer.from(JSON.stringify(body));
@@ -36,10 +36,17 @@ export async function readBody(req: IncomingMessage, limit: number, tooLarge: ()
   return Buffer.concat(chunks);
 }
 
+/** Largest JSON body the management API reads. */
+export const MAX_JSON_BODY = 1 << 20;
+
+/** A JSON object body ({} when empty); anything else (null, arrays, numbers, bad JSON) is the client's error. */
 export async function readJson(req: IncomingMessage, bad: (why: string) => Error): Promise<any> {
-  const body = await readBody(req, 1 << 20, () => bad('body too large'));
+  const body = await readBody(req, MAX_JSON_BODY, () => payloadTooLarge(`body larger than ${MAX_JSON_BODY} bytes`));
   if (body.length === 0) return {};
-  try { return JSON.parse(body.toString('utf8')); } catch { throw bad('body is not valid JSON'); }
+  let doc: unknown;
+  try { doc = JSON.parse(body.toString('utf8')); } catch { throw bad('body is not valid JSON'); }
+  if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) throw bad('body must be a JSON object');
+  return doc;
 }
 
 /** Discards what is left of a request body so keep-alive connections stay usable. */

@@ -5,7 +5,7 @@
 // same checks (quotas, immutability) as any other push.
 import type { Metadata } from '../db/metadata.ts';
 import type { RegistryEvent } from '../events.ts';
-import { globMatch } from '../distribution/immutability.ts';
+import { globMatch } from '../distribution/glob.ts';
 import { DistributionClient } from './client.ts';
 import { copyArtifact } from './copy.ts';
 import type { Execution, Policy, ReplicationStore, RemoteRegistry } from './store.ts';

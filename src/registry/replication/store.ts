@@ -44,7 +44,9 @@ function toExecution(r: Row | undefined): Execution | null {
 export class ReplicationStore {
   private readonly sql: SqlDriver;
   private readonly box: SecretBox;
-  constructor(sql: SqlDriver, box: SecretBox) { this.sql = sql; this.box = box; }
+  /** The scheduler's clock: when a cron was set is compared with its slots, so both use one time. */
+  private readonly clock: () => number;
+  constructor(sql: SqlDriver, box: SecretBox, clock: () => number = Date.now) { this.sql = sql; this.box = box; this.clock = clock; }
 
   /** Seals passwords stored in plain text (by a registry from before encryption at rest). */
   async sealPlainSecrets(): Promise<void> {
@@ -74,7 +76,7 @@ export class ReplicationStore {
   }
 
   async addPolicy(p: Omit<Policy, 'id' | 'createdAt' | 'scheduleSince'>): Promise<number> {
-    const now = Date.now();
+    const now = this.clock();
     return Number((await this.sql.get(`INSERT INTO replication_policies (name, description, src_registry_id, dest_registry_id, dest_namespace, filters,
       trigger_type, enabled, override, schedule, schedule_since, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?) RETURNING id`, p.name, p.description,
       p.srcRegistryId, p.destRegistryId, p.destNamespace, JSON.stringify(p.filters), p.triggerType, p.enabled ? 1 : 0, p.override ? 1 : 0,
@@ -85,7 +87,7 @@ export class ReplicationStore {
     await this.sql.run(`UPDATE replication_policies SET name = ?, description = ?, src_registry_id = ?, dest_registry_id = ?, dest_namespace = ?,
       filters = ?, trigger_type = ?, enabled = ?, override = ?, schedule_since = CASE WHEN schedule = ? THEN schedule_since ELSE ? END, schedule = ?
       WHERE id = ?`, p.name, p.description, p.srcRegistryId, p.destRegistryId, p.destNamespace, JSON.stringify(p.filters), p.triggerType,
-      p.enabled ? 1 : 0, p.override ? 1 : 0, p.cron, Date.now(), p.cron, p.id);
+      p.enabled ? 1 : 0, p.override ? 1 : 0, p.cron, this.clock(), p.cron, p.id);
   }
   async scheduledPolicies() {
     return (await this.sql.all("SELECT * FROM replication_policies WHERE trigger_type = 'scheduled' AND schedule <> '' AND enabled = 1 ORDER BY id"))

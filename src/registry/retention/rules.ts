@@ -1,6 +1,6 @@
 // Tag retention rules (Harbor's templates) and their evaluation: a tag survives when any rule
 // whose repository selector covers its repository retains it; the others of those repositories go.
-import { globMatch } from '../distribution/immutability.ts';
+import { checkPattern, globMatch } from '../distribution/glob.ts';
 import { badRequest } from '../http/errors.ts';
 
 export type Template = 'latestPushedK' | 'nDaysSinceLastPush' | 'always';
@@ -39,7 +39,7 @@ export function evaluate(rules: RetentionRule[], repository: string, tags: TagIn
 function selector(v: any, matches: string, excludes: string, what: string): Selector {
   if (v === undefined) return { pattern: '**', exclude: false };
   if (typeof v?.pattern !== 'string' || ![matches, excludes].includes(v.decoration ?? matches)) throw badRequest(`${what} wants {decoration: ${matches}|${excludes}, pattern}`);
-  return { pattern: v.pattern, exclude: v.decoration === excludes };
+  return { pattern: checkPattern(v.pattern, `${what}.pattern`), exclude: v.decoration === excludes };
 }
 
 /** Parses Harbor's rule JSON. */

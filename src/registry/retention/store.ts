@@ -22,17 +22,19 @@ const toExecution = (r: Row | undefined): RetentionExecution | null =>
 
 export class RetentionStore {
   private readonly sql: SqlDriver;
-  constructor(sql: SqlDriver) { this.sql = sql; }
+  /** The scheduler's clock: when a cron was set is compared with its slots, so both use one time. */
+  private readonly clock: () => number;
+  constructor(sql: SqlDriver, clock: () => number = Date.now) { this.sql = sql; this.clock = clock; }
 
   async create(projectId: number, rules: RetentionRule[], cron: string): Promise<number> {
-    const now = Date.now();
+    const now = this.clock();
     return Number((await this.sql.get(`INSERT INTO retention_policies (project_id, algorithm, rules, schedule, schedule_since, created_at)
       VALUES (?, 'or', ?, ?, ?, ?) RETURNING id`, projectId, JSON.stringify(rules), cron, now, now))!.id);
   }
   /** A changed cron starts counting from now; an unchanged one keeps its slots. */
   async update(id: number, rules: RetentionRule[], cron: string) {
     await this.sql.run(`UPDATE retention_policies SET rules = ?, schedule_since = CASE WHEN schedule = ? THEN schedule_since ELSE ? END, schedule = ?
-      WHERE id = ?`, JSON.stringify(rules), cron, Date.now(), cron, id);
+      WHERE id = ?`, JSON.stringify(rules), cron, this.clock(), cron, id);
   }
   async scheduled() { return (await this.sql.all("SELECT * FROM retention_policies WHERE schedule <> '' ORDER BY id")).map((r) => toPolicy(r)!); }
   async policy(id: number) { return toPolicy(await this.sql.get('SELECT * FROM retention_policies WHERE id = ?', id)); }

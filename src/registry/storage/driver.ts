@@ -2,6 +2,11 @@
 // All OCI logic (digests, verification, links) lives above it.
 import { createReadStream, mkdirSync, renameSync, unlinkSync, rmSync } from 'node:fs';
 import { link, mkdir, open, readdir, rm, stat, writeFile, rename, readFile, type FileHandle } from 'node:fs/promises';
+
+// Registry state (blobs, uploads, keys, the database) is private to the registry's user: stored
+// layers of private projects and key material must not be readable by other local users.
+export const dirMode = 0o700;
+export const fileMode = 0o600;
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { randomUUID } from 'node:crypto';
@@ -36,8 +41,8 @@ export class FsDriver {
    * the disk sees large writes and the socket keeps being read meanwhile.
    */
   async append(path: string, body: AsyncIterable<Buffer>, onChunk: (chunk: Buffer) => void): Promise<number> {
-    await mkdir(dirname(this.abs(path)), { recursive: true });
-    const fh = await open(this.abs(path), 'a');
+    await mkdir(dirname(this.abs(path)), { recursive: true, mode: dirMode });
+    const fh = await open(this.abs(path), 'a', fileMode);
     let written = 0;
     let batch: Buffer[] = [], batched = 0;
     let writing: Promise<Error | null> | null = null;
@@ -71,9 +76,9 @@ export class FsDriver {
   }
 
   /** Writes a small file atomically (temporary sibling + rename). */
-  async writeAtomic(path: string, data: Buffer | string, mode = 0o644): Promise<void> {
+  async writeAtomic(path: string, data: Buffer | string, mode = fileMode): Promise<void> {
     const target = this.abs(path);
-    await mkdir(dirname(target), { recursive: true });
+    await mkdir(dirname(target), { recursive: true, mode: dirMode });
     const tmp = `${target}.${randomUUID()}.tmp`;
     await writeFile(tmp, data, { mode });
     await rename(tmp, target);
@@ -83,9 +88,9 @@ export class FsDriver {
    * Creates a small file unless it exists, atomically: of several processes racing to create a
    * key, exactly one wins and all of them then read the winner's bytes.
    */
-  async createOnce(path: string, data: Buffer | string, mode = 0o600): Promise<Buffer> {
+  async createOnce(path: string, data: Buffer | string, mode = fileMode): Promise<Buffer> {
     const target = this.abs(path);
-    await mkdir(dirname(target), { recursive: true });
+    await mkdir(dirname(target), { recursive: true, mode: dirMode });
     const tmp = `${target}.${randomUUID()}.tmp`;
     await writeFile(tmp, data, { mode });
     try {
@@ -105,7 +110,7 @@ export class FsDriver {
    */
   moveIntoPlaceSync(from: string, to: string): void {
     const src = this.abs(from), dst = this.abs(to);
-    mkdirSync(dirname(dst), { recursive: true });
+    mkdirSync(dirname(dst), { recursive: true, mode: dirMode });
     renameSync(src, dst);
   }
 
@@ -125,7 +130,7 @@ export class FsDriver {
     try { return (await stat(this.abs(path))).mtimeMs; } catch (e) { if (isMissing(e)) return null; throw e; }
   }
 
-  ensureDirSync(dir: string): void { mkdirSync(this.abs(dir), { recursive: true }); }
+  ensureDirSync(dir: string): void { mkdirSync(this.abs(dir), { recursive: true, mode: dirMode }); }
   removeSync(path: string): void { rmSync(this.abs(path), { force: true, recursive: true }); }
 }
 

@@ -35,6 +35,8 @@ export const blobsDir = 'blobs';
 export const uploadsDir = 'uploads';
 export const uploadPath = (id: string): string => join('uploads', id);
 export const sqlitePath = 'registry.sqlite';
+/** The generated admin password, readable by the registry's user only. */
+export const adminPasswordPath = 'admin.password';
 export const signingKeyPath = join('keys', 'token-signing.pem');
 export const secretKeyPath = join('keys', 'secrets.key');
 export const tlsDir = 'tls';
