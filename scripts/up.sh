@@ -8,7 +8,7 @@ name=${BONNEVILLE_VCH:-default}
 state=${BONNEVILLE_HOME:-/var/lib/bonneville}
 socket=${BONNEVILLE_SOCKET:-/run/bonneville/$name/docker.sock}
 mkdir -p "$state/$name" "$(dirname "$socket")"
-# The registry (Harbor's role) beside the VCH: HTTPS with its own CA, admin password printed once.
+# The registry (Harbor's role) beside the VCH: HTTPS with its own CA, the generated admin password in a root-only file.
 registry_root=$state/registry
 registry_listen=${BONNEVILLE_REGISTRY_LISTEN:-127.0.0.1:5443}
 # Registry state is private to root (blobs of private projects, keys, the database); the log holds no secrets.
