@@ -13,6 +13,7 @@ type containerConfig struct {
 	Env        []string       `json:"env"`
 	WorkingDir string         `json:"workingDir"`
 	User       string         `json:"user"`
+	Groups     []string       `json:"groups"` // supplementary groups added (GroupAdd): names or gids
 	Tty        bool           `json:"tty"`
 	OpenStdin  bool           `json:"openStdin"`
 	Rows       uint16         `json:"rows"`

@@ -12,6 +12,7 @@ type launchSpec struct {
 	env       []string
 	cwd       string
 	user      string
+	groups    []string
 	tty       bool
 	openStdin bool
 	rows      uint16
@@ -28,6 +29,11 @@ func (t *tether) launch(root string, id uint32, spec launchSpec, sink outputSink
 	if err != nil {
 		return nil, startFailed("%v", err)
 	}
+	extra, err := resolveGroupsInRoot(root, spec.groups)
+	if err != nil {
+		return nil, startFailed("%v", err)
+	}
+	who.groups = append(who.groups, extra...)
 	env := spec.env
 	pathEnv, hasPath := envValue(env, "PATH")
 	if !hasPath {

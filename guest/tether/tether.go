@@ -142,7 +142,7 @@ func (t *tether) startContainer(payload []byte) {
 		t.failContainer(startFailed("%v", err))
 		return
 	}
-	spec := launchSpec{argv: cfg.Cmd, env: cfg.Env, cwd: cfg.WorkingDir, user: cfg.User, tty: cfg.Tty,
+	spec := launchSpec{argv: cfg.Cmd, env: cfg.Env, cwd: cfg.WorkingDir, user: cfg.User, groups: cfg.Groups, tty: cfg.Tty,
 		openStdin: cfg.OpenStdin, rows: cfg.Rows, cols: cfg.Cols}
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -226,7 +226,7 @@ func (t *tether) startExec(id uint32, payload []byte) {
 	}
 	cfg := t.config
 	spec := launchSpec{argv: ec.Cmd, env: mergeEnv(cfg.Env, ec.Env), cwd: ec.WorkingDir, user: ec.User,
-		tty: ec.Tty, openStdin: ec.OpenStdin, rows: ec.Rows, cols: ec.Cols}
+		groups: cfg.Groups, tty: ec.Tty, openStdin: ec.OpenStdin, rows: ec.Rows, cols: ec.Cols}
 	if spec.cwd == "" {
 		spec.cwd = cfg.WorkingDir
 	}

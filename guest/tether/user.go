@@ -160,3 +160,42 @@ func resolveUserInRoot(root, spec string) (identity, error) {
 	}
 	return resolveUser(spec, passwd, groups)
 }
+
+// resolveGroups turns GroupAdd entries (group names or numeric gids) into gids, as runc does: a
+// number need not exist in /etc/group, a name must.
+func resolveGroups(names []string, groups []groupEntry) ([]uint32, error) {
+	var gids []uint32
+	for _, name := range names {
+		if gid, numeric := parseID(name); numeric {
+			gids = append(gids, uint32(gid))
+			continue
+		}
+		found := false
+		for _, g := range groups {
+			if g.name == name {
+				gids = append(gids, uint32(g.gid))
+				found = true
+				break
+			}
+		}
+		if !found {
+			return nil, fmt.Errorf("unable to find group %s: no matching entries in group file", name)
+		}
+	}
+	return gids, nil
+}
+
+// resolveGroupsInRoot resolves GroupAdd against the container's own /etc/group.
+func resolveGroupsInRoot(root string, names []string) ([]uint32, error) {
+	if len(names) == 0 {
+		return nil, nil
+	}
+	var groups []groupEntry
+	if p, err := resolveInRoot(root, "/etc/group"); err == nil {
+		if f, err := os.Open(p); err == nil {
+			groups = parseGroup(f)
+			f.Close()
+		}
+	}
+	return resolveGroups(names, groups)
+}

@@ -147,6 +147,7 @@ export async function startEngine(options: EngineOptions): Promise<RunningEngine
       containers,
       output,
       images,
+      runtime: backend.info().name,
       vmIdentity: (c) => {
         const info = backend.info();
         const shape = containers.vmShape(c.record.id);

@@ -9,6 +9,8 @@ export interface ProcessSpec {
   env: string[];
   workingDir: string;
   user: string;
+  /** Supplementary groups added to the user's (GroupAdd): names or gids. */
+  groups?: string[];
   tty: boolean;
   openStdin: boolean;
   rows?: number;

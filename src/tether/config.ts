@@ -40,6 +40,8 @@ export interface ContainerConfig {
   workingDir: string;
   /** "", "uid", "uid:gid", "name" or "name:group", resolved in the container's /etc/passwd and /etc/group. */
   user: string;
+  /** Supplementary groups added for the process and its execs (GroupAdd): names or gids. */
+  groups?: string[];
   tty: boolean;
   /** false: the process's stdin is /dev/null. */
   openStdin: boolean;

@@ -116,3 +116,20 @@ test('log drivers: json-file is reported, none keeps docker logs from reading, u
   assert.match(unknown.stderr, /no log driver named 'splunk' is registered/);
   await vch.docker(['rm', plain, silent]);
 });
+
+test('--group-add, --mac-address and --runtime as dockerd takes them', async () => {
+  const groups = await vch.docker(['run', '--rm', '--user', 'nobody', '--group-add', 'app', '--group-add', '4242', 'busybox', 'id', '-G']);
+  assert.equal(groups.code, 0, groups.stderr);
+  assert.deepEqual(groups.stdout.trim().split(' ').sort(), ['1000', '4242', '65534'].sort());
+  const unknownGroup = await vch.docker(['run', '--rm', '--group-add', 'no-such-group', 'busybox', 'true']);
+  assert.notEqual(unknownGroup.code, 0);
+  assert.match(unknownGroup.stderr, /unable to find group no-such-group/);
+  const mac = await vch.docker(['run', '--rm', '--mac-address', '02:42:de:ad:be:ef', 'busybox', 'cat', '/sys/class/net/eth0/address']);
+  assert.equal(mac.code, 0, mac.stderr);
+  assert.equal(mac.stdout.trim(), '02:42:de:ad:be:ef');
+  const multicast = await vch.docker(['create', '--mac-address', '03:00:00:00:00:01', 'busybox', 'true']);
+  assert.match(multicast.stderr, /invalid MAC address/);
+  const runtime = await vch.docker(['create', '--runtime', 'runsc', 'busybox', 'true']);
+  assert.notEqual(runtime.code, 0);
+  assert.match(runtime.stderr, /unknown or invalid runtime name: runsc/);
+});

@@ -257,6 +257,7 @@ export class QemuBackend implements Backend {
       env,
       workingDir: spec.process.workingDir,
       user: spec.process.user,
+      groups: spec.process.groups ?? [],
       tty: spec.process.tty,
       openStdin: spec.process.openStdin,
       rows: spec.process.rows ?? 24,

@@ -16,6 +16,7 @@ export interface DockerHostConfig {
   NanoCpus?: number;
   CpuCount?: number;
   Binds?: string[] | null;
+  GroupAdd?: string[] | null;
   NetworkMode?: string;
   RestartPolicy?: { Name?: string; MaximumRetryCount?: number };
   [key: string]: unknown;
@@ -105,6 +106,7 @@ export function toContainerSpec(name: string, request: DockerCreateRequest, imag
       env: tty && !env.some((e) => e.startsWith('TERM=')) ? [...env, 'TERM=xterm'] : env,
       workingDir: request.WorkingDir || imageConfig.WorkingDir || '/',
       user: request.User || imageConfig.User || '',
+      ...(host.GroupAdd?.length ? { groups: host.GroupAdd } : {}),
       tty,
       openStdin: request.OpenStdin === true,
     },

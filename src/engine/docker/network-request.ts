@@ -9,6 +9,7 @@ import type { DockerCreateRequest } from './create-request.ts';
 interface DockerEndpointConfig {
   Aliases?: string[] | null;
   IPAMConfig?: { IPv4Address?: string } | null;
+  MacAddress?: string;
 }
 
 type DockerPortBindings = Record<string, Array<{ HostIp?: string; HostPort?: string }> | null>;
@@ -40,7 +41,14 @@ export function dockerNetworkRequest(request: DockerCreateRequest, image: ImageR
   const endpointsConfig = ((request.NetworkingConfig as { EndpointsConfig?: Record<string, DockerEndpointConfig> } | undefined)?.EndpointsConfig) ?? {};
   const endpoint = (network: string): EndpointRequest => {
     const config = endpointsConfig[network] ?? (network === 'bridge' ? endpointsConfig.default : undefined) ?? {};
-    return { network, aliases: config.Aliases ?? [], ...(config.IPAMConfig?.IPv4Address ? { ipv4: config.IPAMConfig.IPv4Address } : {}) };
+    // Before API 1.44 the MAC was Config.MacAddress, for the primary network.
+    const mac = config.MacAddress || (network === mode ? (request.MacAddress as string | undefined) : undefined) || undefined;
+    return {
+      network,
+      aliases: config.Aliases ?? [],
+      ...(config.IPAMConfig?.IPv4Address ? { ipv4: config.IPAMConfig.IPv4Address } : {}),
+      ...(mac ? { mac } : {}),
+    };
   };
   const endpoints = mode === 'none' ? [] : [
     endpoint(mode),

@@ -23,6 +23,8 @@ export interface ContainerRoutesBackend {
   containers: ContainerService;
   output: ContainerOutput;
   images: ImageStore;
+  /** The one runtime this VCH has (its backend's name, as `docker info` lists it). */
+  runtime: string;
   vmIdentity(c: ContainerView): VmIdentity;
   /** The container's networks and published ports; absent: none. */
   networkView?(c: ContainerView): ContainerNetworkView;
@@ -66,6 +68,8 @@ function list(b: ContainerRoutesBackend, ctx: RequestContext): void {
 async function create(b: ContainerRoutesBackend, ctx: RequestContext): Promise<void> {
   const request = await readJsonBody<DockerCreateRequest>(ctx.req);
   if (!request.Image) throw invalid('Config cannot be empty in order to create a container');
+  const runtime = request.HostConfig?.Runtime;
+  if (runtime && runtime !== b.runtime) throw invalid(`unknown or invalid runtime name: ${String(runtime)}`);
   const image = b.images.resolve(request.Image);
   if (!image) throw notFound(`No such image: ${displayReference(request.Image)}`);
   const spec = toContainerSpec(ctx.query.get('name') ?? '', request, image);

@@ -101,10 +101,14 @@ async function prune(b: NetworkRoutesBackend, ctx: RequestContext): Promise<void
 }
 
 async function connect(b: NetworkRoutesBackend, ctx: RequestContext): Promise<void> {
-  const body = await readJsonBody<{ Container?: string; EndpointConfig?: { Aliases?: string[] | null; IPAMConfig?: { IPv4Address?: string } | null } | null }>(ctx.req);
+  const body = await readJsonBody<{ Container?: string; EndpointConfig?: { Aliases?: string[] | null; IPAMConfig?: { IPv4Address?: string } | null; MacAddress?: string } | null }>(ctx.req);
   if (!body.Container) throw invalid('Container is required');
   const id = b.containerId(body.Container);
-  await b.networks.connect(ctx.params.id, id, { aliases: body.EndpointConfig?.Aliases ?? [], ipv4: body.EndpointConfig?.IPAMConfig?.IPv4Address || undefined });
+  await b.networks.connect(ctx.params.id, id, {
+    aliases: body.EndpointConfig?.Aliases ?? [],
+    ipv4: body.EndpointConfig?.IPAMConfig?.IPv4Address || undefined,
+    mac: body.EndpointConfig?.MacAddress || undefined,
+  });
   ctx.res.writeHead(200).end();
 }
 

@@ -62,6 +62,8 @@ export interface EndpointRequest {
   network: string;
   aliases: string[];
   ipv4?: string;
+  /** The NIC's MAC address, when asked for (`--mac-address`); else derived from the address. */
+  mac?: string;
 }
 
 /** What a container asked for at create; kept in its record. */

@@ -238,14 +238,14 @@ export class NetworkService implements ContainerNetworking {
   }
 
   /** Joins a (stopped) container to a network. */
-  async connect(ref: string, containerId: string, request: { aliases?: string[]; ipv4?: string }): Promise<void> {
+  async connect(ref: string, containerId: string, request: { aliases?: string[]; ipv4?: string; mac?: string }): Promise<void> {
     const net = this.get(ref);
     const container = this.lookup(containerId);
     if (!container) throw notFound(`No such container: ${containerId}`);
     if (container.vm) throw conflict(`container ${container.name} is running: Bonneville connects stopped containers only (its NICs are fixed while the VM runs)`);
     if (net.endpoints[containerId]) throw forbidden(`endpoint with name ${container.name} already exists in network ${net.name}`);
     if (!container.request?.enabled) throw forbidden(`container ${container.name} has networking disabled (--network none)`);
-    this.addEndpoint(net, containerId, request.aliases ?? [], request.ipv4);
+    this.addEndpoint(net, containerId, request.aliases ?? [], request.ipv4, request.mac);
     this.store.save(net);
     this.announce(net, 'connect', { container: containerId });
     this.tellPeers(net, containerId);
@@ -262,7 +262,13 @@ export class NetworkService implements ContainerNetworking {
     this.tellPeers(net, containerId);
   }
 
-  private addEndpoint(net: NetworkRecord, containerId: string, aliases: string[], ipv4?: string): EndpointRecord {
+  private addEndpoint(net: NetworkRecord, containerId: string, aliases: string[], ipv4?: string, mac?: string): EndpointRecord {
+    if (mac !== undefined) {
+      // A unicast, locally or globally administered address, not one another NIC here has.
+      if (!/^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i.test(mac) || (parseInt(mac.slice(0, 2), 16) & 1) === 1) throw invalid(`invalid MAC address: ${mac}`);
+      mac = mac.toLowerCase();
+      if (Object.values(net.endpoints).some((e) => e.mac === mac)) throw forbidden(`MAC address ${mac} is already in use on network ${net.name}`);
+    }
     const subnet = parseSubnet(net.subnet);
     const taken = new Set([net.gateway, ...Object.values(net.endpoints).map((e) => e.ip)]);
     let ip: string | undefined;
@@ -276,7 +282,7 @@ export class NetworkService implements ContainerNetworking {
     }
     // The default bridge has no name resolution, hence no aliases (as in Docker).
     const endpoint: EndpointRecord = {
-      id: randomBytes(32).toString('hex'), ip, mac: macFor(ip), aliases: net.name === DEFAULT_NETWORK ? [] : [...new Set(aliases)], staticIp: ipv4 !== undefined,
+      id: randomBytes(32).toString('hex'), ip, mac: mac ?? macFor(ip), aliases: net.name === DEFAULT_NETWORK ? [] : [...new Set(aliases)], staticIp: ipv4 !== undefined,
     };
     net.endpoints[containerId] = endpoint;
     return endpoint;
@@ -316,7 +322,7 @@ export class NetworkService implements ContainerNetworking {
       for (const wanted of request.endpoints) {
         const net = this.get(wanted.network);
         if (net.endpoints[record.id]) continue;
-        this.addEndpoint(net, record.id, wanted.aliases, wanted.ipv4);
+        this.addEndpoint(net, record.id, wanted.aliases, wanted.ipv4, wanted.mac);
         joined.push(net);
       }
     } catch (err) {
