@@ -1,0 +1,71 @@
+// Boots are admitted at the rate the cores can take: a fixed number run at once, the rest wait in
+// arrival order. A start that waits simply takes longer (back-pressure on the HTTP request); its boot
+// timeout starts when it is admitted, so waiting behind others can never make it fail.
+import { availableParallelism, loadavg } from 'node:os';
+
+export class BootAdmission {
+  readonly slots: number;
+  private running = 0;
+  private readonly queue: Array<() => void> = [];
+
+  constructor(slots: number) {
+    this.slots = Math.max(1, Math.floor(slots));
+  }
+
+  /** Boots running now. */
+  get busy(): number {
+    return this.running;
+  }
+
+  /** Boots waiting for a slot. */
+  get waiting(): number {
+    return this.queue.length;
+  }
+
+  /**
+   * Runs work once a slot is free. FIFO, except `first`: a template build goes to the front, since
+   * every start queued behind it becomes a cheap clone once it is done.
+   */
+  async run<T>(work: () => Promise<T>, options: { first?: boolean } = {}): Promise<T> {
+    if (this.running >= this.slots) {
+      await new Promise<void>((resolve) => {
+        if (options.first) this.queue.unshift(resolve);
+        else this.queue.push(resolve);
+      });
+    } else {
+      this.running++;
+    }
+    try {
+      return await work();
+    } finally {
+      // The slot passes straight to the next in line (running stays counted), or is freed.
+      const next = this.queue.shift();
+      if (next) next();
+      else this.running--;
+    }
+  }
+}
+
+/**
+ * How many boots run at once: under TCG a booting guest keeps a core busy, so one per core; under
+ * KVM a boot is mostly waiting (devices, the tether), so two per core.
+ */
+export function bootSlots(accel: 'kvm' | 'tcg', cores = availableParallelism()): number {
+  return accel === 'kvm' ? Math.max(2, 2 * cores) : Math.max(1, cores);
+}
+
+/**
+ * How much slower than an idle host things run now: the 1-minute load average per core, at least 1
+ * and capped (a timeout still ends a guest that never comes up). Timeouts are scaled by it, so that a
+ * host busy with other work does not turn slow boots into failed ones.
+ */
+export function loadFactor(cores = availableParallelism(), load = loadavg()[0]): number {
+  return Math.min(MAX_LOAD_FACTOR, Math.max(1, load / cores));
+}
+
+export const MAX_LOAD_FACTOR = 6;
+
+/** Whether the host is doing more than one boot's worth of work (then a slow restore proves nothing). */
+export function hostBusy(admission: BootAdmission, cores = availableParallelism(), load = loadavg()[0]): boolean {
+  return admission.busy > 1 || admission.waiting > 0 || load >= cores * 0.75;
+}
