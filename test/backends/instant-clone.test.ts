@@ -117,6 +117,40 @@ describe('instant clone (qemu backend, TCG)', { timeout: 600_000 }, () => {
     await vm.exited;
   });
 
+  it('keeps the template when clones time out while other boots run (a busy host proves nothing)', async () => {
+    // A QEMU wrapper under which a clone never comes up while the marker exists: as on a host too
+    // busy to run it within its time. Cold boots and the template run the real QEMU.
+    const marker = join(work, 'clones-hang');
+    const wrapper = join(work, 'qemu-wrapper.sh');
+    writeFileSync(wrapper, `#!/bin/sh\ncase " $* " in *" -incoming "*) [ -e '${marker}' ] && exec sleep 3600;; esac\nexec qemu-system-x86_64 "$@"\n`, { mode: 0o755 });
+    const log: string[] = [];
+    const busy = new QemuBackend({
+      qemuBinary: wrapper, kernel: guest.kernel, initrd: guest.initrd, kernelVersion: 'test', accel: 'tcg', accelReason: 'test',
+      tscKhz: readTscKhz(), bootTimeoutSeconds: 60, templatesDir: join(work, 'templates-busy'), log: (m) => log.push(m),
+    });
+    assert.equal(await busy.prepareTemplate(MEMORY_MIB, 1), true, log.join('\n'));
+    const metaFile = join(work, 'templates-busy', readdirSync(join(work, 'templates-busy')).find((e) => !e.startsWith('.'))!, 'meta.json');
+    const savedId = (JSON.parse(readFileSync(metaFile, 'utf8')) as { id: string }).id;
+    writeFileSync(marker, '');
+    const specs = await Promise.all([spec('busy-a', ['true']), spec('busy-b', ['true'])]);
+    const started = await Promise.all(specs.map((s) => busy.boot(s)));
+    vms.push(...started);
+    assert.deepEqual(await Promise.all(started.map((vm) => vm.exited)), [{ code: 0 }, { code: 0 }]);
+    assert.deepEqual(specs.map((s) => restoredFrom(s.dir)), [undefined, undefined], 'both fell back to cold boots');
+    assert.equal(log.filter((m) => /kept although a restore failed: the host is busy/.test(m)).length, 2, log.join('\n'));
+    assert.ok(!log.some((m) => /discarded/.test(m)), log.join('\n'));
+    assert.equal((JSON.parse(readFileSync(metaFile, 'utf8')) as { id: string }).id, savedId, 'the same template is still in place');
+    assert.match(busy.info().details.find(([k]) => k === 'Instant clone')![1], /^on \(templates ready: 128m-1c\)$/);
+    // Once the host can run it, the next start is a clone of that template again.
+    rmSync(marker);
+    const next = await spec('busy-next', ['true']);
+    const vm = await busy.boot(next);
+    vms.push(vm);
+    assert.equal((await vm.exited).code, 0);
+    assert.ok(restoredFrom(next.dir), 'restored from the kept template');
+    assert.ok(log.some((m) => /started as a clone of 128m-1c/.test(m)), log.join('\n'));
+  });
+
   it('falls back to a cold boot and drops a template that does not restore', async () => {
     const store = join(work, 'templates');
     const dir = readdirSync(store).find((e) => e.startsWith(`${MEMORY_MIB}m-1c-`))!;

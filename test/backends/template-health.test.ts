@@ -113,9 +113,9 @@ describe('boot admission', () => {
   });
 
   it('derives its slots from the cores and the accelerator, and stretches timeouts with load', () => {
-    assert.equal(bootSlots('tcg', 2), 2);
-    assert.equal(bootSlots('tcg', 1), 1);
-    assert.equal(bootSlots('kvm', 2), 4);
+    assert.equal(bootSlots('tcg', 2), 4);
+    assert.equal(bootSlots('tcg', 1), 2);
+    assert.equal(bootSlots('kvm', 2), 8);
     assert.equal(loadFactor(2, 0.5), 1);
     assert.equal(loadFactor(2, 5), 2.5);
     assert.equal(loadFactor(2, 1000), MAX_LOAD_FACTOR);

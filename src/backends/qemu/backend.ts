@@ -75,9 +75,12 @@ const CLONE_STEP_TIMEOUT_MS = 15_000;
 class CloneFallback extends Error {
   /** How the restore failed, when it is the template's business at all (not the container's disks). */
   readonly failure?: RestoreFailure;
-  constructor(message: string, failure: RestoreFailure | undefined, cause: unknown) {
+  /** Whether other boots ran or waited (or the host was loaded) when it failed. */
+  readonly hostBusy: boolean;
+  constructor(message: string, failure: RestoreFailure | undefined, hostBusy: boolean, cause: unknown) {
     super(message, { cause });
     this.failure = failure;
+    this.hostBusy = hostBusy;
   }
 }
 
@@ -171,7 +174,7 @@ export class QemuBackend implements Backend {
         return vm;
       } catch (err) {
         if (!(err instanceof CloneFallback)) throw err;
-        if (err.failure) this.clones!.restoreFailed(shape, template, err.failure, hostBusy(this.admission), err.message);
+        if (err.failure) this.clones!.restoreFailed(shape, template, err.failure, err.hostBusy, err.message);
         why = `the clone failed: ${err.message}`;
       }
     }
@@ -262,6 +265,7 @@ export class QemuBackend implements Backend {
       return vm;
     } catch (err) {
       const diedByItself = exitedEarly;
+      const busy = hostBusy(this.admission);
       if (vm) await vm.kill();
       else killQuietly(pid);
       // QEMU may still hold the taps for a moment; deleting a tap in use is fine (it goes with the fd).
@@ -271,7 +275,7 @@ export class QemuBackend implements Backend {
         // Nothing of the container ran yet: a cold boot can still start it, once this QEMU has let go
         // of the disks it may have had plugged (image locks).
         await exitOf(qemuGone.signal, 5000);
-        throw new CloneFallback((err as Error).message, cloneFailure(err, restored, diedByItself), err);
+        throw new CloneFallback((err as Error).message, cloneFailure(err, restored, diedByItself), busy, err);
       }
       const accel = `${this.options.accel}, boot timeout ${this.options.bootTimeoutSeconds}s${factor > 1 ? ` x${factor.toFixed(1)} for host load` : ''}`;
       if (diedByItself) throw new Error(`QEMU exited during boot (${accel}): ${tail(files.qemuOutput)}`, { cause: err });
