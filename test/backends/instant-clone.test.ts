@@ -151,6 +151,29 @@ describe('instant clone (qemu backend, TCG)', { timeout: 600_000 }, () => {
     assert.ok(log.some((m) => /started as a clone of 128m-1c/.test(m)), log.join('\n'));
   });
 
+  it('retries a template that could not be made, with back-off, until it is back, and says so in info', async () => {
+    // Template builds (RAM file mapped shared) fail at once while the marker exists.
+    const marker = join(work, 'templates-fail');
+    const wrapper = join(work, 'qemu-failing-templates.sh');
+    writeFileSync(wrapper, `#!/bin/sh\ncase " $* " in *"share=on"*) [ -e '${marker}' ] && { echo "template refused by the test"; exit 1; };; esac\nexec qemu-system-x86_64 "$@"\n`, { mode: 0o755 });
+    const log: string[] = [];
+    const flaky = new QemuBackend({
+      qemuBinary: wrapper, kernel: guest.kernel, initrd: guest.initrd, kernelVersion: 'test', accel: 'tcg', accelReason: 'test',
+      tscKhz: readTscKhz(), bootTimeoutSeconds: 60, templatesDir: join(work, 'templates-flaky'), log: (m) => log.push(m),
+    });
+    const status = () => flaky.info().details.find(([k]) => k === 'Instant clone')![1];
+    writeFileSync(marker, '');
+    assert.equal(await flaky.prepareTemplate(MEMORY_MIB, 1), false);
+    assert.match(status(), /^on \(templates ready: none yet; 128m-1c failed \(attempt 1, next try in \d+s, not ready since [0-9T:-]+Z\): .*template refused by the test/);
+    assert.equal(await flaky.prepareTemplate(MEMORY_MIB, 1), false, 'no new attempt before the back-off passed');
+    assert.match(log.join('\n'), /could not make template 128m-1c: .*template refused by the test/);
+    // Nobody asks again: the retry comes by itself once the back-off passed, and succeeds.
+    rmSync(marker);
+    const until = Date.now() + 300_000;
+    while (!/templates ready: 128m-1c/.test(status()) && Date.now() < until) await new Promise((r) => setTimeout(r, 500));
+    assert.equal(status(), 'on (templates ready: 128m-1c)', log.join('\n'));
+  });
+
   it('falls back to a cold boot and drops a template that does not restore', async () => {
     const store = join(work, 'templates');
     const dir = readdirSync(store).find((e) => e.startsWith(`${MEMORY_MIB}m-1c-`))!;
