@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Backoff, restoreVerdict, TemplateLifecycle } from '../../src/backends/qemu/template-health.ts';
 import type { RestoreEvidence } from '../../src/backends/qemu/template-health.ts';
-import { BootAdmission, bootSlots, hostBusy, loadFactor, MAX_LOAD_FACTOR } from '../../src/backends/qemu/boot-admission.ts';
+import { BootAdmission, bootCapacity, CLONE_WEIGHT, COLD_BOOT_WEIGHT, hostBusy, loadFactor, MAX_LOAD_FACTOR } from '../../src/backends/qemu/boot-admission.ts';
 
 describe('restore verdict', () => {
   const base: RestoreEvidence = { failure: 'timeout', intact: true, current: true, hostBusy: true };
@@ -78,8 +78,8 @@ describe('boot admission', () => {
     return { open, opened };
   }
 
-  it('runs at most `slots` at once and admits the rest in arrival order', async () => {
-    const admission = new BootAdmission(2);
+  it('runs at most its capacity at once and admits the rest in arrival order', async () => {
+    const admission = new BootAdmission(2 * COLD_BOOT_WEIGHT);
     const order: number[] = [];
     const gates = [0, 1, 2, 3, 4].map(() => gate());
     const runs = gates.map((g, i) => admission.run(async () => { order.push(i); await g.opened; return i; }));
@@ -99,7 +99,7 @@ describe('boot admission', () => {
   });
 
   it('puts a template build first, and frees the slot of work that failed', async () => {
-    const admission = new BootAdmission(1);
+    const admission = new BootAdmission(COLD_BOOT_WEIGHT);
     const order: string[] = [];
     const first = gate();
     const a = admission.run(async () => { order.push('a'); await first.opened; throw new Error('boom'); });
@@ -112,10 +112,30 @@ describe('boot admission', () => {
     assert.equal(admission.busy, 0);
   });
 
-  it('derives its slots from the cores and the accelerator, and stretches timeouts with load', () => {
-    assert.equal(bootSlots('tcg', 2), 4);
-    assert.equal(bootSlots('tcg', 1), 2);
-    assert.equal(bootSlots('kvm', 2), 8);
+  it('lets more clones than cold boots in at once, without a clone overtaking a waiting cold boot', async () => {
+    const admission = new BootAdmission(2 * COLD_BOOT_WEIGHT);
+    const order: string[] = [];
+    const gates = new Map<string, ReturnType<typeof gate>>();
+    const start = (name: string, weight: number) => {
+      gates.set(name, gate());
+      return admission.run(async () => { order.push(name); await gates.get(name)!.opened; }, { weight });
+    };
+    const runs = [start('clone1', CLONE_WEIGHT), start('clone2', CLONE_WEIGHT), start('clone3', CLONE_WEIGHT), start('cold', COLD_BOOT_WEIGHT), start('clone4', CLONE_WEIGHT)];
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(order, ['clone1', 'clone2', 'clone3'], 'the cold boot needs two units, one is free; clone4 waits behind it');
+    gates.get('clone1')!.open();
+    await runs[0];
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(order, ['clone1', 'clone2', 'clone3', 'cold']);
+    for (const g of gates.values()) g.open();
+    await Promise.all(runs);
+    assert.deepEqual(order, ['clone1', 'clone2', 'clone3', 'cold', 'clone4']);
+  });
+
+  it('derives its capacity from the cores and the accelerator, and stretches timeouts with load', () => {
+    assert.equal(bootCapacity('tcg', 2) / COLD_BOOT_WEIGHT, 4, 'two cold boots per core under TCG');
+    assert.equal(bootCapacity('tcg', 2) / CLONE_WEIGHT, 8);
+    assert.equal(bootCapacity('kvm', 2) / COLD_BOOT_WEIGHT, 8);
     assert.equal(loadFactor(2, 0.5), 1);
     assert.equal(loadFactor(2, 5), 2.5);
     assert.equal(loadFactor(2, 1000), MAX_LOAD_FACTOR);

@@ -20,7 +20,7 @@ import { cloneFamilyArgs } from './template-maker.ts';
 import { CloneRestoreError, restoreClone } from './clone.ts';
 import { shapeKey } from './template-store.ts';
 import type { ReadyTemplate } from './template-store.ts';
-import { BootAdmission, bootSlots, hostBusy, loadFactor } from './boot-admission.ts';
+import { BootAdmission, bootCapacity, CLONE_WEIGHT, COLD_BOOT_WEIGHT, hostBusy, loadFactor } from './boot-admission.ts';
 import type { RestoreFailure } from './template-health.ts';
 import { TEMPLATE_NICS } from './template-maker.ts';
 import { QemuNetworks } from './network/plumbing.ts';
@@ -46,7 +46,7 @@ export interface QemuBackendOptions {
    */
   templatesDir?: string;
   instantCloneOffReason?: string;
-  /** Boots run at once (the rest wait their turn); default: from the cores and the accelerator (boot-admission.ts). */
+  /** Cold boots run at once (twice as many clones; the rest wait their turn); default: from the cores and the accelerator (boot-admission.ts). */
   bootSlots?: number;
   /** Diagnostics of the backend itself (starts, templates made or dropped, clone fallbacks). */
   log?: (message: string) => void;
@@ -93,7 +93,7 @@ export class QemuBackend implements Backend {
 
   constructor(options: QemuBackendOptions) {
     this.options = options;
-    this.admission = new BootAdmission(options.bootSlots ?? bootSlots(options.accel));
+    this.admission = new BootAdmission(options.bootSlots ? options.bootSlots * COLD_BOOT_WEIGHT : bootCapacity(options.accel));
     if (options.vchId) this.networks = new QemuNetworks(options.vchId, options.log);
     if (options.templatesDir) {
       this.clones = new InstantClone({
@@ -122,7 +122,7 @@ export class QemuBackend implements Backend {
         ['Accelerator reason', this.options.accelReason],
         ['Guest kernel', this.options.kernelVersion],
         ['Instant clone', instantClone],
-        ['Boots at once', `${this.admission.slots} (${this.admission.busy} running, ${this.admission.waiting} waiting)`],
+        ['Boots at once', `${this.admission.capacity / COLD_BOOT_WEIGHT} cold or ${this.admission.capacity / CLONE_WEIGHT} clones (${this.admission.busy} running, ${this.admission.waiting} waiting)`],
         ['Networks', this.networks ? this.networks.describe() : 'off (loopback only)'],
       ],
     };
@@ -156,7 +156,14 @@ export class QemuBackend implements Backend {
    */
   async boot(spec: ContainerVmSpec): Promise<VmHandle> {
     const asked = performance.now();
-    return this.admission.run(() => this.bootAdmitted(spec, (performance.now() - asked) / 1000));
+    // Weighed by what it will likely be; decided again once admitted (a template may be ready by then).
+    const clone = this.cloneable(spec) && this.clones!.templateFor({ memoryMiB: spec.memoryMiB, cpus: spec.cpus }) !== undefined;
+    return this.admission.run(() => this.bootAdmitted(spec, (performance.now() - asked) / 1000), { weight: clone ? CLONE_WEIGHT : COLD_BOOT_WEIGHT });
+  }
+
+  /** The template family has TEMPLATE_NICS NICs; a VM that needs more cannot be one of its clones. */
+  private cloneable(spec: ContainerVmSpec): boolean {
+    return this.clones !== undefined && (spec.nics?.length ?? 0) <= TEMPLATE_NICS;
   }
 
   private async bootAdmitted(spec: ContainerVmSpec, waitedSeconds: number): Promise<VmHandle> {
@@ -164,9 +171,8 @@ export class QemuBackend implements Backend {
     const t0 = performance.now();
     const took = () => `in ${((performance.now() - t0) / 1000).toFixed(1)}s${waitedSeconds >= 0.1 ? ` after ${waitedSeconds.toFixed(1)}s waiting for a boot slot` : ''}`;
     const id = spec.id.slice(0, 12);
-    // The template family has TEMPLATE_NICS NICs; a VM that needs more cannot be one of its clones.
-    const template = (spec.nics?.length ?? 0) <= TEMPLATE_NICS ? this.clones?.templateFor(shape) : undefined;
-    let why = !this.clones ? 'instant clone is off' : template ? '' : (spec.nics?.length ?? 0) > TEMPLATE_NICS ? 'more NICs than a clone has' : 'no template ready';
+    const template = this.cloneable(spec) ? this.clones!.templateFor(shape) : undefined;
+    let why = !this.clones ? 'instant clone is off' : template ? '' : !this.cloneable(spec) ? 'more NICs than a clone has' : 'no template ready';
     if (template) {
       try {
         const vm = await this.launch(spec, template);

@@ -3,13 +3,19 @@
 // timeout starts when it is admitted, so waiting behind others can never make it fail.
 import { availableParallelism, loadavg } from 'node:os';
 
-export class BootAdmission {
-  readonly slots: number;
-  private running = 0;
-  private readonly queue: Array<() => void> = [];
+/** What a boot costs in admission units: a clone is mostly waiting, a cold boot (or template build) works. */
+export const CLONE_WEIGHT = 1;
+export const COLD_BOOT_WEIGHT = 2;
 
-  constructor(slots: number) {
-    this.slots = Math.max(1, Math.floor(slots));
+export class BootAdmission {
+  /** Units that may be in use at once (bootCapacity). */
+  readonly capacity: number;
+  private used = 0;
+  private running = 0;
+  private readonly queue: Array<{ weight: number; admit: () => void }> = [];
+
+  constructor(capacity: number) {
+    this.capacity = Math.max(COLD_BOOT_WEIGHT, Math.floor(capacity));
   }
 
   /** Boots running now. */
@@ -17,42 +23,53 @@ export class BootAdmission {
     return this.running;
   }
 
-  /** Boots waiting for a slot. */
+  /** Boots waiting for their turn. */
   get waiting(): number {
     return this.queue.length;
   }
 
   /**
-   * Runs work once a slot is free. FIFO, except `first`: a template build goes to the front, since
+   * Runs work once its weight fits. Strictly in arrival order (a cold boot at the head is not
+   * overtaken by clones that would fit), except `first`: a template build goes to the front, since
    * every start queued behind it becomes a cheap clone once it is done.
    */
-  async run<T>(work: () => Promise<T>, options: { first?: boolean } = {}): Promise<T> {
-    if (this.running >= this.slots) {
-      await new Promise<void>((resolve) => {
-        if (options.first) this.queue.unshift(resolve);
-        else this.queue.push(resolve);
-      });
+  async run<T>(work: () => Promise<T>, options: { weight?: number; first?: boolean } = {}): Promise<T> {
+    const weight = Math.min(this.capacity, Math.max(1, options.weight ?? COLD_BOOT_WEIGHT));
+    if (this.queue.length === 0 && this.used + weight <= this.capacity) {
+      this.used += weight;
     } else {
-      this.running++;
+      await new Promise<void>((admit) => {
+        if (options.first) this.queue.unshift({ weight, admit });
+        else this.queue.push({ weight, admit });
+      });
     }
+    this.running++;
     try {
       return await work();
     } finally {
-      // The slot passes straight to the next in line (running stays counted), or is freed.
-      const next = this.queue.shift();
-      if (next) next();
-      else this.running--;
+      this.running--;
+      this.used -= weight;
+      this.admitWaiting();
+    }
+  }
+
+  private admitWaiting(): void {
+    while (this.queue.length > 0 && this.used + this.queue[0].weight <= this.capacity) {
+      const next = this.queue.shift()!;
+      this.used += next.weight;
+      next.admit();
     }
   }
 }
 
 /**
- * How many boots run at once. Part of every boot is waiting (QEMU starting, the monitor, the guest's
- * device probes), so two per core keep the cores busy under TCG (measured: 30 clones beside two CPU
- * burners on 2 cores took 62 s with 2 slots, 38 s with 4 or 8); under KVM even more of it is waiting.
+ * Admission units: under TCG two cold boots (or four clones) per core. Part of every boot is waiting
+ * (QEMU starting, the monitor, the guest's device probes), so one boot per core leaves cores idle
+ * (measured: 30 clones beside two CPU burners on 2 cores took 62 s with 2 at once, 38 s with 4 or 8);
+ * under KVM even more of a boot is waiting.
  */
-export function bootSlots(accel: 'kvm' | 'tcg', cores = availableParallelism()): number {
-  return Math.max(2, (accel === 'kvm' ? 4 : 2) * cores);
+export function bootCapacity(accel: 'kvm' | 'tcg', cores = availableParallelism()): number {
+  return Math.max(1, cores) * (accel === 'kvm' ? 8 : 4);
 }
 
 /**

@@ -7,7 +7,7 @@ import { statSync } from 'node:fs';
 import { makeTemplate } from './template-maker.ts';
 import { shapeKey, templateFingerprint, TemplateStore } from './template-store.ts';
 import type { ReadyTemplate, TemplateShape } from './template-store.ts';
-import { BootAdmission, loadFactor } from './boot-admission.ts';
+import { BootAdmission, COLD_BOOT_WEIGHT, loadFactor } from './boot-admission.ts';
 import { restoreVerdict, TemplateLifecycle } from './template-health.ts';
 import type { RestoreFailure } from './template-health.ts';
 
@@ -127,7 +127,7 @@ export class InstantClone {
       return true;
     }
     lifecycle.building();
-    const error = await this.options.admission.run(() => this.build(store, shape), { first: true });
+    const error = await this.options.admission.run(() => this.build(store, shape), { first: true, weight: COLD_BOOT_WEIGHT });
     if (this.lifecycles.get(key) !== lifecycle) return error === undefined; // the store was reopened meanwhile
     if (error === undefined) {
       lifecycle.ready();

@@ -28,7 +28,7 @@ export async function vchServe(argv: string[]): Promise<void> {
       memory: { type: 'string', default: '256' },
       cpus: { type: 'string', default: '1' },
       'boot-timeout': { type: 'string', default: '60' },
-      // VM boots run at once, the rest queue (default: from the cores and the accelerator).
+      // Cold boots that run at once (twice as many clones), the rest queue (default: from the cores and the accelerator).
       'boot-slots': { type: 'string' },
       'tls-listen': { type: 'string' },
       // Start container VMs by restoring a pre-booted template (on unless this or BONNEVILLE_INSTANT_CLONE=0).
