@@ -181,7 +181,8 @@ export class QemuBackend implements Backend {
       } catch (err) {
         if (!(err instanceof CloneFallback)) throw err;
         if (err.failure) this.clones!.restoreFailed(shape, template, err.failure, err.hostBusy, err.message);
-        why = `the clone failed: ${err.message}`;
+        this.options.log?.(`instant clone: container ${id} cold-boots instead: ${err.message}`);
+        why = 'the clone failed';
       }
     }
     const vm = await this.launch(spec, undefined);
