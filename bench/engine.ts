@@ -2,6 +2,8 @@
 //  - median wall time of `docker run --rm busybox true` through each, and the ratio;
 //  - Bonneville's boot time from `start` to a running process, restored from a template (instant
 //    clone, the default) next to a cold boot (a second VCH with --no-instant-clone);
+//  - a burst: wall time until 50 concurrent `docker run -d busybox sleep 300` all returned, and how
+//    many of them ended running, through each;
 //  - memory per running container VM (QEMU's RSS and proportional share: clones share the
 //    template's RAM pages, which PSS splits between them).
 import { readFileSync } from 'node:fs';
@@ -12,6 +14,7 @@ import { PeerDockerd } from './peer-dockerd.ts';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 7);
 const MEMORY_VMS = 3;
+const BURST = Number(process.env.BENCH_BURST ?? 50);
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -51,13 +54,29 @@ async function bootTimes(socket: string): Promise<number[]> {
   return times;
 }
 
+/**
+ * Starts BURST detached sleepers at once; the wall time until every `docker run -d` returned and how
+ * many containers run then. They are removed afterwards.
+ */
+async function burst(dockerHost: string): Promise<{ seconds: number; running: number; failed: string[] }> {
+  const env = { ...process.env, DOCKER_HOST: dockerHost };
+  const names = Array.from({ length: BURST }, (_, i) => `burst${i}`);
+  const t0 = performance.now();
+  const runs = await Promise.all(names.map((name) => runCommand(DOCKER, ['run', '-d', '--name', name, 'busybox', 'sleep', '300'], { env, timeoutMs: 1_800_000 })));
+  const seconds = (performance.now() - t0) / 1000;
+  const ps = await runCommand(DOCKER, ['ps', '-q', '--filter', 'status=running', '--filter', 'name=burst'], { env });
+  await runCommand(DOCKER, ['rm', '-f', ...names], { env, timeoutMs: 600_000 });
+  const failed = runs.filter((r) => r.code !== 0).map((r) => r.stderr.trim().split('\n')[0]);
+  return { seconds, running: ps.stdout.split('\n').filter(Boolean).length, failed };
+}
+
 /** Waits until `docker info` says the VCH has a ready template, so that runs measure clones. */
 async function waitForTemplate(vch: TestVch): Promise<string> {
   const deadline = Date.now() + 120_000;
   for (;;) {
     const info = await vch.docker(['info', '--format', '{{json .DriverStatus}}']);
     const status = Object.fromEntries(JSON.parse(info.stdout) as string[][])['Instant clone'] ?? 'unknown';
-    if (!/none yet/.test(status) || Date.now() > deadline) return status;
+    if (/templates ready: (?!none)/.test(status) || Date.now() > deadline) return status;
     await new Promise((r) => setTimeout(r, 500));
   }
 }
@@ -101,6 +120,8 @@ async function main(): Promise<void> {
     const theirs = await timeRuns(peer.dockerHost);
     const boot = await bootTimes(vch.socket);
     const memory = await memoryPerVm(vch);
+    const ourBurst = await burst(vch.dockerHost);
+    const theirBurst = await burst(peer.dockerHost);
     const accel = JSON.parse((await vch.docker(['info', '--format', '{{json .DriverStatus}}'])).stdout) as string[][];
     await vch.destroy(); // one VCH at a time on the cores
     destroyed = true;
@@ -113,6 +134,9 @@ async function main(): Promise<void> {
     console.log(`docker run --rm busybox true  bonneville median ${oursMs.toFixed(0)} ms | dockerd (vfs+runc) median ${theirsMs.toFixed(0)} ms | ratio bonneville/dockerd ${(oursMs / theirsMs).toFixed(2)}x`);
     console.log(`boot to process start (POST start)  median ${median(boot).toFixed(0)} ms`);
     console.log(`process start, clone vs cold boot  clone median ${median(boot).toFixed(0)} ms | cold boot median ${median(coldBoot).toFixed(0)} ms | ${(median(coldBoot) / median(boot)).toFixed(1)}x faster`);
+    const burstLine = (b: { seconds: number; running: number }) => `${b.seconds.toFixed(1)} s, ${b.running}/${BURST} running`;
+    console.log(`${BURST} concurrent docker run -d busybox sleep 300  bonneville ${burstLine(ourBurst)} | dockerd (vfs+runc) ${burstLine(theirBurst)}`);
+    for (const why of new Set(ourBurst.failed)) console.log(`  bonneville start failure: ${why}`);
     console.log(`memory per running container VM  RSS ${memory.rssMiB.toFixed(0)} MiB | PSS ${memory.pssMiB.toFixed(0)} MiB (busybox sleep, default VM size)`);
   } finally {
     if (!destroyed) await vch.destroy();

@@ -117,6 +117,63 @@ describe('instant clone (qemu backend, TCG)', { timeout: 600_000 }, () => {
     await vm.exited;
   });
 
+  it('keeps the template when clones time out while other boots run (a busy host proves nothing)', async () => {
+    // A QEMU wrapper under which a clone never comes up while the marker exists: as on a host too
+    // busy to run it within its time. Cold boots and the template run the real QEMU.
+    const marker = join(work, 'clones-hang');
+    const wrapper = join(work, 'qemu-wrapper.sh');
+    writeFileSync(wrapper, `#!/bin/sh\ncase " $* " in *" -incoming "*) [ -e '${marker}' ] && exec sleep 3600;; esac\nexec qemu-system-x86_64 "$@"\n`, { mode: 0o755 });
+    const log: string[] = [];
+    const busy = new QemuBackend({
+      qemuBinary: wrapper, kernel: guest.kernel, initrd: guest.initrd, kernelVersion: 'test', accel: 'tcg', accelReason: 'test',
+      tscKhz: readTscKhz(), bootTimeoutSeconds: 60, templatesDir: join(work, 'templates-busy'), log: (m) => log.push(m),
+    });
+    assert.equal(await busy.prepareTemplate(MEMORY_MIB, 1), true, log.join('\n'));
+    const metaFile = join(work, 'templates-busy', readdirSync(join(work, 'templates-busy')).find((e) => !e.startsWith('.'))!, 'meta.json');
+    const savedId = (JSON.parse(readFileSync(metaFile, 'utf8')) as { id: string }).id;
+    writeFileSync(marker, '');
+    const specs = await Promise.all([spec('busy-a', ['true']), spec('busy-b', ['true'])]);
+    const started = await Promise.all(specs.map((s) => busy.boot(s)));
+    vms.push(...started);
+    assert.deepEqual(await Promise.all(started.map((vm) => vm.exited)), [{ code: 0 }, { code: 0 }]);
+    assert.deepEqual(specs.map((s) => restoredFrom(s.dir)), [undefined, undefined], 'both fell back to cold boots');
+    assert.equal(log.filter((m) => /kept although a restore failed: the host is busy/.test(m)).length, 2, log.join('\n'));
+    assert.ok(!log.some((m) => /discarded/.test(m)), log.join('\n'));
+    assert.equal((JSON.parse(readFileSync(metaFile, 'utf8')) as { id: string }).id, savedId, 'the same template is still in place');
+    assert.match(busy.info().details.find(([k]) => k === 'Instant clone')![1], /^on \(templates ready: 128m-1c\)$/);
+    // Once the host can run it, the next start is a clone of that template again.
+    rmSync(marker);
+    const next = await spec('busy-next', ['true']);
+    const vm = await busy.boot(next);
+    vms.push(vm);
+    assert.equal((await vm.exited).code, 0);
+    assert.ok(restoredFrom(next.dir), 'restored from the kept template');
+    assert.ok(log.some((m) => /started as a clone of 128m-1c/.test(m)), log.join('\n'));
+  });
+
+  it('retries a template that could not be made, with back-off, until it is back, and says so in info', async () => {
+    // Template builds (RAM file mapped shared) fail at once while the marker exists.
+    const marker = join(work, 'templates-fail');
+    const wrapper = join(work, 'qemu-failing-templates.sh');
+    writeFileSync(wrapper, `#!/bin/sh\ncase " $* " in *"share=on"*) [ -e '${marker}' ] && { echo "template refused by the test"; exit 1; };; esac\nexec qemu-system-x86_64 "$@"\n`, { mode: 0o755 });
+    const log: string[] = [];
+    const flaky = new QemuBackend({
+      qemuBinary: wrapper, kernel: guest.kernel, initrd: guest.initrd, kernelVersion: 'test', accel: 'tcg', accelReason: 'test',
+      tscKhz: readTscKhz(), bootTimeoutSeconds: 60, templatesDir: join(work, 'templates-flaky'), log: (m) => log.push(m),
+    });
+    const status = () => flaky.info().details.find(([k]) => k === 'Instant clone')![1];
+    writeFileSync(marker, '');
+    assert.equal(await flaky.prepareTemplate(MEMORY_MIB, 1), false);
+    assert.match(status(), /^on \(templates ready: none yet; 128m-1c failed \(attempt 1, next try in \d+s, not ready since [0-9T:-]+Z\): .*template refused by the test/);
+    assert.equal(await flaky.prepareTemplate(MEMORY_MIB, 1), false, 'no new attempt before the back-off passed');
+    assert.match(log.join('\n'), /could not make template 128m-1c: .*template refused by the test/);
+    // Nobody asks again: the retry comes by itself once the back-off passed, and succeeds.
+    rmSync(marker);
+    const until = Date.now() + 300_000;
+    while (!/templates ready: 128m-1c/.test(status()) && Date.now() < until) await new Promise((r) => setTimeout(r, 500));
+    assert.equal(status(), 'on (templates ready: 128m-1c)', log.join('\n'));
+  });
+
   it('falls back to a cold boot and drops a template that does not restore', async () => {
     const store = join(work, 'templates');
     const dir = readdirSync(store).find((e) => e.startsWith(`${MEMORY_MIB}m-1c-`))!;
@@ -127,7 +184,9 @@ describe('instant clone (qemu backend, TCG)', { timeout: 600_000 }, () => {
     assert.equal((await vm.exited).code, 0);
     assert.equal(await outputOf(backend, s.dir), 'cold\n');
     assert.equal(restoredFrom(s.dir), undefined);
-    assert.ok(!existsSync(join(store, dir, 'state')), 'broken template discarded');
+    // Discarded, and remade at once: whatever is in place now is not the damaged state.
+    const state = join(store, dir, 'state');
+    assert.ok(!existsSync(state) || readFileSync(state, 'utf8') !== 'not a migration stream', 'broken template discarded');
     assert.ok(messages.some((m) => /discarded/.test(m)), messages.join('\n'));
     // The next start of the shape would find a new one: make it now so that no QEMU outlives the test.
     assert.equal(await backend.prepareTemplate(MEMORY_MIB, 1), true);

@@ -18,7 +18,10 @@ import { readOutput, lastExit, logSize, trimTornFrame } from './output-log.ts';
 import { InstantClone } from './instant-clone.ts';
 import { cloneFamilyArgs } from './template-maker.ts';
 import { CloneRestoreError, restoreClone } from './clone.ts';
-import type { TemplateFiles } from './template-store.ts';
+import { shapeKey } from './template-store.ts';
+import type { ReadyTemplate } from './template-store.ts';
+import { BootAdmission, bootCapacity, CLONE_WEIGHT, COLD_BOOT_WEIGHT, hostBusy, loadFactor } from './boot-admission.ts';
+import type { RestoreFailure } from './template-health.ts';
 import { TEMPLATE_NICS } from './template-maker.ts';
 import { QemuNetworks } from './network/plumbing.ts';
 import { guestNetworks } from './network/guest-config.ts';
@@ -44,7 +47,9 @@ export interface QemuBackendOptions {
    */
   templatesDir?: string;
   instantCloneOffReason?: string;
-  /** Diagnostics of the backend itself (templates made or dropped, clone fallbacks). */
+  /** Cold boots run at once (twice as many clones; the rest wait their turn); default: from the cores and the accelerator (boot-admission.ts). */
+  bootSlots?: number;
+  /** Diagnostics of the backend itself (starts, templates made or dropped, clone fallbacks). */
   log?: (message: string) => void;
   /** The VCH's id: names its bridges and taps. Unset: no container networks (loopback only). */
   vchId?: string;
@@ -61,26 +66,35 @@ interface RuntimeRecord {
   taps?: string[];
 }
 
-/** A clone gets this long to restore and answer before the start falls back to a cold boot. */
-const CLONE_READY_TIMEOUT_MS = 15_000;
+/**
+ * On an idle host, a clone gets this long to restore, and again this long to answer, before the
+ * start falls back to a cold boot. Scaled by the host's load, like every boot timeout.
+ */
+const CLONE_STEP_TIMEOUT_MS = 15_000;
 
 /** A clone attempt that failed before the container was given to it: cold-boot instead. */
 class CloneFallback extends Error {
-  /** The restore itself failed, or the restored guest never answered: the template is suspect. */
-  readonly templateBroken: boolean;
-  constructor(message: string, templateBroken: boolean, cause: unknown) {
+  /** How the restore failed, when it is the template's business at all (not the container's disks). */
+  readonly failure?: RestoreFailure;
+  /** Whether other boots ran or waited (or the host was loaded) when it failed. */
+  readonly hostBusy: boolean;
+  constructor(message: string, failure: RestoreFailure | undefined, hostBusy: boolean, cause: unknown) {
     super(message, { cause });
-    this.templateBroken = templateBroken;
+    this.failure = failure;
+    this.hostBusy = hostBusy;
   }
 }
 
 export class QemuBackend implements Backend {
   private readonly options: QemuBackendOptions;
   private readonly clones?: InstantClone;
+  /** Every boot — container or template, clone or cold — runs in one of these slots. */
+  private readonly admission: BootAdmission;
   readonly networks?: QemuNetworks;
 
   constructor(options: QemuBackendOptions) {
     this.options = options;
+    this.admission = new BootAdmission(options.bootSlots ? options.bootSlots * COLD_BOOT_WEIGHT : bootCapacity(options.accel));
     if (options.vchId) this.networks = new QemuNetworks(options.vchId, options.log);
     if (options.templatesDir) {
       this.clones = new InstantClone({
@@ -91,15 +105,15 @@ export class QemuBackend implements Backend {
         accel: options.accel,
         tscKhz: options.tscKhz,
         bootTimeoutMs: options.bootTimeoutSeconds * 1000,
+        admission: this.admission,
         log: options.log,
       });
     }
   }
 
   info(): BackendInfo {
-    const ready = this.clones?.readyShapes() ?? [];
     const instantClone = this.clones
-      ? `on (templates ready: ${ready.length ? ready.join(', ') : 'none yet'})`
+      ? `on (${this.clones.describe()})`
       : `off${this.options.instantCloneOffReason ? ` (${this.options.instantCloneOffReason})` : ''}`;
     return {
       name: 'qemu',
@@ -109,6 +123,7 @@ export class QemuBackend implements Backend {
         ['Accelerator reason', this.options.accelReason],
         ['Guest kernel', this.options.kernelVersion],
         ['Instant clone', instantClone],
+        ['Boots at once', `${this.admission.capacity / COLD_BOOT_WEIGHT} cold or ${this.admission.capacity / CLONE_WEIGHT} clones (${this.admission.busy} running, ${this.admission.waiting} waiting)`],
         ['Networks', this.networks ? this.networks.describe() : 'off (loopback only)'],
       ],
     };
@@ -135,24 +150,48 @@ export class QemuBackend implements Backend {
     return formatVolumeDisk(path, sizeBytes);
   }
 
-  /** Restores a clone of the shape's template when there is one, else (or if that fails) cold-boots. */
+  /**
+   * Restores a clone of the shape's template when there is one, else (or if that fails) cold-boots.
+   * Waits for a boot slot first: under a burst, starts queue here instead of all booting at once on
+   * too few cores, and each one's timeouts start when it runs.
+   */
   async boot(spec: ContainerVmSpec): Promise<VmHandle> {
-    const shape = { memoryMiB: spec.memoryMiB, cpus: spec.cpus };
-    // The template family has TEMPLATE_NICS NICs; a VM that needs more cannot be one of its clones.
-    const template = (spec.nics?.length ?? 0) <= TEMPLATE_NICS ? this.clones?.templateFor(shape) : undefined;
-    if (template) {
-      try {
-        return await this.launch(spec, template);
-      } catch (err) {
-        if (!(err instanceof CloneFallback)) throw err;
-        if (err.templateBroken) this.clones!.discard(shape, err.message);
-        this.options.log?.(`instant clone: container ${spec.id.slice(0, 12)} cold-boots instead: ${err.message}`);
-      }
-    }
-    return this.launch(spec, undefined);
+    const asked = performance.now();
+    // Weighed by what it will likely be; decided again once admitted (a template may be ready by then).
+    const clone = this.cloneable(spec) && this.clones!.templateFor({ memoryMiB: spec.memoryMiB, cpus: spec.cpus }) !== undefined;
+    return this.admission.run(() => this.bootAdmitted(spec, (performance.now() - asked) / 1000), { weight: clone ? CLONE_WEIGHT : COLD_BOOT_WEIGHT });
   }
 
-  private async launch(spec: ContainerVmSpec, template: TemplateFiles | undefined): Promise<VmHandle> {
+  /** The template family has TEMPLATE_NICS NICs; a VM that needs more cannot be one of its clones. */
+  private cloneable(spec: ContainerVmSpec): boolean {
+    return this.clones !== undefined && (spec.nics?.length ?? 0) <= TEMPLATE_NICS;
+  }
+
+  private async bootAdmitted(spec: ContainerVmSpec, waitedSeconds: number): Promise<VmHandle> {
+    const shape = { memoryMiB: spec.memoryMiB, cpus: spec.cpus };
+    const t0 = performance.now();
+    const took = () => `in ${((performance.now() - t0) / 1000).toFixed(1)}s${waitedSeconds >= 0.1 ? ` after ${waitedSeconds.toFixed(1)}s waiting for a boot slot` : ''}`;
+    const id = spec.id.slice(0, 12);
+    const template = this.cloneable(spec) ? this.clones!.templateFor(shape) : undefined;
+    let why = !this.clones ? 'instant clone is off' : template ? '' : !this.cloneable(spec) ? 'more NICs than a clone has' : 'no template ready';
+    if (template) {
+      try {
+        const vm = await this.launch(spec, template);
+        this.options.log?.(`container ${id} started as a clone of ${shapeKey(shape)} ${took()}`);
+        return vm;
+      } catch (err) {
+        if (!(err instanceof CloneFallback)) throw err;
+        if (err.failure) this.clones!.restoreFailed(shape, template, err.failure, err.hostBusy, err.message);
+        this.options.log?.(`instant clone: container ${id} cold-boots instead: ${err.message}`);
+        why = 'the clone failed';
+      }
+    }
+    const vm = await this.launch(spec, undefined);
+    this.options.log?.(`container ${id} started by a cold boot ${took()} (${why})`);
+    return vm;
+  }
+
+  private async launch(spec: ContainerVmSpec, template: ReadyTemplate | undefined): Promise<VmHandle> {
     const files = vmFiles(spec.dir);
     const sockets = socketNames(spec.id);
     const vmName = `bonneville-${spec.id}`;
@@ -204,26 +243,38 @@ export class QemuBackend implements Backend {
     child.once('exit', () => { exitedEarly = true; qemuGone.abort(); });
     const runtime: RuntimeRecord = { pid, vmName, control: sockets.control, started: new Date().toISOString(), restoredFrom: template?.dir, taps };
     writeJsonAtomic(files.runtime, runtime);
-    const deadline = Date.now() + this.options.bootTimeoutSeconds * 1000;
-    // A clone that is not up quickly is not going to be: give up early and cold-boot.
-    const readyDeadline = template ? Math.min(deadline, Date.now() + CLONE_READY_TIMEOUT_MS) : deadline;
+    // Timeouts count from here (the boot was admitted), stretched while the host is loaded: they are
+    // there to end guests that never come up, not slow boots on a busy host.
+    const factor = loadFactor();
+    const bootMs = Math.round(this.options.bootTimeoutSeconds * 1000 * factor);
+    const cloneStepMs = Math.round(CLONE_STEP_TIMEOUT_MS * factor);
+    let deadline = Date.now() + bootMs;
     let vm: QemuVm | undefined;
     let configured = false;
+    let restored = false;
     try {
+      // A clone's steps each get their own time (a restore that took long must not leave the
+      // guest's HELLO a millisecond); a clone that is not up in that time falls back to a cold boot.
+      const answerBy = template ? Date.now() + cloneStepMs : deadline;
       if (template) {
-        await restoreClone({ qmpSocket: sockets.qmp, template, disks, timeoutMs: readyDeadline - Date.now(), signal: qemuGone.signal });
+        await restoreClone({ qmpSocket: sockets.qmp, template, disks, timeoutMs: cloneStepMs, signal: qemuGone.signal });
+        restored = true;
       }
-      const socket = await connectUnixSocket(sockets.control, { abstract: true, timeoutMs: readyDeadline - Date.now(), signal: qemuGone.signal });
+      const helloBy = template ? Date.now() + cloneStepMs : answerBy;
+      const socket = await connectUnixSocket(sockets.control, { abstract: true, timeoutMs: Math.max(1, helloBy - Date.now()), signal: qemuGone.signal });
       const tether = new TetherClient(socket);
       vm = new QemuVm({ pid, socket, tether, qmpSocket: sockets.qmp, recordedExit: () => lastExit(files.log) });
-      await withDeadline(tether.hello(Math.max(1, readyDeadline - Date.now())), readyDeadline, 'the container VM did not come up');
+      await withDeadline(tether.hello(Math.max(1, helloBy - Date.now())), helloBy, 'the container VM did not come up');
       const config = this.tetherConfig(spec, disks, volumes.mounts);
       configured = true;
+      // A clone that answered starts its process in the time a cold boot would have had.
+      if (template) deadline = Date.now() + bootMs;
       await withDeadline(tether.configure(config), deadline, 'the container process did not start');
       this.releaseWhenGone(vm, taps);
       return vm;
     } catch (err) {
       const diedByItself = exitedEarly;
+      const busy = hostBusy(this.admission);
       if (vm) await vm.kill();
       else killQuietly(pid);
       // QEMU may still hold the taps for a moment; deleting a tap in use is fine (it goes with the fd).
@@ -233,10 +284,9 @@ export class QemuBackend implements Backend {
         // Nothing of the container ran yet: a cold boot can still start it, once this QEMU has let go
         // of the disks it may have had plugged (image locks).
         await exitOf(qemuGone.signal, 5000);
-        const broken = err instanceof CloneRestoreError || diedByItself || vm !== undefined;
-        throw new CloneFallback((err as Error).message, broken, err);
+        throw new CloneFallback((err as Error).message, cloneFailure(err, restored, diedByItself), busy, err);
       }
-      const accel = `${this.options.accel}, boot timeout ${this.options.bootTimeoutSeconds}s`;
+      const accel = `${this.options.accel}, boot timeout ${this.options.bootTimeoutSeconds}s${factor > 1 ? ` x${factor.toFixed(1)} for host load` : ''}`;
       if (diedByItself) throw new Error(`QEMU exited during boot (${accel}): ${tail(files.qemuOutput)}`, { cause: err });
       throw new Error(`the container VM did not come up (${accel}): ${(err as Error).message}`, { cause: err });
     }
@@ -323,6 +373,18 @@ function exitOf(signal: AbortSignal, timeoutMs: number): Promise<void> {
     const timer = setTimeout(resolve, timeoutMs);
     signal.addEventListener('abort', () => { clearTimeout(timer); resolve(); }, { once: true });
   });
+}
+
+/**
+ * What a failed clone says about its template: the restore's own verdict; once restored, a guest
+ * that died, or one that did not answer in time; undefined when the restore got as far as the
+ * container's own disks (plugging them failed: not the template's doing).
+ */
+function cloneFailure(err: unknown, restored: boolean, diedByItself: boolean): RestoreFailure | undefined {
+  if (err instanceof CloneRestoreError) return err.failure;
+  if (diedByItself) return 'exited';
+  if (!restored) return undefined;
+  return 'timeout';
 }
 
 function withDeadline<T>(promise: Promise<T>, deadline: number, message: string): Promise<T> {

@@ -4,18 +4,25 @@
 // waiting for a CONFIG.
 import { plugDisks } from './hotplug.ts';
 import type { VmDisk } from './cmdline.ts';
-import { QmpClient } from './qmp.ts';
+import { QmpClient, QmpError } from './qmp.ts';
 import { shellQuote } from './template-maker.ts';
 import type { TemplateFiles } from './template-store.ts';
+import type { RestoreFailure } from './template-health.ts';
 
-/** The restore itself failed (not the container): the caller falls back to a cold boot and drops the template. */
+/**
+ * The restore itself failed (not the container): the caller falls back to a cold boot, and judges by
+ * `failure` whether the template is to blame (template-health.ts).
+ */
 export class CloneRestoreError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
+  readonly failure: RestoreFailure;
+  constructor(message: string, failure: RestoreFailure, options?: { cause?: unknown }) {
     super(message, options);
     this.name = 'CloneRestoreError';
+    this.failure = failure;
   }
 }
 
+/** `signal` fires when QEMU has exited. */
 export async function restoreClone(options: { qmpSocket: string; template: TemplateFiles; disks: VmDisk[]; timeoutMs: number; signal: AbortSignal }): Promise<void> {
   const deadline = Date.now() + options.timeoutMs;
   let qmp: QmpClient | undefined;
@@ -36,7 +43,8 @@ export async function restoreClone(options: { qmpSocket: string; template: Templ
     }
   } catch (err) {
     qmp?.close();
-    throw new CloneRestoreError(`restoring from template ${options.template.dir} failed: ${(err as Error).message}`, { cause: err });
+    const failure = await classify(err, deadline, options.signal);
+    throw new CloneRestoreError(`restoring from template ${options.template.dir} failed: ${(err as Error).message}`, failure, { cause: err });
   }
   try {
     // Plugged while paused: the guest sees them as soon as it runs, alongside the CONFIG.
@@ -45,4 +53,22 @@ export async function restoreClone(options: { qmpSocket: string; template: Templ
   } finally {
     qmp.close();
   }
+}
+
+/**
+ * Ran out of time, QEMU went away (a closed monitor is QEMU exiting: give it a moment to be seen
+ * gone), or QEMU answered and refused.
+ */
+async function classify(err: unknown, deadline: number, qemuGone: AbortSignal): Promise<RestoreFailure> {
+  if (qemuGone.aborted) return 'exited';
+  if (err instanceof QmpError) return 'refused';
+  if (Date.now() >= deadline) return 'timeout';
+  if (/closed/.test((err as Error).message)) {
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, 2000);
+      qemuGone.addEventListener('abort', () => { clearTimeout(timer); resolve(); }, { once: true });
+    });
+    if (qemuGone.aborted) return 'exited';
+  }
+  return 'refused';
 }

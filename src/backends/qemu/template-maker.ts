@@ -22,7 +22,10 @@ export interface MakeTemplateOptions {
   shape: TemplateShape;
   /** The temp directory (TemplateStore.begin) that receives memory and state. */
   files: TemplateFiles;
+  /** Longest the guest may take to boot until its tether answers. */
   timeoutMs: number;
+  /** Longest each save step (monitor connection, saving the state) may take; each has its own. */
+  stepTimeoutMs: number;
 }
 
 /** NICs of a template and of each of its clones. */
@@ -92,21 +95,23 @@ export async function makeTemplate(options: MakeTemplateOptions): Promise<void> 
   const child = spawnTied(options.qemuBinary, args, files.dir, qemuLog);
   const gone = new AbortController();
   const exited = new Promise<void>((resolve) => child.once('exit', () => { gone.abort(); resolve(); }));
-  const deadline = Date.now() + options.timeoutMs;
-  const left = () => Math.max(1, deadline - Date.now());
+  // Each step has its own time: one deadline shared by all would leave the last ones whatever the
+  // first left over (down to "no HELLO within 1 ms" once a slow host used it up).
   let qmp: QmpClient | undefined;
   try {
-    const socket = await connectUnixSocket(control, { abstract: true, timeoutMs: left(), signal: gone.signal });
+    // QEMU creates the control socket right at start; the boot is the wait for the tether's HELLO.
+    const bootStart = Date.now();
+    const socket = await connectUnixSocket(control, { abstract: true, timeoutMs: options.timeoutMs, signal: gone.signal });
     // The control connection stays open while saving: clones then restore with the host end marked
     // connected, and the tether is blocked in a read that the clone's first HELLO_REQ completes.
     const tether = new TetherClient(socket);
-    const hello = await tether.hello(left());
+    const hello = await tether.hello(Math.max(options.stepTimeoutMs, options.timeoutMs - (Date.now() - bootStart)));
     if (hello.state !== 'waiting') throw new Error(`template guest is ${hello.state}, not waiting`);
-    qmp = await QmpClient.connect(qmpSocket, left(), gone.signal);
+    qmp = await QmpClient.connect(qmpSocket, options.stepTimeoutMs, gone.signal);
     await qmp.execute('stop');
     await qmp.execute('migrate-set-capabilities', { capabilities: [{ capability: 'x-ignore-shared', state: true }] });
     await qmp.execute('migrate', { uri: `exec:cat > ${shellQuote(files.state)}` });
-    await qmp.waitForMigration(left());
+    await qmp.waitForMigration(options.stepTimeoutMs);
     socket.destroy();
   } catch (err) {
     const said = readFileSync(qemuLog, 'utf8').trim().split('\n').slice(-2).join(' | ');

@@ -23,10 +23,20 @@ export interface TemplateFiles {
   meta: string;
 }
 
+/** A complete template as found in the store: its files and the identity of this one save. */
+export interface ReadyTemplate extends TemplateFiles {
+  /** Tells this template from a later one of the same shape (a discard must not hit its successor). */
+  id: string;
+}
+
 export interface TemplateMeta {
   shape: TemplateShape;
   fingerprint: string;
   created: string;
+  id?: string;
+  /** What the saved files were, so that a failed restore can tell a damaged template from a slow host. */
+  stateSha256?: string;
+  memoryBytes?: number;
 }
 
 /** Bumped whenever the command line layout or the save recipe changes incompatibly. */
@@ -80,10 +90,25 @@ export class TemplateStore {
   }
 
   /** The complete template for this shape and guest, if one exists. */
-  find(shape: TemplateShape): TemplateFiles | undefined {
+  find(shape: TemplateShape): ReadyTemplate | undefined {
     const files = templateFiles(this.dirOf(shape));
-    if (!existsSync(files.meta) || !existsSync(files.state) || !existsSync(files.memory)) return undefined;
-    return files;
+    if (!existsSync(files.state) || !existsSync(files.memory)) return undefined;
+    const meta = readMeta(files.meta);
+    if (!meta) return undefined;
+    return { ...files, id: meta.id ?? meta.created };
+  }
+
+  /** Whether the template's files are still what was saved (a template saved without sums counts as intact). */
+  intact(template: ReadyTemplate): boolean {
+    const meta = readMeta(template.meta);
+    if (!meta) return false;
+    try {
+      if (meta.stateSha256 !== undefined && sha256Of(template.state) !== meta.stateSha256) return false;
+      if (meta.memoryBytes !== undefined && statSync(template.memory).size !== meta.memoryBytes) return false;
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   /** A fresh temp directory to make a template in. */
@@ -97,7 +122,10 @@ export class TemplateStore {
 
   /** Moves a finished temp template into place; false if one appeared meanwhile (the temp is dropped). */
   publish(tmp: TemplateFiles, shape: TemplateShape): boolean {
-    const meta: TemplateMeta = { shape, fingerprint: this.fingerprint, created: new Date().toISOString() };
+    const meta: TemplateMeta = {
+      shape, fingerprint: this.fingerprint, created: new Date().toISOString(), id: randomBytes(8).toString('hex'),
+      stateSha256: sha256Of(tmp.state), memoryBytes: statSync(tmp.memory).size,
+    };
     writeJsonAtomic(tmp.meta, meta);
     try {
       renameSync(tmp.dir, this.dirOf(shape));
@@ -124,10 +152,12 @@ export class TemplateStore {
   }
 
   /**
-   * Removes a template. Clones running from it keep working: they map the memory file privately and
-   * an unlinked file lives on while mapped (it is never truncated or rewritten in place).
+   * Removes a template — only the given one (id), never a successor made meanwhile. Clones running
+   * from it keep working: they map the memory file privately and an unlinked file lives on while
+   * mapped (it is never truncated or rewritten in place).
    */
-  discard(shape: TemplateShape): void {
+  discard(shape: TemplateShape, id?: string): void {
+    if (id !== undefined && this.find(shape)?.id !== id) return;
     const dir = this.dirOf(shape);
     const doomed = `${dir}.discarded-${randomBytes(4).toString('hex')}`;
     try {
@@ -152,6 +182,19 @@ export class TemplateStore {
       rmSync(dir, { recursive: true, force: true });
     }
   }
+}
+
+function readMeta(path: string): TemplateMeta | undefined {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as TemplateMeta;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The device state is small (the RAM is not in it): hashed in one read. */
+function sha256Of(path: string): string {
+  return createHash('sha256').update(readFileSync(path)).digest('hex');
 }
 
 function killLeftover(dir: string): void {

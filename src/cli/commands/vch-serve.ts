@@ -28,6 +28,8 @@ export async function vchServe(argv: string[]): Promise<void> {
       memory: { type: 'string', default: '256' },
       cpus: { type: 'string', default: '1' },
       'boot-timeout': { type: 'string', default: '60' },
+      // Cold boots that run at once (twice as many clones), the rest queue (default: from the cores and the accelerator).
+      'boot-slots': { type: 'string' },
       'tls-listen': { type: 'string' },
       // Start container VMs by restoring a pre-booted template (on unless this or BONNEVILLE_INSTANT_CLONE=0).
       'no-instant-clone': { type: 'boolean', default: false },
@@ -64,6 +66,7 @@ export async function vchServe(argv: string[]): Promise<void> {
     accelReason: accel.reason,
     tscKhz,
     bootTimeoutSeconds: Number(values['boot-timeout']),
+    bootSlots: values['boot-slots'] ? Number(values['boot-slots']) : undefined,
     templatesDir: instantCloneOff ? undefined : join(datastore, 'templates'),
     instantCloneOffReason: instantCloneOff ? `disabled by ${instantCloneOff}` : undefined,
     log: (message) => console.error(`bonneville: ${message}`),
