@@ -20,10 +20,8 @@ after(async () => {
   upstream.stop();
 });
 
-async function ok(args: string[]): Promise<string> {
-  const r = await vch.docker(args);
-  assert.equal(r.code, 0, `docker ${args.join(' ')}: ${r.stderr}\n${vch.engineLog.slice(-1500)}`);
-  return r.stdout;
+function ok(args: string[]): Promise<string> {
+  return vch.ok(args);
 }
 
 test('containers resolve peers by name and alias, and outside names, through the resolver on their gateway', async () => {

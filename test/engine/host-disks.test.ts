@@ -26,10 +26,8 @@ after(async () => {
   rmSync(local, { recursive: true, force: true });
 });
 
-async function ok(args: string[]): Promise<string> {
-  const r = await vch.docker(args);
-  assert.equal(r.code, 0, `docker ${args.join(' ')}: ${r.stderr}\n${vch.engineLog.slice(-2000)}`);
-  return r.stdout;
+function ok(args: string[]): Promise<string> {
+  return vch.ok(args);
 }
 
 /** Names of a tar's entries with their `tar -tv` lines. */

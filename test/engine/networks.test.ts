@@ -27,9 +27,7 @@ async function ourLinks(kind: 'b' | 't'): Promise<string[]> {
 }
 
 async function ok(args: string[]): Promise<string> {
-  const r = await vch.docker(args);
-  assert.equal(r.code, 0, `docker ${args.join(' ')}: ${r.stderr}`);
-  return r.stdout.trim();
+  return (await vch.ok(args)).trim();
 }
 
 /** A free TCP port on loopback, for -p. */

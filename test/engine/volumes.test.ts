@@ -20,10 +20,8 @@ after(async () => {
   await vch.destroy();
 });
 
-async function ok(args: string[]): Promise<string> {
-  const r = await vch.docker(args);
-  assert.equal(r.code, 0, `docker ${args.join(' ')}: ${r.stderr}\n${vch.engineLog.slice(-2000)}`);
-  return r.stdout;
+function ok(args: string[]): Promise<string> {
+  return vch.ok(args);
 }
 
 async function names(args: string[] = []): Promise<string[]> {

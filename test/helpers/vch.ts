@@ -73,6 +73,13 @@ export class TestVch {
     await gone;
   }
 
+  /** Runs the docker CLI and fails the test unless it succeeds; its stdout. */
+  async ok(args: string[]): Promise<string> {
+    const r = await this.docker(args);
+    if (r.code !== 0) throw new Error(`docker ${args.join(' ')} exited ${r.code}: ${r.stderr}\n${this.engineLog.slice(-2000)}`);
+    return r.stdout;
+  }
+
   docker(args: string[], options: { input?: string; timeoutMs?: number } = {}): Promise<CommandResult> {
     return runCommand(DOCKER, args, { env: { ...process.env, DOCKER_HOST: this.dockerHost }, ...options });
   }
