@@ -1,4 +1,5 @@
-// Dependencies point one way, down: engine → portlayer → backends → tether. Checked here, not by
+// Dependencies point one way, down: engine → portlayer → backends → tether; registry and engine
+// share only leaf helpers (pki, match). Checked here, not by
 // comment: every relative import in src/ is read and compared with the allowed directions.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,12 +11,13 @@ const src = join(repoRoot, 'src');
 
 /** What each part may import besides itself. */
 const ALLOWED: Record<string, string[]> = {
-  engine: ['portlayer'],
+  engine: ['portlayer', 'match'],
   portlayer: [],
   'backends/qemu': ['portlayer', 'tether'],
   tether: [],
-  registry: ['pki'],
+  registry: ['pki', 'match'],
   pki: [],
+  match: [],
   cli: ['engine', 'portlayer', 'backends/qemu', 'registry', 'pki', 'tether'],
 };
 

@@ -1,22 +1,22 @@
 // Go's path.Match, which dockerd uses for `reference` filters: `*` is any run of characters but `/`,
-// `?` one character but `/`, `[...]` a class (`^` or `!` negates, `a-z` ranges), `\` escapes. Matched by
-// simulating the pattern's automaton over the name — O(name × pattern), never exponential, whatever
-// stars a client sends (a backtracking glob took 38 s for "*a*a*a*a*a*ab" on 120 characters).
+// `?` one character but `/`, `[...]` a class (`^` or `!` negates, `a-z` ranges), `\` escapes. Matched
+// by the linear-time wildcard automaton (src/match/wildcard.ts), whatever stars a client sends (a
+// backtracking glob took 38 s for "*a*a*a*a*a*ab" on 120 characters).
 import { invalid } from '../../portlayer/errors.ts';
+import { matchWildcard } from '../../match/wildcard.ts';
+import type { WildcardToken } from '../../match/wildcard.ts';
 
-type Token =
-  | { kind: 'star' }
-  | { kind: 'one'; test: (ch: string) => boolean };
+const STAR: WildcardToken = { kind: 'any', crossesSlash: false };
 
 const MAX_PATTERN = 1024;
 
-function compile(pattern: string): Token[] {
+function compile(pattern: string): WildcardToken[] {
   if (pattern.length > MAX_PATTERN) throw invalid(`invalid reference filter: pattern longer than ${MAX_PATTERN} characters`);
-  const tokens: Token[] = [];
+  const tokens: WildcardToken[] = [];
   for (let i = 0; i < pattern.length; i++) {
     const ch = pattern[i];
     if (ch === '*') {
-      if (tokens.at(-1)?.kind !== 'star') tokens.push({ kind: 'star' });
+      if (tokens.at(-1) !== STAR) tokens.push(STAR);
     } else if (ch === '?') {
       tokens.push({ kind: 'one', test: (c) => c !== '/' });
     } else if (ch === '[') {
@@ -68,27 +68,5 @@ function classTest(body: string): (ch: string) => boolean {
 
 /** Whether the whole of `name` matches `pattern`; InvalidParameter for a malformed pattern. */
 export function pathMatch(pattern: string, name: string): boolean {
-  const tokens = compile(pattern);
-  // states[k]: the first k tokens have consumed the name read so far.
-  let states = closure(tokens, new Set([0]));
-  for (const ch of name) {
-    const next = new Set<number>();
-    for (const k of states) {
-      const token = tokens[k];
-      if (!token) continue;
-      if (token.kind === 'star') { if (ch !== '/') next.add(k); } else if (token.test(ch)) next.add(k + 1);
-    }
-    if (next.size === 0) return false;
-    states = closure(tokens, next);
-  }
-  return states.has(tokens.length);
-}
-
-/** A star may also match nothing: every state before a star reaches the state after it. */
-function closure(tokens: Token[], states: Set<number>): Set<number> {
-  for (const k of [...states].sort((a, b) => a - b)) {
-    let j = k;
-    while (tokens[j]?.kind === 'star') states.add(++j);
-  }
-  return states;
+  return matchWildcard(compile(pattern), name);
 }
