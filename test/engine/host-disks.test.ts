@@ -5,12 +5,12 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import Docker from 'dockerode';
-import { TestVch } from '../helpers/vch.ts';
+import { TestVch, runCommand } from '../helpers/vch.ts';
 
 const vch = new TestVch('host-disks');
 const local = mkdtempSync(join(tmpdir(), 'bonneville-disks-'));
@@ -164,4 +164,20 @@ test('docker commit names the image the container was created from as Parent, an
   const baseHistory = (await ok(['history', '--no-trunc', '--format', '{{.ID}}', 'busybox'])).trim().split('\n');
   assert.deepEqual(history.slice(1), baseHistory, 'the base image\'s entries lie below the new one');
   await ok(['rm', 'parented']);
+});
+
+test('what a stopped container deleted stays deleted in docker cp and docker export (whiteouts read from a local copy)', async () => {
+  await ok(['run', '--name', 'deleter', 'busybox', 'sh', '-c', 'mkdir -p /etc/keep && echo k > /etc/keep/k && rm /etc/passwd']);
+  // Through the FUSE-served upper directly, overlayfs listed the whiteout and tar then failed on it.
+  const cp = await vch.docker(['cp', 'deleter:/etc', join(local, 'deleter-etc')]);
+  assert.equal(cp.code, 0, cp.stderr);
+  assert.ok(!existsSync(join(local, 'deleter-etc/passwd')), 'the deleted file is not copied out');
+  assert.equal(readFileSync(join(local, 'deleter-etc/keep/k'), 'utf8'), 'k\n');
+  const tarball = join(local, 'deleter.tar');
+  await ok(['export', '-o', tarball, 'deleter']);
+  const listing = await runCommand('tar', ['-tf', tarball]);
+  assert.equal(listing.code, 0, listing.stderr);
+  assert.ok(!listing.stdout.split('\n').some((n) => n.replace(/^\.\//, '') === 'etc/passwd'), 'export omits the deleted file');
+  assert.ok(listing.stdout.includes('etc/keep/k'));
+  await ok(['rm', 'deleter']);
 });

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { runCommand } from './command.ts';
 import { STACKED_MOUNT_OPTIONS, mountLayers, withMounts } from './mount-session.ts';
 import { replayJournal } from './guest-disk.ts';
+import { localUpperCopy } from './overlay-delta.ts';
 
 export interface ContainerFilesystemRequest {
   /** Layer disks, bottom first. */
@@ -49,7 +50,7 @@ export function withContainerFilesystem<T>(request: ContainerFilesystemRequest, 
       await replayJournalIfActive(disk, request.active);
       await session.mountGuestDisk(disk, target, { readOnly: true });
       if (existsSync(join(target, 'upper'))) {
-        upper = join(target, 'upper');
+        upper = await localUpperCopy(join(target, 'upper'), join(scratch, 'upper-copy'));
         lowers.unshift(upper);
       }
     }

@@ -2,8 +2,9 @@
 // image layers, the container's changes and its volumes at their targets — read-only for reading,
 // writable for writing — with nothing a guest wrote ever mounted by the host's kernel (guest-disk.ts).
 //
-// The view is a kernel overlay whose lowers are the layer disks and the container's `upper/` (served
-// by fuse2fs) and whose upper is a scratch directory; volume disks (fuse2fs) are bound at their
+// The view is a kernel overlay whose lowers are the layer disks and a local copy of the container's
+// `upper/` (served by fuse2fs; overlayfs mishandles whiteouts on a FUSE lower) and whose upper is a
+// scratch directory; volume disks (fuse2fs) are bound at their
 // targets. After a write, the scratch upper — overlay's own account of the change, copy-ups,
 // whiteouts and opaque directories included — is folded into the container's `upper/`
 // (overlay-delta.ts), exactly what the write would have done to it in the guest.
@@ -15,7 +16,7 @@ import { join, posix } from 'node:path';
 import { PortLayerError } from '../errors.ts';
 import { STACKED_MOUNT_OPTIONS, mountLayers, withMounts } from './mount-session.ts';
 import type { MountSession } from './mount-session.ts';
-import { foldDelta } from './overlay-delta.ts';
+import { foldDelta, localUpperCopy } from './overlay-delta.ts';
 
 /** Where a volume's content lives on its disk (the tether mounts this directory at the target). */
 const VOLUME_DATA_DIR = 'data';
@@ -43,7 +44,8 @@ export function withContainerView<T>(request: ContainerViewRequest, use: (root: 
         await mkdir(upper, { recursive: true, mode: 0o755 });
         await mkdir(join(rw, 'work'), { recursive: true, mode: 0o755 });
       }
-      if (existsSync(upper)) lowers.unshift(upper);
+      // The overlay reads the changes from a local copy; writes are folded into the real upper/.
+      if (existsSync(upper)) lowers.unshift(await localUpperCopy(upper, join(disks.scratch, 'upper-copy')));
     } else if (request.writable) {
       throw new PortLayerError('System', `the container's writable disk ${request.writableDisk} is missing`);
     }

@@ -6,8 +6,8 @@
 // What counts in `delta`: a whiteout (char 0:0) or any non-directory replaces the entry; an opaque
 // directory (trusted.overlay.opaque=y) replaces the whole subtree; a plain directory is merged into
 // the one below it, taking its owner, mode and times.
-import { chown, chmod, lstat, readdir, rm, utimes } from 'node:fs/promises';
-import { join } from 'node:path';
+import { chown, chmod, lstat, mkdir, readdir, rm, utimes } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { CommandError } from './command.ts';
 import { findOpaqueDirs } from './container-changes.ts';
@@ -36,6 +36,18 @@ async function fold(from: string, to: string, opaque: Set<string>): Promise<void
 }
 
 const TAR_OPTIONS = ['--numeric-owner', '--xattrs', '--xattrs-include=*', '--no-acls'];
+
+/**
+ * A local copy of the container's `upper/` (served by fuse2fs) to stack under a kernel overlay:
+ * overlayfs does not hide whiteouts that a FUSE lower lists (readdir shows them, lookups then fail:
+ * "File removed before we read it"), so the overlay gets the changes from a host directory instead.
+ * Returns the copy's path (`<into>/upper`).
+ */
+export async function localUpperCopy(fuseUpper: string, into: string): Promise<string> {
+  await mkdir(into, { recursive: true, mode: 0o700 });
+  await copyEntry(dirname(fuseUpper), basename(fuseUpper), into);
+  return join(into, basename(fuseUpper));
+}
 
 /**
  * tar to tar keeps what an overlay layer is made of: owners, modes, times, xattrs (trusted.overlay.*
