@@ -10,12 +10,22 @@ setFlagsFromString('--enable-experimental-regexp-engine');
 /** Longest pattern accepted: far beyond any real name filter. */
 const MAX_PATTERN = 1024;
 
+/** Patterns compiled lately: a listing tests one pattern against every container. */
+const compiled = new Map<string, RegExp>();
+const MAX_COMPILED = 64;
+
 /** Compiles a client's name pattern for linear-time matching; InvalidParameter if it is no such pattern. */
 export function namePattern(pattern: string, filter = 'name'): RegExp {
   if (pattern.length > MAX_PATTERN) throw invalid(`invalid filter '${filter}': pattern longer than ${MAX_PATTERN} characters`);
+  const known = compiled.get(pattern);
+  if (known) return known;
+  let regexp: RegExp;
   try {
-    return new RegExp(pattern, 'l');
+    regexp = new RegExp(pattern, 'l'); // no `g` or `y`: test() keeps no state, so one object serves every call
   } catch (err) {
     throw invalid(`invalid filter '${filter}=${pattern}': ${(err as Error).message}`);
   }
+  if (compiled.size >= MAX_COMPILED) compiled.clear();
+  compiled.set(pattern, regexp);
+  return regexp;
 }

@@ -48,6 +48,15 @@ export interface NetworkCreateRequest {
 
 const forbidden = (message: string) => new PortLayerError('Forbidden', message);
 
+/** A subnet a client gave; a malformed one is its mistake (InvalidParameter), said after `context`. */
+function subnetParam(cidr: string, context?: string): Subnet {
+  try {
+    return parseSubnet(cidr);
+  } catch (err) {
+    throw invalid(context ? `${context}: ${(err as Error).message}` : (err as Error).message);
+  }
+}
+
 export class NetworkService implements ContainerNetworking {
   private readonly options: NetworkServiceOptions;
   private readonly store: NetworkStore;
@@ -144,25 +153,15 @@ export class NetworkService implements ContainerNetworking {
     return net;
   }
 
-  private userSubnet(cidr: string): ReturnType<typeof parseSubnet> {
-    let subnet;
-    try {
-      subnet = parseSubnet(cidr);
-    } catch (err) {
-      throw invalid((err as Error).message);
-    }
+  private userSubnet(cidr: string): Subnet {
+    const subnet = subnetParam(cidr);
     const clash = [...this.nets.values()].find((n) => overlaps(parseSubnet(n.subnet), subnet));
     if (clash) throw forbidden(`Pool overlaps with other one on this address space (network ${clash.name})`);
     return subnet;
   }
 
   private rangeWithin(subnet: Subnet, cidr: string): string {
-    let range: Subnet;
-    try {
-      range = parseSubnet(cidr);
-    } catch (err) {
-      throw invalid(`invalid ip-range ${cidr}: ${(err as Error).message}`);
-    }
+    const range = subnetParam(cidr, `invalid ip-range ${cidr}`);
     if (!within(subnet, range)) throw invalid(`ip-range ${cidr} is not inside the subnet ${formatSubnet(subnet)}`);
     return formatSubnet(range);
   }
