@@ -3,6 +3,7 @@
 // process running. The sequence is held back while it may still be forming; if it turns out not to be
 // the sequence, the held bytes go on to the process unchanged.
 import { Transform } from 'node:stream';
+import type { Readable } from 'node:stream';
 import type { TransformCallback } from 'node:stream';
 import { invalid } from '../../portlayer/errors.ts';
 
@@ -75,4 +76,17 @@ export class DetachKeyFilter extends Transform {
   override _flush(done: TransformCallback): void {
     done(null, this.matched && !this.detached ? this.keys.subarray(0, this.matched) : undefined);
   }
+}
+
+/**
+ * Forwards a client's input to a process: each chunk to `write`, and `ended` once the client's input
+ * ends — unless it ended by detaching, which leaves the process's stdin open. The returned signal
+ * aborts on the detach keys.
+ */
+export function forwardInput(input: Readable, keys: Buffer, process: { write(chunk: Buffer): void; ended(): void }): AbortSignal {
+  const detached = new AbortController();
+  const filtered = input.pipe(new DetachKeyFilter(keys, () => detached.abort()));
+  filtered.on('data', (chunk: Buffer) => process.write(chunk));
+  filtered.on('end', () => { if (!detached.signal.aborted) process.ended(); });
+  return detached.signal;
 }

@@ -7,7 +7,7 @@ import type { HijackedStream } from '../http/hijack.ts';
 import { acceptWebsocket } from '../http/websocket.ts';
 import type { ContainerView } from '../../portlayer/containers/model.ts';
 import { assertLogsReadable } from '../docker/log-config.ts';
-import { DetachKeyFilter, requestedDetachKeys } from '../http/detach-keys.ts';
+import { forwardInput, requestedDetachKeys } from '../http/detach-keys.ts';
 import { multiplexFrame, STDOUT, STDERR, RAW_STREAM, MULTIPLEXED_STREAM } from '../http/stream-framing.ts';
 import { compareVersions } from '../http/router.ts';
 import type { OutputRecord } from '../../portlayer/backend.ts';
@@ -55,16 +55,17 @@ async function serveAttach(b: ContainerRoutesBackend, ctx: RequestContext, conta
   const stream = queryBool(ctx.query, 'stream');
   const logs = queryBool(ctx.query, 'logs');
   // Detaching ends this attachment only: the process keeps running and keeps its stdin open.
-  const detached = new AbortController();
-  const attached = AbortSignal.any([conn.closed, detached.signal]);
+  let attached = conn.closed;
   if (queryBool(ctx.query, 'stdin') && container.record.spec.process.openStdin) {
     const stdin = b.containers.stdinOf(id);
     const stdinOnce = (container.record.spec.personality as { config?: { StdinOnce?: boolean } }).config?.StdinOnce === true;
-    const input = conn.input.pipe(new DetachKeyFilter(detachKeys, () => detached.abort()));
-    input.on('data', (chunk: Buffer) => stdin.write(chunk));
-    // As dockerd: the client's end of input closes the process's stdin only for StdinOnce without a
-    // TTY — a terminal client that goes away (or detaches on its own) leaves the shell running.
-    input.on('end', () => { if (stdinOnce && !tty && !detached.signal.aborted) stdin.close(); });
+    const detached = forwardInput(conn.input, detachKeys, {
+      write: (chunk) => stdin.write(chunk),
+      // As dockerd: the client's end of input closes the process's stdin only for StdinOnce without a
+      // TTY — a terminal client that goes away (or detaches on its own) leaves the shell running.
+      ended: () => { if (stdinOnce && !tty) stdin.close(); },
+    });
+    attached = AbortSignal.any([conn.closed, detached]);
   } else {
     conn.input.resume();
   }

@@ -3,7 +3,7 @@
 import type { Route, RequestContext } from '../http/router.ts';
 import { readJsonBody, sendJson, queryConsoleSize } from '../http/io.ts';
 import { hijack } from '../http/hijack.ts';
-import { DetachKeyFilter, requestedDetachKeys } from '../http/detach-keys.ts';
+import { forwardInput, requestedDetachKeys } from '../http/detach-keys.ts';
 import { multiplexFrame, STDOUT, STDERR, RAW_STREAM, MULTIPLEXED_STREAM } from '../http/stream-framing.ts';
 import { invalid } from '../../portlayer/errors.ts';
 import type { ExecService } from '../../portlayer/containers/exec.ts';
@@ -72,7 +72,6 @@ async function start(execs: ExecService, ctx: RequestContext): Promise<void> {
   // Like dockerd, the stream is taken over first; a process that cannot start is reported in it,
   // and its exit code (126/127) in the exec's inspect.
   const conn = hijack(ctx, raw ? RAW_STREAM : MULTIPLEXED_STREAM);
-  const detached = new AbortController();
   let session: ExecSession;
   try {
     session = await execs.start(instance.id);
@@ -81,18 +80,17 @@ async function start(execs: ExecService, ctx: RequestContext): Promise<void> {
     conn.end();
     return;
   }
+  // Detaching leaves the process running, its stdin open.
+  let detached = new AbortController().signal;
   if (instance.spec.openStdin) {
-    // Detaching leaves the process running, its stdin open.
-    const input = conn.input.pipe(new DetachKeyFilter(detachKeys, () => detached.abort()));
-    input.on('data', (chunk: Buffer) => session.stdin(chunk));
-    input.on('end', () => { if (!detached.signal.aborted) session.closeStdin(); });
+    detached = forwardInput(conn.input, detachKeys, { write: (chunk) => session.stdin(chunk), ended: () => session.closeStdin() });
   } else {
     conn.input.resume();
   }
   const wantOut = asked.AttachStdout !== false;
   const wantErr = asked.AttachStderr !== false;
   try {
-    for await (const chunk of untilAborted(session.output, detached.signal)) {
+    for await (const chunk of untilAborted(session.output, detached)) {
       if (conn.closed.aborted) break;
       if (chunk.stream === 'stdout' ? !wantOut : !wantErr) continue;
       conn.write(frame(chunk.stream === 'stdout' ? STDOUT : STDERR, chunk.data));
