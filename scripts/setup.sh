@@ -12,3 +12,4 @@ if [[ ! -x node_modules/.bin/node ]] || [[ package-lock.json -nt node_modules/.p
   npm ci --no-audit --no-fund --loglevel=error
 fi
 bash guest/build.sh
+bash scripts/build-vcsim.sh
