@@ -39,11 +39,11 @@ function objectContent(el: XmlElement): ObjectContent {
   return { obj: toRef(child(el, 'obj')!), props };
 }
 
-/** Retrieves all matching objects, following continuation tokens. */
-export async function retrieveProperties(client: VimClient, specs: PropertyFilterSpec[]): Promise<ObjectContent[]> {
+/** Retrieves all matching objects, following continuation tokens (`maxObjects` per page, server's default if unset). */
+export async function retrieveProperties(client: VimClient, specs: PropertyFilterSpec[], maxObjects?: number): Promise<ObjectContent[]> {
   const pc = client.content.propertyCollector;
   const out: ObjectContent[] = [];
-  let ret = await client.invoke('RetrievePropertiesEx', pc, { specSet: specs.map(encodeSpec), options: {} });
+  let ret = await client.invoke('RetrievePropertiesEx', pc, { specSet: specs.map(encodeSpec), options: { maxObjects } });
   for (;;) {
     if (!ret) return out;
     for (const o of children(ret, 'objects')) out.push(objectContent(o));
@@ -60,7 +60,7 @@ export async function retrieveOne(client: VimClient, obj: ManagedObjectReference
 }
 
 /** Every object of `type` below `root` (recursively), with the given properties, via a container view. */
-export async function retrieveContained(client: VimClient, root: ManagedObjectReference, type: string, pathSet: string[]): Promise<ObjectContent[]> {
+export async function retrieveContained(client: VimClient, root: ManagedObjectReference, type: string, pathSet: string[], maxObjects?: number): Promise<ObjectContent[]> {
   const viewManager = client.manager('viewManager');
   const view = await client.invokeRef('CreateContainerView', viewManager, { container: root, type: [type], recursive: true });
   try {
@@ -69,7 +69,7 @@ export async function retrieveContained(client: VimClient, root: ManagedObjectRe
         propSet: [{ type, pathSet }],
         objectSet: [{ obj: view, skip: true, selectSet: [{ $type: 'TraversalSpec', name: 'view', type: 'ContainerView', path: 'view', skip: false }] }],
       },
-    ]);
+    ], maxObjects);
   } finally {
     await client.invoke('DestroyView', view).catch(() => {});
   }

@@ -29,7 +29,8 @@ const parser = new XMLParser({
   parseAttributeValue: false,
   trimValues: false,
   processEntities: true,
-  htmlEntities: false,
+  // Go's encoder (vcsim) writes character references (&#34;); this option is what decodes them.
+  htmlEntities: true,
 });
 
 type Ordered = Record<string, unknown>;

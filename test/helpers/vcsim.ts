@@ -1,6 +1,6 @@
 // Starts the govmomi simulator (build/vcsim/vcsim, from scripts/build-vcsim.sh) on a free loopback
 // port with TLS and stops it. Its inventory: datacenter DC0, cluster DC0_C0 of 3 hosts, standalone
-// host DC0_H0, datastores LocalDS_0/1, DVS DC0_DVS with port groups DC0_DVPG0/1, one VM per pool.
+// host DC0_H0, datastores LocalDS_0/1, DVS DVS0 with port groups DC0_DVPG0/1, one VM per pool.
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
