@@ -2,6 +2,7 @@
 // transport. Every managed-object module takes a VimClient.
 import { SoapTransport, type TransportOptions } from './soap.ts';
 import { child, childText, toRef, type XmlElement } from './xml.ts';
+import { NotAuthenticatedFault } from './faults.ts';
 import { moref, type ManagedObjectReference, type ServiceContent, type UserSession } from './types.ts';
 
 export interface ConnectOptions extends TransportOptions {
@@ -46,6 +47,9 @@ export class VimClient {
   readonly transport: SoapTransport;
   readonly content: ServiceContent;
   session: UserSession | undefined;
+  /** Kept to log in again when the server ends the session (idle timeout, restart, TerminateSession). */
+  private credentials: { username: string; password: string } | undefined;
+  private relogin: Promise<unknown> | undefined;
 
   private constructor(transport: SoapTransport, content: ServiceContent) {
     this.transport = transport;
@@ -79,24 +83,37 @@ export class VimClient {
   }
 
   async login(username: string, password: string): Promise<UserSession> {
-    const ret = await this.invoke('Login', this.content.sessionManager, { userName: username, password });
+    const ret = await this.transport.invoke('Login', this.content.sessionManager, { userName: username, password });
     this.session = { key: childText(ret, 'key') ?? '', userName: childText(ret, 'userName') ?? username };
+    this.credentials = { username, password };
     return this.session;
   }
 
   /** Ends the session on the server and closes the connections. */
   async logout(): Promise<void> {
     try {
-      if (this.session) await this.invoke('Logout', this.content.sessionManager);
+      if (this.session) await this.transport.invoke('Logout', this.content.sessionManager);
     } finally {
       this.session = undefined;
+      this.credentials = undefined;
       this.transport.cookie = undefined;
       this.transport.close();
     }
   }
 
-  invoke(method: string, self: ManagedObjectReference, args: Record<string, unknown> = {}, timeoutMs?: number): Promise<XmlElement | undefined> {
-    return this.transport.invoke(method, self, args, timeoutMs);
+  /** Invokes a method; a lost session is re-established once (concurrent callers share the login). */
+  async invoke(method: string, self: ManagedObjectReference, args: Record<string, unknown> = {}, timeoutMs?: number): Promise<XmlElement | undefined> {
+    try {
+      return await this.transport.invoke(method, self, args, timeoutMs);
+    } catch (err) {
+      if (!(err instanceof NotAuthenticatedFault) || !this.credentials) throw err;
+      const { username, password } = this.credentials;
+      this.relogin ??= this.login(username, password).finally(() => {
+        this.relogin = undefined;
+      });
+      await this.relogin;
+      return this.transport.invoke(method, self, args, timeoutMs);
+    }
   }
 
   /** Invokes a method that returns a managed object reference. */

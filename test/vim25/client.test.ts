@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { Vcsim } from '../helpers/vcsim.ts';
 import { VimClient } from '../../src/vim25/session.ts';
 import { fetchThumbprint, ThumbprintMismatchError } from '../../src/vim25/soap.ts';
-import { DuplicateNameFault, InvalidPowerStateFault, NotAuthenticatedFault, VimFault, FileAlreadyExistsFault } from '../../src/vim25/faults.ts';
+import { DuplicateNameFault, InvalidPowerStateFault, NotAuthenticatedFault, InvalidLoginFault, VimFault, FileAlreadyExistsFault } from '../../src/vim25/faults.ts';
 import { createFolder, datacenterFolders, findByInventoryPath, mustFind } from '../../src/vim25/inventory.ts';
 import { createResourcePool, resourcePoolConfig, updateResourcePool, destroyResourcePool } from '../../src/vim25/resource-pool.ts';
 import { createVM, destroyVM, disk, dvsNic, listVMs, powerOff, powerOn, reconfigureVM, removeDevice, scsiController, serialPortURI, virtualMachineInfo } from '../../src/vim25/virtual-machine.ts';
@@ -55,6 +55,19 @@ test('a call without a session is NotAuthenticatedFault; logout ends the session
   again.transport.cookie = cookie;
   await assert.rejects(createFolder(again, again.content.rootFolder, 'nope'), NotAuthenticatedFault);
   again.transport.close();
+});
+
+test('wrong password is InvalidLoginFault; a session ended by the server is re-established', async () => {
+  await assert.rejects(VimClient.connect({ url: sim.info.url, thumbprint: sim.info.thumbprintSha256, username: 'user', password: 'wrong' }), InvalidLoginFault);
+  const admin = await VimClient.connect({ url: sim.info.url, thumbprint: sim.info.thumbprintSha256, username: 'user', password: 'pass' });
+  const victim = await VimClient.connect({ url: sim.info.url, thumbprint: sim.info.thumbprintSha256, username: 'user', password: 'pass' });
+  const oldKey = victim.session!.key;
+  await admin.invoke('TerminateSession', admin.content.sessionManager, { sessionId: [oldKey] });
+  const dc = await mustFind(victim, 'DC0', 'Datacenter');
+  assert.equal(dc.type, 'Datacenter');
+  assert.notEqual(victim.session!.key, oldKey, 'logged in again');
+  await victim.logout();
+  await admin.logout();
 });
 
 test('inventory: service content, inventory paths, VMs and port groups agree with govmomi', async () => {

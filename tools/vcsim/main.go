@@ -38,6 +38,8 @@ func main() {
 	datastores := flag.Int("ds", 2, "datastores")
 	portgroups := flag.Int("pg", 2, "distributed port groups per datacenter")
 	machines := flag.Int("vm", 1, "VMs per resource pool")
+	username := flag.String("username", "user", "the one account's user name")
+	password := flag.String("password", "pass", "the one account's password (others are refused)")
 	exitOnStdinEOF := flag.Bool("stdin-eof-exit", true, "exit when stdin closes (the parent went away)")
 	flag.Parse()
 
@@ -52,7 +54,8 @@ func main() {
 	if err := model.Create(); err != nil {
 		log.Fatalf("vcsim: model: %v", err)
 	}
-	model.Service.Listen = &url.URL{Host: *listen}
+	// With explicit credentials vcsim refuses other logins (by default it takes any non-empty pair).
+	model.Service.Listen = &url.URL{Host: *listen, User: url.UserPassword(*username, *password)}
 	model.Service.TLS = new(tls.Config)
 	server := model.Service.NewServer()
 
