@@ -20,7 +20,7 @@ export async function deleteDatastoreFile(client: VimClient, datacenter: Managed
   await runTask(client, 'DeleteDatastoreFile_Task', client.manager('fileManager'), { name: dsPath, datacenter });
 }
 
-function folderUrl(client: VimClient, datacenterPath: string, datastore: string, path: string): string {
+function folderUrl(datacenterPath: string, datastore: string, path: string): string {
   const encoded = path.replace(/^\/+/, '').split('/').map(encodeURIComponent).join('/');
   return `/folder/${encoded}?dcPath=${encodeURIComponent(datacenterPath)}&dsName=${encodeURIComponent(datastore)}`;
 }
@@ -34,7 +34,7 @@ export interface DatastoreFile {
 
 /** Uploads bytes or a local file (streamed) to a datastore file (replacing it). */
 export async function uploadFile(client: VimClient, target: DatastoreFile, source: Buffer | { localPath: string }): Promise<void> {
-  const url = folderUrl(client, target.datacenterPath, target.datastore, target.path);
+  const url = folderUrl(target.datacenterPath, target.datastore, target.path);
   let res;
   if (Buffer.isBuffer(source)) {
     res = await client.transport.request('PUT', url, source, { 'Content-Type': 'application/octet-stream', 'Content-Length': String(source.length) });
@@ -47,7 +47,7 @@ export async function uploadFile(client: VimClient, target: DatastoreFile, sourc
 
 /** Downloads a datastore file; a missing file is an error naming it. */
 export async function downloadFile(client: VimClient, source: DatastoreFile): Promise<Buffer> {
-  const res = await client.transport.request('GET', folderUrl(client, source.datacenterPath, source.datastore, source.path));
+  const res = await client.transport.request('GET', folderUrl(source.datacenterPath, source.datastore, source.path));
   if (res.status === 404) throw new Error(`vim25: [${source.datastore}] ${source.path} does not exist`);
   if (res.status !== 200) throw new Error(`vim25: download of [${source.datastore}] ${source.path}: HTTP ${res.status}`);
   return res.body;

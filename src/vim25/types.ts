@@ -92,6 +92,7 @@ export interface VirtualDevice {
   /** Disk: backing file; serial: service URI; NIC: port group key or network name. */
   fileName?: string;
   parentFileName?: string;
+  diskMode?: string;
   capacityInKB?: number;
   serviceURI?: string;
   direction?: string;

@@ -150,6 +150,7 @@ export function decodeDevice(v: unknown): VirtualDevice {
     backingType: str(backing.$type),
     fileName: str(backing.fileName),
     parentFileName: parent ? str(parent.fileName) : undefined,
+    diskMode: str(backing.diskMode),
     capacityInKB: num(d.capacityInKB),
     serviceURI: str(backing.serviceURI),
     direction: str(backing.direction),

@@ -4,7 +4,7 @@
 // tether's serial port connected out to the VCH, and the container's identity and config in
 // extraConfig (`guestinfo.bonneville.*`, readable by the tether through the VMware backdoor).
 import type { VimClient } from '../../vim25/session.ts';
-import { createVM, destroyVM, disk, dvsNic, powerOff, powerOn, reconfigureVM, scsiController, serialPortURI, virtualMachineInfo } from '../../vim25/virtual-machine.ts';
+import { createVM, destroyVM, disk, dvsNic, powerOff, powerOn, reconfigureVM, removeDevice, scsiController, serialPortURI, virtualMachineInfo } from '../../vim25/virtual-machine.ts';
 import { findChild } from '../../vim25/inventory.ts';
 import { DuplicateNameFault } from '../../vim25/faults.ts';
 import type { DeviceChange, ManagedObjectReference, VirtualMachineInfo } from '../../vim25/types.ts';
@@ -116,8 +116,8 @@ export async function removeContainerVm(client: VimClient, vm: ManagedObjectRefe
   // Volume disks are attached independent-persistent but Destroy_Task deletes every attached disk:
   // detach them first so volumes outlive the container.
   const info = await virtualMachineInfo(client, vm);
-  const volumes = info.devices.filter((d) => d.type === 'VirtualDisk' && d.raw && (d.raw.backing as Record<string, unknown> | undefined)?.diskMode === 'independent_persistent');
-  if (volumes.length) await reconfigureVM(client, vm, { deviceChange: volumes.map((d) => ({ operation: 'remove' as const, device: { $type: d.type, key: d.key } })) });
+  const volumes = info.devices.filter((d) => d.type === 'VirtualDisk' && d.diskMode === 'independent_persistent');
+  if (volumes.length) await reconfigureVM(client, vm, { deviceChange: volumes.map((d) => removeDevice(d)) });
   await destroyVM(client, vm);
 }
 

@@ -163,7 +163,8 @@ test('container VMs: devices and guestinfo, re-adoption, power watch, removal ke
   await removeContainerVm(client, refs[1]);
   await removeContainerVm(client, refs[0]);
   assert.deepEqual(await listContainers(client, vch), []);
-  // downloadFile throws for a missing file: the volume outlived both containers.
+  // downloadFile throws for a missing file: the volume outlived both containers. (vcsim's Destroy_Task
+  // deletes only the VM's directory; vCenter's deletes every attached disk, hence the detach first.)
   await downloadFile(client, { datacenterPath: 'DC0', datastore: 'LocalDS_0', path: 'vch-c/volumes/vol1.vmdk' });
 
   await destroyVch(client, vch);
