@@ -8,7 +8,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { Vcsim } from '../../helpers/vcsim.ts';
 import { VimClient } from '../../../src/vim25/session.ts';
-import { addPortgroup, listPortgroups } from '../../../src/vim25/dvs.ts';
 import { downloadFile } from '../../../src/vim25/datastore.ts';
 import { DuplicateNameFault } from '../../../src/vim25/faults.ts';
 import { resolveTarget, type Target } from '../../../src/backends/vsphere/target.ts';
@@ -16,6 +15,7 @@ import { destroyVch, ensureVch, findVch, vchLimits, configureVch, type VchPlacem
 import { DiskStore, flatDescriptor } from '../../../src/backends/vsphere/disk-store.ts';
 import { containerVmName, createContainerVm, removeContainerVm, startContainerVm, stopContainerVm, updateContainerConfig, KEY_ID } from '../../../src/backends/vsphere/container-vm.ts';
 import { listContainers, PowerWatch } from '../../../src/backends/vsphere/inventory-adoption.ts';
+import { ensureNetworkPortgroup, listNetworkPortgroups, portgroupName, removeNetworkPortgroup } from '../../../src/backends/vsphere/network-portgroups.ts';
 
 let sim: Vcsim;
 let client: VimClient;
@@ -85,8 +85,10 @@ test('container VMs: devices and guestinfo, re-adoption, power watch, removal ke
   await writeFile(raw, Buffer.alloc(512 * 1024));
   const imageDisk = await store.uploadLayer('base', raw);
   const volume = await store.createVolume('vol1', 1024);
-  await addPortgroup(client, target.dvs, 'vch-c-bridge');
-  const pg = (await listPortgroups(client, target.datacenter)).find((p) => p.name === 'vch-c-bridge')!;
+  const networkId = 'abcdef0123456789abcdef';
+  const pg = await ensureNetworkPortgroup(client, target, 'vch-c', networkId);
+  assert.equal(pg.name, 'vch-c-abcdef012345');
+  assert.ok((await ensureNetworkPortgroup(client, target, 'vch-c', networkId)).ref.equals(pg.ref), 'found, not made twice');
 
   const ids = ['0123456789abcdef0123', 'fedcba9876543210fedc'];
   const refs = [];
@@ -169,6 +171,10 @@ test('container VMs: devices and guestinfo, re-adoption, power watch, removal ke
 
   await destroyVch(client, vch);
   await store.destroy();
+  assert.deepEqual((await listNetworkPortgroups(client, target, 'vch-c')).map((p) => p.name), ['vch-c-abcdef012345']);
+  await removeNetworkPortgroup(client, target, 'vch-c', networkId);
   const inv = await sim.inventory();
   assert.ok(!inv.vms.some((v) => v.name.startsWith('web')));
+  assert.ok(!inv.portgroups.some((p) => p.name.startsWith('vch-c-')));
+  assert.throws(() => portgroupName('vch-c', 'NOT-AN-ID'), /invalid network id/);
 });
