@@ -246,3 +246,15 @@ test('property collector pages through more objects than one page holds', async 
   assert.ok(all.every((o) => typeof o.props.name === 'string'));
   assert.ok(moref('Folder', 'group-d1').equals(client.content.rootFolder));
 });
+
+test('closing a watch ends a pending WaitForUpdatesEx (CancelWaitForUpdates), and the collector is gone', async () => {
+  const dc = await mustFind(client, 'DC0', 'Datacenter');
+  const watch = await watchObjects(client, [dc], 'Datacenter', ['name'], { maxWaitSeconds: 600 });
+  const first = await watch.next();
+  assert.equal(first?.[0]?.kind, 'enter');
+  const pending = watch.next();
+  await new Promise((r) => setTimeout(r, 200));
+  await watch.close();
+  assert.equal(await pending, undefined);
+  await assert.rejects(client.invoke('WaitForUpdatesEx', watch.collector, { version: '' }), VimFault);
+});
