@@ -77,7 +77,7 @@ test('disk store: a raw layer uploaded as a flat VMDK, volumes, container direct
   assert.equal(await store.hasLayer('sha256-aaaa'), false);
 });
 
-test('container VMs: devices and guestinfo, re-adoption, power watch, removal keeps volumes', async () => {
+test('container VMs: devices and guestinfo, re-adoption, power watch, removal keeps volumes', { timeout: 180_000 }, async () => {
   const vch: VchPlacement = await ensureVch(client, target, 'vch-c', { memoryLimitMB: 4096 });
   const store = new DiskStore(client, target, 'vch-c');
   await store.ensure();
@@ -161,8 +161,20 @@ test('container VMs: devices and guestinfo, re-adoption, power watch, removal ke
   adopted = await listContainers(client, vch);
   assert.deepEqual(adopted.map((c) => [c.name, c.powerState]), [['web0', 'poweredOff'], ['renamed', 'poweredOn']]);
 
-  // Removing a running container powers it off first; its volume survives.
+  // Removing a running container powers it off first; its volume survives; a watch sees it leave.
+  const leaving = await PowerWatch.create(client, vch, 5);
+  const leaveFeed = leaving[Symbol.asyncIterator]();
+  const left: string[] = [];
+  const initial = await leaveFeed.next(); // the VMs as they are, before one leaves
+  assert.ok(!initial.done && initial.value.length === 2);
   await removeContainerVm(client, refs[1]);
+  while (!left.includes('fedc:gone')) {
+    const r = await leaveFeed.next();
+    assert.ok(!r.done);
+    for (const c of r.value) left.push(`${c.id?.slice(0, 4)}:${c.powerState ?? 'gone'}`);
+  }
+  await leaveFeed.return!();
+  assert.ok(!left.some((e) => e.startsWith('0123')), `only the removed VM changed: ${JSON.stringify(left)}`);
   await removeContainerVm(client, refs[0]);
   assert.deepEqual(await listContainers(client, vch), []);
   // downloadFile throws for a missing file: the volume outlived both containers. (vcsim's Destroy_Task
