@@ -28,6 +28,11 @@ export class Page extends LitElement {
     }
   }
 
+  /** Loads data; a failure shows as the error banner, but success leaves an action's error in place. */
+  async quietly(work: () => Promise<void>): Promise<void> {
+    try { await work(); } catch (err) { this.error = (err as Error).message; }
+  }
+
   banners() {
     return html`${this.error ? html`<div class="error" role="alert">${this.error}</div>` : ''}${this.notice ? html`<div class="notice">${this.notice}</div>` : ''}`;
   }

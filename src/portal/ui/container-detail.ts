@@ -41,7 +41,7 @@ class BvContainerDetail extends Page {
     clearInterval(this.timer);
   }
 
-  async load() { await this.attempt(async () => { this.info = await api('GET', this.base); }); }
+  async load() { await this.quietly(async () => { this.info = await api('GET', this.base); }); }
 
   async sample() {
     if (!this.info?.State?.Running) return;

@@ -43,7 +43,7 @@ class BvContainers extends Page {
 
   async load() {
     const q = new URLSearchParams(Object.entries(this.filter).filter(([, v]) => v));
-    await this.attempt(async () => { this.list = await api('GET', `/containers?${q}`); });
+    await this.quietly(async () => { this.list = await api('GET', `/containers?${q}`); });
   }
 
   async loadImages() {

@@ -22,7 +22,7 @@ class BvDashboard extends Page {
 
   disconnectedCallback() { super.disconnectedCallback(); clearInterval(this.timer); }
 
-  async load() { await this.attempt(async () => { this.hosts = await api('GET', '/dashboard'); }); }
+  async load() { await this.quietly(async () => { this.hosts = await api('GET', '/dashboard'); }); }
 
   render() {
     return html`<h2>Dashboard</h2>${this.banners()}

@@ -9,7 +9,7 @@ class BvHosts extends Page {
   declare hosts: any[];
   constructor() { super(); this.hosts = []; }
   connectedCallback() { super.connectedCallback(); void this.load(); }
-  async load() { await this.attempt(async () => { this.hosts = await api('GET', '/hosts'); }); }
+  async load() { await this.quietly(async () => { this.hosts = await api('GET', '/hosts'); }); }
 
   async add(e: Event) {
     e.preventDefault();
@@ -49,7 +49,7 @@ class HostResources extends Page {
   constructor() { super(); this.rows = []; }
   connectedCallback() { super.connectedCallback(); void this.load(); }
   async load() {
-    await this.attempt(async () => {
+    await this.quietly(async () => {
       const hosts = await api<any[]>('GET', '/hosts');
       this.rows = await Promise.all(hosts.map(async (host) => ({ host, items: await api<any[]>('GET', `/hosts/${encodeURIComponent(host.id)}/${this.kind}`).catch(() => []) })));
     });

@@ -13,7 +13,7 @@ class BvProjects extends Page {
   connectedCallback() { super.connectedCallback(); void this.load(); }
 
   async load() {
-    await this.attempt(async () => { [this.projects, this.hosts] = await Promise.all([api('GET', '/projects'), api('GET', '/hosts')]); });
+    await this.quietly(async () => { [this.projects, this.hosts] = await Promise.all([api('GET', '/projects'), api('GET', '/hosts')]); });
   }
 
   async create(e: Event) {

@@ -37,7 +37,7 @@ class BvRegistry extends Page {
   async load() {
     const [section, project, tab, repo] = this.path;
     const get = (p: string) => api('GET', `/registry${p}`);
-    await this.attempt(async () => {
+    await this.quietly(async () => {
       const d: Record<string, any> = { info: await api('GET', '/registry-info') };
       if (!section || section === 'projects') {
         if (!project) d.projects = await get('/projects');

@@ -18,7 +18,7 @@ class BvTemplates extends Page {
   connectedCallback() { super.connectedCallback(); void this.load(); }
 
   async load() {
-    await this.attempt(async () => {
+    await this.quietly(async () => {
       [this.templates, this.apps, this.hosts] = await Promise.all([api('GET', '/templates'), api('GET', '/applications'), api('GET', '/hosts')]);
     });
   }
