@@ -12,3 +12,5 @@ if [[ ! -x node_modules/.bin/node ]] || [[ package-lock.json -nt node_modules/.p
   npm ci --no-audit --no-fund --loglevel=error
 fi
 bash guest/build.sh
+# The portal's UI bundle (Lit, xterm.js, uPlot) into build/portal.
+node_modules/.bin/node scripts/build-portal.ts

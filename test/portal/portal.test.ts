@@ -156,7 +156,7 @@ test('logs are followed, and the console runs `echo hi` in the container', { tim
   await page.getByRole('link', { name: 'console' }).click();
   await page.locator('.xterm-rows').waitFor();
   await page.locator('.xterm-rows > div', { hasText: /[#$]/ }).first().waitFor({ timeout: 60_000 });
-  await page.locator('.terminal').click();
+  await page.getByTestId('terminal').click();
   await page.keyboard.type('echo hi\n');
   await page.locator('.xterm-rows > div', { hasText: /^\s*hi\s*$/ }).waitFor({ timeout: 60_000 });
   await page.screenshot({ path: join(docs, 'portal-console.png') });

@@ -12,10 +12,10 @@ class BvConsole extends LitElement {
 
   createRenderRoot() { return this; }
 
-  render() { return html`<div class="terminal" data-testid="terminal"></div>`; }
+  render() { return html`<div class="console-pane" data-testid="terminal"></div>`; }
 
   firstUpdated() {
-    const el = this.querySelector('.terminal') as HTMLElement;
+    const el = this.querySelector(".console-pane") as HTMLElement;
     const term = new Terminal({ cursorBlink: true, fontSize: 14, convertEol: false });
     const fit = new FitAddon();
     term.loadAddon(fit);
