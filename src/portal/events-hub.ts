@@ -78,6 +78,7 @@ export class EventsHub {
     const project = attrs[PROJECT_LABEL] ?? null;
     const event = { hostId, type: e.Type, action: e.Action ?? e.status, id: e.Actor?.ID ?? e.id, name: attrs.name ?? null, time: e.time };
     const data = `data: ${JSON.stringify(event)}\n\n`;
-    for (const l of this.listeners) if (e.Type !== 'container' || l.sees(hostId, project)) l.res.write(data);
+    // Other objects (networks, volumes, images) carry no project: administrators only.
+    for (const l of this.listeners) if (l.sees(hostId, e.Type === 'container' ? project : null)) l.res.write(data);
   }
 }
