@@ -14,14 +14,29 @@ export interface ProjectView { name: string; projectId: number; role: Role | nul
 
 export class Access {
   private readonly registry: RegistryClient;
+  // One page load asks several times; each ask costs the registry a password check.
+  private readonly recent = new Map<string, { at: number; list: Promise<any[]> }>();
 
   constructor(registry: RegistryClient) {
     this.registry = registry;
   }
 
-  /** The projects the caller can see, with their role in each. */
+  /** Forgets cached memberships (after the caller changed them). */
+  forget(p: Principal): void {
+    this.recent.delete(`${p.userId}:${p.password}`);
+  }
+
+  /** The projects the caller can see, with their role in each (as the registry said in the last 3 seconds). */
   async projects(p: Principal): Promise<ProjectView[]> {
-    const list = await this.registry.json<any[]>('GET', '/projects', p);
+    const key = `${p.userId}:${p.password}`;
+    let entry = this.recent.get(key);
+    if (!entry || Date.now() - entry.at > 3000) {
+      entry = { at: Date.now(), list: this.registry.json<any[]>('GET', '/projects', p) };
+      this.recent.set(key, entry);
+      entry.list.catch(() => this.recent.delete(key));
+      for (const [k, v] of this.recent) if (Date.now() - v.at > 3000) this.recent.delete(k);
+    }
+    const list = await entry.list;
     return list.map((x) => ({ name: x.name, projectId: x.project_id, public: x.public === true,
       role: p.sysadmin ? 'admin' : (roleOfId[x.current_user_role_id] ?? null) }));
   }

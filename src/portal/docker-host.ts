@@ -3,6 +3,7 @@
 import { request as httpRequest, type IncomingMessage, type ClientRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { Duplex } from 'node:stream';
+import { isIP } from 'node:net';
 import { HttpError } from './http.ts';
 
 export interface HostEndpoint {
@@ -32,8 +33,10 @@ export class DockerHost {
       return httpRequest({ socketPath: endpoint.slice('unix://'.length), path: API + path, method, headers }, onResponse);
     }
     const u = new URL(endpoint.replace(/^tcp:/, 'https:'));
-    return httpsRequest({ host: u.hostname.replace(/^\[|\]$/g, ''), port: Number(u.port || 2376), path: API + path, method, headers,
-      ca: this.target.ca, cert: this.target.cert, key: this.target.key, servername: u.hostname.replace(/^\[|\]$/g, '') }, onResponse);
+    const host = u.hostname.replace(/^\[|\]$/g, '');
+    // SNI carries names only; an address is checked against the certificate's IP SANs without it.
+    return httpsRequest({ host, port: Number(u.port || 2376), path: API + path, method, headers,
+      ca: this.target.ca, cert: this.target.cert, key: this.target.key, ...(isIP(host) ? {} : { servername: host }) }, onResponse);
   }
 
   /** One request; the body read whole. */

@@ -2,6 +2,7 @@
 // registry's own RBAC decides what that user may see and do.
 import { request } from 'node:https';
 import { request as httpRequest } from 'node:http';
+import { HttpError } from './http.ts';
 
 export interface RegistryResponse {
   status: number;
@@ -41,8 +42,8 @@ export class RegistryClient {
         res.on('end', () => resolve({ status: res.statusCode ?? 502, headers: res.headers, body: Buffer.concat(chunks) }));
         res.on('error', reject);
       });
-      req.on('timeout', () => req.destroy(new Error('the registry did not answer in time')));
-      req.on('error', reject);
+      req.on('timeout', () => req.destroy(new Error('it did not answer in time')));
+      req.on('error', (err) => reject(new HttpError(502, `registry unreachable: ${err.message}`)));
       req.end(body);
     });
   }
@@ -55,13 +56,8 @@ export class RegistryClient {
   }
 }
 
-export class RegistryCallError extends Error {
-  readonly status: number;
-  constructor(status: number, message: string) {
-    super(message);
-    this.status = status;
-  }
-}
+/** The registry's refusal, passed on with its status and message. */
+export class RegistryCallError extends HttpError {}
 
 /** The registry answers errors as Harbor does, `{"errors":[{"code","message"}]}`. */
 export function registryMessage(res: RegistryResponse): string {

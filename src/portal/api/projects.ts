@@ -21,6 +21,7 @@ export function projectRoutes(portal: Portal): Route<Principal>[] {
       const body = await readJson(c.req);
       const name = requireString(body, 'name');
       await portal.registry.json('POST', '/projects', c.principal, { project_name: name, metadata: { public: String(body.public === true) } });
+      portal.access.forget(c.principal);
       sendJson(c.res, 201, { name });
     } },
     { method: 'GET', path: '/projects/{name}', handler: async (c) => {

@@ -15,7 +15,16 @@ class BvTemplates extends Page {
 
   constructor() { super(); this.templates = []; this.apps = []; this.hosts = []; this.editing = null; this.busy = false; }
 
-  connectedCallback() { super.connectedCallback(); void this.load(); }
+  private timer = 0;
+
+  connectedCallback() {
+    super.connectedCallback();
+    void this.load();
+    // Applications' containers change state on their own: the page follows them.
+    this.timer = window.setInterval(() => void this.load(), 5000);
+  }
+
+  disconnectedCallback() { super.disconnectedCallback(); clearInterval(this.timer); }
 
   async load() {
     await this.quietly(async () => {
