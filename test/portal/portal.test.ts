@@ -11,6 +11,7 @@ import { request } from 'node:https';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { launchBrowser, newContext } from '../helpers/browser.ts';
 import { TestVch, repoRoot, runCommand } from '../helpers/vch.ts';
+import { buildTestImages } from '../fixtures/images.ts';
 import { startTestRegistry, makeOciLayout, ADMIN_PASSWORD, createUser, type TestRegistry } from '../registry/helpers.ts';
 import { startPortal, type RunningPortal } from '../../src/portal/main.ts';
 import { buildPortalUi } from '../../src/portal/build-ui.ts';
@@ -251,8 +252,9 @@ test('the registry: a pushed image is browsed, a tag deleted, a robot created', 
   await page.screenshot({ path: join(docs, 'portal-registry.png') });
   await page.locator('.tag[data-tag="1.0"]').getByRole('button', { name: 'Delete tag' }).click();
   await page.locator('.notice', { hasText: 'Tag 1.0 deleted.' }).waitFor();
+  // The page re-reads the repository after the deletion: 1.0 goes, 2.0 stays.
+  await page.locator('.tag[data-tag="1.0"]').waitFor({ state: 'detached' });
   await page.locator('.tag[data-tag="2.0"]').waitFor();
-  assert.equal(await page.locator('.tag[data-tag="1.0"]').count(), 0);
   const artifacts = await callApi('GET', '/registry/projects/team/repositories/app/artifacts', admin);
   assert.deepEqual(artifacts.json.flatMap((a: any) => a.tags.map((t: any) => t.name)), ['2.0']);
 
@@ -264,6 +266,28 @@ test('the registry: a pushed image is browsed, a tag deleted, a robot created', 
   const robots = await callApi('GET', '/registry/robots', admin);
   assert.ok(robots.json.some((r: any) => r.name === 'robot$team+ci'));
   await context.close();
+});
+
+test('a container runs from an image in the registry: the VCH pulls it with the user\'s credentials', { timeout: 300_000 }, async () => {
+  const { busyboxOci } = await buildTestImages();
+  const host = new URL(registry.url).host;
+  const policy = join(work, 'policy.json');
+  const r = await runCommand('skopeo', ['--policy', policy, 'copy', '--dest-cert-dir', join(work, 'certs'), '--dest-creds', `admin:${ADMIN_PASSWORD}`,
+    `oci-archive:${busyboxOci}:busybox-oci:latest`, `docker://${host}/team/busybox:1`], { env: { ...process.env, HOME: work } });
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal((await callApi('PUT', '/projects/team/quota', admin, { maxContainers: null, maxMemoryMiB: null })).status, 200);
+  const image = `${host}/team/busybox:1`;
+  // The run form offers the registry's tags.
+  const context = await newContext(browser);
+  const page = await login(context, admin);
+  await page.getByRole('link', { name: 'Containers' }).click();
+  await page.locator(`datalist#images option[value="${image}"]`).waitFor({ state: 'attached' });
+  await context.close();
+  const run = await callApi('POST', '/containers', admin, { hostId, image, name: 'fromreg', project: 'team', cmd: ['sh', '-c', 'echo pulled-and-ran; sleep 600'] });
+  assert.equal(run.status, 201, JSON.stringify(run.json));
+  assert.match(await vch.ok(['inspect', '-f', '{{.State.Status}} {{.Config.Image}}', 'fromreg']), new RegExp(`running ${image.replace(/\./g, '\\.')}`));
+  assert.equal((await callApi('DELETE', `/hosts/${hostId}/containers/${run.json.id}`, admin)).status, 200);
+  assert.equal((await vch.docker(['inspect', 'fromreg'])).code, 1);
 });
 
 test('a viewer sees the project\'s containers but cannot start or stop them (UI hides the actions, API answers 403)', { timeout: 120_000 }, async () => {
