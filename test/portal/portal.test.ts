@@ -265,6 +265,19 @@ test('the registry: a pushed image is browsed, a tag deleted, a robot created', 
   await page.locator('code.robot-secret').waitFor();
   const robots = await callApi('GET', '/registry/robots', admin);
   assert.ok(robots.json.some((r: any) => r.name === 'robot$team+ci'));
+
+  // Retention: a policy made in the page, a dry run started from it.
+  await page.getByRole('link', { name: 'retention' }).click();
+  const retention = page.getByRole('form', { name: 'Create a retention policy' });
+  await retention.getByLabel('Keep the latest').fill('1');
+  await retention.getByRole('button', { name: 'Create policy' }).click();
+  await page.getByRole('button', { name: 'Dry run' }).click();
+  await page.locator('.notice', { hasText: 'Dry run started.' }).waitFor();
+  const retained = await callApi('GET', '/registry/projects/team/retention', admin);
+  assert.equal(retained.json.rules[0].params.latestPushedK, 1);
+  const runs = await callApi('GET', `/registry/retentions/${retained.json.id}/executions`, admin);
+  assert.equal(runs.json.length, 1);
+  assert.equal(runs.json[0].dry_run, true);
   await context.close();
 });
 

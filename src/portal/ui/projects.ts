@@ -40,7 +40,8 @@ class BvProjects extends Page {
       <form class="row" @submit=${this.create} aria-label="Create a project"><label>New project <input name="name" required pattern="[a-z0-9][a-z0-9._-]*"></label>
         <label>Public <input type="checkbox" name="public"></label><button type="submit">Create</button></form>
       <table class="projects"><thead><tr><th>Project</th><th>Your role</th><th>Use</th><th>Placements and quotas</th></tr></thead><tbody>
-      ${this.projects.map((p) => html`<tr data-project=${p.name}><td>${p.name}</td><td>${p.role ?? 'none'}</td>
+      ${this.projects.map((p) => html`<tr data-project=${p.name}><td>${p.name}<br><small><a href="#/registry/projects/${encodeURIComponent(p.name)}/members">members</a> ·
+        <a href="#/registry/projects/${encodeURIComponent(p.name)}">registry</a></small></td><td>${p.role ?? 'none'}</td>
         <td>${p.used.containers} containers, ${p.used.memoryMiB} MiB</td>
         <td>${this.me.sysadmin ? html`<form class="row" @submit=${(e: Event) => this.saveSettings(p, e)}>
           ${this.hosts.map((h) => html`<label>${h.name} <input type="checkbox" name="hostIds" value=${h.id} ?checked=${p.placements.includes(h.id)}></label>`)}

@@ -48,6 +48,11 @@ class BvRegistry extends Page {
         else if (tab === 'robots') d.robots = (await get('/robots')).filter((r: any) => String(r.name).startsWith(`robot$${project}+`));
         else if (tab === 'immutability') d.rules = await get(`/projects/${enc(project)}/immutabletagrules`);
         else if (tab === 'logs') d.logs = await get(`/projects/${enc(project)}/logs`);
+        else if (tab === 'retention') {
+          d.projectInfo = await get(`/projects/${enc(project)}`);
+          d.retention = await get(`/projects/${enc(project)}/retention`).catch(() => null);
+          if (d.retention) d.retentionRuns = await get(`/retentions/${d.retention.id}/executions`);
+        }
         else if (tab === 'summary') d.summary = await get(`/projects/${enc(project)}/summary`);
       } else if (section === 'replication') {
         [d.registries, d.policies, d.executions] = await Promise.all([get('/registries'), get('/replication/policies'), get('/replication/executions')]);
@@ -97,7 +102,7 @@ class BvRegistry extends Page {
   }
 
   projectPage(project: string, tab: string, repo?: string) {
-    const tabs = ['repositories', 'members', 'robots', 'immutability', 'logs', 'summary'];
+    const tabs = ['repositories', 'members', 'robots', 'immutability', 'retention', 'logs', 'summary'];
     const base = `#/registry/projects/${enc(project)}`;
     return html`<h3>Project ${project}</h3>
       <nav class="tabs">${tabs.map((t) => html`<a href="${base}/${t}" class=${tab === t ? 'active' : ''}>${t}</a>`)}</nav>
@@ -118,8 +123,30 @@ class BvRegistry extends Page {
       ${tab === 'immutability' ? html`${table(this.data.rules, (r) => html`<button class="danger" @click=${() => this.call('DELETE', `/projects/${enc(project)}/immutabletagrules/${r.id}`)}>Delete</button>`)}
         <form class="row" @submit=${(e: Event) => { const d = this.form(e); void this.call('POST', `/projects/${enc(project)}/immutabletagrules`, { tag_selectors: [{ decoration: 'matches', pattern: d.get('tag') }], scope_selectors: { repository: [{ decoration: 'repoMatches', pattern: d.get('repo') || '**' }] } }, 'Rule added.'); }}>
         <label>Repositories <input name="repo" placeholder="**"></label><label>Tags <input name="tag" required placeholder="v*"></label><button type="submit">Add rule</button></form>` : ''}
+      ${tab === 'retention' ? this.retention() : ''}
       ${tab === 'logs' ? table(this.data.logs) : ''}
       ${tab === 'summary' ? html`<pre>${JSON.stringify(this.data.summary, null, 2)}</pre>` : ''}`;
+  }
+
+  retention() {
+    const policy = this.data.retention;
+    if (!policy) {
+      return html`<p>No retention policy: every tag is kept.</p>
+        <form class="row" aria-label="Create a retention policy" @submit=${(e: Event) => {
+          const d = this.form(e);
+          void this.call('POST', '/retentions', { algorithm: 'or', scope: { level: 'project', ref: this.data.projectInfo.project_id },
+            trigger: { kind: 'Schedule', settings: { cron: String(d.get('cron') ?? '') } },
+            rules: [{ action: 'retain', template: 'latestPushedK', params: { latestPushedK: Number(d.get('n')) },
+              tag_selectors: [{ decoration: 'matches', pattern: d.get('tags') || '**' }], scope_selectors: { repository: [{ decoration: 'repoMatches', pattern: d.get('repos') || '**' }] } }] }, 'Retention policy created.');
+        }}><label>Keep the latest <input name="n" type="number" min="0" value="3" style="width:4em"></label>
+        <label>tags matching <input name="tags" placeholder="**"></label><label>in repositories <input name="repos" placeholder="**"></label>
+        <label>Schedule (cron, optional) <input name="cron" placeholder="0 0 3 * * *"></label><button type="submit">Create policy</button></form>`;
+    }
+    return html`${table(policy.rules)}<p>Schedule: <code>${policy.trigger?.settings?.cron || 'none'}</code></p>
+      <div class="row"><button class="secondary" @click=${() => this.call('POST', `/retentions/${policy.id}/executions`, { dry_run: true }, 'Dry run started.')}>Dry run</button>
+      <button @click=${() => this.call('POST', `/retentions/${policy.id}/executions`, { dry_run: false }, 'Retention run started.')}>Run now</button>
+      <button class="danger" @click=${() => this.call('DELETE', `/retentions/${policy.id}`, undefined, 'Policy deleted.')}>Delete policy</button></div>
+      <h4>Runs</h4>${table(this.data.retentionRuns)}`;
   }
 
   repositories(project: string, repo?: string) {
