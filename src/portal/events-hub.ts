@@ -44,7 +44,7 @@ export class EventsHub {
   private stop(): void {
     clearInterval(this.timer);
     this.timer = undefined;
-    for (const s of this.subscriptions.values()) s.destroy();
+    for (const s of this.subscriptions.values()) s?.destroy(); // null: a subscription still connecting
     this.subscriptions.clear();
   }
 

@@ -84,6 +84,22 @@ export class Portal {
     return lists.flat().filter(allowed);
   }
 
+  private readonly admissions = new Map<string, Promise<unknown>>();
+
+  /**
+   * Runs `work` (admission and creation) after any other of the same project, so two requests cannot
+   * both fit under a quota that has room for one.
+   */
+  serialize<T>(project: string | null, work: () => Promise<T>): Promise<T> {
+    const key = project ?? '';
+    const previous = this.admissions.get(key) ?? Promise.resolve();
+    const next = previous.catch(() => undefined).then(work);
+    const settled = next.catch(() => undefined);
+    this.admissions.set(key, settled);
+    void settled.then(() => { if (this.admissions.get(key) === settled) this.admissions.delete(key); });
+    return next;
+  }
+
   /**
    * Refuses (403) unless the caller may create `count` containers of `memoryMiB` each in `project` on
    * `hostId`: a member of it, the host placed for it, and its quotas (containers, memory) not exceeded.

@@ -59,22 +59,20 @@ const viewer: [string, string] = ['viewer1', 'Passw0rdX'];
 async function login(context: BrowserContext, user: [string, string]): Promise<Page> {
   const page = await context.newPage();
   page.setDefaultTimeout(60_000);
-  // Chromium aborts a load with ERR_NETWORK_CHANGED when interfaces come and go (VMs' taps on this
-  // machine): the navigation is retried, nothing else is.
+  // Chromium aborts loads and fetches with ERR_NETWORK_CHANGED when interfaces come and go (VMs' taps
+  // on this machine): logging in is retried, nothing else is.
   for (let attempt = 1; ; attempt++) {
     try {
       await page.goto(portal.url);
-      await page.getByLabel('User name').waitFor({ timeout: 20_000 });
-      break;
+      await page.getByLabel('User name').fill(user[0], { timeout: 20_000 });
+      await page.getByLabel('Password').fill(user[1]);
+      await page.getByRole('button', { name: 'Log in' }).click();
+      await page.getByRole('link', { name: 'Containers' }).waitFor({ timeout: 20_000 });
+      return page;
     } catch (err) {
       if (attempt >= 4) throw err;
     }
   }
-  await page.getByLabel('User name').fill(user[0]);
-  await page.getByLabel('Password').fill(user[1]);
-  await page.getByRole('button', { name: 'Log in' }).click();
-  await page.getByRole('link', { name: 'Containers' }).waitFor();
-  return page;
 }
 
 before(async () => {
@@ -191,7 +189,7 @@ test('a compose file becomes a template, deploys as one application of two runni
   await row.getByRole('button', { name: 'Deploy' }).click();
   await page.locator('.notice', { hasText: 'Application demo deployed.' }).waitFor({ timeout: 300_000 });
   const app = page.locator('tr[data-application="demo"]');
-  await app.waitFor();
+  await app.locator('.state-running').nth(1).waitFor();
   assert.equal(await app.locator('.state-running').count(), 2);
   await page.screenshot({ path: join(docs, 'portal-templates.png') });
   // Labelled as one application, as compose would.

@@ -93,9 +93,13 @@ export function containerRoutes(portal: Portal): Route<Principal>[] {
         if (c.principal.sysadmin) return portal.hosts.get(run.hostId);
         throw forbidden(`host ${run.hostId} is not placed for any of your projects`);
       });
+      // Checked before the pull (no pulls for refused callers) and again, serialized, right before creation.
       await portal.admit(c.principal, run.project, host.id, 1, run.memoryMiB);
       await ensureImage(portal, host.docker, run.image, c.principal);
-      const created = await host.docker.json('POST', `/containers/create${run.name ? `?name=${encodeURIComponent(run.name)}` : ''}`, createBody(run));
+      const created = await portal.serialize(run.project, async () => {
+        await portal.admit(c.principal, run.project, host.id, 1, run.memoryMiB);
+        return host.docker.json('POST', `/containers/create${run.name ? `?name=${encodeURIComponent(run.name)}` : ''}`, createBody(run));
+      });
       try {
         await host.docker.json('POST', `/containers/${created.Id}/start`);
       } catch (err) {
@@ -137,7 +141,7 @@ export function containerRoutes(portal: Portal): Route<Principal>[] {
       stream.on('data', onChunk);
       stream.on('end', () => { if (pending) c.res.write(`data: ${JSON.stringify(pending)}\n\n`); c.res.end('event: end\ndata: ""\n\n'); });
       stream.on('error', () => c.res.end());
-      c.req.on('close', () => stream.destroy());
+      c.res.on('close', () => stream.destroy());
     } },
     { method: 'GET', path: '/hosts/{host}/images', handler: async (c) => {
       const host = await portal.visibleHost(c.principal, c.params.host);

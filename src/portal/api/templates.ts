@@ -64,8 +64,10 @@ export function templateRoutes(portal: Portal): Route<Principal>[] {
       const host = c.principal.sysadmin ? portal.hosts.get(hostId) : await portal.visibleHost(c.principal, hostId);
       const count = containerCount(plan);
       // Quotas are checked on the whole application before anything is created.
-      await portal.admit(c.principal, project, host.id, count, count ? Math.ceil(memoryOf(plan) / count) : 0);
-      const result = await provision(host.docker, app, plan, project, t.id, (image) => ensureImage(portal, host.docker, image, c.principal));
+      const result = await portal.serialize(project, async () => {
+        await portal.admit(c.principal, project, host.id, count, count ? Math.ceil(memoryOf(plan) / count) : 0);
+        return provision(host.docker, app, plan, project, t.id, (image) => ensureImage(portal, host.docker, image, c.principal));
+      });
       sendJson(c.res, 201, { application: app, hostId: host.id, containers: result.containers });
     } },
     { method: 'GET', path: '/applications', handler: async (c) => {
