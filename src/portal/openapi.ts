@@ -51,6 +51,26 @@ const summaries: Record<string, string> = {
   'GET /openapi.json': 'This document',
 };
 
+const str = { type: 'string' };
+const int = { type: 'integer' };
+/** Request bodies of the routes that take one (the rest take none, or pass the registry's own through). */
+const bodies: Record<string, Record<string, unknown>> = {
+  'POST /login': { type: 'object', required: ['username', 'password'], properties: { username: str, password: str } },
+  'POST /hosts': { type: 'object', required: ['name', 'endpoint', 'ca', 'cert', 'key'],
+    properties: { name: str, endpoint: { type: 'string', example: 'tcp://10.0.0.5:2376' }, ca: { type: 'string', description: 'PEM' }, cert: { type: 'string', description: 'PEM' }, key: { type: 'string', description: 'PEM' } } },
+  'POST /containers': { type: 'object', required: ['hostId', 'image'], properties: {
+    hostId: str, image: str, name: str, project: { type: 'string', nullable: true }, cmd: { type: 'array', items: str }, env: { type: 'array', items: { type: 'string', example: 'NAME=value' } },
+    memoryMiB: { type: 'integer', minimum: 64, default: 256 }, tty: { type: 'boolean', default: false } } },
+  'POST /hosts/{host}/networks': { type: 'object', required: ['name'], properties: { name: str, internal: { type: 'boolean' } } },
+  'POST /hosts/{host}/volumes': { type: 'object', required: ['name'], properties: { name: str } },
+  'POST /templates': { type: 'object', required: ['name', 'compose'], properties: { name: str, compose: { type: 'string', description: 'a docker-compose file (YAML)' }, project: { type: 'string', nullable: true } } },
+  'PUT /templates/{id}': { type: 'object', properties: { name: str, compose: str } },
+  'POST /templates/{id}/deploy': { type: 'object', required: ['hostId', 'application'], properties: { hostId: str, application: { type: 'string', pattern: '^[a-z0-9][a-z0-9_-]*$' }, project: { type: 'string', nullable: true } } },
+  'POST /projects': { type: 'object', required: ['name'], properties: { name: str, public: { type: 'boolean' } } },
+  'PUT /projects/{name}/placements': { type: 'object', required: ['hostIds'], properties: { hostIds: { type: 'array', items: str } } },
+  'PUT /projects/{name}/quota': { type: 'object', properties: { maxContainers: { ...int, nullable: true, minimum: 0 }, maxMemoryMiB: { ...int, nullable: true, minimum: 0 } } },
+};
+
 export function routeKey(method: string, path: string): string {
   return `${method} ${path.replace(/\{(\w+)\*\}/g, '{$1}')}`;
 }
@@ -71,7 +91,7 @@ export function openApiDocument(routes: Pick<Route<unknown>, 'method' | 'path'>[
     (paths[path] ??= {})[r.method.toLowerCase()] = {
       summary: summaries[key] ?? key,
       ...(params.length ? { parameters: params } : {}),
-      ...(mutating && r.method !== 'DELETE' ? { requestBody: { required: false, content: { 'application/json': { schema: { type: 'object' } } } } } : {}),
+      ...(mutating && r.method !== 'DELETE' ? { requestBody: { required: !!bodies[key], content: { 'application/json': { schema: bodies[key] ?? { type: 'object' } } } } } : {}),
       responses: {
         '200': { description: 'OK', content: { 'application/json': { schema: {} } } },
         ...(r.method === 'POST' ? { '201': { description: 'Created', content: { 'application/json': { schema: {} } } } } : {}),

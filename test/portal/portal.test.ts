@@ -111,7 +111,11 @@ test('the OpenAPI document parses, is OpenAPI 3, and documents every route', asy
   const doc = JSON.parse(res);
   assert.match(doc.openapi, /^3\./);
   assert.ok(doc.paths['/api/containers'].post.summary);
+  assert.deepEqual(doc.paths['/api/containers'].post.requestBody.content['application/json'].schema.required, ['hostId', 'image']);
   assert.ok(doc.paths['/api/templates/{id}/deploy'].post);
+  for (const [path, ops] of Object.entries<any>(doc.paths)) {
+    for (const [method, op] of Object.entries<any>(ops)) assert.ok(op.responses?.default, `${method} ${path} documents its error shape`);
+  }
   assert.deepEqual(missingSummaries(apiRouteTable({} as never, {} as never)), []);
   const unauth = await callApi('GET', '/containers', ['admin', 'wrong']);
   assert.equal(unauth.status, 401);
