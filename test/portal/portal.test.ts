@@ -306,6 +306,12 @@ test('a container runs from an image in the registry: the VCH pulls it with the 
 });
 
 test('a viewer sees the project\'s containers but cannot start or stop them (UI hides the actions, API answers 403)', { timeout: 120_000 }, async () => {
+  // A user in no project sees no host and no container.
+  await createUser(registry.url, 'outsider');
+  const outsider: [string, string] = ['outsider', 'Passw0rdX'];
+  assert.deepEqual((await callApi('GET', '/hosts', outsider)).json, []);
+  assert.deepEqual((await callApi('GET', '/containers', outsider)).json, []);
+  assert.equal((await callApi('GET', `/hosts/${hostId}/containers/web1`, outsider)).status, 404);
   await createUser(registry.url, 'viewer1');
   const added = await callApi('POST', '/registry/projects/team/members', admin, { role_id: 3, member_user: { username: 'viewer1' } });
   assert.equal(added.status, 201, JSON.stringify(added.json));
