@@ -189,6 +189,15 @@ test('a compose file becomes a template, deploys as one application of two runni
   await form.getByRole('button', { name: 'Import' }).click();
   const row = page.locator('tr[data-template="pair"]');
   await row.waitFor();
+  // Edited in place before it is deployed.
+  await row.getByRole('button', { name: 'Edit' }).click();
+  const editor = page.getByRole('form', { name: 'Edit template' });
+  const compose = editor.getByLabel('Compose');
+  await compose.fill((await compose.inputValue()).replace('command: sleep 3600', 'command: sleep 3601'));
+  await editor.getByRole('button', { name: 'Save' }).click();
+  await page.locator('.notice', { hasText: 'Template saved.' }).waitFor();
+  const templates = (await callApi('GET', '/templates', admin)).json;
+  assert.match(templates.find((t: any) => t.name === 'pair').compose, /sleep 3601/);
   await row.getByPlaceholder('application name').fill('demo');
   await row.getByRole('button', { name: 'Deploy' }).click();
   await page.locator('.notice', { hasText: 'Application demo deployed.' }).waitFor({ timeout: 300_000 });
