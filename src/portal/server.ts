@@ -4,7 +4,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { readFile } from 'node:fs/promises';
 import { join, normalize, extname } from 'node:path';
-import { compileRoutes, matchRoute, sendError, sendJson, HttpError, type Route } from './http.ts';
+import { compileRoutes, matchRoute, sendError, HttpError, type Route } from './http.ts';
 import type { Portal } from './portal.ts';
 import type { Principal } from './sessions.ts';
 import { containerRoutes, inspectVisible } from './api/containers.ts';
@@ -17,7 +17,6 @@ import { openApiDocument } from './openapi.ts';
 import { EventsHub } from './events-hub.ts';
 import { UsageSampler } from './usage-sampler.ts';
 import { acceptConsole } from './console.ts';
-import { PROJECT_LABEL } from './access.ts';
 
 const types: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.css': 'text/css', '.map': 'application/json', '.png': 'image/png', '.svg': 'image/svg+xml' };
 
@@ -100,4 +99,3 @@ export function createPortalServer(o: PortalServerOptions): { server: Server; cl
   return { server, close: () => { events.close(); sampler.stop(); } };
 }
 
-export { PROJECT_LABEL, sendJson };
