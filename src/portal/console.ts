@@ -44,7 +44,12 @@ async function runConsole(ws: WebSocket, docker: DockerHost, containerId: string
   ws.on('message', handle);
   for (const m of early) handle(m);
   resize(size.cols, size.rows);
-  stream.on('data', (d: Buffer) => { if (ws.readyState === ws.OPEN) ws.send(d); });
+  let first = true;
+  stream.on('data', (d: Buffer) => {
+    // A resize sent before the engine made the exec's pty is lost: once output flows, the pty exists; size it again.
+    if (first) { first = false; resize(size.cols, size.rows); }
+    if (ws.readyState === ws.OPEN) ws.send(d);
+  });
   stream.on('end', () => ws.close(1000, 'exited'));
   stream.on('error', () => ws.close(1011, 'stream error'));
   ws.on('close', () => stream.destroy());

@@ -174,6 +174,23 @@ test('logs are followed, and the console runs `echo hi` in the container', { tim
   await page.keyboard.type('echo hi\n');
   await page.locator('.xterm-rows > div', { hasText: /^\s*hi\s*$/ }).waitFor({ timeout: 60_000 });
   await page.screenshot({ path: join(docs, 'portal-console.png') });
+  // The terminal's size follows the window: stty in the container reports it before and after.
+  const size = async () => {
+    await page.keyboard.type('stty size\n');
+    const row = page.locator('.xterm-rows > div', { hasText: /^\s*\d+ \d+\s*$/ }).last();
+    await row.waitFor({ timeout: 30_000 });
+    const [rows, cols] = (await row.innerText()).trim().split(/\s+/).map(Number);
+    return { rows, cols };
+  };
+  // Typed before the shell's first prompt; the terminal's own size reached the exec session.
+  const wide = await size();
+  assert.notDeepEqual(wide, { rows: 24, cols: 80 }, 'the exec session got the fitted size, not a default');
+  await page.setViewportSize({ width: 800, height: 800 });
+  let narrow = wide;
+  await until(async () => { narrow = await size(); return narrow.cols < wide.cols; }, 30_000, `the console to narrow (from ${JSON.stringify(wide)})`).catch(async (err: Error) => {
+    throw new Error(`${err.message}; last ${JSON.stringify(narrow)}; screen: ${await page.locator('.xterm-rows').innerText()}`);
+  });
+  assert.ok(narrow.cols < wide.cols && wide.rows > 0, `${JSON.stringify(wide)} then ${JSON.stringify(narrow)}`);
   await context.close();
 });
 
