@@ -230,7 +230,7 @@ test('a compose file becomes a template, deploys as one application of two runni
 
   await app.getByRole('button', { name: 'Remove application' }).click();
   await page.locator('.notice', { hasText: 'Application demo removed.' }).waitFor({ timeout: 120_000 });
-  assert.equal(await page.locator('tr[data-application="demo"]').count(), 0);
+  await page.locator('tr[data-application="demo"]').waitFor({ state: 'detached' }); // the page re-reads after the removal
   assert.equal((await vch.ok(['ps', '-a', '--filter', 'label=com.docker.compose.project=demo', '-q'])).trim(), '');
   assert.doesNotMatch(await vch.ok(['network', 'ls', '--format', '{{.Name}}']), /demo_default/);
   assert.doesNotMatch(await vch.ok(['volume', 'ls', '--format', '{{.Name}}']), /demo_data/);
