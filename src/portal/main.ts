@@ -73,6 +73,8 @@ export async function portalServe(argv: string[]): Promise<void> {
       state: { type: 'string', default: '/var/lib/bonneville/portal' },
     },
   });
+  // The state (database with its WAL, keys) is root's alone, whatever the caller's umask.
+  process.umask(0o077);
   const portal = await startPortal({ listen: values.listen!, registryUrl: values.registry!, registryRoot: values['registry-root'],
     registryCa: values['registry-ca'], vchHome: values['vch-home']!, stateDir: values.state! });
   process.stdout.write(`portal listening on ${portal.url}\nCA certificate: ${portal.caCertPath}\n`);
