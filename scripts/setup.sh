@@ -13,3 +13,5 @@ if [[ ! -x node_modules/.bin/node ]] || [[ package-lock.json -nt node_modules/.p
 fi
 bash guest/build.sh
 bash scripts/build-vcsim.sh
+# The portal's UI bundle (Lit, xterm.js, uPlot) into build/portal.
+node_modules/.bin/node scripts/build-portal.ts

@@ -39,6 +39,28 @@ if [[ -f $registry_password_file ]]; then
   if [[ -t 1 ]]; then echo "  (it is: $(cat "$registry_password_file"))"; fi
 fi
 
+# The portal (Admiral's container management + Harbor's registry UI) beside the registry: HTTPS with a
+# certificate from the registry's CA, the registry's users (log in as admin with the password above).
+portal_state=$state/portal
+portal_listen=${BONNEVILLE_PORTAL_LISTEN:-127.0.0.1:8282}
+(umask 077 && mkdir -p "$portal_state")
+if [[ -f "$portal_state/portal.pid" ]] && kill -0 "$(cat "$portal_state/portal.pid")" 2>/dev/null; then
+  echo "The portal is already running (pid $(cat "$portal_state/portal.pid"))."
+else
+  : >"$portal_state/portal.log"
+  chmod 600 "$portal_state/portal.log"
+  setsid nohup node_modules/.bin/node src/cli/bonneville.ts portal serve --listen "$portal_listen" --registry "$registry_url" \
+    --registry-root "$registry_root" --vch-home "$state" --state "$portal_state" \
+    >>"$portal_state/portal.log" 2>&1 < /dev/null &
+  echo $! > "$portal_state/portal.pid"
+  for _ in $(seq 1 300); do
+    grep -q 'portal listening on' "$portal_state/portal.log" && break
+    kill -0 "$(cat "$portal_state/portal.pid")" 2>/dev/null || { echo "The portal failed to start:" >&2; tail -20 "$portal_state/portal.log" >&2; exit 1; }
+    sleep 0.1
+  done
+fi
+echo "Portal: $(sed -n 's/^portal listening on //p' "$portal_state/portal.log" | tail -1) (user admin, the registry's admin password; CA certificate: ${registry_ca:-none})"
+
 
 # The VCH trusts the registry's CA, so docker login/push/pull against it work at once.
 if [[ -f "$state/$name/engine.pid" ]] && kill -0 "$(cat "$state/$name/engine.pid")" 2>/dev/null; then

@@ -15,6 +15,9 @@ commands:
                  [--database postgres://…] [--gc-grace-seconds N] [--upload-max-age-seconds N]
                  [--heartbeat-seconds N] [--stale-after-seconds N] [--schedule-check-seconds N]
       run the registry (SQLite metadata by default; several processes may share one PostgreSQL + root)
+  portal serve [--listen HOST:PORT] [--registry URL] [--registry-root DIR] [--registry-ca FILE]
+               [--vch-home DIR] [--state DIR]
+      run the web portal (containers across VCHs, templates, projects; the registry's UI) on HTTPS
 `;
 
 async function main(argv: string[]): Promise<void> {
@@ -23,6 +26,10 @@ async function main(argv: string[]): Promise<void> {
   if (group === 'registry' && verb === 'serve') {
     const { registryServe } = await import('./commands/registry-serve.ts');
     return registryServe(rest);
+  }
+  if (group === 'portal' && verb === 'serve') {
+    const { portalServe } = await import('./commands/portal-serve.ts');
+    return portalServe(rest);
   }
   process.stderr.write(USAGE);
   process.exitCode = group === undefined || group === 'help' || group === '--help' ? 0 : 2;

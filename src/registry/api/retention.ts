@@ -56,6 +56,13 @@ export function retentionRoutes(deps: { db: Metadata; access: AccessControl; sto
       if (await store.policyOfProject(project.id)) throw conflict(`project ${project.name} already has a retention policy`);
       sendEmpty(r.res, 201, { Location: `/api/v2.0/retentions/${await store.create(project.id, rules, cron)}` });
     } },
+    // Harbor finds a project's policy through the project's metadata.retention_id; this is that lookup on its own.
+    { method: 'GET', path: '/projects/{project}/retention', handler: async (r) => {
+      const project = await projectWith(db, access, r.principal, projectRef(r), 'read');
+      const policy = await store.policyOfProject(project.id);
+      if (!policy) throw notFound(`project ${project.name} has no retention policy`);
+      sendJson(r.res, 200, view(policy));
+    } },
     { method: 'GET', path: '/retentions/{id}', handler: async (r) => {
       sendJson(r.res, 200, view((await policyWith(r.principal, r.params.id, 'read')).policy));
     } },

@@ -1,0 +1,39 @@
+// Pages render into the light DOM, so the one stylesheet (and xterm's) applies everywhere.
+import { LitElement, html } from 'lit';
+
+export class Page extends LitElement {
+  static properties = { error: { state: true }, notice: { state: true } };
+  declare error: string;
+  declare notice: string;
+
+  constructor() {
+    super();
+    this.error = '';
+    this.notice = '';
+  }
+
+  createRenderRoot() { return this; }
+
+  /** Runs an action; its failure shows as the page's error banner (the API's message). */
+  async attempt<T>(work: () => Promise<T>, notice?: string): Promise<T | undefined> {
+    this.error = '';
+    try {
+      const r = await work();
+      if (notice) this.notice = notice;
+      return r;
+    } catch (err) {
+      this.error = (err as Error).message;
+      this.notice = '';
+      return undefined;
+    }
+  }
+
+  /** Loads data; a failure shows as the error banner, but success leaves an action's error in place. */
+  async quietly(work: () => Promise<void>): Promise<void> {
+    try { await work(); } catch (err) { this.error = (err as Error).message; }
+  }
+
+  banners() {
+    return html`${this.error ? html`<div class="error" role="alert">${this.error}</div>` : ''}${this.notice ? html`<div class="notice">${this.notice}</div>` : ''}`;
+  }
+}
