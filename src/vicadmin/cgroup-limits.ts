@@ -56,7 +56,7 @@ function groupDirs(mount: string, path: string): string[] {
 
 export function readCgroupLimits(files: CgroupFiles = { selfCgroup: readOrUndefined('/proc/self/cgroup') ?? '', root: '/sys/fs/cgroup' }): CgroupLimits {
   const lines = files.selfCgroup.split('\n').filter(Boolean).map((line) => {
-    const [, controllers, path] = /^(\d+):([^:]*):(.*)$/.exec(line) ?? [];
+    const [, , controllers, path] = /^(\d+):([^:]*):(.*)$/.exec(line) ?? [];
     return { controllers: (controllers ?? '').split(','), path: path ?? '/' };
   });
   const v1 = (name: string) => lines.find((l) => l.controllers.includes(name));
