@@ -96,7 +96,7 @@ export function statusPage(status: VchStatus, containers: ContainerView[], viewe
   const s = status.storage;
   const l = status.limits;
   const cg = l.cgroup;
-  const engine = table('Engine', [
+  const rows: Array<[string, string]> = [
     ['Version', e.version],
     ['Up since', `${e.startedAt} (${formatDuration(e.uptimeSeconds)})`],
     ['Backend', e.backend],
@@ -104,8 +104,9 @@ export function statusPage(status: VchStatus, containers: ContainerView[], viewe
     ['Guest kernel', e.guestKernel],
     ['Host kernel', e.hostKernel],
     ['Node.js', e.node],
-    ...e.details,
-  ], 'engine');
+  ];
+  // The backend's own lines for `docker info`, less those already shown.
+  const engine = table('Engine', [...rows, ...e.details.filter(([k]) => !rows.some(([shown]) => shown === k))], 'engine');
   const counts = table('Containers', [
     ['Total', String(status.containers.total)],
     ['Running', String(status.containers.running)],

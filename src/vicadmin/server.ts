@@ -152,6 +152,7 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Run
       return html(res, 401, loginPage(view.name, 'Wrong password.'));
     }
     throttle.succeeded(address);
+    options.log(`admin: signed in with the password from ${address}`);
     redirect(res, '/', { 'Set-Cookie': sessionCookie(sessions.create()) });
   };
 
