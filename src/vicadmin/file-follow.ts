@@ -45,17 +45,23 @@ export function followFile(path: string, from: number, onText: (text: string) =>
   let position = from;
   let decoder = new StringDecoder('utf8');
   let busy = false;
+  let inode: number | undefined;
   const poll = async () => {
     if (busy || signal.aborted) return;
     busy = true;
     try {
       let size: number;
+      let replaced: boolean;
       try {
-        size = (await stat(path)).size;
+        const st = await stat(path);
+        size = st.size;
+        // A new file under the name (rotated, recreated) is read from its start.
+        replaced = inode !== undefined && st.ino !== inode;
+        inode = st.ino;
       } catch {
         return; // not there (yet)
       }
-      if (size < position) {
+      if (size < position || replaced) {
         position = 0;
         decoder = new StringDecoder('utf8');
       }
