@@ -2,12 +2,12 @@
 // container VM's serial console and QEMU output, the VCH's settings, the versions of its parts and a
 // status snapshot. Only files named here go in: never private keys, the admin password, or a
 // container's config.json (its environment may hold secrets).
-import { mkdtemp, mkdir, rm, writeFile, stat, chmod } from 'node:fs/promises';
+import { mkdtemp, mkdir, rm, writeFile, stat } from 'node:fs/promises';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { tmpdir, release, version as osVersion } from 'node:os';
+import { release, version as osVersion } from 'node:os';
 import { join } from 'node:path';
 import type { Writable } from 'node:stream';
 import { create as createTar } from 'tar';
@@ -64,11 +64,21 @@ async function versions(view: VchView): Promise<string> {
 /** A name safe as one path element. */
 const safe = (s: string) => s.replace(/[^A-Za-z0-9_.-]/g, '_');
 
+/** Where bundles are put together: inside the (root-only) datastore, emptied when the admin page starts. */
+export function bundleStagingDir(datastore: string): string {
+  return join(datastore, '.bundles');
+}
+
+/** Removes what bundles interrupted by an engine's end left behind. */
+export async function clearBundleStaging(datastore: string): Promise<void> {
+  await rm(bundleStagingDir(datastore), { recursive: true, force: true });
+}
+
 /** Writes the bundle, gzipped tar, to `out`; the staging directory is gone afterwards. */
 export async function writeBundle(inputs: BundleInputs, out: Writable): Promise<void> {
   const { view } = inputs;
-  const staging = await mkdtemp(join(tmpdir(), 'bonneville-bundle-'));
-  await chmod(staging, 0o700);
+  await mkdir(bundleStagingDir(view.datastore), { recursive: true, mode: 0o700 });
+  const staging = await mkdtemp(join(bundleStagingDir(view.datastore), 'bundle-'));
   const top = `bonneville-${safe(view.name)}-${new Date().toISOString().replace(/[:.]/g, '-')}`;
   const root = join(staging, top);
   try {

@@ -12,7 +12,7 @@ import { publicHost } from './tls.ts';
 import type { LogRing } from './log-ring.ts';
 import { collectStatus, StorageSurvey, type VchView } from './status.ts';
 import { readTail, followFile } from './file-follow.ts';
-import { writeBundle } from './bundle.ts';
+import { writeBundle, clearBundleStaging } from './bundle.ts';
 import { loginPage, statusPage, logPage, notFoundPage, type Viewer } from './pages.ts';
 import {
   LoginThrottle, Sessions, SESSION_COOKIE, clearedSessionCookie, cookieValue, passwordMatches, sameOrigin,
@@ -124,6 +124,7 @@ function readForm(req: IncomingMessage): Promise<URLSearchParams> {
 
 export async function startAdminServer(options: AdminServerOptions): Promise<RunningAdminServer> {
   const { view } = options;
+  await clearBundleStaging(view.datastore);
   const sessions = new Sessions();
   const throttle = new LoginThrottle();
   const storage = new StorageSurvey(view.datastore);

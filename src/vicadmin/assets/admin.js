@@ -6,7 +6,8 @@ document.addEventListener('DOMContentLoaded', () => {
     const state = document.querySelector('[data-follow-state]');
     const source = new EventSource(pre.dataset.follow);
     const say = (text) => { if (state) state.textContent = text; };
-    source.addEventListener('open', () => say('Following live.'));
+    // Each (re)connection starts with the log's tail again: show it afresh rather than twice.
+    source.addEventListener('open', () => { pre.textContent = ''; say('Following live.'); });
     source.addEventListener('error', () => say('Connection lost; retrying…'));
     source.addEventListener('text', (event) => {
       const atBottom = pre.scrollHeight - pre.scrollTop - pre.clientHeight < 40;
