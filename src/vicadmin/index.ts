@@ -1,4 +1,6 @@
-// Starts a VCH's admin page next to its engine (`vch serve --admin-listen HOST:PORT`).
+// A VCH's admin page next to its engine (`vch serve --admin-listen HOST:PORT`): prepared before the
+// engine starts (the flags and the password: a mistake there stops `vch serve` before anything runs),
+// started once the engine is up (by then the engine's server certificate, if any, exists to reuse).
 import { join, resolve } from 'node:path';
 import { LogRing, teeStderr } from './log-ring.ts';
 import { loadAdminPassword } from './auth.ts';
@@ -7,14 +9,7 @@ import { startAdminServer, type RunningAdminServer } from './server.ts';
 import type { VchView } from './status.ts';
 
 export type { VchView } from './status.ts';
-export { LogRing } from './log-ring.ts';
-
-/** Keeps a copy of the engine's own output from now on, for the admin page's live log. */
-export function captureEngineLog(): LogRing {
-  const ring = new LogRing();
-  teeStderr(ring);
-  return ring;
-}
+export type { RunningAdminServer } from './server.ts';
 
 export function parseListen(flag: string, listen: string): { host: string; port: number } {
   const match = /^(?:\[(.+)\]|([^:]+)):(\d+)$/.exec(listen);
@@ -22,15 +17,17 @@ export function parseListen(flag: string, listen: string): { host: string; port:
   return { host: match[1] ?? match[2], port: Number(match[3]) };
 }
 
-export async function startVchAdmin(options: {
-  listen: string;
-  passwordFile?: string;
-  view: VchView;
-  ring: LogRing;
-  log: (line: string) => void;
-}): Promise<RunningAdminServer> {
+export interface PreparedVchAdmin {
+  start(view: VchView, log: (line: string) => void): Promise<RunningAdminServer>;
+}
+
+export async function prepareVchAdmin(options: { listen: string; passwordFile?: string; datastore: string }): Promise<PreparedVchAdmin> {
   const { host, port } = parseListen('--admin-listen', options.listen);
-  const { password } = loadAdminPassword(join(options.view.datastore, 'admin.password'), options.passwordFile ? resolve(options.passwordFile) : undefined);
-  const tls = await adminTls(options.view.datastore, host);
-  return startAdminServer({ view: options.view, host, port, tls, password, ring: options.ring, log: options.log });
+  const { password } = loadAdminPassword(join(options.datastore, 'admin.password'), options.passwordFile ? resolve(options.passwordFile) : undefined);
+  // The engine's own output from here on, for the live log when stderr is not <datastore>/engine.log.
+  const ring = new LogRing();
+  teeStderr(ring);
+  return {
+    start: async (view, log) => startAdminServer({ view, host, port, tls: await adminTls(options.datastore, host), password, ring, log }),
+  };
 }

@@ -94,6 +94,8 @@ describe('VCH admin page', () => {
     const { mode } = statSync(join(vch.datastore, 'admin.password'));
     assert.equal(mode & 0o777, 0o600);
     assert.ok(!vch.engineLog.includes(password), 'the password appears in the engine log');
+    // The engine's TLS listener has a server certificate for 127.0.0.1 already: the page uses it.
+    assert.ok(!existsSync(join(vch.datastore, 'certs/admin-cert.pem')));
   });
 
   test('without a certificate or session: 401 from the API, pages send to the login page', async () => {

@@ -3,8 +3,8 @@
 // and takes the given password. No container is started here.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, mkdirSync, openSync, closeSync, writeFileSync, appendFileSync, readFileSync, existsSync, rmSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, mkdirSync, openSync, closeSync, writeFileSync, appendFileSync, readFileSync, existsSync, rmSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'node:https';
@@ -54,6 +54,8 @@ test('the engine log file is followed and bundled; --admin-password-file is the 
     const url = (JSON.parse(readFileSync(endpoints, 'utf8')) as { admin: string }).admin;
     const ca = readFileSync(join(datastore, 'certs/ca.pem'));
     assert.ok(!existsSync(join(datastore, 'admin.password')), 'a given password file replaces the generated one');
+    // No TLS listener here: the page has a server certificate of its own, from the VCH's CA.
+    assert.ok(existsSync(join(datastore, 'certs/admin-cert.pem')));
 
     const form = { 'Content-Type': 'application/x-www-form-urlencoded', Origin: url.replace(/\/$/, '') };
     const login = await get(url + 'login', { ca, method: 'POST', headers: form, body: 'password=operator-chosen-secret' });
@@ -90,6 +92,25 @@ test('the engine log file is followed and bundled; --admin-password-file is the 
       engine.kill('SIGTERM');
       await gone;
     }
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a malformed --admin-listen or a readable password file stops vch serve before the engine starts', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bonneville-vicadmin-flags-'));
+  try {
+    const loose = join(dir, 'loose.password');
+    writeFileSync(loose, 'readable-by-everyone\n', { mode: 0o644 });
+    chmodSync(loose, 0o644);
+    for (const [args, message] of [[['--admin-listen', 'no-port-here'], /--admin-listen wants HOST:PORT/], [['--admin-listen', '127.0.0.1:0', '--admin-password-file', loose], /chmod 600/]] as const) {
+      const socket = join(dir, 'docker.sock');
+      const run = spawnSync(join(repoRoot, 'node_modules/.bin/node'), [join(repoRoot, 'src/cli/bonneville.ts'), 'vch', 'serve', '--name', 'flags',
+        '--datastore', join(dir, 'datastore'), '--socket', socket, ...args], { encoding: 'utf8', timeout: 60_000 });
+      assert.notEqual(run.status, 0);
+      assert.match(run.stderr, message);
+      assert.ok(!existsSync(socket), 'the engine started anyway');
+    }
+  } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -12,7 +12,7 @@ import { DiskImageStore } from '../../portlayer/images/store.ts';
 import { writeJsonAtomic } from '../../portlayer/atomic-file.ts';
 import { ensureCa, issueClientCertificate, issueServerCertificate, subjectAltNames } from '../../pki/certificates.ts';
 import type { MutualTls } from '../../engine/http/server.ts';
-import { captureEngineLog, startVchAdmin } from '../../vicadmin/index.ts';
+import { prepareVchAdmin } from '../../vicadmin/index.ts';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 
@@ -46,11 +46,13 @@ export async function vchServe(argv: string[]): Promise<void> {
     },
   });
   const startedAt = new Date();
-  const engineLog = values['admin-listen'] ? captureEngineLog() : undefined;
   const name = values.name!;
   const datastore = resolve(values.datastore ?? `/var/lib/bonneville/${name}`);
   const socket = resolve(values.socket ?? `/run/bonneville/${name}/docker.sock`);
   makePrivateDirectory(datastore);
+  const admin = values['admin-listen']
+    ? await prepareVchAdmin({ listen: values['admin-listen'], passwordFile: values['admin-password-file'], datastore })
+    : undefined;
   const guest = findGuestArtifacts(values.guest!);
   const tscKhz = readTscKhz();
   const accel = await chooseAccelerator({
@@ -105,23 +107,17 @@ export async function vchServe(argv: string[]): Promise<void> {
     endpoints.certPath = join(datastore, 'certs/client');
     console.error(`bonneville: mutual TLS on ${endpoints.tcp}; clients: DOCKER_HOST=${endpoints.tcp} DOCKER_TLS_VERIFY=1 DOCKER_CERT_PATH=${endpoints.certPath}`);
   }
-  if (values['admin-listen']) {
-    const admin = await startVchAdmin({
-      listen: values['admin-listen'],
-      passwordFile: values['admin-password-file'],
-      ring: engineLog!,
-      log: (line) => console.error(`bonneville: ${line}`),
-      view: {
-        name, datastore, version: ENGINE_VERSION, startedAt, qemuBinary: values.qemu!,
-        backend: () => backend.info(),
-        containers: () => engine.containers.list(),
-        imageCount: () => images.list().length,
-        registryAccess: () => engine.registries.access(),
-        defaults: { memoryMiB: Number(values.memory), cpus: Number(values.cpus) },
-      },
-    });
-    endpoints.admin = admin.url;
-    console.error(`bonneville: admin page on ${admin.url}`);
+  if (admin) {
+    const page = await admin.start({
+      name, datastore, version: ENGINE_VERSION, startedAt, qemuBinary: values.qemu!,
+      backend: () => backend.info(),
+      containers: () => engine.containers.list(),
+      imageCount: () => images.list().length,
+      registryAccess: () => engine.registries.access(),
+      defaults: { memoryMiB: Number(values.memory), cpus: Number(values.cpus) },
+    }, (line) => console.error(`bonneville: ${line}`));
+    endpoints.admin = page.url;
+    console.error(`bonneville: admin page on ${page.url}`);
   }
   writeJsonAtomic(join(datastore, 'endpoints.json'), endpoints);
   // The default VM shape's template is made now, in the background; other shapes at first use.
