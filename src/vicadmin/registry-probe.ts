@@ -42,11 +42,14 @@ function getV2(url: URL, options: { ca?: string[]; verify: boolean; timeoutMs: n
       timeout: options.timeoutMs,
       ...(url.protocol === 'https:' ? { ca: options.ca?.length ? options.ca : undefined, rejectUnauthorized: options.verify } : {}),
     }, (res) => {
+      clearTimeout(deadline);
       res.resume();
       resolve(res.statusCode ?? 0);
     });
+    // The socket's timeout counts idle time only; this bounds the whole exchange, name lookup included.
+    const deadline = setTimeout(() => req.destroy(new Error(`no answer within ${options.timeoutMs} ms`)), options.timeoutMs);
     req.on('timeout', () => req.destroy(new Error(`no answer within ${options.timeoutMs} ms`)));
-    req.on('error', reject);
+    req.on('error', (error) => { clearTimeout(deadline); reject(error); });
     req.end();
   });
 }

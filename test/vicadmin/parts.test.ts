@@ -12,7 +12,8 @@ import { LogRing } from '../../src/vicadmin/log-ring.ts';
 import { LoginThrottle, Sessions, loadAdminPassword, passwordMatches } from '../../src/vicadmin/auth.ts';
 import { printable } from '../../src/vicadmin/server.ts';
 import { escapeHtml } from '../../src/vicadmin/pages.ts';
-import { configuredRegistries } from '../../src/vicadmin/registry-probe.ts';
+import { configuredRegistries, probeRegistry } from '../../src/vicadmin/registry-probe.ts';
+import { createServer as createTcpServer, type AddressInfo } from 'node:net';
 
 const work = mkdtempSync(join(tmpdir(), 'bonneville-vicadmin-parts-'));
 after(() => rmSync(work, { recursive: true, force: true }));
@@ -148,6 +149,21 @@ test('the registries a VCH names: Docker Hub unless the allow-list leaves it out
   const base = { caCertificates: [], stallTimeoutMs: 1000, certsDir };
   assert.deepEqual(configuredRegistries({ ...base, insecure: ['10.0.0.1:5000'], allowed: [] }), ['docker.io', '10.0.0.1:5000', 'registry.example.com:5000']);
   assert.deepEqual(configuredRegistries({ ...base, insecure: [], allowed: ['harbor.local'] }), ['harbor.local', 'registry.example.com:5000']);
+});
+
+test('a registry that accepts the connection but never answers is unreachable after the timeout', async () => {
+  const sockets: import('node:net').Socket[] = [];
+  const silent = createTcpServer((socket) => { sockets.push(socket); });
+  await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+  try {
+    const registry = `127.0.0.1:${(silent.address() as AddressInfo).port}`;
+    const result = await probeRegistry({ insecure: [], allowed: [], caCertificates: [], stallTimeoutMs: 1000 }, registry, 300);
+    assert.equal(result.reachable, false);
+    assert.match(result.error ?? '', /no answer within 300 ms/);
+  } finally {
+    for (const s of sockets) s.destroy();
+    silent.close();
+  }
 });
 
 async function until(check: () => boolean): Promise<void> {
