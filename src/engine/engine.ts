@@ -62,6 +62,8 @@ export interface RunningEngine {
   /** The TCP listener's address, when there is one. */
   tcpAddress?: { host: string; port: number };
   containers: ContainerService;
+  /** The registry settings in force (flags and registries.json). */
+  registries: RegistryConfig;
   close(): Promise<void>;
 }
 
@@ -195,6 +197,7 @@ export async function startEngine(options: EngineOptions): Promise<RunningEngine
     server,
     tcpAddress,
     containers,
+    registries,
     close: () => {
       networks.close();
       return Promise.all(servers.map((s) => new Promise<void>((resolve) => {

@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { makePrivateDirectory, startEngine, vchIdentity } from '../../engine/engine.ts';
+import { ENGINE_VERSION, makePrivateDirectory, startEngine, vchIdentity } from '../../engine/engine.ts';
 import { QemuBackend } from '../../backends/qemu/backend.ts';
 import { findGuestArtifacts } from '../../backends/qemu/guest-artifacts.ts';
 import { chooseAccelerator } from '../../backends/qemu/accel-probe.ts';
@@ -12,6 +12,7 @@ import { DiskImageStore } from '../../portlayer/images/store.ts';
 import { writeJsonAtomic } from '../../portlayer/atomic-file.ts';
 import { ensureCa, issueClientCertificate, issueServerCertificate, subjectAltNames } from '../../pki/certificates.ts';
 import type { MutualTls } from '../../engine/http/server.ts';
+import { prepareVchAdmin } from '../../vicadmin/index.ts';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 
@@ -39,12 +40,19 @@ export async function vchServe(argv: string[]): Promise<void> {
       'allowed-registry': { type: 'string', multiple: true, default: [] },
       // Where the VCH's DNS resolver sends questions about outside names (default: the host's resolvers).
       'dns-server': { type: 'string', multiple: true, default: [] },
+      // The admin page (HTTPS, client certificate or password; see src/vicadmin) and its password file.
+      'admin-listen': { type: 'string' },
+      'admin-password-file': { type: 'string' },
     },
   });
+  const startedAt = new Date();
   const name = values.name!;
   const datastore = resolve(values.datastore ?? `/var/lib/bonneville/${name}`);
   const socket = resolve(values.socket ?? `/run/bonneville/${name}/docker.sock`);
   makePrivateDirectory(datastore);
+  const admin = values['admin-listen']
+    ? await prepareVchAdmin({ listen: values['admin-listen'], passwordFile: values['admin-password-file'], datastore })
+    : undefined;
   const guest = findGuestArtifacts(values.guest!);
   const tscKhz = readTscKhz();
   const accel = await chooseAccelerator({
@@ -98,6 +106,18 @@ export async function vchServe(argv: string[]): Promise<void> {
     endpoints.tcp = `tcp://${host.includes(':') ? `[${host}]` : host}:${port}`;
     endpoints.certPath = join(datastore, 'certs/client');
     console.error(`bonneville: mutual TLS on ${endpoints.tcp}; clients: DOCKER_HOST=${endpoints.tcp} DOCKER_TLS_VERIFY=1 DOCKER_CERT_PATH=${endpoints.certPath}`);
+  }
+  if (admin) {
+    const page = await admin.start({
+      name, datastore, version: ENGINE_VERSION, startedAt, qemuBinary: values.qemu!,
+      backend: () => backend.info(),
+      containers: () => engine.containers.list(),
+      imageCount: () => images.list().length,
+      registryAccess: () => engine.registries.access(),
+      defaults: { memoryMiB: Number(values.memory), cpus: Number(values.cpus) },
+    }, (line) => console.error(`bonneville: ${line}`));
+    endpoints.admin = page.url;
+    console.error(`bonneville: admin page on ${page.url}`);
   }
   writeJsonAtomic(join(datastore, 'endpoints.json'), endpoints);
   // The default VM shape's template is made now, in the background; other shapes at first use.
