@@ -49,6 +49,11 @@ function list(b: ImageRoutesBackend, ctx: RequestContext): void {
   const usage = containerCounts(b);
   const filters = queryFilters(ctx.query);
   let images = b.images.list();
+  // As dockerd: untagged images that are another's parent (a build's intermediate steps) only with `all`.
+  if (!queryBool(ctx.query, 'all')) {
+    const parents = parentIds(images);
+    images = images.filter((img) => img.repoTags.length > 0 || img.repoDigests.length > 0 || !parents.has(img.id));
+  }
   for (const [key, values] of filters) images = images.filter(imageFilter(b, key, values));
   images.sort((x, y) => createdOf(y) - createdOf(x) || Date.parse(y.stored) - Date.parse(x.stored));
   // With a reference filter, Docker lists only the tags that matched.
@@ -61,6 +66,11 @@ function list(b: ImageRoutesBackend, ctx: RequestContext): void {
     }));
   }
   sendJson(ctx.res, 200, images.map((img) => imageListEntry(img, usage.get(img.id) ?? 0)));
+}
+
+/** Ids that some image names as its parent: the layers of a build cache, kept while children need them. */
+function parentIds(images: ImageRecord[]): Set<string> {
+  return new Set(images.flatMap((img) => (img.parent ? [img.parent] : [])));
 }
 
 function tagMatches(tag: string, patterns: string[]): boolean {
@@ -130,7 +140,9 @@ async function prune(b: ImageRoutesBackend, ctx: RequestContext): Promise<void> 
   for (const key of filters.keys()) {
     if (!['dangling', 'label', 'label!'].includes(key)) throw invalid(`invalid filter '${key}'`);
   }
-  const keep = (image: ImageRecord) => labelFilters.some(([key, values]) => {
+  // A parent of another image stays (dockerd prunes heads only; a build's cache chain is such parents).
+  const parents = parentIds(b.images.list());
+  const keep = (image: ImageRecord) => parents.has(image.id) || labelFilters.some(([key, values]) => {
     const matches = imageFilter(b, 'label', values)(image);
     return key === 'label' ? !matches : matches;
   });
