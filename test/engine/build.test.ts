@@ -1,0 +1,179 @@
+// `docker build` with the classic builder (DOCKER_BUILDKIT=0) against a real VCH: RUN steps in
+// container VMs, COPY layers made on the host, the cache (also across an engine restart),
+// multi-stage builds, failures and docker-compose `build:`. RUN steps are few: each is a VM boot.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { TestVch, runCommand, DOCKER, type CommandResult } from '../helpers/vch.ts';
+import { raw } from './raw-request.ts';
+
+const vch = new TestVch('build');
+const dirs: string[] = [];
+
+before(async () => {
+  await vch.startWithBusybox();
+});
+
+after(async () => {
+  await vch.destroy();
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+
+function context(files: Record<string, string>): string {
+  const dir = mkdtempSync(join(tmpdir(), 'bonneville-build-'));
+  dirs.push(dir);
+  for (const [path, text] of Object.entries(files)) {
+    mkdirSync(join(dir, path, '..'), { recursive: true });
+    writeFileSync(join(dir, path), text);
+  }
+  return dir;
+}
+
+function build(args: string[]): Promise<CommandResult> {
+  return runCommand(DOCKER, ['build', ...args], { env: { ...process.env, DOCKER_HOST: vch.dockerHost, DOCKER_BUILDKIT: '0' }, timeoutMs: 600_000 });
+}
+
+async function buildOk(args: string[]): Promise<string> {
+  const r = await build(args);
+  assert.equal(r.code, 0, `docker build ${args.join(' ')}: ${r.stdout}\n${r.stderr}\n${vch.engineLog.slice(-2000)}`);
+  return r.stdout;
+}
+
+const builtId = (out: string) => /Successfully built ([0-9a-f]{12})/.exec(out)?.[1];
+
+const APP_DOCKERFILE = [
+  'FROM busybox',
+  'ARG GREETING=hello',
+  'ENV MSG="${GREETING} from the build" APP_HOME=/app',
+  'WORKDIR $APP_HOME',
+  'COPY --chown=1000:1000 . ./',
+  'RUN echo "$MSG" > generated.txt && ls > listing.txt',
+  'USER 1000',
+  'EXPOSE 8080/tcp',
+  'LABEL org.example.role="test app"',
+  'CMD ["sh", "-c", "id -u; cat generated.txt; cat listing.txt; stat -c %u:%g hello.txt; echo $MSG"]',
+].join('\n');
+
+test('a multi-instruction Dockerfile builds, runs, and hits the cache (also after an engine restart) until a copied file changes', async () => {
+  const dir = context({
+    Dockerfile: APP_DOCKERFILE,
+    'hello.txt': 'hello\n',
+    'secret.txt': 'do not ship\n',
+    'debug.log': 'noise\n',
+    '.dockerignore': 'secret.txt\n*.log\n',
+  });
+  const first = await buildOk(['--build-arg', 'GREETING=hi', '-t', 'app:1', dir]);
+  assert.match(first, /Step 1\/10 : FROM busybox\n ---> [0-9a-f]{12}\n/);
+  assert.match(first, /Step 6\/10 : RUN echo "\$MSG" > generated.txt && ls > listing.txt\n ---> Running in ([0-9a-f]{12})\n[\s\S]* ---> Removed intermediate container \1\n ---> [0-9a-f]{12}\n/);
+  assert.match(first, /Successfully tagged app:1\n/);
+  const id = builtId(first);
+  assert.ok(id, first);
+
+  const run = await vch.ok(['run', '--rm', 'app:1']);
+  const lines = run.trim().split('\n');
+  assert.equal(lines[0], '1000', 'USER');
+  assert.equal(lines[1], 'hi from the build', 'RUN saw ENV built from the build arg');
+  assert.ok(lines.includes('hello.txt') && lines.includes('Dockerfile'), run);
+  assert.ok(!run.includes('secret.txt') && !run.includes('debug.log'), `.dockerignore: ${run}`);
+  assert.ok(lines.includes('1000:1000'), `--chown: ${run}`);
+  const inspect = JSON.parse(await vch.ok(['image', 'inspect', 'app:1']))[0];
+  assert.deepEqual(inspect.Config.ExposedPorts, { '8080/tcp': {} });
+  assert.equal(inspect.Config.Labels['org.example.role'], 'test app');
+  assert.equal(inspect.Config.WorkingDir, '/app');
+  assert.ok(inspect.Config.Env.includes('APP_HOME=/app'));
+  assert.deepEqual((await vch.ok(['ps', '-aq'])).trim(), '', 'no intermediate container left');
+
+  // Every step from the cache, the same image; the cache is image metadata, so a restarted engine has it too.
+  await vch.killEngine();
+  await vch.start();
+  const again = await buildOk(['--build-arg', 'GREETING=hi', '-t', 'app:1', dir]);
+  assert.equal((again.match(/ ---> Using cache\n/g) ?? []).length, 9, again);
+  assert.equal(builtId(again), id);
+  assert.doesNotMatch(again, /Running in/);
+
+  // A changed copied file: the steps before COPY are cached, COPY and everything after are not.
+  writeFileSync(join(dir, 'hello.txt'), 'hello again\n');
+  const changed = await buildOk(['--build-arg', 'GREETING=hi', dir]);
+  const steps = changed.split(/(?=Step \d+\/10 : )/).filter((s) => s.startsWith('Step'));
+  assert.deepEqual(steps.map((s) => s.includes('Using cache')), [false, true, true, true, false, false, false, false, false, false], changed);
+  assert.notEqual(builtId(changed), id);
+  // A changed build arg changes the RUN step's key as well (dockerd records it in the step).
+  const history = await vch.ok(['history', '--no-trunc', '--format', '{{.CreatedBy}}', 'app:1']);
+  assert.match(history, /\|1 GREETING=hi \/bin\/sh -c echo "\$MSG" > generated.txt/);
+});
+
+test('multi-stage: COPY --from a stage, --target stops at that stage, FROM a previous stage', async () => {
+  const dir = context({
+    Dockerfile: [
+      'FROM busybox AS builder',
+      'COPY hello.txt /out/greeting.txt',
+      'ADD files.tar /out/unpacked/',
+      'FROM busybox AS final',
+      'COPY --from=builder /out/ /srv/',
+      'CMD ["cat", "/srv/greeting.txt", "/srv/unpacked/inner.txt"]',
+      'FROM final AS extra',
+      'LABEL stage=extra',
+    ].join('\n'),
+    'hello.txt': 'from the builder stage\n',
+    'inner/inner.txt': 'from a local tar\n',
+  });
+  execFileSync('tar', ['-cf', join(dir, 'files.tar'), '-C', join(dir, 'inner'), 'inner.txt']);
+  const out = await buildOk(['--target', 'final', '-t', 'multi:final', dir]);
+  assert.match(out, /Step 6\/6 : CMD/, 'stops at the target stage');
+  assert.doesNotMatch(out, /LABEL stage=extra/);
+  assert.equal(await vch.ok(['run', '--rm', 'multi:final']), 'from the builder stage\nfrom a local tar\n');
+  const full = await buildOk(['-t', 'multi:extra', dir]);
+  assert.match(full, /Step 7\/8 : FROM final AS extra/);
+  const labels = JSON.parse(await vch.ok(['image', 'inspect', '--format', '{{json .Config.Labels}}', 'multi:extra']));
+  assert.equal(labels.stage, 'extra');
+});
+
+test('a failing RUN stops the build with dockerd\'s message; --force-rm leaves no container', async () => {
+  const dir = context({ Dockerfile: 'FROM busybox\nENV X=1\nRUN echo before-failing; false\nCMD ["true"]\n' });
+  const r = await build(['--force-rm', dir]);
+  assert.notEqual(r.code, 0);
+  assert.match(r.stdout, /before-failing/);
+  assert.match(r.stderr, /The command '\/bin\/sh -c echo before-failing; false' returned a non-zero code: 1/);
+  assert.doesNotMatch(r.stdout, /Step 4\/4/);
+  assert.equal((await vch.ok(['ps', '-aq'])).trim(), '');
+});
+
+test('-q prints only the id, -t twice tags twice, bad requests are clear errors', async () => {
+  const dir = context({ Dockerfile: 'FROM busybox\nLABEL quiet=yes\n', 'other.Dockerfile': 'FROM busybox\nADD http://example.com/file.txt /\n', 'bad.Dockerfile': 'FROM busybox\nFROOB x\n' });
+  const quiet = await buildOk(['-q', '-t', 'tag-a', '-t', 'tag-b:v2', dir]);
+  assert.match(quiet, /^sha256:[0-9a-f]{64}\n$/);
+  const ids = await vch.ok(['image', 'inspect', '--format', '{{.Id}}', 'tag-a', 'tag-b:v2']);
+  assert.deepEqual(ids.trim().split('\n'), [quiet.trim(), quiet.trim()]);
+
+  const url = await build(['-f', join(dir, 'other.Dockerfile'), dir]);
+  assert.notEqual(url.code, 0);
+  assert.match(url.stderr, /ADD failed: http:\/\/example.com\/file.txt: downloading from a URL is not possible on this VCH/);
+  const parse = await build(['-f', join(dir, 'bad.Dockerfile'), dir]);
+  assert.notEqual(parse.code, 0);
+  assert.match(parse.stderr, /dockerfile parse error line 2: unknown instruction: FROOB/);
+  const target = await build(['--target', 'nope', dir]);
+  assert.match(target.stderr, /failed to reach build target nope in Dockerfile/);
+  // The CLI checks -f itself; another client may name a Dockerfile the context lacks.
+  const tar = execFileSync('tar', ['-cf', '-', '-C', dir, 'Dockerfile']);
+  const missing = await raw(vch.socket, 'POST', '/v1.48/build?dockerfile=nothere', tar, { 'Content-Type': 'application/x-tar' });
+  assert.equal(missing.status, 400);
+  assert.equal(missing.json?.message, 'Cannot locate specified Dockerfile: nothere');
+  const buildkit = await raw(vch.socket, 'POST', '/v1.48/build?version=2', tar, { 'Content-Type': 'application/x-tar' });
+  assert.equal(buildkit.status, 501);
+  assert.match(buildkit.json?.message ?? '', /DOCKER_BUILDKIT=0/);
+});
+
+test('docker-compose build: builds the service image with its args', async () => {
+  const dir = context({
+    'docker-compose.yml': ['version: "3"', 'services:', '  web:', '    build:', '      context: ./web', '      args:', '        FLAVOUR: compose', '    image: composed:latest', ''].join('\n'),
+    'web/Dockerfile': 'FROM busybox\nARG FLAVOUR=plain\nLABEL flavour=$FLAVOUR\nCOPY index.html /www/\n',
+    'web/index.html': '<p>hi</p>\n',
+  });
+  const r = await runCommand('/usr/bin/docker-compose', ['-f', join(dir, 'docker-compose.yml'), '-p', 'bvbuild', 'build'], { env: { ...process.env, DOCKER_HOST: vch.dockerHost }, timeoutMs: 300_000 });
+  assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
+  const flavour = await vch.ok(['image', 'inspect', '--format', '{{index .Config.Labels "flavour"}}', 'composed:latest']);
+  assert.equal(flavour.trim(), 'compose');
+});
