@@ -177,3 +177,36 @@ test('docker-compose build: builds the service image with its args', async () =>
   const flavour = await vch.ok(['image', 'inspect', '--format', '{{index .Config.Labels "flavour"}}', 'composed:latest']);
   assert.equal(flavour.trim(), 'compose');
 });
+
+test('ONBUILD triggers run in the child build; FROM scratch; --label; a Dockerfile on stdin; intermediates hidden from docker images', async () => {
+  const base = context({ Dockerfile: 'FROM busybox\nONBUILD COPY hello.txt /onbuild/\n', 'hello.txt': 'triggered\n' });
+  await buildOk(['-t', 'onbase', base]);
+  const onbuild = JSON.parse(await vch.ok(['image', 'inspect', '--format', '{{json .Config.OnBuild}}', 'onbase']));
+  assert.deepEqual(onbuild, ['COPY hello.txt /onbuild/']);
+  const child = context({ Dockerfile: 'FROM onbase\nLABEL child=yes\n', 'hello.txt': 'triggered in the child\n' });
+  const out = await buildOk(['--label', 'built.by=test', '-t', 'onchild', child]);
+  assert.match(out, /Step 1\/3 : FROM onbase\n ---> [0-9a-f]{12}\n# Executing 1 build trigger\n ---> [0-9a-f]{12}\n/);
+  assert.match(out, /Step 3\/3 : LABEL "built.by"="test"/, 'the --label option is one more step, as in dockerd');
+  const config = JSON.parse(await vch.ok(['image', 'inspect', '--format', '{{json .Config}}', 'onchild']));
+  assert.ok(!config.OnBuild?.length, 'triggers are not inherited further');
+  assert.equal(config.Labels['built.by'], 'test');
+  const created = (await vch.ok(['create', 'onchild'])).trim();
+  const copied = await vch.ok(['cp', `${created}:/onbuild/hello.txt`, '-']);
+  assert.match(copied, /triggered in the child/);
+  await vch.ok(['rm', created]);
+
+  const scratch = context({ Dockerfile: 'FROM scratch\nCOPY hello.txt /\nCMD ["/nothing"]\n', 'hello.txt': 'alone\n' });
+  await buildOk(['-t', 'fromscratch', scratch]);
+  const layers = JSON.parse(await vch.ok(['image', 'inspect', '--format', '{{json .RootFS.Layers}}', 'fromscratch']));
+  assert.equal(layers.length, 1);
+
+  const stdin = await runCommand(DOCKER, ['build', '-t', 'fromstdin', '-'], { env: { ...process.env, DOCKER_HOST: vch.dockerHost, DOCKER_BUILDKIT: '0' }, input: 'FROM busybox\nENV FROM_STDIN=1\n' });
+  assert.equal(stdin.code, 0, stdin.stderr);
+  assert.match(await vch.ok(['image', 'inspect', '--format', '{{json .Config.Env}}', 'fromstdin']), /FROM_STDIN=1/);
+
+  // The step before the last is an intermediate image: listed with -a only, as by dockerd.
+  const parent = (await vch.ok(['image', 'inspect', '--format', '{{.Parent}}', 'onchild'])).trim();
+  assert.match(parent, /^sha256:/);
+  assert.ok(!(await vch.ok(['images', '-q', '--no-trunc'])).includes(parent));
+  assert.ok((await vch.ok(['images', '-aq', '--no-trunc'])).includes(parent));
+});

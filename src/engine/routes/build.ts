@@ -88,7 +88,11 @@ function buildOptions(ctx: RequestContext): BuildOptions {
 }
 
 async function build(b: BuildBackend, ctx: RequestContext): Promise<void> {
-  const options = buildOptions(ctx);
+  const gone = new AbortController();
+  ctx.res.on('close', () => {
+    if (!ctx.res.writableFinished) gone.abort();
+  });
+  const options = { ...buildOptions(ctx), signal: gone.signal };
   const stream = new BuildStream(ctx.res, queryBool(ctx.query, 'q'));
   const workDir = await buildWorkDir(b.workRoot);
   try {
