@@ -209,4 +209,9 @@ test('ONBUILD triggers run in the child build; FROM scratch; --label; a Dockerfi
   assert.match(parent, /^sha256:/);
   assert.ok(!(await vch.ok(['images', '-q', '--no-trunc'])).includes(parent));
   assert.ok((await vch.ok(['images', '-aq', '--no-trunc'])).includes(parent));
+  // Removing the image removes its untagged parents too, down to the tagged base.
+  const removed = await vch.ok(['rmi', 'onchild']);
+  assert.equal((removed.match(/^Deleted: /gm) ?? []).length, 3, removed);
+  assert.ok(!(await vch.ok(['images', '-aq', '--no-trunc'])).includes(parent));
+  await vch.ok(['image', 'inspect', 'onbase']);
 });

@@ -5,7 +5,7 @@ import type { Route, RequestContext } from '../http/router.ts';
 import { sendJson, queryBool, queryFilters } from '../http/io.ts';
 import { invalid, notFound, PortLayerError } from '../../portlayer/errors.ts';
 import { messageOf } from '../http/errors.ts';
-import type { ImageRecord, ManagedImageStore } from '../../portlayer/images/types.ts';
+import type { DeleteRecord, ImageRecord, ManagedImageStore } from '../../portlayer/images/types.ts';
 import type { ContainerService } from '../../portlayer/containers/service.ts';
 import { decodeAuthHeader } from '../../portlayer/images/registry/auth.ts';
 import { normaliseTag, parseReference } from '../../portlayer/images/references.ts';
@@ -128,8 +128,28 @@ function tag(b: ImageRoutesBackend, ctx: RequestContext): void {
 }
 
 async function remove(b: ImageRoutesBackend, ctx: RequestContext): Promise<void> {
+  const parent = b.images.resolve(ctx.params.name)?.parent;
   const records = await b.images.remove(ctx.params.name, { force: queryBool(ctx.query, 'force') });
+  if (records.some((r) => r.Deleted) && !queryBool(ctx.query, 'noprune')) records.push(...(await removeUntaggedParents(b, parent)));
   sendJson(ctx.res, 200, records);
+}
+
+/**
+ * As dockerd (unless `noprune`): a deleted image takes its untagged parents along — a build's
+ * intermediate images — up to the first one that is tagged, has another child or a container.
+ */
+async function removeUntaggedParents(b: ImageRoutesBackend, parentId: string | undefined): Promise<DeleteRecord[]> {
+  const records: DeleteRecord[] = [];
+  while (parentId) {
+    const parent = b.images.resolve(parentId);
+    if (!parent || parent.repoTags.length || parent.repoDigests.length) break;
+    const images = b.images.list();
+    if (images.some((img) => img.parent === parent.id)) break;
+    if (b.containers.list().some((c) => c.record.imageId === parent.id)) break;
+    records.push(...(await b.images.remove(parent.id)));
+    parentId = parent.parent;
+  }
+  return records;
 }
 
 async function prune(b: ImageRoutesBackend, ctx: RequestContext): Promise<void> {
