@@ -113,7 +113,8 @@ test('multi-stage: COPY --from a stage, --target stops at that stage, FROM a pre
       'ADD files.tar /out/unpacked/',
       'FROM busybox AS final',
       'COPY --from=builder /out/ /srv/',
-      'CMD ["cat", "/srv/greeting.txt", "/srv/unpacked/inner.txt"]',
+      'COPY hello.txt /root/',
+      'CMD ["sh", "-c", "cat /srv/greeting.txt /srv/unpacked/inner.txt; stat -c %a:%U /root /root/hello.txt"]',
       'FROM final AS extra',
       'LABEL stage=extra',
     ].join('\n'),
@@ -122,11 +123,12 @@ test('multi-stage: COPY --from a stage, --target stops at that stage, FROM a pre
   });
   execFileSync('tar', ['-cf', join(dir, 'files.tar'), '-C', join(dir, 'inner'), 'inner.txt']);
   const out = await buildOk(['--target', 'final', '-t', 'multi:final', dir]);
-  assert.match(out, /Step 6\/6 : CMD/, 'stops at the target stage');
+  assert.match(out, /Step 7\/7 : CMD/, 'stops at the target stage');
   assert.doesNotMatch(out, /LABEL stage=extra/);
-  assert.equal(await vch.ok(['run', '--rm', 'multi:final']), 'from the builder stage\nfrom a local tar\n');
+  // /root keeps the image's 0700: COPY leaves the directories it passes through as they were.
+  assert.equal(await vch.ok(['run', '--rm', 'multi:final']), 'from the builder stage\nfrom a local tar\n700:root\n644:root\n');
   const full = await buildOk(['-t', 'multi:extra', dir]);
-  assert.match(full, /Step 7\/8 : FROM final AS extra/);
+  assert.match(full, /Step 8\/9 : FROM final AS extra/);
   const labels = JSON.parse(await vch.ok(['image', 'inspect', '--format', '{{json .Config.Labels}}', 'multi:extra']));
   assert.equal(labels.stage, 'extra');
 });
