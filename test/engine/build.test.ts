@@ -9,6 +9,8 @@ import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { TestVch, runCommand, DOCKER, type CommandResult } from '../helpers/vch.ts';
 import { raw } from './raw-request.ts';
+import fc from 'fast-check';
+import { Header } from 'tar';
 
 const vch = new TestVch('build');
 const dirs: string[] = [];
@@ -216,4 +218,44 @@ test('ONBUILD triggers run in the child build; FROM scratch; --label; a Dockerfi
   assert.equal((removed.match(/^Deleted: /gm) ?? []).length, 3, removed);
   assert.ok(!(await vch.ok(['images', '-aq', '--no-trunc'])).includes(parent));
   await vch.ok(['image', 'inspect', 'onbase']);
+});
+
+/** A tar of the given files, made in memory. */
+function tarOf(files: Record<string, string>): Buffer {
+  const blocks: Buffer[] = [];
+  for (const [path, text] of Object.entries(files)) {
+    const body = Buffer.from(text);
+    const header = Buffer.alloc(512);
+    new Header({ path, mode: 0o644, uid: 0, gid: 0, size: body.length, mtime: new Date(0), type: 'File' }).encode(header, 0);
+    blocks.push(header, body, Buffer.alloc((512 - (body.length % 512)) % 512));
+  }
+  return Buffer.concat([...blocks, Buffer.alloc(1024)]);
+}
+
+test('property: no Dockerfile, context or query makes /build answer a 5xx or a torn stream (no RUN: no VM)', async () => {
+  const keyword = fc.constantFrom('FROM', 'ENV', 'ARG', 'LABEL', 'WORKDIR', 'USER', 'EXPOSE', 'VOLUME', 'CMD', 'ENTRYPOINT', 'SHELL', 'STOPSIGNAL', 'HEALTHCHECK', 'COPY', 'ADD', 'MAINTAINER', 'FROOB', 'from');
+  const word = fc.oneof(fc.string({ maxLength: 12 }), fc.constantFrom('busybox', 'scratch', 'a=b', '"x y"=z', '${A:-d}', '$B', '["a","b"]', '[', '--from=0', '--chown=1:1', '--chown=x', '--interval=1s', 'CMD', 'NONE', 'AS', 'stage', '.', '/', '*', 'hello.txt', 'http://x/y', '\\', "'", '"'));
+  const line = fc.tuple(keyword, fc.array(word, { maxLength: 4 })).map(([k, ws]) => `${k} ${ws.join(' ')}`);
+  const dockerfile = fc.array(line, { maxLength: 6 }).map((lines) => ['FROM busybox AS stage', ...lines].join('\n'));
+  const body = fc.oneof(
+    dockerfile.map((d) => tarOf({ Dockerfile: d, 'hello.txt': 'hi\n', '.dockerignore': '*.md\n' })),
+    dockerfile.map((d) => Buffer.from(d)),
+    fc.uint8Array({ maxLength: 600 }).map((b) => Buffer.from(b)),
+  );
+  const param = fc.constantFrom('t', 'target', 'buildargs', 'labels', 'dockerfile', 'networkmode', 'cpusetcpus', 'memory', 'q', 'nocache', 'platform', 'extrahosts');
+  const query = fc.array(fc.tuple(param, fc.oneof(fc.string({ maxLength: 10 }), fc.constantFrom('{"A":"1"}', '{"A":null}', '[]', 'stage', 'x:y', '0-1', '1', 'linux', 'none'))), { maxLength: 3 })
+    .map((pairs) => pairs.map(([k, v]) => `${k}=${encodeURIComponent(v)}`).join('&'));
+  await fc.assert(fc.asyncProperty(body, query, async (payload, q) => {
+    const response = await raw(vch.socket, 'POST', `/v1.48/build?${q}`, payload, { 'Content-Type': 'application/x-tar' });
+    assert.ok(response.status < 500, `${q}: ${response.status} ${response.body}`);
+    if (response.status >= 400) {
+      assert.equal(typeof response.json?.message, 'string', response.body);
+      return;
+    }
+    const messages = response.body.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const last = messages.at(-1)!;
+    assert.ok('error' in last || /^Successfully|^sha256:/.test(String(last.stream ?? '')), response.body);
+  }), { numRuns: 150 });
+  assert.equal((await vch.ok(['ps', '-aq'])).trim(), '', 'no container left behind');
+  assert.doesNotMatch(vch.engineLog, /unhandled|TypeError|RangeError/i);
 });
