@@ -142,3 +142,16 @@ test('COPY planning: globs, directories, .dockerignore, destination rules, check
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('syntax checks at parse time carry the line, as dockerd words them', async () => {
+  const { checkSyntax } = await import('../../src/engine/build/instructions.ts');
+  const check = (text: string) => {
+    for (const i of parseDockerfile(`FROM scratch\n${text}\n`).stages[0].instructions) checkSyntax(i, '\\');
+  };
+  assert.throws(() => check('ENV'), /dockerfile parse error line 2: ENV requires at least one argument/);
+  assert.throws(() => check('LABEL =x'), /line 2: LABEL names can not be blank/);
+  assert.throws(() => check('ENV A=1\nCOPY onlyone'), /line 3: COPY requires at least two arguments/);
+  assert.throws(() => check('HEALTHCHECK --retries=x CMD true'), /line 2: --retries must be a non-negative integer/);
+  assert.throws(() => check('SHELL sh -c'), /JSON form/);
+  check('WORKDIR /my dir\nUSER 1000:1000\nENV A=1 B="x y"\nARG C\nCOPY ["a b", "/c/"]\nHEALTHCHECK NONE');
+});
