@@ -51,7 +51,7 @@ const APP_DOCKERFILE = [
   'ARG GREETING=hello',
   'ENV MSG="${GREETING} from the build" APP_HOME=/app',
   'WORKDIR $APP_HOME',
-  'COPY --chown=1000:1000 . ./',
+  'COPY --chown=app:app . ./',
   'RUN echo "$MSG" > generated.txt && ls > listing.txt',
   'USER 1000',
   'EXPOSE 8080/tcp',

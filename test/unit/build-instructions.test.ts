@@ -9,7 +9,7 @@ import { expandWord, nameValuePairs, splitWords } from '../../src/engine/build/w
 import { applyMetadata, exposedPorts, goDurationNanos, type BuildArgs, type StageState } from '../../src/engine/build/instructions.ts';
 import { parseDockerfile } from '../../src/engine/build/dockerfile.ts';
 import { FileTree } from '../../src/engine/build/file-tree.ts';
-import { parseChown, plannedEntries, writeCopyLayer } from '../../src/engine/build/copy-layer.ts';
+import { parseChown, plannedEntries, resolveChown, writeCopyLayer } from '../../src/engine/build/copy-layer.ts';
 
 const vars = new Map([['A', 'one'], ['EMPTY', '']]);
 const lookup = (name: string) => vars.get(name);
@@ -128,7 +128,13 @@ test('COPY planning: globs, directories, .dockerignore, destination rules, check
     const otherOwner = await writeCopyLayer(await plan(['a.txt'], '/x/'), parseChown('0'), join(dir, 'l3.tar'));
     assert.equal(one, same);
     assert.notEqual(one, otherOwner);
-    assert.throws(() => parseChown('app:app'), /only numeric ids/);
+    assert.throws(() => parseChown('app:app'), /use numeric ids/);
+    const etc: Record<string, string> = { '/etc/passwd': 'root:x:0:0::/root:/bin/sh\napp:x:1000:1000::/home/app:/bin/sh\n', '/etc/group': 'root:x:0:\nstaff:x:50:app\n' };
+    const files = async (path: string) => etc[path];
+    assert.deepEqual(await resolveChown('app:staff', files), { uid: 1000, gid: 50 });
+    assert.deepEqual(await resolveChown('app:7', files), { uid: 1000, gid: 7 });
+    await assert.rejects(resolveChown('app', files), /can't find gid for group app/);
+    await assert.rejects(resolveChown('nobody:0', files), /can't find uid for user nobody/);
     const entries: Array<{ path: string; uid: number; mode: number }> = [];
     const { Parser } = await import('tar');
     const { createReadStream } = await import('node:fs');
