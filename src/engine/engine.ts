@@ -180,7 +180,7 @@ export async function startEngine(options: EngineOptions): Promise<RunningEngine
     .add(commitRoutes({ containers, images }))
     .add(execRoutes(new ExecService(containers, events)))
     .add(containerPruneRoutes(containers))
-    .add(buildRoutes({ containers, output, images, files, workRoot: buildRoot }))
+    .add(buildRoutes({ containers, output, images, files, workRoot: buildRoot, registryAccess: () => registries.access() }))
     .add(distributionRoutes(registries))
     .add(swarmRoutes());
   const server = createApiServer(router, log);

@@ -12,7 +12,8 @@ import { raw } from './raw-request.ts';
 import fc from 'fast-check';
 import { Header } from 'tar';
 
-const vch = new TestVch('build');
+// Pulls (FROM an image the VCH lacks) may only go to a loopback port where nothing listens.
+const vch = new TestVch('build', ['--allowed-registry', '127.0.0.1:1']);
 const dirs: string[] = [];
 
 before(async () => {
@@ -146,7 +147,7 @@ test('a failing RUN stops the build with dockerd\'s message; --force-rm leaves n
 });
 
 test('-q prints only the id, -t twice tags twice, bad requests are clear errors', async () => {
-  const dir = context({ Dockerfile: 'FROM busybox\nLABEL quiet=yes\n', 'other.Dockerfile': 'FROM busybox\nADD http://example.com/file.txt /\n', 'bad.Dockerfile': 'FROM busybox\nFROOB x\n' });
+  const dir = context({ Dockerfile: 'FROM busybox\nLABEL quiet=yes\n', 'other.Dockerfile': 'FROM busybox\nADD http://example.com/file.txt /\n', 'bad.Dockerfile': 'FROM busybox\nFROOB x\n', 'nobase.Dockerfile': 'FROM nosuch/base:1\nLABEL x=y\n' });
   const quiet = await buildOk(['-q', '-t', 'tag-a', '-t', 'tag-b:v2', dir]);
   assert.match(quiet, /^sha256:[0-9a-f]{64}\n$/);
   const ids = await vch.ok(['image', 'inspect', '--format', '{{.Id}}', 'tag-a', 'tag-b:v2']);
@@ -158,6 +159,11 @@ test('-q prints only the id, -t twice tags twice, bad requests are clear errors'
   const parse = await build(['-f', join(dir, 'bad.Dockerfile'), dir]);
   assert.notEqual(parse.code, 0);
   assert.match(parse.stderr, /dockerfile parse error line 2: unknown instruction: FROOB/);
+  // A base image the VCH lacks is pulled, as by dockerd: here the allow-list refuses it, and says so.
+  const missingBase = await build(['-f', join(dir, 'nobase.Dockerfile'), dir]);
+  assert.notEqual(missingBase.code, 0);
+  assert.match(missingBase.stderr, /nosuch/);
+  assert.match(missingBase.stderr, /allowed/i);
   const target = await build(['--target', 'nope', dir]);
   assert.match(target.stderr, /failed to reach build target nope in Dockerfile/);
   // The CLI checks -f itself; another client may name a Dockerfile the context lacks.

@@ -12,10 +12,33 @@ import { Builder, BuildFailed, buildWorkDir, type BuildOptions } from '../build/
 import { BuildStream } from '../build/stream.ts';
 import type { RunServices } from '../build/run-step.ts';
 import type { DockerHostConfig } from '../docker/create-request.ts';
+import { decodeAuthHeader, type RegistryCredentials } from '../../portlayer/images/registry/auth.ts';
+import type { RegistryAccess } from '../../portlayer/images/registry/access.ts';
+import { parseReference } from '../../portlayer/images/references.ts';
 
 export interface BuildBackend extends RunServices {
   /** Where builds keep their files while they run (under the datastore). */
   workRoot: string;
+  /** The VCH's registry settings, for pulling a base image it lacks. */
+  registryAccess: () => RegistryAccess;
+}
+
+/** X-Registry-Config: base64 JSON of registry → credentials (the CLI sends every login it has). */
+function registryCredentials(header: string | string[] | undefined): Record<string, RegistryCredentials> {
+  const text = Array.isArray(header) ? header[0] : header;
+  if (!text) return {};
+  try {
+    const parsed = JSON.parse(Buffer.from(text.replace(/-/g, '+').replace(/_/g, '/'), 'base64').toString('utf8')) as Record<string, unknown>;
+    return Object.fromEntries(Object.entries(parsed).map(([registry, auth]) => [registry, decodeAuthHeader(Buffer.from(JSON.stringify(auth ?? {})).toString('base64'))]));
+  } catch {
+    return {}; // unreadable credentials: pulls go anonymous, as with no header
+  }
+}
+
+/** The credentials the header holds for the reference's registry (Docker Hub under its legacy key too). */
+function credentialsFor(all: Record<string, RegistryCredentials>, domain: string): RegistryCredentials {
+  const hub = domain === 'docker.io' || domain === 'index.docker.io' || domain === 'registry-1.docker.io';
+  return all[domain] ?? (hub ? all['https://index.docker.io/v1/'] ?? all['docker.io'] : undefined) ?? all[`https://${domain}`] ?? {};
 }
 
 export function buildRoutes(b: BuildBackend): Route[] {
@@ -84,6 +107,8 @@ function buildOptions(ctx: RequestContext): BuildOptions {
     remove: queryBool(q, 'rm', true),
     forceRemove: queryBool(q, 'forcerm'),
     host,
+    // A boolean to the CLI ("1") and to docker-py ("True"/"False").
+    alwaysPull: queryBool(q, 'pull'),
   };
 }
 
@@ -92,8 +117,13 @@ async function build(b: BuildBackend, ctx: RequestContext): Promise<void> {
   ctx.res.on('close', () => {
     if (!ctx.res.writableFinished) gone.abort();
   });
-  const options = { ...buildOptions(ctx), signal: gone.signal };
   const stream = new BuildStream(ctx.res, queryBool(ctx.query, 'q'));
+  const credentials = registryCredentials(ctx.req.headers['x-registry-config']);
+  const pull = async (text: string) => {
+    const reference = parseReference(text);
+    await b.images.pull({ reference, credentials: credentialsFor(credentials, reference.domain), access: b.registryAccess(), progress: (m) => stream.progress(m) });
+  };
+  const options = { ...buildOptions(ctx), signal: gone.signal, pull };
   const workDir = await buildWorkDir(b.workRoot);
   try {
     const context = await readBuildContext(ctx.req, join(workDir, 'context'), ctx.query.get('dockerfile') ?? '');
