@@ -36,6 +36,7 @@ import { swarmRoutes } from './routes/swarm.ts';
 import { hostUpstreams, parseUpstream } from '../portlayer/networks/dns-resolver.ts';
 import { distributionRoutes } from './routes/distribution.ts';
 import { containerPruneRoutes } from './routes/container-prune.ts';
+import { buildRoutes } from './routes/build.ts';
 
 export const ENGINE_VERSION = '0.1.0';
 
@@ -127,6 +128,10 @@ export async function startEngine(options: EngineOptions): Promise<RunningEngine
   });
   const registries = new RegistryConfig(options.datastore, options.registries);
   const output = new ContainerOutput(containers, backend);
+  // A build's context and layers in the making; whatever an interrupted build left is swept here.
+  const buildRoot = join(options.datastore, 'build');
+  rmSync(buildRoot, { recursive: true, force: true });
+  makePrivateDirectory(buildRoot);
   const files = new ContainerFiles({ containers, hostTool: backend.hostFileTool?.() });
   const router = new Router()
     .add(systemRoutes({
@@ -177,6 +182,7 @@ export async function startEngine(options: EngineOptions): Promise<RunningEngine
     .add(commitRoutes({ containers, images }))
     .add(execRoutes(new ExecService(containers, events)))
     .add(containerPruneRoutes(containers))
+    .add(buildRoutes({ containers, output, images, files, workRoot: buildRoot, registryAccess: () => registries.access() }))
     .add(distributionRoutes(registries))
     .add(swarmRoutes());
   const server = createApiServer(router, log);

@@ -5,7 +5,7 @@ import type { Route, RequestContext } from '../http/router.ts';
 import { sendJson, queryBool, queryFilters } from '../http/io.ts';
 import { invalid, notFound, PortLayerError } from '../../portlayer/errors.ts';
 import { messageOf } from '../http/errors.ts';
-import type { ImageRecord, ManagedImageStore } from '../../portlayer/images/types.ts';
+import type { DeleteRecord, ImageRecord, ManagedImageStore } from '../../portlayer/images/types.ts';
 import type { ContainerService } from '../../portlayer/containers/service.ts';
 import { decodeAuthHeader } from '../../portlayer/images/registry/auth.ts';
 import { normaliseTag, parseReference } from '../../portlayer/images/references.ts';
@@ -49,6 +49,11 @@ function list(b: ImageRoutesBackend, ctx: RequestContext): void {
   const usage = containerCounts(b);
   const filters = queryFilters(ctx.query);
   let images = b.images.list();
+  // As dockerd: untagged images that are another's parent (a build's intermediate steps) only with `all`.
+  if (!queryBool(ctx.query, 'all')) {
+    const parents = parentIds(images);
+    images = images.filter((img) => img.repoTags.length > 0 || img.repoDigests.length > 0 || !parents.has(img.id));
+  }
   for (const [key, values] of filters) images = images.filter(imageFilter(b, key, values));
   images.sort((x, y) => createdOf(y) - createdOf(x) || Date.parse(y.stored) - Date.parse(x.stored));
   // With a reference filter, Docker lists only the tags that matched.
@@ -61,6 +66,11 @@ function list(b: ImageRoutesBackend, ctx: RequestContext): void {
     }));
   }
   sendJson(ctx.res, 200, images.map((img) => imageListEntry(img, usage.get(img.id) ?? 0)));
+}
+
+/** Ids that some image names as its parent: the layers of a build cache, kept while children need them. */
+function parentIds(images: ImageRecord[]): Set<string> {
+  return new Set(images.flatMap((img) => (img.parent ? [img.parent] : [])));
 }
 
 function tagMatches(tag: string, patterns: string[]): boolean {
@@ -118,8 +128,28 @@ function tag(b: ImageRoutesBackend, ctx: RequestContext): void {
 }
 
 async function remove(b: ImageRoutesBackend, ctx: RequestContext): Promise<void> {
+  const parent = b.images.resolve(ctx.params.name)?.parent;
   const records = await b.images.remove(ctx.params.name, { force: queryBool(ctx.query, 'force') });
+  if (records.some((r) => r.Deleted) && !queryBool(ctx.query, 'noprune')) records.push(...(await removeUntaggedParents(b, parent)));
   sendJson(ctx.res, 200, records);
+}
+
+/**
+ * As dockerd (unless `noprune`): a deleted image takes its untagged parents along — a build's
+ * intermediate images — up to the first one that is tagged, has another child or a container.
+ */
+async function removeUntaggedParents(b: ImageRoutesBackend, parentId: string | undefined): Promise<DeleteRecord[]> {
+  const records: DeleteRecord[] = [];
+  while (parentId) {
+    const parent = b.images.resolve(parentId);
+    if (!parent || parent.repoTags.length || parent.repoDigests.length) break;
+    const images = b.images.list();
+    if (images.some((img) => img.parent === parent.id)) break;
+    if (b.containers.list().some((c) => c.record.imageId === parent.id)) break;
+    records.push(...(await b.images.remove(parent.id)));
+    parentId = parent.parent;
+  }
+  return records;
 }
 
 async function prune(b: ImageRoutesBackend, ctx: RequestContext): Promise<void> {
@@ -130,7 +160,9 @@ async function prune(b: ImageRoutesBackend, ctx: RequestContext): Promise<void> 
   for (const key of filters.keys()) {
     if (!['dangling', 'label', 'label!'].includes(key)) throw invalid(`invalid filter '${key}'`);
   }
-  const keep = (image: ImageRecord) => labelFilters.some(([key, values]) => {
+  // A parent of another image stays (dockerd prunes heads only; a build's cache chain is such parents).
+  const parents = parentIds(b.images.list());
+  const keep = (image: ImageRecord) => parents.has(image.id) || labelFilters.some(([key, values]) => {
     const matches = imageFilter(b, 'label', values)(image);
     return key === 'label' ? !matches : matches;
   });

@@ -27,7 +27,8 @@ function registryConfig(facts: SystemFacts): Record<string, unknown> {
 
 export function systemRoutes(facts: SystemFacts): Route[] {
   const ping: Route['handler'] = ({ res }) => {
-    res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-cache, no-store, must-revalidate', Pragma: 'no-cache', 'Builder-Version': '' });
+    // "1": the classic builder is the one POST /build speaks (BuildKit's would be "2").
+    res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-cache, no-store, must-revalidate', Pragma: 'no-cache', 'Builder-Version': '1' });
     res.end('OK');
   };
   return [

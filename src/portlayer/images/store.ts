@@ -25,6 +25,7 @@ import { pullImage, type PullRequest, type PullResult, type PullTarget } from '.
 import { pushImage, type PushRequest, type PushSource } from './push.ts';
 import { importRootfs, type ImportRequest } from './import.ts';
 import { commitContainer, type CommitRequest } from './commit.ts';
+import { childImage, type ChildImageRequest } from './child-image.ts';
 import { exportMergedRootfs } from './merged-rootfs.ts';
 import type { ContainerFilesystemRequest } from './container-filesystem.ts';
 import type { Writable } from 'node:stream';
@@ -161,6 +162,23 @@ export class DiskImageStore implements ManagedImageStore, PullTarget, PushSource
       // Parent layers are stored already, so their blob files are never opened.
       const image = await commitContainer({ ...request, parent }, workDir, () => join(workDir, 'stored-layer'));
       await this.storeImage(image, () => {}, parent === undefined ? undefined : this.resolve(request.parentId)?.id);
+      return sha256Digest(image.configBytes);
+    } finally {
+      await rm(workDir, { recursive: true, force: true });
+    }
+  }
+
+  /** A build step's image: the parent's layers (none for scratch) plus an optional new layer, with a new config. */
+  async addChild(request: ChildImageRequest): Promise<string> {
+    const parent = request.parentId === undefined ? undefined : this.config(request.parentId);
+    if (request.parentId !== undefined && !parent) throw notFound(`No such image: ${request.parentId}`);
+    for (const diffId of parent?.rootfs.diff_ids ?? []) {
+      if (!this.layers.get(diffId)) throw conflict(`cannot build on ${request.parentId}: its layer ${diffId} is no longer stored`);
+    }
+    const workDir = await mkdtemp(join(this.layout.tmpDir, 'child-'));
+    try {
+      const image = await childImage(request, parent, () => join(workDir, 'stored-layer'));
+      await this.storeImage(image, () => {}, request.parentId);
       return sha256Digest(image.configBytes);
     } finally {
       await rm(workDir, { recursive: true, force: true });

@@ -14,6 +14,8 @@ export interface ImageRuntimeConfig {
   StopSignal?: string;
   Healthcheck?: unknown;
   Shell?: string[];
+  /** ONBUILD triggers: instructions a build that starts FROM this image runs first. */
+  OnBuild?: string[];
 }
 
 /** The OCI image configuration document, as stored (its sha256 is the image id). */
@@ -89,6 +91,8 @@ export interface ManagedImageStore extends ImageStore {
   push(request: import('./push.ts').PushRequest): Promise<void>;
   importRootfs(request: import('./import.ts').ImportRequest): Promise<string>;
   commit(request: Omit<import('./commit.ts').CommitRequest, 'parent'> & { parentId: string }): Promise<string>;
+  /** A build step's image: on `parentId`'s layers (none: scratch), an optional new layer tar, a new config. Returns its id. */
+  addChild(request: import('./child-image.ts').ChildImageRequest): Promise<string>;
   /** `docker export`: the container's merged filesystem as a tarball. */
   exportFilesystem(filesystem: Omit<import('./container-filesystem.ts').ContainerFilesystemRequest, 'tmpDir'>, out: NodeJS.WritableStream): Promise<void>;
   /** `docker diff`: the container's changes against its image. */
