@@ -2,7 +2,15 @@
 import { existsSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { formatSubnet, overlaps, parseSubnet } from '../portlayer/networks/ipam.ts';
+import { parseUpstream } from '../portlayer/networks/dns-resolver.ts';
 import type { VchSettings } from './settings.ts';
+
+export function dnsServers(list: string[]): string[] {
+  for (const d of list) {
+    try { parseUpstream(d); } catch (err) { throw new Error(`--dns-server: ${(err as Error).message}`); }
+  }
+  return list;
+}
 
 export function positive(text: string | undefined, flag: string, integer = false): number | undefined {
   if (text === undefined) return undefined;

@@ -4,7 +4,7 @@
 import { join } from 'node:path';
 import type { VchRegistry, VchSettings } from './settings.ts';
 import { applyLimits, ensureResourcePool } from './resource-pool.ts';
-import { bridgeRange, existingDirectory, existingFile, parseVolumeStore, positive, refuseClashes } from './checks.ts';
+import { dnsServers, bridgeRange, existingDirectory, existingFile, parseVolumeStore, positive, refuseClashes } from './checks.ts';
 import { rotateMutualTls, writeEnvFile } from './certificates.ts';
 import type { ServiceManager } from './service-manager.ts';
 import { waitForEngine } from './engine-client.ts';
@@ -48,7 +48,7 @@ export function reconfigured(registry: VchRegistry, current: VchSettings, req: C
   }
   for (const ca of req.registryCas) existingFile(ca, '--registry-ca');
   const add = (list: string[], more: string[]) => [...new Set([...list, ...more])];
-  next.dnsServers = add(next.dnsServers, req.dnsServers);
+  next.dnsServers = add(next.dnsServers, dnsServers(req.dnsServers));
   next.registries = {
     insecure: add(next.registries.insecure, req.insecureRegistries),
     ca: add(next.registries.ca, req.registryCas.map((c) => resolve(c))),

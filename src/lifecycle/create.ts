@@ -1,12 +1,12 @@
 // `bonneville create`: checks everything first (name, values, directories, clashes with other VCHs),
 // then makes the VCH — its registry entry and certificates, its cgroup, its engine under the
 // supervisor — and undoes all of it if any step fails.
-import { existsSync, mkdirSync, rmSync, rmdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, rmdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { VchRegistry, validateVchName } from './settings.ts';
 import type { VchSettings } from './settings.ts';
 import { installedVersion } from './version.ts';
-import { bridgeRange, existingDirectory, existingFile, freePort, parseEndpoint, parseVolumeStore, portFree, positive, refuseClashes } from './checks.ts';
+import { dnsServers, bridgeRange, existingDirectory, existingFile, freePort, parseEndpoint, parseVolumeStore, portFree, positive, refuseClashes } from './checks.ts';
 import { generateMutualTls, writeEnvFile } from './certificates.ts';
 import { planResourcePool } from './resource-pool.ts';
 import { ServiceManager } from './service-manager.ts';
@@ -91,7 +91,7 @@ export async function planVch(registry: VchRegistry, req: CreateRequest): Promis
     containerDefaults,
     volumeStores,
     bridgeNetworkRange: req.bridgeNetworkRange ? bridgeRange(req.bridgeNetworkRange) : undefined,
-    dnsServers: req.dnsServers,
+    dnsServers: dnsServers(req.dnsServers),
     tls: req.cert
       ? { cert: resolve(req.cert), key: resolve(req.key!), ca: req.tlsCa ? resolve(req.tlsCa) : undefined, generated: false, verify: !req.noTlsVerify }
       : { cert: join(vchDir, 'certs/server-cert.pem'), key: join(vchDir, 'certs/server-key.pem'), ca: join(vchDir, 'certs/ca.pem'), clientCertPath: join(vchDir, 'certs/client'), generated: true, verify: !req.noTlsVerify },
@@ -118,7 +118,7 @@ export async function createVch(registry: VchRegistry, settings: VchSettings, tl
     const envFile = writeEnvFile(registry.dirOf(settings.name), settings);
     log(`Starting VCH ${settings.name} (engine log: ${join(settings.datastore, 'engine.log')})`);
     await manager.start(settings);
-    await waitForEngine(settings.socket);
+    await waitForFirstStart(settings, manager);
     return envFile;
   } catch (err) {
     await destroyVch(registry, settings, manager, { keepDatastore: datastoreExisted, removeVolumeStores: false }).catch(() => undefined);
@@ -130,4 +130,23 @@ export async function createVch(registry: VchRegistry, settings: VchSettings, tl
     }
     throw err;
   }
+}
+
+/** Waits for the new engine; an engine that dies at its first start fails the create (with its log's end). */
+async function waitForFirstStart(settings: VchSettings, manager: ServiceManager): Promise<void> {
+  const deadline = Date.now() + 180_000;
+  while (Date.now() < deadline) {
+    try {
+      await waitForEngine(settings.socket, { timeoutMs: 1000 });
+      return;
+    } catch {
+      const status = (await manager.status()).find((e) => e.name === settings.name);
+      if (status && (status.restarts > 0 || status.state === 'restarting')) {
+        let tail = '';
+        try { tail = readFileSync(join(settings.datastore, 'engine.log'), 'utf8').trim().split('\n').slice(-5).join('\n'); } catch { /* no log */ }
+        throw new Error(`the engine of VCH ${settings.name} failed to start:\n${tail}`);
+      }
+    }
+  }
+  throw new Error(`the engine of VCH ${settings.name} did not answer on ${settings.socket}`);
 }

@@ -193,6 +193,11 @@ test('refused creates leave nothing behind', async () => {
     assert.notEqual(r.code, 0, args.join(' '));
     assert.match(r.stderr, message);
   }
+  // Past the checks, the engine fails at its first start (certificate files that hold no PEM): undone.
+  writeFileSync(join(home, 'junk.pem'), 'junk\n');
+  const late = await bonneville(['create', '--name', `lcc-${suffix}`, '--cert', join(home, 'junk.pem'), '--key', join(home, 'junk.pem'), '--no-tlsverify', '--no-instant-clone']);
+  assert.notEqual(late.code, 0);
+  assert.match(late.stderr, /failed to start:[\s\S]*PEM/);
   assert.deepEqual(readdirSync(join(home, 'vchs')).sort(), before);
   assert.ok(!existsSync(join(home, `lcc-${suffix}`)));
   assert.ok(!existsSync(join('/sys/fs/cgroup/cpu/bonneville', `lcc-${suffix}`)));
