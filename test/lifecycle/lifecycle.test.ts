@@ -215,7 +215,7 @@ test('a start that does not fit the memory limit is refused with 503', async () 
   await dockerOk(A, ['rm', 'big']);
 });
 
-test('a CPU burner in a VCH limited to half a CPU is held to its quota by the cgroup', async () => {
+test('a CPU burner in a VCH limited to half a CPU is held to its quota by the cgroup', async (t) => {
   await dockerOk(A, ['run', '-d', '--name', 'burner', 'busybox', 'sh', '-c', 'while :; do :; done']);
   const pool = settingsOf(A).resourcePool;
   const start = poolStats(pool);
@@ -229,6 +229,7 @@ test('a CPU burner in a VCH limited to half a CPU is held to its quota by the cg
   const usedUsec = (end.usageUsec ?? 0) - (start.usageUsec ?? 0);
   // Quota 50 ms per 100 ms period: the pool never got more (10% slack for accounting granularity).
   assert.ok(usedUsec <= periods * 50_000 * 1.1, `used ${usedUsec} µs in ${periods} periods (quota 50000 µs each)`);
+  t.diagnostic(`pool used ${Math.round(usedUsec / periods)} µs per 100 ms period (quota 50000), throttled in ${end.throttledPeriods - start.throttledPeriods} of ${periods}`);
   assert.ok(usedUsec > 0);
   // The other VCH is not starved: its container still answers.
   assert.equal(await dockerOk(B, ['exec', 'c1', 'echo', 'alive']), 'alive');
