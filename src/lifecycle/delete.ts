@@ -7,6 +7,7 @@ import type { VchRegistry, VchSettings } from './settings.ts';
 import type { ServiceManager } from './service-manager.ts';
 import { poolPids, removeResourcePool } from './resource-pool.ts';
 import { runningContainers } from './engine-client.ts';
+import { processAlive } from './supervisor.ts';
 import { removeVchNetworking } from '../backends/qemu/network/teardown.ts';
 
 /** QEMU processes of the VCH's containers, found by their datastore paths (also outside the cgroup). */
@@ -40,6 +41,13 @@ export async function destroyVch(registry: VchRegistry, settings: VchSettings, m
   // Disabled first, so that no supervisor (re)starts the engine while it goes.
   if (registry.exists(settings.name)) registry.write({ ...settings, enabled: false });
   await manager.stop(settings.name);
+  // An engine no supervisor runs (its supervisor was killed) goes too: its pid file says which.
+  try {
+    const pid = Number(readFileSync(join(registry.dirOf(settings.name), 'engine.pid'), 'utf8'));
+    if (processAlive(pid, `--datastore ${settings.datastore}`)) process.kill(pid, 'SIGKILL');
+  } catch {
+    // no pid file, or gone
+  }
   const vms = new Set([...containerVmPids(settings.datastore), ...poolPids(settings.resourcePool)]);
   for (const pid of vms) {
     try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
