@@ -239,14 +239,34 @@ test('a CPU burner in a VCH limited to half a CPU is held to its quota by the cg
 test('configure changes limits live: cgroup rewritten, the running container kept', async () => {
   const id = await dockerOk(A, ['inspect', '-f', '{{.Id}}', 'c1']);
   const qemu = qemuOf(A, id);
-  await ok(['configure', '--name', A, '--cpu-limit', '0.25', '--memory-limit', '768', '--dns-server', '127.0.0.1']);
+  const extraStore = join(home, 'extra-store');
+  mkdirSync(extraStore);
+  await ok(['configure', '--name', A, '--cpu-limit', '0.25', '--memory-limit', '768', '--dns-server', '127.0.0.1',
+    '--volume-store', `extra:${extraStore}`, '--insecure-registry', 'registry.example:5000']);
   const [cpuDir, memoryDir] = settingsOf(A).resourcePool.dirs;
   assert.equal(readFileSync(join(cpuDir, 'cpu.cfs_quota_us'), 'utf8').trim(), '25000');
   assert.equal(Number(readFileSync(join(memoryDir, 'memory.limit_in_bytes'), 'utf8')), (768 + 384) * 1024 * 1024);
   assert.equal(qemuOf(A, id), qemu, 'the container VM kept running');
   assert.equal(await dockerOk(A, ['inspect', '-f', '{{.State.Running}} {{.Id}}', 'c1']), `true ${id}`);
-  assert.match(await dockerOk(A, ['info']), /VCH memory limit: 768 MiB/);
+  const info = await dockerOk(A, ['info']);
+  assert.match(info, /VCH memory limit: 768 MiB/);
+  assert.match(info, /VolumeStores: default fast extra/);
+  assert.match(info, /Insecure Registries:\n\s+registry\.example:5000/);
   assert.deepEqual(settingsOf(A).dnsServers, ['127.0.0.1']);
+  // A bad value changes nothing.
+  const bad = await bonneville(['configure', '--name', A, '--cpu-limit', '-1']);
+  assert.notEqual(bad.code, 0);
+  assert.equal(readFileSync(join(cpuDir, 'cpu.cfs_quota_us'), 'utf8').trim(), '25000');
+  // New certificates: the old client certificate is refused, the env file's works.
+  const oldCa = readFileSync(join(home, 'vchs', A, 'certs', 'ca.pem'), 'utf8');
+  const oldClient = join(home, 'old-client');
+  mkdirSync(oldClient);
+  for (const f of ['ca.pem', 'cert.pem', 'key.pem']) writeFileSync(join(oldClient, f), readFileSync(join(home, 'vchs', A, 'certs', 'client', f)));
+  await ok(['configure', '--name', A, '--rotate-certificates']);
+  assert.notEqual(readFileSync(join(home, 'vchs', A, 'certs', 'ca.pem'), 'utf8'), oldCa);
+  assert.equal(await dockerOk(A, ['inspect', '-f', '{{.State.Running}}', 'c1']), 'true');
+  const stale = await runCommand(DOCKER, ['version'], { env: { ...process.env, DOCKER_HOST: `tcp://127.0.0.1:${settingsOf(A).endpoint.port}`, DOCKER_TLS_VERIFY: '1', DOCKER_CERT_PATH: oldClient } });
+  assert.notEqual(stale.code, 0, 'the old certificates no longer work');
 });
 
 test('kill -9 of an engine: the supervisor restarts it and the container is re-adopted', async () => {
