@@ -8,7 +8,9 @@ commands:
   vch serve [--name N] [--datastore DIR] [--socket PATH] [--tls-listen HOST:PORT] [--accel kvm|tcg]
             [--memory MiB] [--cpus N] [--boot-timeout S] [--guest DIR]
             [--insecure-registry HOST[:PORT]] [--registry-ca FILE] [--allowed-registry HOST[:PORT]]
-            [--dns-server IP[:PORT]]
+            [--dns-server IP[:PORT]] [--tls-cert F --tls-key F (--tls-ca F | --no-tlsverify)]
+            [--memory-limit MiB] [--cpu-limit CPUS] [--memory-reservation MiB] [--cpu-shares N]
+            [--volume-store [NAME:]DIR]… [--bridge-network-range CIDR] [--log-level info|debug]
       run a VCH's Docker endpoint in the foreground (unix socket; TCP with mutual TLS when asked)
   registry serve --root DIR [--listen HOST:PORT] [--insecure-http] [--tls-cert F --tls-key F]
                  [--tls-hostname NAME] [--admin-password P] [--external-url URL]
