@@ -120,7 +120,14 @@ export class Supervisor {
       if (end < 0) return;
       const line = buffer.slice(0, end);
       buffer = '';
-      void this.handle(JSON.parse(line) as SupervisorRequest)
+      let request: SupervisorRequest;
+      try {
+        request = JSON.parse(line) as SupervisorRequest;
+      } catch {
+        socket.end(JSON.stringify({ ok: false, error: 'not a JSON request' }) + '\n');
+        return;
+      }
+      void this.handle(request)
         .then((result) => socket.end(JSON.stringify({ ok: true, result }) + '\n'))
         .catch((err: unknown) => socket.end(JSON.stringify({ ok: false, error: (err as Error).message }) + '\n'));
     });
@@ -154,6 +161,7 @@ export class Supervisor {
   }
 
   private start(name: string): void {
+    if (!this.registry.exists(name)) throw new Error(`no VCH named ${name}`);
     const existing = this.slots.get(name);
     const slot: Slot = existing ?? { name, state: 'running', restarts: 0, backoffMs: MIN_BACKOFF_MS, startedAt: Date.now(), stopped: [] };
     this.slots.set(name, slot);
