@@ -6,8 +6,7 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 name=${BONNEVILLE_VCH:-default}
 state=${BONNEVILLE_HOME:-/var/lib/bonneville}
-socket=${BONNEVILLE_SOCKET:-/run/bonneville/$name/docker.sock}
-mkdir -p "$state/$name" "$(dirname "$socket")"
+mkdir -p "$state"
 # The registry (Harbor's role) beside the VCH: HTTPS with its own CA, the generated admin password in a root-only file.
 registry_root=$state/registry
 registry_listen=${BONNEVILLE_REGISTRY_LISTEN:-127.0.0.1:5443}
@@ -62,30 +61,25 @@ fi
 echo "Portal: $(sed -n 's/^portal listening on //p' "$portal_state/portal.log" | tail -1) (user admin, the registry's admin password; CA certificate: ${registry_ca:-none})"
 
 
-# The VCH trusts the registry's CA, so docker login/push/pull against it work at once.
-if [[ -f "$state/$name/engine.pid" ]] && kill -0 "$(cat "$state/$name/engine.pid")" 2>/dev/null; then
-  echo "VCH '$name' is already running (pid $(cat "$state/$name/engine.pid"))."
+# The VCH is `bonneville create` on embedded defaults, run by the supervisor (restarted if it dies, brought
+# back at the supervisor's start). It trusts the registry's CA, so docker login/push/pull against it work at once.
+export BONNEVILLE_HOME=$state
+bonneville() { node_modules/.bin/node src/cli/bonneville.ts "$@"; }
+if [[ -f "$state/vchs/$name/settings.json" ]]; then
+  # It exists: make sure its supervisor runs (after a reboot nothing does); that brings the engine up.
+  (umask 077 && mkdir -p "$state/supervisor")
+  setsid nohup node_modules/.bin/node src/cli/bonneville.ts supervise >>"$state/supervisor/supervisor.log" 2>&1 < /dev/null &
+  echo "VCH '$name' exists; it is running under the supervisor."
 else
-  rm -f "$state/$name/endpoints.json"
-  # The datastore and the engine's log are root's alone (the log names containers and their commands).
-  mkdir -p "$state/$name" && chmod 700 "$state/$name"
-  (umask 077 && touch "$state/$name/engine.log") && chmod 600 "$state/$name/engine.log"
-  setsid nohup node_modules/.bin/node src/cli/bonneville.ts vch serve --name "$name" \
-    --datastore "$state/$name" --socket "$socket" --tls-listen "${BONNEVILLE_TLS_LISTEN:-127.0.0.1:2376}" \
-    ${registry_ca:+--registry-ca "$registry_ca"} \
-    >>"$state/$name/engine.log" 2>&1 < /dev/null &
-  echo $! > "$state/$name/engine.pid"
-  for _ in $(seq 1 600); do
-    if [[ -f "$state/$name/endpoints.json" ]] && curl -sf --unix-socket "$socket" http://engine/_ping >/dev/null 2>&1; then break; fi
-    if ! kill -0 "$(cat "$state/$name/engine.pid")" 2>/dev/null; then
-      echo "The engine failed to start; see $state/$name/engine.log:" >&2
-      tail -20 "$state/$name/engine.log" >&2
-      exit 1
-    fi
-    sleep 0.1
-  done
-  echo "VCH '$name' is running (engine log: $state/$name/engine.log)."
+  bonneville create --name "$name" ${BONNEVILLE_TLS_LISTEN:+--endpoint "$BONNEVILLE_TLS_LISTEN"} \
+    ${registry_ca:+--registry-ca "$registry_ca"} >/dev/null
+  echo "VCH '$name' created and running (engine log: $state/$name/engine.log)."
 fi
+socket=$(node_modules/.bin/node -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).socket)' "$state/vchs/$name/settings.json")
+for _ in $(seq 1 600); do
+  curl -sf --unix-socket "$socket" http://engine/_ping >/dev/null 2>&1 && break
+  sleep 0.1
+done
 # No public registry may be reachable: give the VCH a busybox image built offline from busybox-static.
 if ! curl -sf --unix-socket "$socket" http://engine/images/busybox/json >/dev/null; then
   tarball=$(node_modules/.bin/node -e "import('./test/fixtures/images.ts').then((m) => m.buildTestImages()).then((p) => console.log(p.busybox))")
@@ -95,8 +89,6 @@ fi
 echo
 echo "Point the docker CLI at it:"
 echo "  export DOCKER_HOST=unix://$socket"
-if [[ -f "$state/$name/endpoints.json" ]]; then
-  tcp=$(sed -n 's/.*"tcp": "\([^"]*\)".*/\1/p' "$state/$name/endpoints.json")
-  [[ -n $tcp ]] && echo "or, over TCP with mutual TLS:" &&
-    echo "  export DOCKER_HOST=$tcp DOCKER_TLS_VERIFY=1 DOCKER_CERT_PATH=$state/$name/certs/client"
-fi
+echo "or, over TCP with mutual TLS:"
+sed 's/^/  export /' "$state/vchs/$name/$name.env"
+echo "(bonneville ls, inspect, configure, upgrade, delete, debug: see the README)"

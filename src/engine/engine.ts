@@ -34,6 +34,7 @@ import { NetworkService } from '../portlayer/networks/service.ts';
 import { networkRoutes } from './routes/networks.ts';
 import { swarmRoutes } from './routes/swarm.ts';
 import { hostUpstreams, parseUpstream } from '../portlayer/networks/dns-resolver.ts';
+import { parseSubnet } from '../portlayer/networks/ipam.ts';
 import { distributionRoutes } from './routes/distribution.ts';
 import { containerPruneRoutes } from './routes/container-prune.ts';
 import { buildRoutes } from './routes/build.ts';
@@ -55,7 +56,24 @@ export interface EngineOptions {
   defaultCpus?: number;
   /** Where the VCH's DNS resolver forwards outside names (vic-machine's --dns-server); default: the host's resolvers. */
   dnsServers?: string[];
+  /** The version this engine reports (default ENGINE_VERSION). */
+  version?: string;
+  /** The VCH's resource pool (vic-machine's limits): the memory limit gates container starts; all are shown by `docker info`. */
+  limits?: VchLimits;
+  /** Named volume stores beside `default` (<datastore>/volumes unless named here): store name → directory. */
+  volumeStores?: Record<string, string>;
+  /** CIDR new bridge networks' subnets come from (vic-machine's --bridge-network-range). */
+  bridgeNetworkRange?: string;
+  /** Log every request with its status (the VCH's debug log level). */
+  logRequests?: boolean;
   log?: (line: string) => void;
+}
+
+export interface VchLimits {
+  memoryMiB?: number;
+  cpus?: number;
+  memoryReservationMiB?: number;
+  cpuShares?: number;
 }
 
 export interface RunningEngine {
@@ -92,10 +110,11 @@ export async function startEngine(options: EngineOptions): Promise<RunningEngine
   const vchId = vchIdentity(options.datastore);
   const { backend, images } = options;
   const events = new EventLog();
-  const volumes = new VolumeService({ root: join(options.datastore, 'volumes'), backend, events });
+  const volumes = new VolumeService({ root: join(options.datastore, 'volumes'), stores: options.volumeStores, backend, events });
   volumes.recover();
   const dnsUpstreams = options.dnsServers?.length ? options.dnsServers.map(parseUpstream) : hostUpstreams();
-  const networks = new NetworkService({ root: join(options.datastore, 'networks'), plumbing: backend.networks, events, log, dnsUpstreams });
+  const networks = new NetworkService({ root: join(options.datastore, 'networks'), plumbing: backend.networks, events, log, dnsUpstreams,
+    subnetPool: options.bridgeNetworkRange ? parseSubnet(options.bridgeNetworkRange) : undefined });
   await networks.open();
   const containers = new ContainerService({
     root: join(options.datastore, 'containers'),
@@ -107,6 +126,7 @@ export async function startEngine(options: EngineOptions): Promise<RunningEngine
     events,
     volumes,
     networking: networks,
+    memoryLimitMiB: options.limits?.memoryMiB,
   });
   networks.useContainers((id) => {
     const c = containers.list().find((v) => v.record.id === id);
@@ -137,12 +157,18 @@ export async function startEngine(options: EngineOptions): Promise<RunningEngine
     .add(systemRoutes({
       vchName: options.name,
       vchId,
-      version: ENGINE_VERSION,
+      version: options.version ?? ENGINE_VERSION,
       datastore: options.datastore,
       cpus: cpus().length,
       memoryBytes: totalmem(),
       backend: () => backend.info(),
       insecureRegistries: () => registries.access().insecure,
+      resourcePool: () => ({
+        ...options.limits,
+        memoryInUseMiB: containers.memoryInUseMiB(),
+        volumeStores: volumes.storeNames(),
+        bridgeNetworkRange: options.bridgeNetworkRange,
+      }),
       counts: () => {
         const all = containers.list();
         const up = all.filter((c) => c.state.status === 'running');
@@ -186,11 +212,11 @@ export async function startEngine(options: EngineOptions): Promise<RunningEngine
     .add(distributionRoutes(registries))
     .add(swarmRoutes());
   const server = createApiServer(router, log);
+  const servers = [server];
   mkdirSync(dirname(options.socket), { recursive: true });
   rmSync(options.socket, { force: true });
   await listen(server, options.socket);
   chmodSync(options.socket, 0o660);
-  const servers = [server];
   let tcpAddress: RunningEngine['tcpAddress'];
   if (options.tcp) {
     const tlsServer = createApiServer(router, log, options.tcp.tls);
@@ -198,6 +224,11 @@ export async function startEngine(options: EngineOptions): Promise<RunningEngine
     const address = tlsServer.address() as AddressInfo;
     tcpAddress = { host: address.address, port: address.port };
     servers.push(tlsServer);
+  }
+  if (options.logRequests) {
+    for (const s of servers) {
+      s.on('request', (req, res) => res.on('finish', () => log(`debug: ${req.method} ${req.url} → ${res.statusCode}`)));
+    }
   }
   return {
     server,

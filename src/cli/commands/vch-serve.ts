@@ -13,6 +13,7 @@ import { writeJsonAtomic } from '../../portlayer/atomic-file.ts';
 import { ensureCa, issueClientCertificate, issueServerCertificate, subjectAltNames } from '../../pki/certificates.ts';
 import type { MutualTls } from '../../engine/http/server.ts';
 import { prepareVchAdmin } from '../../vicadmin/index.ts';
+import { installedVersion } from '../../lifecycle/version.ts';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 
@@ -43,6 +44,21 @@ export async function vchServe(argv: string[]): Promise<void> {
       // The admin page (HTTPS, client certificate or password; see src/vicadmin) and its password file.
       'admin-listen': { type: 'string' },
       'admin-password-file': { type: 'string' },
+      // TLS from given files instead of the generated mutual TLS; --no-tlsverify: no client certificates asked for.
+      'tls-cert': { type: 'string' },
+      'tls-key': { type: 'string' },
+      'tls-ca': { type: 'string' },
+      'no-tlsverify': { type: 'boolean', default: false },
+      // The VCH's resource pool, as `bonneville create` set it (the cgroup itself is the supervisor's job).
+      'memory-limit': { type: 'string' },
+      'cpu-limit': { type: 'string' },
+      'memory-reservation': { type: 'string' },
+      'cpu-shares': { type: 'string' },
+      // More volume stores beside `default`: NAME:DIR (a bare DIR replaces `default`'s directory).
+      'volume-store': { type: 'string', multiple: true, default: [] },
+      'bridge-network-range': { type: 'string' },
+      // debug: every request is logged with its status.
+      'log-level': { type: 'string', default: 'info' },
     },
   });
   const startedAt = new Date();
@@ -82,7 +98,7 @@ export async function vchServe(argv: string[]): Promise<void> {
     vchId: process.env.BONNEVILLE_NETWORKS === '0' ? undefined : vchIdentity(datastore),
   });
   const images = new DiskImageStore({ root: join(datastore, 'images') });
-  const tcp = values['tls-listen'] ? await mutualTls(datastore, values['tls-listen']) : undefined;
+  const tcp = values['tls-listen'] ? await tlsListener(datastore, values['tls-listen'], values) : undefined;
   const engine = await startEngine({
     name,
     datastore,
@@ -93,6 +109,16 @@ export async function vchServe(argv: string[]): Promise<void> {
     defaultMemoryMiB: Number(values.memory),
     defaultCpus: Number(values.cpus),
     dnsServers: values['dns-server'],
+    version: installedVersion(),
+    limits: {
+      memoryMiB: optionalNumber(values['memory-limit'], '--memory-limit'),
+      cpus: optionalNumber(values['cpu-limit'], '--cpu-limit'),
+      memoryReservationMiB: optionalNumber(values['memory-reservation'], '--memory-reservation'),
+      cpuShares: optionalNumber(values['cpu-shares'], '--cpu-shares'),
+    },
+    volumeStores: parseVolumeStores(values['volume-store']!),
+    bridgeNetworkRange: values['bridge-network-range'],
+    logRequests: values['log-level'] === 'debug',
     registries: {
       insecureRegistries: values['insecure-registry'],
       caCertificates: values['registry-ca']!.map((path) => resolve(path)),
@@ -130,8 +156,50 @@ export async function vchServe(argv: string[]): Promise<void> {
   process.on('SIGINT', shutdown);
 }
 
+function optionalNumber(text: string | undefined, flag: string): number | undefined {
+  if (text === undefined) return undefined;
+  const n = Number(text);
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`${flag} wants a positive number, got ${text}`);
+  return n;
+}
+
+/** --volume-store NAME:DIR or DIR (the `default` store). */
+function parseVolumeStores(specs: string[]): Record<string, string> {
+  const stores: Record<string, string> = {};
+  for (const spec of specs) {
+    const m = /^([A-Za-z0-9][A-Za-z0-9_.-]*):(.+)$/.exec(spec);
+    stores[m ? m[1] : 'default'] = resolve(m ? m[2] : spec);
+  }
+  return stores;
+}
+
+type TlsFlags = { 'tls-cert'?: string; 'tls-key'?: string; 'tls-ca'?: string; 'no-tlsverify'?: boolean };
+
+/** The TCP listener's TLS: the given files, else the generated mutual TLS. */
+async function tlsListener(datastore: string, listen: string, flags: TlsFlags): Promise<{ host: string; port: number; tls: MutualTls }> {
+  if (!flags['tls-cert'] && !flags['tls-key']) return mutualTls(datastore, listen, flags['no-tlsverify'] === true);
+  if (!flags['tls-cert'] || !flags['tls-key']) throw new Error('--tls-cert and --tls-key go together');
+  if (!flags['tls-ca'] && !flags['no-tlsverify']) throw new Error('--tls-cert needs --tls-ca (clients are verified) or --no-tlsverify');
+  const { host, port } = parseListen(listen);
+  return {
+    host,
+    port,
+    tls: {
+      cert: readFileSync(flags['tls-cert']),
+      key: readFileSync(flags['tls-key']),
+      ca: flags['no-tlsverify'] ? undefined : readFileSync(flags['tls-ca']!),
+    },
+  };
+}
+
+function parseListen(listen: string): { host: string; port: number } {
+  const match = /^(?:\[(.+)\]|([^:]+)):(\d+)$/.exec(listen);
+  if (!match) throw new Error(`--tls-listen wants HOST:PORT, got ${listen}`);
+  return { host: match[1] ?? match[2], port: Number(match[3]) };
+}
+
 /** The VCH's CA, its server certificate and one client certificate (for DOCKER_CERT_PATH), made once. */
-async function mutualTls(datastore: string, listen: string): Promise<{ host: string; port: number; tls: MutualTls }> {
+async function mutualTls(datastore: string, listen: string, noVerify = false): Promise<{ host: string; port: number; tls: MutualTls }> {
   const match = /^(?:\[(.+)\]|([^:]+)):(\d+)$/.exec(listen);
   if (!match) throw new Error(`--tls-listen wants HOST:PORT, got ${listen}`);
   const host = match[1] ?? match[2];
@@ -142,6 +210,6 @@ async function mutualTls(datastore: string, listen: string): Promise<{ host: str
   return {
     host,
     port: Number(match[3]),
-    tls: { cert: readFileSync(server.cert), key: readFileSync(server.key), ca: readFileSync(ca.cert) },
+    tls: { cert: readFileSync(server.cert), key: readFileSync(server.key), ca: noVerify ? undefined : readFileSync(ca.cert) },
   };
 }

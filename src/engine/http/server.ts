@@ -17,8 +17,8 @@ export interface ServerLog {
 export interface MutualTls {
   cert: Buffer;
   key: Buffer;
-  /** Client certificates must chain to this CA. */
-  ca: Buffer;
+  /** Client certificates must chain to this CA; absent: TLS without client verification (vic-machine's --no-tlsverify). */
+  ca?: Buffer;
 }
 
 const HTTP_OPTIONS = { keepAliveTimeout: 60_000, requestTimeout: 0, headersTimeout: 60_000 };
@@ -46,7 +46,7 @@ export function createApiServer(router: Router, log: ServerLog, tls?: MutualTls)
   // allowHalfOpen: the docker CLI half-closes its side of an attach (close_notify under TLS) and still
   // reads the container's output from ours.
   const server = tls
-    ? createTlsServer({ ...HTTP_OPTIONS, allowHalfOpen: true, cert: tls.cert, key: tls.key, ca: tls.ca, requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.2' })
+    ? createTlsServer({ ...HTTP_OPTIONS, allowHalfOpen: true, cert: tls.cert, key: tls.key, ca: tls.ca, requestCert: tls.ca !== undefined, rejectUnauthorized: tls.ca !== undefined, minVersion: 'TLSv1.2' })
     : createServer(HTTP_OPTIONS);
   const dispatch = async (req: IncomingMessage, res: ServerResponse, upgrade?: { socket: Duplex; head: Buffer }) => {
     try {

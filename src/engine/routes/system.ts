@@ -16,6 +16,34 @@ export interface SystemFacts {
   counts(): { containers: number; running: number; paused: number; stopped: number; images: number };
   /** The registries the admin listed as insecure (loopback ones are insecure anyway). */
   insecureRegistries?(): string[];
+  /** The VCH's resource pool and stores, as vic-machine set them up. */
+  resourcePool?(): ResourcePoolFacts;
+}
+
+export interface ResourcePoolFacts {
+  memoryMiB?: number;
+  cpus?: number;
+  memoryReservationMiB?: number;
+  cpuShares?: number;
+  memoryInUseMiB: number;
+  volumeStores: string[];
+  bridgeNetworkRange?: string;
+}
+
+// `docker info` prints DriverStatus under the storage driver: the VCH's limits and stores go there, as VIC's did.
+function resourcePoolStatus(facts: SystemFacts): string[][] {
+  const pool = facts.resourcePool?.();
+  if (!pool) return [];
+  const rows = [
+    ['VCH memory limit', pool.memoryMiB ? `${pool.memoryMiB} MiB` : 'none'],
+    ['VCH memory in use by container VMs', `${pool.memoryInUseMiB} MiB`],
+    ['VCH CPU limit', pool.cpus ? `${pool.cpus} CPUs` : 'none'],
+  ];
+  if (pool.memoryReservationMiB) rows.push(['VCH memory reservation', `${pool.memoryReservationMiB} MiB`]);
+  if (pool.cpuShares) rows.push(['VCH CPU shares', String(pool.cpuShares)]);
+  rows.push(['VolumeStores', pool.volumeStores.join(' ')]);
+  if (pool.bridgeNetworkRange) rows.push(['Bridge network range', pool.bridgeNetworkRange]);
+  return rows;
 }
 
 // `docker info`'s "Insecure Registries": the admin's list, then the CIDRs that are insecure by default.
@@ -73,9 +101,12 @@ function info(facts: SystemFacts): Record<string, unknown> {
     ContainersStopped: counts.stopped,
     Images: counts.images,
     Driver: 'vm-disk',
-    DriverStatus: [['Backend', backend.name], ['Accelerator', backend.accelerator], ...backend.details, ['Datastore', facts.datastore]],
+    DriverStatus: [['Backend', backend.name], ['Accelerator', backend.accelerator], ...backend.details, ['Datastore', facts.datastore], ...resourcePoolStatus(facts)],
     Plugins: { Volume: [], Network: [], Authorization: null, Log: ['json-file'] },
     MemoryLimit: true,
+    // The VCH's own limits (bytes / nano-CPUs, as Docker counts them); 0: none.
+    VchMemoryLimit: (facts.resourcePool?.().memoryMiB ?? 0) * 1024 ** 2,
+    VchNanoCpus: Math.round((facts.resourcePool?.().cpus ?? 0) * 1e9),
     SwapLimit: false,
     CpuCfsPeriod: false,
     CpuCfsQuota: false,

@@ -4,6 +4,7 @@
 import type { EventEmitter } from 'node:events';
 import type { ExitStatus, VmHandle } from '../backend.ts';
 import { refuseSharedWriters } from './mounts.ts';
+import { unavailable } from '../errors.ts';
 import { isActive } from './live-container.ts';
 import type { LiveContainer } from './live-container.ts';
 import type { HostContext } from './context.ts';
@@ -22,6 +23,8 @@ export interface RunnerDeps extends HostContext {
   removal: Pick<ContainerRemoval, 'removeNow'>;
   /** The VM's size when the container does not ask for one. */
   vmDefaults: VmShape;
+  /** The VCH's memory limit (its resource pool): the container VMs' memory together stays within it. */
+  memoryLimitMiB?: number;
 }
 
 export class ContainerRunner {
@@ -38,6 +41,7 @@ export class ContainerRunner {
     const active = this.deps.live.all().filter((e) => e !== entry && isActive(e));
     try {
       refuseSharedWriters(entry.record.spec.name, entry.record.mounts ?? [], active.map((e) => ({ name: e.record.spec.name, mounts: e.record.mounts ?? [] })));
+      this.admit(entry, active);
     } catch (err) {
       // As for any failed start: a container meant to go away when it ends does not linger.
       if (entry.record.spec.autoRemove) this.deps.removal.removeNow(entry, true);
@@ -45,6 +49,21 @@ export class ContainerRunner {
     }
     entry.starting = this.boot(entry).finally(() => { entry.starting = undefined; });
     return entry.starting;
+  }
+
+  /**
+   * Admission against the VCH's memory limit, before anything boots: the running (and booting) VMs'
+   * memory plus this one's must fit. 503, as for any capacity the VCH lacks now: it may fit once
+   * other containers stop (dockerd has no such pool; its cgroup failures surface as 500s).
+   */
+  private admit(entry: LiveContainer, active: LiveContainer[]): void {
+    const limit = this.deps.memoryLimitMiB;
+    if (!limit) return;
+    const used = active.reduce((sum, e) => sum + shapeOf(e.record.spec, this.deps.vmDefaults).memoryMiB, 0);
+    const wanted = shapeOf(entry.record.spec, this.deps.vmDefaults).memoryMiB;
+    if (used + wanted > limit) {
+      throw unavailable(`cannot start container ${entry.record.spec.name}: its VM needs ${wanted} MiB and the VCH's memory limit is ${limit} MiB, of which running containers use ${used} MiB`);
+    }
   }
 
   private async boot(entry: LiveContainer): Promise<void> {

@@ -50,6 +50,8 @@ export interface ContainerServiceOptions {
   volumes?: VolumeAttacher;
   /** Absent: containers have loopback only. */
   networking?: ContainerNetworking;
+  /** The VCH's memory limit in MiB: starts that would take the VMs' memory past it are refused. */
+  memoryLimitMiB?: number;
 }
 
 export class ContainerService {
@@ -82,7 +84,7 @@ export class ContainerService {
     const removal = new ContainerRemoval({ ...this.host, events, restarts });
     this.restarts = restarts;
     this.removal = removal;
-    this.runner = new ContainerRunner({ ...this.host, events, restarts, removal, vmDefaults });
+    this.runner = new ContainerRunner({ ...this.host, events, restarts, removal, vmDefaults, memoryLimitMiB: options.memoryLimitMiB });
     this.signalling = { live, store, announce, restarts, defaultStopTimeout: options.defaultStopTimeout };
   }
 
@@ -198,6 +200,11 @@ export class ContainerService {
     const entry = this.live.find(ref);
     if (!entry.vm) throw conflict(`container ${entry.record.id} is not running`);
     return { id: entry.record.id, vm: entry.vm };
+  }
+
+  /** MiB of memory the running and booting container VMs take together (what the VCH's limit is checked against). */
+  memoryInUseMiB(): number {
+    return this.live.all().filter(isActive).reduce((sum, e) => sum + shapeOf(e.record.spec, this.vmDefaults).memoryMiB, 0);
   }
 
   /** The size of the container's VM: what it asked for, else the VCH's defaults. */

@@ -76,13 +76,27 @@ export function nextFree(s: Subnet, taken: Set<string>, range?: Subnet): string 
  * Candidates in Docker's order of preference: 172.17-31.0.0/16 (172.17 being the default bridge's
  * usual one), then /24s of 10.89.0.0/16 — private ranges, taken only where nothing on the host is.
  */
-export function* candidateSubnets(): Generator<Subnet> {
+export function* candidateSubnets(pool?: Subnet): Generator<Subnet> {
+  if (pool) {
+    yield* poolSubnets(pool);
+    return;
+  }
   for (let second = 17; second <= 31; second++) yield { base: ipToNumber(`172.${second}.0.0`), prefix: 16 };
   for (let third = 0; third <= 255; third++) yield { base: ipToNumber(`10.89.${third}.0`), prefix: 24 };
 }
 
-export function pickSubnet(inUse: Subnet[]): Subnet | undefined {
-  for (const candidate of candidateSubnets()) {
+/**
+ * A VCH's bridge network range (vic-machine's --bridge-network-range): /16s out of a range wider than
+ * a /16, /24s out of a /16 to /24, the range itself when narrower.
+ */
+function* poolSubnets(pool: Subnet): Generator<Subnet> {
+  const prefix = pool.prefix < 16 ? 16 : Math.max(24, pool.prefix);
+  const step = 2 ** (32 - prefix);
+  for (let base = pool.base; base < pool.base + size(pool); base += step) yield { base, prefix };
+}
+
+export function pickSubnet(inUse: Subnet[], pool?: Subnet): Subnet | undefined {
+  for (const candidate of candidateSubnets(pool)) {
     if (!inUse.some((u) => overlaps(u, candidate))) return candidate;
   }
   return undefined;

@@ -32,6 +32,8 @@ export interface NetworkServiceOptions {
   log?: (message: string) => void;
   /** Where the VCH's resolver sends questions about outside names; absent: no resolver (names by /etc/hosts only). */
   dnsUpstreams?: Upstream[];
+  /** Where new networks' subnets come from when the client names none (default: Docker's 172.17-31/16, then 10.89.x/24). */
+  subnetPool?: Subnet;
 }
 
 export interface NetworkCreateRequest {
@@ -172,7 +174,7 @@ export class NetworkService implements ContainerNetworking {
       try { return [parseSubnet(c)]; } catch { return []; } // host routes narrower than /30 cannot clash with ours unless inside: skip
     });
     const hostAddresses = host.filter((c) => c.endsWith('/32') || c.endsWith('/31')).map((c) => ({ base: ipToNumber(c.split('/')[0]), prefix: 32 }));
-    const picked = pickSubnet([...inUse, ...hostAddresses]);
+    const picked = pickSubnet([...inUse, ...hostAddresses], this.options.subnetPool);
     if (!picked) throw new PortLayerError('Unavailable', 'no free address pool left for a new network');
     return picked;
   }

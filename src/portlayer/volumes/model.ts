@@ -15,6 +15,8 @@ export interface VolumeRecord {
   anonymous: boolean;
   /** Apparent size of the disk; it is sparse, so it costs only what is written. */
   sizeBytes: number;
+  /** The VCH volume store the disk lives in (vic-machine's --volume-store); absent: `default`. */
+  store?: string;
 }
 
 /** How a volume is created: by `volume create`, or on first use by a container. */

@@ -3,7 +3,7 @@
 // a container create is resolving it (a hold): neither remove nor prune takes it then.
 import type { Backend } from '../backend.ts';
 import type { EventLog } from '../events.ts';
-import { conflict, notFound } from '../errors.ts';
+import { conflict, invalid, notFound } from '../errors.ts';
 import { VolumeDirectoryStore } from './store.ts';
 import { anonymousVolumeName, sizeFromOptions, validateDriver, validateVolumeName } from './options.ts';
 import type { ContainerMount, MountRequest, VolumeAttacher, VolumeCreateRequest, VolumeRecord, VolumeUsage, VolumeView } from './model.ts';
@@ -11,12 +11,18 @@ import type { ContainerMount, MountRequest, VolumeAttacher, VolumeCreateRequest,
 export interface VolumeServiceOptions {
   /** <datastore>/volumes */
   root: string;
+  /**
+   * Named volume stores: directories volumes live in (`docker volume create --opt VolumeStore=NAME`
+   * picks one). `default` is `root` unless named here.
+   */
+  stores?: Record<string, string>;
   backend: Pick<Backend, 'createVolumeDisk'>;
   events: EventLog;
 }
 
 export class VolumeService implements VolumeAttacher {
-  private readonly store: VolumeDirectoryStore;
+  /** By volume store name; every volume lives in one. */
+  private readonly stores = new Map<string, VolumeDirectoryStore>();
   private readonly options: VolumeServiceOptions;
   private readonly volumes = new Map<string, VolumeRecord>();
   /** Creates under way, so that a second create of the same name waits for the first. */
@@ -27,12 +33,28 @@ export class VolumeService implements VolumeAttacher {
 
   constructor(options: VolumeServiceOptions) {
     this.options = options;
-    this.store = new VolumeDirectoryStore(options.root);
+    const roots = { default: options.root, ...options.stores };
+    for (const [name, root] of Object.entries(roots)) this.stores.set(name, new VolumeDirectoryStore(root));
+  }
+
+  /** The names of the volume stores, `default` first. */
+  storeNames(): string[] {
+    return [...this.stores.keys()];
+  }
+
+  /** The store a volume lives in; a record from before volume stores is in `default`. */
+  private storeOf(record: VolumeRecord): VolumeDirectoryStore {
+    const store = this.stores.get(record.store ?? 'default');
+    if (!store) throw notFound(`volume ${record.name} is in volume store ${record.store}, which this VCH no longer has`);
+    return store;
   }
 
   /** Rebuilds the view from the datastore (interrupted creates and removals are cleaned up). */
   recover(): void {
-    for (const record of this.store.load()) this.volumes.set(record.name, record);
+    for (const [name, store] of this.stores) {
+      // A volume store's directory holds only that store's volumes: a record there belongs to it.
+      for (const record of store.load()) this.volumes.set(record.name, { ...record, store: name === 'default' ? record.store : name });
+    }
   }
 
   useUsage(usage: VolumeUsage): void {
@@ -55,13 +77,15 @@ export class VolumeService implements VolumeAttacher {
   }
 
   diskOf(name: string): string {
-    if (!this.volumes.has(name)) throw notFound(`volume ${name} no longer exists`);
-    return this.store.diskOf(name);
+    const record = this.volumes.get(name);
+    if (!record) throw notFound(`volume ${name} no longer exists`);
+    return this.storeOf(record).diskOf(name);
   }
 
   /** Bytes the volume's disk really takes. */
   allocatedBytes(name: string): number {
-    return this.store.allocatedBytes(name);
+    const record = this.volumes.get(name);
+    return record ? this.storeOf(record).allocatedBytes(name) : 0;
   }
 
   remove(name: string, options: { force?: boolean } = {}): void {
@@ -83,7 +107,7 @@ export class VolumeService implements VolumeAttacher {
       if (view.usedBy.length > 0 || this.holds.has(view.record.name)) continue;
       if (!options.all && !view.record.anonymous) continue;
       if (options.select && !options.select(view)) continue;
-      reclaimed += this.store.allocatedBytes(view.record.name);
+      reclaimed += this.allocatedBytes(view.record.name);
       this.removeNow(view.record.name);
       deleted.push(view.record.name);
     }
@@ -120,7 +144,7 @@ export class VolumeService implements VolumeAttacher {
           copyUp: request.copyUp,
           mode: request.mode,
           driver: record.driver,
-          disk: this.store.diskOf(record.name),
+          disk: this.storeOf(record).diskOf(record.name),
           anonymous: record.anonymous,
         });
       }
@@ -163,6 +187,7 @@ export class VolumeService implements VolumeAttacher {
       return existing;
     }
     const options = { ...(request.driverOptions ?? {}) };
+    const storeName = this.pickStore(options);
     const record: VolumeRecord = {
       name,
       driver,
@@ -170,9 +195,10 @@ export class VolumeService implements VolumeAttacher {
       labels: { ...(request.labels ?? {}) },
       options,
       anonymous: request.anonymous === true || !request.name,
-      sizeBytes: sizeFromOptions(options),
+      sizeBytes: sizeFromOptions(withoutStoreOption(options)),
+      store: storeName,
     };
-    const making = this.store.create(record, (path) => this.options.backend.createVolumeDisk(path, record.sizeBytes)).then(() => record);
+    const making = this.storeOf(record).create(record, (path) => this.options.backend.createVolumeDisk(path, record.sizeBytes)).then(() => record);
     this.creating.set(name, making);
     try {
       await making;
@@ -184,15 +210,29 @@ export class VolumeService implements VolumeAttacher {
     return record;
   }
 
+  /** The store the VolumeStore option names (vic's spelling, any case), `default` without one. */
+  private pickStore(options: Record<string, string>): string {
+    const key = Object.keys(options).find((k) => k.toLowerCase() === 'volumestore');
+    const name = key ? options[key] : 'default';
+    if (!this.stores.has(name)) {
+      throw invalid(`no volume store named ${name}: this VCH has ${this.storeNames().join(', ')}`);
+    }
+    return name;
+  }
+
   private removeNow(name: string): void {
     const record = this.volumes.get(name);
     if (!record) return;
-    this.store.remove(name);
+    this.storeOf(record).remove(name);
     this.volumes.delete(name);
     this.options.events.record('volume', 'destroy', name, { driver: record.driver });
   }
 
   private view(record: VolumeRecord): VolumeView {
-    return { record, disk: this.store.diskOf(record.name), usedBy: this.usage.containersUsing(record.name) };
+    return { record, disk: this.storeOf(record).diskOf(record.name), usedBy: this.usage.containersUsing(record.name) };
   }
+}
+
+function withoutStoreOption(options: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(options).filter(([k]) => k.toLowerCase() !== 'volumestore'));
 }

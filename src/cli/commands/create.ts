@@ -1,0 +1,63 @@
+// `bonneville create`: vic-machine create for a VCH on this host.
+import { parseArgs } from 'node:util';
+import { planVch, createVch } from '../../lifecycle/create.ts';
+import { envLines } from '../../lifecycle/certificates.ts';
+import { homeOption, lifecycleOf, say } from './lifecycle-common.ts';
+
+export async function create(argv: string[]): Promise<void> {
+  const { values: v } = parseArgs({
+    args: argv,
+    options: {
+      ...homeOption,
+      name: { type: 'string' },
+      'memory-limit': { type: 'string' },
+      'cpu-limit': { type: 'string' },
+      'memory-reservation': { type: 'string' },
+      'cpu-shares': { type: 'string' },
+      'container-memory': { type: 'string' },
+      'container-cpus': { type: 'string' },
+      'image-store': { type: 'string' },
+      'volume-store': { type: 'string', multiple: true, default: [] },
+      'bridge-network-range': { type: 'string' },
+      'dns-server': { type: 'string', multiple: true, default: [] },
+      'tls-cname': { type: 'string', multiple: true, default: [] },
+      cert: { type: 'string' },
+      key: { type: 'string' },
+      'tls-ca': { type: 'string' },
+      'no-tlsverify': { type: 'boolean', default: false },
+      endpoint: { type: 'string' },
+      'insecure-registry': { type: 'string', multiple: true, default: [] },
+      'registry-ca': { type: 'string', multiple: true, default: [] },
+      'whitelist-registry': { type: 'string', multiple: true, default: [] },
+      'no-instant-clone': { type: 'boolean', default: false },
+    },
+  });
+  const { registry, manager } = lifecycleOf(v.home);
+  const settings = await planVch(registry, {
+    name: v.name,
+    memoryLimit: v['memory-limit'],
+    cpuLimit: v['cpu-limit'],
+    memoryReservation: v['memory-reservation'],
+    cpuShares: v['cpu-shares'],
+    containerMemory: v['container-memory'],
+    containerCpus: v['container-cpus'],
+    imageStore: v['image-store'],
+    volumeStores: v['volume-store']!,
+    bridgeNetworkRange: v['bridge-network-range'],
+    dnsServers: v['dns-server']!,
+    tlsCnames: v['tls-cname']!,
+    cert: v.cert,
+    key: v.key,
+    tlsCa: v['tls-ca'],
+    noTlsVerify: v['no-tlsverify']!,
+    endpoint: v.endpoint,
+    insecureRegistries: v['insecure-registry']!,
+    registryCas: v['registry-ca']!,
+    whitelistRegistries: v['whitelist-registry']!,
+    noInstantClone: v['no-instant-clone']!,
+  });
+  const envFile = await createVch(registry, settings, v['tls-cname']!, manager, say);
+  say(`VCH ${settings.name} is running. Point the docker CLI at it (also in ${envFile}):`);
+  process.stdout.write(envLines(settings));
+  say(`or over its unix socket: DOCKER_HOST=unix://${settings.socket}`);
+}

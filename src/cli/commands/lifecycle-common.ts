@@ -1,0 +1,14 @@
+// What the VCH lifecycle verbs share: --home (BONNEVILLE_HOME, else /var/lib/bonneville), the registry
+// of VCHs and the service manager for it.
+import { VchRegistry, bonnevilleHome } from '../../lifecycle/settings.ts';
+import { ServiceManager } from '../../lifecycle/service-manager.ts';
+import { resolve } from 'node:path';
+
+export const homeOption = { home: { type: 'string' as const } };
+
+export function lifecycleOf(home: string | undefined): { registry: VchRegistry; manager: ServiceManager } {
+  const dir = resolve(bonnevilleHome(home));
+  return { registry: new VchRegistry(dir), manager: new ServiceManager(dir) };
+}
+
+export const say = (line: string) => process.stdout.write(line + '\n');

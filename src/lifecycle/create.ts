@@ -1,0 +1,152 @@
+// `bonneville create`: checks everything first (name, values, directories, clashes with other VCHs),
+// then makes the VCH — its registry entry and certificates, its cgroup, its engine under the
+// supervisor — and undoes all of it if any step fails.
+import { existsSync, mkdirSync, readFileSync, rmSync, rmdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { VchRegistry, validateVchName } from './settings.ts';
+import type { VchSettings } from './settings.ts';
+import { installedVersion } from './version.ts';
+import { dnsServers, bridgeRange, existingDirectory, existingFile, freePort, parseEndpoint, parseVolumeStore, portFree, positive, refuseClashes } from './checks.ts';
+import { generateMutualTls, writeEnvFile } from './certificates.ts';
+import { planResourcePool } from './resource-pool.ts';
+import { ServiceManager } from './service-manager.ts';
+import { waitForEngine } from './engine-client.ts';
+import { destroyVch } from './delete.ts';
+
+export interface CreateRequest {
+  name?: string;
+  memoryLimit?: string;
+  cpuLimit?: string;
+  memoryReservation?: string;
+  cpuShares?: string;
+  containerMemory?: string;
+  containerCpus?: string;
+  imageStore?: string;
+  volumeStores: string[];
+  bridgeNetworkRange?: string;
+  dnsServers: string[];
+  tlsCnames: string[];
+  cert?: string;
+  key?: string;
+  tlsCa?: string;
+  noTlsVerify: boolean;
+  endpoint?: string;
+  insecureRegistries: string[];
+  registryCas: string[];
+  whitelistRegistries: string[];
+  noInstantClone: boolean;
+}
+
+/** The settings a request describes, checked against the host and the other VCHs; nothing is made. */
+export async function planVch(registry: VchRegistry, req: CreateRequest): Promise<VchSettings> {
+  const name = validateVchName(req.name);
+  if (registry.exists(name)) throw new Error(`a VCH named ${name} exists already`);
+  const limits = {
+    memoryMiB: positive(req.memoryLimit, '--memory-limit', true),
+    cpus: positive(req.cpuLimit, '--cpu-limit'),
+    memoryReservationMiB: positive(req.memoryReservation, '--memory-reservation', true),
+    cpuShares: positive(req.cpuShares, '--cpu-shares', true),
+  };
+  const containerDefaults = {
+    memoryMiB: positive(req.containerMemory, '--container-memory', true) ?? 256,
+    cpus: positive(req.containerCpus, '--container-cpus', true) ?? 1,
+  };
+  if (limits.memoryMiB && containerDefaults.memoryMiB > limits.memoryMiB) {
+    throw new Error(`--container-memory ${containerDefaults.memoryMiB} is more than --memory-limit ${limits.memoryMiB}: no container could start`);
+  }
+  if (limits.memoryReservationMiB && limits.memoryMiB && limits.memoryReservationMiB > limits.memoryMiB) {
+    throw new Error('--memory-reservation is more than --memory-limit');
+  }
+  const imageStore = resolve(existingDirectory(req.imageStore ?? registry.home, '--image-store'));
+  const datastore = join(imageStore, name);
+  const volumeStores: Record<string, string> = {};
+  for (const spec of req.volumeStores) {
+    const { name: store, dir } = parseVolumeStore(spec);
+    if (volumeStores[store]) throw new Error(`volume store ${store} is given twice`);
+    volumeStores[store] = join(existingDirectory(resolve(dir), '--volume-store'), 'volumes');
+  }
+  volumeStores.default ??= join(datastore, 'volumes');
+  const endpoint = parseEndpoint(req.endpoint ?? '127.0.0.1');
+  const others = registry.list();
+  const port = endpoint.port ?? await freePort(endpoint.host, new Set(others.map((o) => o.endpoint.port)));
+  if (!(await portFree(endpoint.host, port))) throw new Error(`--endpoint: ${endpoint.host}:${port} is in use`);
+  if (req.cert || req.key) {
+    if (!req.cert || !req.key) throw new Error('--cert and --key go together');
+    existingFile(req.cert, '--cert');
+    existingFile(req.key, '--key');
+    if (!req.tlsCa && !req.noTlsVerify) throw new Error('with --cert, give --tls-ca (clients are verified) or --no-tlsverify');
+  }
+  if (req.tlsCa) existingFile(req.tlsCa, '--tls-ca');
+  for (const ca of req.registryCas) existingFile(ca, '--registry-ca');
+  const vchDir = registry.dirOf(name);
+  const settings: VchSettings = {
+    name,
+    version: installedVersion(),
+    created: new Date().toISOString(),
+    enabled: true,
+    datastore,
+    socket: registry.home === '/var/lib/bonneville' ? `/run/bonneville/${name}/docker.sock` : join(registry.home, 'run', name, 'docker.sock'),
+    endpoint: { host: endpoint.host, port },
+    limits,
+    containerDefaults,
+    volumeStores,
+    bridgeNetworkRange: req.bridgeNetworkRange ? bridgeRange(req.bridgeNetworkRange) : undefined,
+    dnsServers: dnsServers(req.dnsServers),
+    tls: req.cert
+      ? { cert: resolve(req.cert), key: resolve(req.key!), ca: req.tlsCa ? resolve(req.tlsCa) : undefined, generated: false, verify: !req.noTlsVerify }
+      : { cert: join(vchDir, 'certs/server-cert.pem'), key: join(vchDir, 'certs/server-key.pem'), ca: join(vchDir, 'certs/ca.pem'), clientCertPath: join(vchDir, 'certs/client'), generated: true, verify: !req.noTlsVerify },
+    registries: { insecure: req.insecureRegistries, ca: req.registryCas.map((c) => resolve(c)), whitelist: req.whitelistRegistries },
+    instantClone: !req.noInstantClone,
+    adminPort: 2378,
+    logLevel: 'info',
+    resourcePool: planResourcePool(name),
+  };
+  refuseClashes(settings, others);
+  return settings;
+}
+
+/** Makes the VCH `settings` describe and waits for its engine; on failure removes what it made. */
+export async function createVch(registry: VchRegistry, settings: VchSettings, tlsCnames: string[], manager: ServiceManager, log: (line: string) => void): Promise<string> {
+  const datastoreExisted = existsSync(settings.datastore);
+  try {
+    mkdirSync(registry.dirOf(settings.name), { recursive: true, mode: 0o700 });
+    if (settings.tls.generated) {
+      const tls = await generateMutualTls(join(registry.dirOf(settings.name), 'certs'), [settings.endpoint.host, ...tlsCnames]);
+      settings.tls = { ...tls, verify: settings.tls.verify };
+    }
+    registry.write(settings);
+    const envFile = writeEnvFile(registry.dirOf(settings.name), settings);
+    log(`Starting VCH ${settings.name} (engine log: ${join(settings.datastore, 'engine.log')})`);
+    await manager.start(settings);
+    await waitForFirstStart(settings, manager);
+    return envFile;
+  } catch (err) {
+    await destroyVch(registry, settings, manager, { keepDatastore: datastoreExisted, removeVolumeStores: false }).catch(() => undefined);
+    rmSync(registry.dirOf(settings.name), { recursive: true, force: true });
+    if (!datastoreExisted) rmSync(settings.datastore, { recursive: true, force: true });
+    // A named store's volumes/ directory, if the engine got as far as making it (empty: nothing was stored).
+    for (const dir of Object.values(settings.volumeStores)) {
+      try { rmdirSync(dir); } catch { /* absent, or holds something */ }
+    }
+    throw err;
+  }
+}
+
+/** Waits for the new engine; an engine that dies at its first start fails the create (with its log's end). */
+async function waitForFirstStart(settings: VchSettings, manager: ServiceManager): Promise<void> {
+  const deadline = Date.now() + 180_000;
+  while (Date.now() < deadline) {
+    try {
+      await waitForEngine(settings.socket, { timeoutMs: 1000 });
+      return;
+    } catch {
+      const status = (await manager.status()).find((e) => e.name === settings.name);
+      if (status && (status.restarts > 0 || status.state === 'restarting')) {
+        let tail = '';
+        try { tail = readFileSync(join(settings.datastore, 'engine.log'), 'utf8').trim().split('\n').slice(-5).join('\n'); } catch { /* no log */ }
+        throw new Error(`the engine of VCH ${settings.name} failed to start:\n${tail}`);
+      }
+    }
+  }
+  throw new Error(`the engine of VCH ${settings.name} did not answer on ${settings.socket}`);
+}

@@ -1,0 +1,39 @@
+// The engine a VCH's settings describe: `bonneville vch serve` with flags (vch serve stays the one place
+// that builds an engine), started inside the VCH's cgroup before exec so that it and every QEMU it spawns
+// are in the resource pool from their first instruction.
+import { join, resolve, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { VchSettings } from './settings.ts';
+
+export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+export const NODE = join(repoRoot, 'node_modules/.bin/node');
+export const BONNEVILLE = join(repoRoot, 'src/cli/bonneville.ts');
+
+export function vchServeArgs(s: VchSettings): string[] {
+  const args = ['vch', 'serve', '--name', s.name, '--datastore', s.datastore, '--socket', s.socket,
+    '--tls-listen', `${s.endpoint.host.includes(':') ? `[${s.endpoint.host}]` : s.endpoint.host}:${s.endpoint.port}`,
+    '--tls-cert', s.tls.cert, '--tls-key', s.tls.key,
+    '--memory', String(s.containerDefaults.memoryMiB), '--cpus', String(s.containerDefaults.cpus),
+    '--log-level', s.logLevel];
+  if (s.tls.verify && s.tls.ca) args.push('--tls-ca', s.tls.ca);
+  else args.push('--no-tlsverify');
+  if (s.limits.memoryMiB) args.push('--memory-limit', String(s.limits.memoryMiB));
+  if (s.limits.cpus) args.push('--cpu-limit', String(s.limits.cpus));
+  if (s.limits.memoryReservationMiB) args.push('--memory-reservation', String(s.limits.memoryReservationMiB));
+  if (s.limits.cpuShares) args.push('--cpu-shares', String(s.limits.cpuShares));
+  for (const [name, dir] of Object.entries(s.volumeStores)) args.push('--volume-store', `${name}:${dir}`);
+  if (s.bridgeNetworkRange) args.push('--bridge-network-range', s.bridgeNetworkRange);
+  for (const d of s.dnsServers) args.push('--dns-server', d);
+  for (const r of s.registries.insecure) args.push('--insecure-registry', r);
+  for (const r of s.registries.ca) args.push('--registry-ca', r);
+  for (const r of s.registries.whitelist) args.push('--allowed-registry', r);
+  if (!s.instantClone) args.push('--no-instant-clone');
+  return args;
+}
+
+/**
+ * sh joins the cgroup (its pid written to each controller's cgroup.procs) and execs the engine: the
+ * engine is in the pool before it runs, and QEMU children inherit it. A failed join is fatal (exit 97):
+ * an engine outside its pool would run without limits.
+ */
+export const JOIN_CGROUP_AND_EXEC = 'for f in $BONNEVILLE_CGROUP_PROCS; do echo $$ > "$f" || exit 97; done; exec "$@"';
