@@ -81,9 +81,9 @@ export function portFree(host: string, port: number): Promise<boolean> {
 }
 
 /** The first port from 2376 up that no VCH has and nothing listens on. */
-export async function freePort(host: string, taken: Set<number>): Promise<number> {
-  for (let port = 2376; port < 2376 + 1000; port++) {
+export async function freePort(host: string, taken: Set<number>, from = 2376): Promise<number> {
+  for (let port = from; port < from + 1000; port++) {
     if (!taken.has(port) && await portFree(host, port)) return port;
   }
-  throw new Error('no free port from 2376 up for the endpoint');
+  throw new Error(`no free port from ${from} up`);
 }

@@ -68,8 +68,11 @@ export async function planVch(registry: VchRegistry, req: CreateRequest): Promis
   volumeStores.default ??= join(datastore, 'volumes');
   const endpoint = parseEndpoint(req.endpoint ?? '127.0.0.1');
   const others = registry.list();
-  const port = endpoint.port ?? await freePort(endpoint.host, new Set(others.map((o) => o.endpoint.port)));
+  // Other VCHs' ports are taken even while their engines are down; the admin page wants 2378 (vicadmin's), else the next free one.
+  const taken = new Set(others.flatMap((o) => [o.endpoint.port, o.adminPort]));
+  const port = endpoint.port ?? await freePort(endpoint.host, new Set([...taken, 2378]));
   if (!(await portFree(endpoint.host, port))) throw new Error(`--endpoint: ${endpoint.host}:${port} is in use`);
+  const adminPort = await freePort(endpoint.host, new Set([...taken, port]), 2378);
   if (req.cert || req.key) {
     if (!req.cert || !req.key) throw new Error('--cert and --key go together');
     existingFile(req.cert, '--cert');
@@ -97,7 +100,7 @@ export async function planVch(registry: VchRegistry, req: CreateRequest): Promis
       : { cert: join(vchDir, 'certs/server-cert.pem'), key: join(vchDir, 'certs/server-key.pem'), ca: join(vchDir, 'certs/ca.pem'), clientCertPath: join(vchDir, 'certs/client'), generated: true, verify: !req.noTlsVerify },
     registries: { insecure: req.insecureRegistries, ca: req.registryCas.map((c) => resolve(c)), whitelist: req.whitelistRegistries },
     instantClone: !req.noInstantClone,
-    adminPort: 2378,
+    adminPort,
     logLevel: 'info',
     resourcePool: planResourcePool(name),
   };

@@ -15,6 +15,7 @@ export function vchServeArgs(s: VchSettings): string[] {
     '--tls-cert', s.tls.cert, '--tls-key', s.tls.key,
     '--memory', String(s.containerDefaults.memoryMiB), '--cpus', String(s.containerDefaults.cpus),
     '--log-level', s.logLevel];
+  args.push('--admin-listen', `${s.endpoint.host.includes(':') ? `[${s.endpoint.host}]` : s.endpoint.host}:${s.adminPort}`);
   if (s.tls.verify && s.tls.ca) args.push('--tls-ca', s.tls.ca);
   else args.push('--no-tlsverify');
   if (s.limits.memoryMiB) args.push('--memory-limit', String(s.limits.memoryMiB));

@@ -4,7 +4,7 @@
 import { join, resolve } from 'node:path';
 import { LogRing, teeStderr } from './log-ring.ts';
 import { loadAdminPassword } from './auth.ts';
-import { adminTls } from './tls.ts';
+import { adminTls, type GivenTls } from './tls.ts';
 import { startAdminServer, type RunningAdminServer } from './server.ts';
 import type { VchView } from './status.ts';
 
@@ -21,13 +21,13 @@ export interface PreparedVchAdmin {
   start(view: VchView, log: (line: string) => void): Promise<RunningAdminServer>;
 }
 
-export async function prepareVchAdmin(options: { listen: string; passwordFile?: string; datastore: string }): Promise<PreparedVchAdmin> {
+export async function prepareVchAdmin(options: { listen: string; passwordFile?: string; datastore: string; tls?: GivenTls }): Promise<PreparedVchAdmin> {
   const { host, port } = parseListen('--admin-listen', options.listen);
   const { password } = loadAdminPassword(join(options.datastore, 'admin.password'), options.passwordFile ? resolve(options.passwordFile) : undefined);
   // The engine's own output from here on, for the live log when stderr is not <datastore>/engine.log.
   const ring = new LogRing();
   teeStderr(ring);
   return {
-    start: async (view, log) => startAdminServer({ view, host, port, tls: await adminTls(options.datastore, host), password, ring, log }),
+    start: async (view, log) => startAdminServer({ view, host, port, tls: await adminTls(options.datastore, host, options.tls), password, ring, log }),
   };
 }

@@ -27,7 +27,16 @@ function covers(certFile: string, host: string): boolean {
   }
 }
 
-export async function adminTls(datastore: string, listenHost: string): Promise<AdminTls> {
+/** The engine's own server certificate and client CA (vch serve --tls-cert/--tls-key/--tls-ca). */
+export interface GivenTls {
+  cert: string;
+  key: string;
+  ca: string;
+}
+
+export async function adminTls(datastore: string, listenHost: string, given?: GivenTls): Promise<AdminTls> {
+  // A VCH made by `bonneville create` keeps its certificates beside its settings: the page uses the engine's.
+  if (given) return { cert: readFileSync(given.cert), key: readFileSync(given.key), ca: readFileSync(given.ca) };
   const certs = join(datastore, 'certs');
   const ca = await ensureCa(certs, 'Bonneville VCH CA');
   // The certificate an operator logs in with (the same one docker clients use).

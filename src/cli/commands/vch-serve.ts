@@ -67,7 +67,13 @@ export async function vchServe(argv: string[]): Promise<void> {
   const socket = resolve(values.socket ?? `/run/bonneville/${name}/docker.sock`);
   makePrivateDirectory(datastore);
   const admin = values['admin-listen']
-    ? await prepareVchAdmin({ listen: values['admin-listen'], passwordFile: values['admin-password-file'], datastore })
+    ? await prepareVchAdmin({
+      listen: values['admin-listen'],
+      passwordFile: values['admin-password-file'],
+      datastore,
+      tls: values['tls-cert'] && values['tls-key'] && values['tls-ca']
+        ? { cert: resolve(values['tls-cert']), key: resolve(values['tls-key']), ca: resolve(values['tls-ca']) } : undefined,
+    })
     : undefined;
   const guest = findGuestArtifacts(values.guest!);
   const tscKhz = readTscKhz();
