@@ -73,7 +73,7 @@ export async function vchServe(argv: string[]): Promise<void> {
     // Names this VCH's bridges and taps; BONNEVILLE_NETWORKS=0 leaves containers with loopback only.
     vchId: process.env.BONNEVILLE_NETWORKS === '0' ? undefined : vchIdentity(datastore),
   });
-  const images = new DiskImageStore({ root: join(datastore, 'images') });
+  const images = new DiskImageStore({ root: join(datastore, 'images'), disks: backend.disks });
   const tcp = values['tls-listen'] ? await mutualTls(datastore, values['tls-listen']) : undefined;
   const engine = await startEngine({
     name,

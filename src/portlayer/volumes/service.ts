@@ -1,17 +1,18 @@
 // Volume lifecycle: create (by name, or anonymous), list, inspect, remove, prune, and the attach step a
 // container create takes. A volume is in use while any container (running or not) mounts it, or while
 // a container create is resolving it (a hold): neither remove nor prune takes it then.
-import type { Backend } from '../backend.ts';
 import type { EventLog } from '../events.ts';
 import { conflict, notFound } from '../errors.ts';
 import { VolumeDirectoryStore } from './store.ts';
+import type { VolumeDisks } from './store.ts';
 import { anonymousVolumeName, sizeFromOptions, validateDriver, validateVolumeName } from './options.ts';
 import type { ContainerMount, MountRequest, VolumeAttacher, VolumeCreateRequest, VolumeRecord, VolumeUsage, VolumeView } from './model.ts';
 
 export interface VolumeServiceOptions {
   /** <datastore>/volumes */
   root: string;
-  backend: Pick<Backend, 'createVolumeDisk'>;
+  /** The backend's disk store: a volume is one of its disks. */
+  disks: VolumeDisks;
   events: EventLog;
 }
 
@@ -27,7 +28,7 @@ export class VolumeService implements VolumeAttacher {
 
   constructor(options: VolumeServiceOptions) {
     this.options = options;
-    this.store = new VolumeDirectoryStore(options.root);
+    this.store = new VolumeDirectoryStore(options.root, options.disks);
   }
 
   /** Rebuilds the view from the datastore (interrupted creates and removals are cleaned up). */
@@ -172,7 +173,7 @@ export class VolumeService implements VolumeAttacher {
       anonymous: request.anonymous === true || !request.name,
       sizeBytes: sizeFromOptions(options),
     };
-    const making = this.store.create(record, (path) => this.options.backend.createVolumeDisk(path, record.sizeBytes)).then(() => record);
+    const making = this.store.create(record).then(() => record);
     this.creating.set(name, making);
     try {
       await making;
