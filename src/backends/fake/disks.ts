@@ -1,8 +1,11 @@
-// The fake backend's disk store: every disk is a tree of files in memory, named `fake-disk:<dir>/<kind>`
-// after the directory the port layer gives it. A layer disk holds what its unpacked files held; a
-// container's or volume's disk starts empty. No access to stopped containers' files (the capability is off).
-import { lstatSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+// The fake backend's disk store: every disk is a tree of files in memory. The directory the port layer
+// gives it keeps only a pointer (a `fake-disk.<kind>` file naming the disk), so a disk follows its
+// directory through renames, as a vSphere store's pointer to a VMDK would. A layer disk holds what its
+// unpacked files held; a container's or volume's disk starts empty. No access to stopped containers'
+// files (the capability is off).
+import { lstatSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
 import type { DiskRef, DiskStore, LayerImport } from '../../portlayer/disks.ts';
 
 export type FakeNode =
@@ -26,27 +29,28 @@ export class FakeDiskStore implements DiskStore {
   async importLayer(request: LayerImport): Promise<void> {
     const root = readTree(request.files);
     if (root.type !== 'dir') throw new Error(`${request.files} is not a directory`);
-    this.disks.set(this.layerDisk(request.dir), { kind: 'layer', root, sizeBytes: request.content.contentBytes });
+    const ref = this.create(request.dir, 'layer', request.content.contentBytes);
+    this.disks.get(ref)!.root = root;
   }
 
   layerDisk(dir: string): DiskRef {
-    return `fake-disk:${dir}/layer`;
+    return pointedTo(dir, 'layer');
   }
 
   async createContainerDisk(dir: string, sizeBytes: number): Promise<DiskRef> {
-    return this.create(this.containerDisk(dir), 'container', sizeBytes);
+    return this.create(dir, 'container', sizeBytes);
   }
 
   containerDisk(dir: string): DiskRef {
-    return `fake-disk:${dir}/rw`;
+    return pointedTo(dir, 'container');
   }
 
   async createVolumeDisk(dir: string, sizeBytes: number): Promise<DiskRef> {
-    return this.create(this.volumeDisk(dir), 'volume', sizeBytes);
+    return this.create(dir, 'volume', sizeBytes);
   }
 
   volumeDisk(dir: string): DiskRef {
-    return `fake-disk:${dir}/volume`;
+    return pointedTo(dir, 'volume');
   }
 
   exists(disk: DiskRef): boolean {
@@ -62,10 +66,20 @@ export class FakeDiskStore implements DiskStore {
     if (this.disks.delete(disk)) this.destroyed.push(disk);
   }
 
-  private create(ref: DiskRef, kind: FakeDisk['kind'], sizeBytes: number): DiskRef {
-    if (this.disks.has(ref)) throw new Error(`disk ${ref} exists already`);
+  private create(dir: string, kind: FakeDisk['kind'], sizeBytes: number): DiskRef {
+    const ref = `fake-disk:${kind}:${randomBytes(8).toString('hex')}`;
     this.disks.set(ref, { kind, root: { type: 'dir', mode: 0o755, entries: new Map() }, sizeBytes });
+    writeFileSync(join(dir, `fake-disk.${kind}`), ref, { flag: 'wx', mode: 0o600 });
     return ref;
+  }
+}
+
+/** The disk a directory's pointer names; one that names nothing when there is no pointer. */
+function pointedTo(dir: string, kind: FakeDisk['kind']): DiskRef {
+  try {
+    return readFileSync(join(dir, `fake-disk.${kind}`), 'utf8');
+  } catch {
+    return `fake-disk:${kind}:none`;
   }
 }
 
