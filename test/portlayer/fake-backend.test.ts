@@ -140,3 +140,18 @@ test('what the backend does not declare is refused with 501: pause, files of a s
   await assert.rejects(p.files.write(id, '/', Readable.from([]), { noOverwriteDirNonDir: false, copyUIDGID: false }), (err: unknown) => statusOf(err) === 501);
   await assert.rejects(p.images.changes(p.containers.filesystemOf(id)), (err: unknown) => statusOf(err) === 501);
 });
+
+test('removing a volume or an image destroys its disks in the disk store', async (t) => {
+  const s = await setup(t);
+  const p = await s.open();
+  await loadImage(p, s.datastore);
+  const layer = p.images.resolve('app:latest')!.layers[0].disk;
+  const volume = (await p.volumes.create({ name: 'data' })).disk;
+  assert.equal(s.host.disks.exists(volume), true);
+  p.volumes.remove('data');
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(s.host.disks.exists(volume), false);
+  await p.images.remove('app:latest');
+  assert.equal(s.host.disks.exists(layer), false);
+  assert.deepEqual([...s.host.disks.disks.keys()], [], 'no disk is left');
+});

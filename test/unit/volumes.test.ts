@@ -68,6 +68,7 @@ test('volume service: one disk per name under concurrent creates, holds block re
       volumeDisk: (dir: string) => join(dir, 'disk'),
       exists: (disk: string) => existsSync(disk),
       allocatedBytes: () => 0,
+      destroyDisk: async () => {},
     };
     const service = new VolumeService({ root, disks, events: new EventLog() });
     service.recover();

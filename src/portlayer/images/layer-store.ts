@@ -131,6 +131,8 @@ export class LayerStore {
     } catch {
       return;
     }
+    // The disk is the disk store's to destroy (qemu: a file in the directory; elsewhere perhaps not).
+    await this.disks.destroyDisk(this.disks.layerDisk(doomed));
     await rm(doomed, { recursive: true, force: true });
   }
 

@@ -188,7 +188,11 @@ export class VolumeService implements VolumeAttacher {
   private removeNow(name: string): void {
     const record = this.volumes.get(name);
     if (!record) return;
+    const disk = this.store.diskOf(name);
     this.store.remove(name);
+    // The disk store's part, after the record is gone (qemu: the file went with the directory). A
+    // failure leaves an orphan disk rather than a volume whose disk is missing.
+    void this.options.disks.destroyDisk(disk).catch(() => undefined);
     this.volumes.delete(name);
     this.options.events.record('volume', 'destroy', name, { driver: record.driver });
   }

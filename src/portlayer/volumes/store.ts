@@ -13,7 +13,7 @@ import type { DiskRef, DiskStore } from '../disks.ts';
 const RECORD = 'volume.json';
 
 /** What the volumes need of the backend's disk store. */
-export type VolumeDisks = Pick<DiskStore, 'createVolumeDisk' | 'volumeDisk' | 'exists' | 'allocatedBytes'>;
+export type VolumeDisks = Pick<DiskStore, 'createVolumeDisk' | 'volumeDisk' | 'exists' | 'allocatedBytes' | 'destroyDisk'>;
 
 export class VolumeDirectoryStore {
   readonly root: string;
