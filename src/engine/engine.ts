@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import type { Backend } from '../portlayer/backend.ts';
 import type { ManagedImageStore } from '../portlayer/images/types.ts';
-import { openPortLayer } from '../portlayer/port-layer.ts';
+import { openPortLayer, type PortLayer } from '../portlayer/port-layer.ts';
 import type { ContainerService } from '../portlayer/containers/service.ts';
 import { writeJsonAtomic, readJson } from '../portlayer/atomic-file.ts';
 import { Router } from './http/router.ts';
@@ -38,7 +38,8 @@ export interface EngineOptions {
   name: string;
   datastore: string;
   backend: Backend;
-  images: ManagedImageStore;
+  /** The image store; default: the port layer's own over <datastore>/images, on the backend's disk store. */
+  images?: ManagedImageStore;
   /** Registry settings given on the command line (the datastore's registries.json adds to them). */
   registries?: Partial<RegistrySettings>;
   /** Unix socket path to listen on. */
@@ -57,6 +58,8 @@ export interface RunningEngine {
   /** The TCP listener's address, when there is one. */
   tcpAddress?: { host: string; port: number };
   containers: ContainerService;
+  /** Everything the port layer hands out (containers, images, volumes, networks, events, files, exec). */
+  portLayer: PortLayer;
   close(): Promise<void>;
 }
 
@@ -162,6 +165,7 @@ export async function startEngine(options: EngineOptions): Promise<RunningEngine
     server,
     tcpAddress,
     containers,
+    portLayer,
     close: () => {
       portLayer.close();
       return Promise.all(servers.map((s) => new Promise<void>((resolve) => {
