@@ -7,6 +7,7 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Ext4DiskStore } from '../src/backends/qemu/disks/ext4-disk-store.ts';
 import { DiskImageStore, parseReference } from '../src/portlayer/images/index.ts';
 import type { Phase } from '../src/portlayer/images/phase-times.ts';
 import { DEFAULT_REGISTRY_ACCESS } from '../src/portlayer/images/registry/access.ts';
@@ -69,7 +70,7 @@ async function phaseBreakdown(reference: string, registryHost: string): Promise<
   const root = mkdtempSync(join(tmpdir(), 'bonneville-bench-phases-'));
   const layers = new Map<string, Map<Phase, number>>();
   try {
-    const store = new DiskImageStore({
+    const store = new DiskImageStore({ disks: new Ext4DiskStore(),
       root,
       phases: (layer, phase, ms) => {
         const row = layers.get(layer) ?? new Map<Phase, number>();

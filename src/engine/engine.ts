@@ -1,4 +1,5 @@
-// Wires one VCH's engine: datastore → image store + backend → port layer → Docker API routes → server.
+// One VCH's engine: the port layer opened on the datastore and backend, Docker API routes built from
+// the interfaces it hands out, and the servers.
 import { mkdirSync, rmSync, existsSync, chmodSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { cpus, totalmem } from 'node:os';
@@ -7,8 +8,8 @@ import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import type { Backend } from '../portlayer/backend.ts';
 import type { ManagedImageStore } from '../portlayer/images/types.ts';
-import { ContainerService } from '../portlayer/containers/service.ts';
-import { ContainerOutput } from '../portlayer/containers/output.ts';
+import { openPortLayer, type PortLayer } from '../portlayer/port-layer.ts';
+import type { ContainerService } from '../portlayer/containers/service.ts';
 import { writeJsonAtomic, readJson } from '../portlayer/atomic-file.ts';
 import { Router } from './http/router.ts';
 import { createApiServer } from './http/server.ts';
@@ -21,20 +22,13 @@ import { systemDfRoutes } from './routes/system-df.ts';
 import { containerExportRoutes } from './routes/container-export.ts';
 import { containerTopRoutes } from './routes/container-top.ts';
 import { containerArchiveRoutes } from './routes/container-archive.ts';
-import { ContainerFiles } from '../portlayer/containers/files.ts';
 import { RegistryConfig, type RegistrySettings } from './registry-config.ts';
 import { eventRoutes } from './routes/events.ts';
 import { commitRoutes } from './routes/commit.ts';
 import { execRoutes } from './routes/exec.ts';
-import { ExecService } from '../portlayer/containers/exec.ts';
-import { EventLog } from '../portlayer/events.ts';
-import { VolumeService } from '../portlayer/volumes/service.ts';
 import { volumeRoutes } from './routes/volumes.ts';
-import { NetworkService } from '../portlayer/networks/service.ts';
 import { networkRoutes } from './routes/networks.ts';
 import { swarmRoutes } from './routes/swarm.ts';
-import { hostUpstreams, parseUpstream } from '../portlayer/networks/dns-resolver.ts';
-import { parseSubnet } from '../portlayer/networks/ipam.ts';
 import { distributionRoutes } from './routes/distribution.ts';
 import { containerPruneRoutes } from './routes/container-prune.ts';
 import { buildRoutes } from './routes/build.ts';
@@ -45,7 +39,8 @@ export interface EngineOptions {
   name: string;
   datastore: string;
   backend: Backend;
-  images: ManagedImageStore;
+  /** The image store; default: the port layer's own over <datastore>/images, on the backend's disk store. */
+  images?: ManagedImageStore;
   /** Registry settings given on the command line (the datastore's registries.json adds to them). */
   registries?: Partial<RegistrySettings>;
   /** Unix socket path to listen on. */
@@ -83,6 +78,8 @@ export interface RunningEngine {
   containers: ContainerService;
   /** The registry settings in force (flags and registries.json). */
   registries: RegistryConfig;
+  /** Everything the port layer hands out (containers, images, volumes, networks, events, files, exec). */
+  portLayer: PortLayer;
   close(): Promise<void>;
 }
 
@@ -108,51 +105,24 @@ export async function startEngine(options: EngineOptions): Promise<RunningEngine
   const log = options.log ?? ((line: string) => console.error(line));
   makePrivateDirectory(options.datastore);
   const vchId = vchIdentity(options.datastore);
-  const { backend, images } = options;
-  const events = new EventLog();
-  const volumes = new VolumeService({ root: join(options.datastore, 'volumes'), stores: options.volumeStores, backend, events });
-  volumes.recover();
-  const dnsUpstreams = options.dnsServers?.length ? options.dnsServers.map(parseUpstream) : hostUpstreams();
-  const networks = new NetworkService({ root: join(options.datastore, 'networks'), plumbing: backend.networks, events, log, dnsUpstreams,
-    subnetPool: options.bridgeNetworkRange ? parseSubnet(options.bridgeNetworkRange) : undefined });
-  await networks.open();
-  const containers = new ContainerService({
-    root: join(options.datastore, 'containers'),
-    backend,
-    images,
-    defaultMemoryMiB: options.defaultMemoryMiB ?? 256,
-    defaultCpus: options.defaultCpus ?? 1,
-    defaultStopTimeout: 10,
-    events,
-    volumes,
-    networking: networks,
+  const portLayer = await openPortLayer({
+    datastore: options.datastore,
+    backend: options.backend,
+    images: options.images,
+    defaultMemoryMiB: options.defaultMemoryMiB,
+    defaultCpus: options.defaultCpus,
+    dnsServers: options.dnsServers,
+    volumeStores: options.volumeStores,
+    bridgeNetworkRange: options.bridgeNetworkRange,
     memoryLimitMiB: options.limits?.memoryMiB,
+    log,
   });
-  networks.useContainers((id) => {
-    const c = containers.list().find((v) => v.record.id === id);
-    if (!c) return undefined;
-    let vm;
-    try { vm = containers.runningVm(id).vm; } catch { /* not running */ }
-    return { name: c.record.spec.name, hostname: c.record.spec.hostname, vm, request: c.record.spec.network };
-  });
-  await containers.recover();
-  await networks.reconcile();
-  // In the background, as dockerd does: the API answers while those VMs boot.
-  void containers.startPerPolicy().catch((err: unknown) => log(`restart policies at start-up: ${(err as Error).message}`));
-  volumes.useUsage({ containersUsing: (name) => containers.containersUsingVolume(name) });
-  // Deleting images never takes layers from containers: they keep their layer disk paths.
-  images.useUsage({
-    layerDisksInUse: () => new Set(containers.list().flatMap((c) => c.record.layerDisks)),
-    containersUsing: (id) => containers.list().filter((c) => c.record.imageId === id)
-      .map((c) => ({ id: c.record.id, running: c.state.status === 'running' || containers.isActive(c.record.id) })),
-  });
+  const { backend, containers, output, files, exec, images, volumes, networks, events } = portLayer;
   const registries = new RegistryConfig(options.datastore, options.registries);
-  const output = new ContainerOutput(containers, backend);
   // A build's context and layers in the making; whatever an interrupted build left is swept here.
   const buildRoot = join(options.datastore, 'build');
   rmSync(buildRoot, { recursive: true, force: true });
   makePrivateDirectory(buildRoot);
-  const files = new ContainerFiles({ containers, hostTool: backend.hostFileTool?.() });
   const router = new Router()
     .add(systemRoutes({
       vchName: options.name,
@@ -206,7 +176,7 @@ export async function startEngine(options: EngineOptions): Promise<RunningEngine
     }))
     .add(eventRoutes(events))
     .add(commitRoutes({ containers, images }))
-    .add(execRoutes(new ExecService(containers, events)))
+    .add(execRoutes(exec))
     .add(containerPruneRoutes(containers))
     .add(buildRoutes({ containers, output, images, files, workRoot: buildRoot, registryAccess: () => registries.access() }))
     .add(distributionRoutes(registries))
@@ -235,8 +205,9 @@ export async function startEngine(options: EngineOptions): Promise<RunningEngine
     tcpAddress,
     containers,
     registries,
+    portLayer,
     close: () => {
-      networks.close();
+      portLayer.close();
       return Promise.all(servers.map((s) => new Promise<void>((resolve) => {
         s.close(() => resolve());
         s.closeAllConnections();

@@ -2,6 +2,7 @@
 // after an engine restart, and read the output it recorded. Nothing QEMU- or vSphere-specific here.
 
 import type { Readable } from 'node:stream';
+import type { DiskRef, DiskStore } from './disks.ts';
 
 export interface ProcessSpec {
   /** Entrypoint + Cmd, already combined. */
@@ -26,14 +27,14 @@ export interface VmDns {
 
 export interface ContainerVmSpec {
   id: string;
-  /** The container's directory in the datastore: the backend keeps its VM files here. */
+  /** The container's directory in the datastore: the backend keeps its VM files here (teardown removes them). */
   dir: string;
   hostname: string;
   domainname: string;
   /** Read-only layer disks, bottom first. */
-  layerDisks: string[];
-  /** The container's writable disk (created by createWritableDisk). */
-  writableDisk: string;
+  layerDisks: DiskRef[];
+  /** The container's writable disk (DiskStore.createContainerDisk). */
+  writableDisk: DiskRef;
   process: ProcessSpec;
   memoryMiB: number;
   cpus: number;
@@ -43,13 +44,13 @@ export interface ContainerVmSpec {
   hosts?: string[];
   /** The container's resolv.conf; absent: the image's own. */
   dns?: VmDns;
-  /** Volume disks (createVolumeDisk) and where the guest mounts them; one disk may serve several targets. */
+  /** Volume disks (DiskStore.createVolumeDisk) and where the guest mounts them; one disk may serve several targets. */
   volumes?: VmVolume[];
 }
 
 /** A volume disk mounted in the container. */
 export interface VmVolume {
-  disk: string;
+  disk: DiskRef;
   /** Absolute path inside the container. */
   target: string;
   readOnly: boolean;
@@ -172,16 +173,23 @@ export interface GuestProcessList {
   processes: GuestProcess[];
 }
 
-/** A running container VM. */
+/**
+ * A running container VM, as opaque to the port layer as the backend likes: nothing here is a host
+ * process the port layer may signal or read.
+ */
 export interface VmHandle {
-  readonly pid: number;
+  /**
+   * What Docker shows as State.Pid: the backend's word (qemu: its QEMU process), reported as is and
+   * never used by the port layer; 0 when the backend has nothing to show.
+   */
+  readonly reportedPid: number;
   stdin(data: Buffer): void;
   closeStdin(): void;
   signal(signo: number): void;
   resize(rows: number, cols: number): void;
   /** Stops the VM at once without asking the guest (the hypervisor process is killed). */
   kill(): Promise<void>;
-  usage(): VmUsage;
+  usage(): Promise<VmUsage>;
   /** Starts another process in the container; rejects with ProcessStartError when it cannot start. */
   exec(spec: ExecProcessSpec): Promise<ExecSession>;
   /** The container's processes, read inside the guest (`docker top`). */
@@ -194,12 +202,12 @@ export interface VmHandle {
   writeArchive(path: string, tar: Readable, options: ArchiveWriteOptions): Promise<void>;
   /** Replaces the running container's /etc/hosts (peers came or went on its networks). */
   updateHosts?(lines: string[]): void;
-  /** Freezes the VM: its CPUs stop, its memory and devices stay (`docker pause`). */
-  pause(): Promise<void>;
-  /** Lets a paused VM run again; the guest's wall clock is brought back to the host's. */
-  resume(): Promise<void>;
-  /** Whether the hypervisor has the VM frozen now (read at re-adoption: a pause outlives the engine). */
-  isPaused(): Promise<boolean>;
+  /** Freezes the VM: its CPUs stop, its memory and devices stay (`docker pause`). Capability `pause`. */
+  pause?(): Promise<void>;
+  /** Lets a paused VM run again; the guest's wall clock is brought back to the host's. Capability `pause`. */
+  resume?(): Promise<void>;
+  /** Whether the hypervisor has the VM frozen now (read at re-adoption: a pause outlives the engine). Capability `pause`. */
+  isPaused?(): Promise<boolean>;
   /** Settles once the VM is gone, with the process's exit status. */
   readonly exited: Promise<ExitStatus>;
 }
@@ -237,25 +245,36 @@ export class ProcessStartError extends Error {
   }
 }
 
+/**
+ * What a backend can do beyond the core (boot, adopt, kill, exec, files of a running VM, output).
+ * The port layer answers Docker's requests for what is missing with a clear error (501 or 409).
+ */
+export interface BackendCapabilities {
+  /** Its VMs can be frozen and thawed (VmHandle.pause/resume/isPaused): `docker pause`. */
+  pause: boolean;
+  /** A stopped container's files can be reached without a VM (DiskStore.files): `docker cp`, `export`, `diff`, `commit`. */
+  stoppedContainerFiles: boolean;
+}
+
 export interface Backend {
   info(): BackendInfo;
+  readonly capabilities: BackendCapabilities;
+  /** The disks of layers, containers and volumes. */
+  readonly disks: DiskStore;
   /** Container networking on this host; absent: VMs get loopback only. */
   readonly networks?: NetworkPlumbing;
-  createWritableDisk(path: string, sizeBytes: number): Promise<void>;
-  /** A sparse ext4 disk for a volume: its root holds an empty `data/`, what the container sees at the mount. */
-  createVolumeDisk(path: string, sizeBytes: number): Promise<void>;
   /** Boots the VM and starts the process; resolves once the process runs. On failure no VM is left. */
   boot(spec: ContainerVmSpec): Promise<VmHandle>;
   /** Re-attaches to a VM started by an earlier engine; undefined when it is no longer running. */
   adopt(id: string, dir: string): Promise<VmHandle | undefined>;
+  /**
+   * Removes what the backend keeps for a container that is gone for good (its VM's files, records and
+   * output), once its VM is gone; the disks are the disk store's. Idempotent: a second call finds nothing.
+   */
+  teardown(id: string, dir: string): Promise<void>;
   /** The end of the container's output log now: a reader starting here sees only what comes next. */
   logPosition(dir: string): number;
   readLogs(dir: string, options: LogReadOptions): AsyncIterable<OutputRecord>;
   /** The last exit the log recorded after its last start, if any: how a VM that died while no engine ran ended. */
   lastRecordedExit(dir: string): Promise<ExitStatus | undefined>;
-  /**
-   * A host program that does `docker cp`'s file work on a stopped container's mounted filesystem
-   * (the tether binary's `files` mode: the same code as inside a running guest); absent: not supported.
-   */
-  hostFileTool?(): string;
 }

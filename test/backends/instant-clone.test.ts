@@ -61,8 +61,7 @@ describe('instant clone (qemu backend, TCG)', { timeout: 600_000 }, () => {
   async function spec(name: string, argv: string[]): Promise<ContainerVmSpec> {
     const dir = join(work, name);
     mkdirSync(dir, { recursive: true });
-    const writableDisk = join(dir, 'rw.img');
-    await backend.createWritableDisk(writableDisk, 64 * 1024 ** 2);
+    const writableDisk = await backend.disks.createContainerDisk(dir, 64 * 1024 ** 2);
     return {
       id: randomBytes(32).toString('hex'),
       dir,
@@ -111,7 +110,7 @@ describe('instant clone (qemu backend, TCG)', { timeout: 600_000 }, () => {
     (vm as unknown as { socket: { destroy(): void } }).socket.destroy();
     const adopted = await newBackend().adopt(s.id, s.dir);
     assert.ok(adopted, 'clone adopted');
-    assert.equal(adopted.pid, vm.pid);
+    assert.equal(adopted.reportedPid, vm.reportedPid);
     await adopted.kill();
     assert.equal((await adopted.exited).code, 137);
     await vm.exited;

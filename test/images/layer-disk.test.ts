@@ -4,6 +4,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { Ext4DiskStore } from '../../src/backends/qemu/disks/ext4-disk-store.ts';
 import { DiskImageStore } from '../../src/portlayer/images/index.ts';
 import { buildTestImages } from '../fixtures/images.ts';
 import { writeDockerArchive } from '../fixtures/image-tarballs.ts';
@@ -12,9 +13,9 @@ import { debugfs, makeTar, scratchDir, sha256, singleLayerImage } from './helper
 
 test('whiteouts become char 0:0 nodes and opaque dirs carry trusted.overlay.opaque=y', async (t) => {
   const images = await buildTestImages();
-  const store = new DiskImageStore({ root: await scratchDir(t) });
+  const store = new DiskImageStore({ disks: new Ext4DiskStore(), root: await scratchDir(t) });
   await store.load(createReadStream(images.layered));
-  const top = store.resolve('layered')?.layers[1].diskPath;
+  const top = store.resolve('layered')?.layers[1].disk;
   assert.ok(top);
   const whiteout = debugfs(top, 'stat /etc/motd');
   assert.match(whiteout, /Type: character special/);
@@ -31,7 +32,7 @@ test('whiteouts become char 0:0 nodes and opaque dirs carry trusted.overlay.opaq
 test('entries that climb out with ../ refuse the layer and write nothing outside', async (t) => {
   const dir = await scratchDir(t);
   const root = join(dir, 'store');
-  const store = new DiskImageStore({ root });
+  const store = new DiskImageStore({ disks: new Ext4DiskStore(), root });
   const layer = makeTar([
     { path: 'ok.txt', content: 'fine' },
     { path: '../../../../../../escaped-dotdot.txt', content: 'pwned' },
@@ -49,7 +50,7 @@ test('a symlink to an absolute host path cannot be written through', async (t) =
   const outside = join(dir, 'outside');
   await mkdir(outside);
   const root = join(dir, 'store');
-  const store = new DiskImageStore({ root });
+  const store = new DiskImageStore({ disks: new Ext4DiskStore(), root });
   const layer = makeTar([
     { path: 'escape', type: 'SymbolicLink', linkpath: outside },
     { path: 'escape/pwned.txt', content: 'pwned' },
@@ -62,14 +63,14 @@ test('a symlink to an absolute host path cannot be written through', async (t) =
 
 test('absolute names and links stay inside the layer', async (t) => {
   const dir = await scratchDir(t);
-  const store = new DiskImageStore({ root: join(dir, 'store') });
+  const store = new DiskImageStore({ disks: new Ext4DiskStore(), root: join(dir, 'store') });
   const layer = makeTar([
     { path: '/etc/rooted.conf', content: 'rooted' },
     { path: 'abs-link', type: 'SymbolicLink', linkpath: '/etc/passwd' },
     { path: 'hard', type: 'Link', linkpath: '/etc/rooted.conf' },
   ]);
   await store.load(createReadStream(await singleLayerImage(dir, layer, 'rooted:latest')));
-  const disk = store.resolve('rooted')?.layers[0].diskPath;
+  const disk = store.resolve('rooted')?.layers[0].disk;
   assert.ok(disk);
   assert.match(debugfs(disk, 'cat /etc/rooted.conf'), /rooted/);
   assert.match(debugfs(disk, 'stat /abs-link'), /Fast link dest: "\/etc\/passwd"/);
@@ -79,7 +80,7 @@ test('absolute names and links stay inside the layer', async (t) => {
 test('a layer whose content does not match its diff_id is refused and leaves nothing', async (t) => {
   const dir = await scratchDir(t);
   const root = join(dir, 'store');
-  const store = new DiskImageStore({ root });
+  const store = new DiskImageStore({ disks: new Ext4DiskStore(), root });
   const layer = makeTar([{ path: 'file.txt', content: 'real content' }]);
   const tarball = await singleLayerImage(dir, layer, 'liar:latest', sha256(Buffer.from('something else')));
   await assert.rejects(store.load(createReadStream(tarball)), { kind: 'InvalidParameter', message: /does not match its diff_id/ });
@@ -91,10 +92,10 @@ test('a layer whose content does not match its diff_id is refused and leaves not
 
 test('a layer of many small files fits its computed disk size', async (t) => {
   const dir = await scratchDir(t);
-  const store = new DiskImageStore({ root: join(dir, 'store') });
+  const store = new DiskImageStore({ disks: new Ext4DiskStore(), root: join(dir, 'store') });
   const entries = Array.from({ length: 3000 }, (_, i) => ({ path: `d${i % 7}/a-rather-long-file-name-number-${i}.txt`, content: `${i}` }));
   await store.load(createReadStream(await singleLayerImage(dir, makeTar(entries), 'many:latest')));
-  const disk = store.resolve('many')?.layers[0].diskPath;
+  const disk = store.resolve('many')?.layers[0].disk;
   assert.ok(disk);
   assert.match(debugfs(disk, 'cat /d3/a-rather-long-file-name-number-2999.txt'), /2999/);
 });
@@ -102,7 +103,7 @@ test('a layer of many small files fits its computed disk size', async (t) => {
 test('a truncated gzip layer is refused without leaving temp files', async (t) => {
   const dir = await scratchDir(t);
   const root = join(dir, 'store');
-  const store = new DiskImageStore({ root });
+  const store = new DiskImageStore({ disks: new Ext4DiskStore(), root });
   const layer = makeTar([{ path: 'big', content: 'x'.repeat(3_000_000) + Math.random() }]);
   const gzipped = gzipSync(layer);
   const layerPath = join(dir, 'layer.tar.gz');
@@ -116,7 +117,7 @@ test('a truncated gzip layer is refused without leaving temp files', async (t) =
 
 test('an empty layer (just the end-of-archive blocks) loads', async (t) => {
   const dir = await scratchDir(t);
-  const store = new DiskImageStore({ root: join(dir, 'store') });
+  const store = new DiskImageStore({ disks: new Ext4DiskStore(), root: join(dir, 'store') });
   assert.deepEqual(await store.load(createReadStream(await singleLayerImage(dir, makeTar([]), 'empty:latest'))), ['empty:latest']);
   assert.equal(store.resolve('empty')?.size, 0);
 });

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createReadStream, readdirSync } from 'node:fs';
 import { test } from 'node:test';
+import { Ext4DiskStore } from '../../src/backends/qemu/disks/ext4-disk-store.ts';
 import { DiskImageStore } from '../../src/portlayer/images/index.ts';
 import { buildTestImages, type TestImages } from '../fixtures/images.ts';
 import { debugfs, scratchDir } from './helpers.ts';
@@ -23,7 +24,7 @@ test('skopeo accepts the fixture tarballs', () => {
 
 test('loads docker-save and OCI tarballs, storing the shared layer once', async (t) => {
   const root = await scratchDir(t);
-  const store = new DiskImageStore({ root });
+  const store = new DiskImageStore({ disks: new Ext4DiskStore(), root });
   const messages: string[] = [];
   assert.deepEqual(await store.load(createReadStream(images.busybox), (m) => messages.push(m)), ['busybox:latest']);
   assert.deepEqual(await store.load(createReadStream(images.busyboxOci), (m) => messages.push(m)), ['busybox-oci:latest']);
@@ -42,8 +43,8 @@ test('loads docker-save and OCI tarballs, storing the shared layer once', async 
   assert.equal(busybox.config.architecture, 'amd64');
   assert.equal(oci.repoDigests.length, 1);
   assert.match(oci.repoDigests[0], /^busybox-oci@sha256:[0-9a-f]{64}$/);
-  assert.equal(oci.layers[0].diskPath, busybox.layers[0].diskPath);
-  assert.equal(layered.layers[0].diskPath, busybox.layers[0].diskPath);
+  assert.equal(oci.layers[0].disk, busybox.layers[0].disk);
+  assert.equal(layered.layers[0].disk, busybox.layers[0].disk);
   assert.equal(layered.layers.length, 2);
   assert.ok(busybox.size > 1_000_000, 'size counts file content');
   assert.equal(store.list().length, 3);
@@ -51,7 +52,7 @@ test('loads docker-save and OCI tarballs, storing the shared layer once', async 
   assert.deepEqual(readdirSync(`${root}/tmp`), []);
 
   // The built disk holds the rootfs as the image describes it.
-  const disk = busybox.layers[0].diskPath;
+  const disk = busybox.layers[0].disk;
   assert.match(debugfs(disk, 'stat /bin/sh'), /Type: symlink/);
   assert.match(debugfs(disk, 'stat /tmp'), /Mode:\s+01777/);
   assert.match(debugfs(disk, 'stat /home/app'), /User:\s+1000\s+Group:\s+1000/);
@@ -59,7 +60,7 @@ test('loads docker-save and OCI tarballs, storing the shared layer once', async 
 });
 
 test('loading the same tarball again rebuilds nothing', async (t) => {
-  const store = new DiskImageStore({ root: await scratchDir(t) });
+  const store = new DiskImageStore({ disks: new Ext4DiskStore(), root: await scratchDir(t) });
   await store.load(createReadStream(images.busybox));
   const messages: string[] = [];
   assert.deepEqual(await store.load(createReadStream(images.busybox), (m) => messages.push(m)), ['busybox:latest']);
@@ -68,7 +69,7 @@ test('loading the same tarball again rebuilds nothing', async (t) => {
 });
 
 test('resolve() understands every reference form; tag() adds names', async (t) => {
-  const store = new DiskImageStore({ root: await scratchDir(t) });
+  const store = new DiskImageStore({ disks: new Ext4DiskStore(), root: await scratchDir(t) });
   await store.load(createReadStream(images.busybox));
   await store.load(createReadStream(images.busyboxOci));
   const busybox = store.resolve('busybox:latest');

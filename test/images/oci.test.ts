@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { test } from 'node:test';
 import { createGzip, createZstdCompress } from 'node:zlib';
+import { Ext4DiskStore } from '../../src/backends/qemu/disks/ext4-disk-store.ts';
 import { DiskImageStore } from '../../src/portlayer/images/index.ts';
 import { imageConfig } from '../fixtures/images.ts';
 import { OciLayoutBuilder, gzipFile } from '../fixtures/image-tarballs.ts';
@@ -33,7 +34,7 @@ test('from a nested multi-platform index the linux/amd64 image is loaded', async
   const tarball = join(dir, 'multi.tar');
   await oci.write(tarball, [{ ...outer, annotations: { 'io.containerd.image.name': 'docker.io/library/multi:2', 'org.opencontainers.image.ref.name': '2' } }]);
 
-  const store = new DiskImageStore({ root: join(dir, 'store') });
+  const store = new DiskImageStore({ disks: new Ext4DiskStore(), root: join(dir, 'store') });
   assert.deepEqual(await store.load(createReadStream(tarball)), ['multi:2']);
   const image = store.resolve('multi:2');
   assert.equal(image?.layers[0].diffId, amd64.diffId);
@@ -52,7 +53,7 @@ test('a gzip-compressed outer tarball with a zstd layer and no name loads as an 
   await oci.write(tarball, [{ ...manifest, annotations: { 'org.opencontainers.image.ref.name': 'latest' } }]);
   await pipeline(createReadStream(tarball), createGzip(), createWriteStream(`${tarball}.gz`));
 
-  const store = new DiskImageStore({ root: join(dir, 'store') });
+  const store = new DiskImageStore({ disks: new Ext4DiskStore(), root: join(dir, 'store') });
   const messages: string[] = [];
   const [loaded] = await store.load(createReadStream(`${tarball}.gz`), (m) => messages.push(m));
   assert.match(loaded, /^sha256:[0-9a-f]{64}$/);
@@ -62,7 +63,7 @@ test('a gzip-compressed outer tarball with a zstd layer and no name loads as an 
 
 test('garbage and half tarballs are InvalidParameter', async (t) => {
   const dir = await scratchDir(t);
-  const store = new DiskImageStore({ root: join(dir, 'store') });
+  const store = new DiskImageStore({ disks: new Ext4DiskStore(), root: join(dir, 'store') });
   await writeFile(join(dir, 'garbage'), 'this is not a tarball at all'.repeat(100));
   await assert.rejects(store.load(createReadStream(join(dir, 'garbage'))), { kind: 'InvalidParameter' });
   await writeFile(join(dir, 'empty.tar'), makeTar([{ path: 'hello.txt', content: 'hi' }]));

@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { chownSync, chmodSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { foldDelta } from '../../src/portlayer/images/overlay-delta.ts';
+import { foldDelta } from '../../src/backends/qemu/disks/overlay-delta.ts';
 
 function whiteout(path: string): void {
   execFileSync('mknod', [path, 'c', '0', '0']);

@@ -5,6 +5,7 @@ import { createReadStream, existsSync, lstatSync, mkdirSync, mkdtempSync, readdi
 import { join } from 'node:path';
 import { text } from 'node:stream/consumers';
 import { test } from 'node:test';
+import { Ext4DiskStore } from '../../src/backends/qemu/disks/ext4-disk-store.ts';
 import { DiskImageStore } from '../../src/portlayer/images/index.ts';
 import { GrowingFile } from '../../src/portlayer/images/growing-file.ts';
 import { stagingPrefix } from '../../src/portlayer/images/staging.ts';
@@ -19,7 +20,7 @@ function tmpfsDir(t: { after: (fn: () => void) => void }): string {
 
 test('device nodes, FIFOs and whiteouts (long names too) are made, and later entries still replace them', async (t) => {
   const dir = await scratchDir(t);
-  const store = new DiskImageStore({ root: join(dir, 'store') });
+  const store = new DiskImageStore({ disks: new Ext4DiskStore(), root: join(dir, 'store') });
   const deep = `${'d'.repeat(60)}/${'e'.repeat(60)}`;
   const layer = makeTar([
     { path: 'dev/null', type: 'CharacterDevice', devmaj: 1, devmin: 3, mode: 0o666, uid: 5 },
@@ -32,7 +33,7 @@ test('device nodes, FIFOs and whiteouts (long names too) are made, and later ent
     { path: 'etc/reborn', content: 'a file after its whiteout wins' },
   ]);
   await store.load(createReadStream(await singleLayerImage(dir, layer, 'nodes:latest')));
-  const disk = store.resolve('nodes')?.layers[0].diskPath;
+  const disk = store.resolve('nodes')?.layers[0].disk;
   assert.ok(disk);
   const devNull = debugfs(disk, 'stat /dev/null');
   assert.match(devNull, /Type: character special/);
@@ -55,11 +56,11 @@ test('a layer bigger than the tmpfs budget is unpacked on disk instead, leaving 
   const dir = await scratchDir(t);
   const shm = tmpfsDir(t);
   const unpacks: string[] = [];
-  const store = new DiskImageStore({ root: join(dir, 'store'), stagingTmpfs: shm, stagingMaxBytes: 64 * 1024, phases: (layer, phase) => phase === 'unpack' && unpacks.push(layer) });
+  const store = new DiskImageStore({ disks: new Ext4DiskStore(), root: join(dir, 'store'), stagingTmpfs: shm, stagingMaxBytes: 64 * 1024, phases: (layer, phase) => phase === 'unpack' && unpacks.push(layer) });
   const entries = Array.from({ length: 4 }, (_, i) => ({ path: `big/file${i}`, content: `${i}`.repeat(40_000) }));
   await store.load(createReadStream(await singleLayerImage(dir, makeTar(entries), 'big:latest')));
   assert.equal(unpacks.length, 2, 'tried on tmpfs, then again on disk');
-  const disk = store.resolve('big')?.layers[0].diskPath;
+  const disk = store.resolve('big')?.layers[0].disk;
   assert.ok(disk);
   assert.match(debugfs(disk, 'cat /big/file3'), /^3{40000}$/);
   assert.deepEqual(readdirSync(shm), []);
@@ -77,7 +78,7 @@ test('hostile layers are refused the same way when unpacked on disk', async (t) 
   const outside = join(dir, 'outside');
   mkdirSync(outside);
   const root = join(dir, 'store');
-  const store = new DiskImageStore({ root, stagingTmpfs: null });
+  const store = new DiskImageStore({ disks: new Ext4DiskStore(), root, stagingTmpfs: null });
   const escape = makeTar([
     { path: 'escape', type: 'SymbolicLink', linkpath: outside },
     { path: 'escape/pwned.txt', content: 'pwned' },
@@ -110,7 +111,7 @@ test('opening a store sweeps its staging directories a killed process left on tm
   const otherStore = join(shm, `${stagingPrefix(join(dir, 'another-store'))}xyz`);
   mkdirSync(otherStore);
 
-  new DiskImageStore({ root, stagingTmpfs: shm });
+  new DiskImageStore({ disks: new Ext4DiskStore(), root, stagingTmpfs: shm });
   assert.equal(existsSync(leftover), false);
   assert.ok(lstatSync(join(shm, `${prefix}planted`)).isSymbolicLink());
   assert.deepEqual(readdirSync(elsewhere), ['keep']);

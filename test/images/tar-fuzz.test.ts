@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { readImageTarball } from '../../src/portlayer/images/tarball.ts';
 import { extractLayer } from '../../src/portlayer/images/layer-extract.ts';
+import { Ext4DiskStore } from '../../src/backends/qemu/disks/ext4-disk-store.ts';
 import { DiskImageStore } from '../../src/portlayer/images/index.ts';
 import { errorKind } from '../../src/portlayer/errors.ts';
 import { OciLayoutBuilder } from '../fixtures/image-tarballs.ts';
@@ -115,7 +116,7 @@ test('layer extraction: random and damaged layer tars are refused as client erro
 test('the whole load (unpack, verify, build layer disks) of damaged archives fails as a client error', async (t) => {
   const dir = await scratchDir(t);
   const { dockerArchive, ociArchive } = await samples(dir);
-  const store = new DiskImageStore({ root: join(dir, 'store') });
+  const store = new DiskImageStore({ disks: new Ext4DiskStore(), root: join(dir, 'store') });
   await fc.assert(fc.asyncProperty(fc.oneof(mutated(dockerArchive), mutated(ociArchive)), async (bytes) => {
     await clientErrorOrSuccess('load', () => store.load(Readable.from([bytes])));
   }), { numRuns: 60 });

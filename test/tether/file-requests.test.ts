@@ -5,7 +5,7 @@ import { Duplex, PassThrough, Readable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { TetherClient } from '../../src/tether/client.ts';
 import { encodeFrame, FrameDecoder, FrameType, TRANSFER_WINDOW, type Frame } from '../../src/tether/frames.ts';
-import { listProcesses, readArchive, statPath, writeArchive } from '../../src/backends/qemu/archive-session.ts';
+import { listProcesses, readArchive, statPath, writeArchive } from '../../src/backends/tether-vm/archive-session.ts';
 import { errorKind } from '../../src/portlayer/errors.ts';
 
 /** A client wired to a fake guest: `frames` are what the host sent, `send` answers as the guest. */

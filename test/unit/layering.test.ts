@@ -1,4 +1,5 @@
-// Dependencies point one way, down: engine → portlayer → backends → tether; registry and engine
+// Dependencies point one way, down: engine → portlayer → backends → tether (backends share
+// tether-vm, the plumbing of any backend whose VMs run the tether); registry and engine
 // share only leaf helpers (pki, match). Checked here, not by
 // comment: every relative import in src/ is read and compared with the allowed directions.
 import { test } from 'node:test';
@@ -13,7 +14,9 @@ const src = join(repoRoot, 'src');
 const ALLOWED: Record<string, string[]> = {
   engine: ['portlayer', 'match'],
   portlayer: [],
-  'backends/qemu': ['portlayer', 'tether'],
+  'backends/qemu': ['portlayer', 'tether', 'backends/tether-vm'],
+  'backends/tether-vm': ['portlayer', 'tether'],
+  'backends/fake': ['portlayer'],
   tether: [],
   registry: ['pki', 'match'],
   pki: [],
@@ -47,4 +50,14 @@ test('imports respect the layering', () => {
     }
   }
   assert.deepEqual(violations, []);
+});
+
+test('the port layer runs no host disk tool: disks are the backend disk store\'s', () => {
+  const tools = /\b(?:spawn|execFile|run)\w*\(\s*'(mke2fs|e2fsck|fuse2fs|debugfs|mount|umount|losetup|qemu-img)'/;
+  const offenders: string[] = [];
+  for (const file of sourceFiles(join(src, 'portlayer'))) {
+    const found = tools.exec(readFileSync(file, 'utf8'));
+    if (found) offenders.push(`${relative(repoRoot, file)} runs ${found[1]}`);
+  }
+  assert.deepEqual(offenders, []);
 });

@@ -63,8 +63,14 @@ test('volume service: one disk per name under concurrent creates, holds block re
   const root = mkdtempSync(join(tmpdir(), 'bonneville-volumes-'));
   try {
     let made = 0;
-    const backend = { createVolumeDisk: async (path: string) => { made++; await new Promise((r) => setTimeout(r, 10)); writeFileSync(path, ''); } };
-    const service = new VolumeService({ root, backend, events: new EventLog() });
+    const disks = {
+      createVolumeDisk: async (dir: string) => { made++; await new Promise((r) => setTimeout(r, 10)); writeFileSync(join(dir, 'disk'), ''); return join(dir, 'disk'); },
+      volumeDisk: (dir: string) => join(dir, 'disk'),
+      exists: (disk: string) => existsSync(disk),
+      allocatedBytes: () => 0,
+      destroyDisk: async () => {},
+    };
+    const service = new VolumeService({ root, disks, events: new EventLog() });
     service.recover();
     const [a, b] = await Promise.all([service.create({ name: 'same' }), service.create({ name: 'same' })]);
     assert.equal(made, 1);
@@ -81,7 +87,7 @@ test('volume service: one disk per name under concurrent creates, holds block re
     mkdirSync(join(root, '.creating-0123'));
     mkdirSync(join(root, 'nodisk'));
     writeFileSync(join(root, 'nodisk', 'volume.json'), '{}');
-    const again = new VolumeService({ root, backend, events: new EventLog() });
+    const again = new VolumeService({ root, disks, events: new EventLog() });
     again.recover();
     assert.deepEqual(again.list().map((v) => v.record.name), ['same']);
     assert.equal(existsSync(join(root, '.creating-0123')), false);

@@ -2,19 +2,18 @@
 // the engine, described in its container directory (vm.json) so that a later engine can adopt it.
 import { spawn } from 'node:child_process';
 import { openSync, closeSync, readFileSync, existsSync, statSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
+import { rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import type { Backend, BackendInfo, ContainerVmSpec, ExitStatus, LogReadOptions, OutputRecord, VmHandle } from '../../portlayer/backend.ts';
+import type { Backend, BackendCapabilities, BackendInfo, ContainerVmSpec, ExitStatus, LogReadOptions, OutputRecord, VmHandle } from '../../portlayer/backend.ts';
 import { ProcessStartError } from '../../portlayer/backend.ts';
 import { writeJsonAtomic } from '../../portlayer/atomic-file.ts';
 import { TetherClient, TetherError } from '../../tether/client.ts';
-import type { ContainerConfig } from '../../tether/config.ts';
 import { buildQemuArgs } from './cmdline.ts';
 import { vmFiles, socketNames } from './vm-files.ts';
 import { isOurVm, killQuietly } from './process-identity.ts';
 import { QemuVm } from './qemu-vm.ts';
 import { connectUnixSocket } from '../../tether/connect.ts';
-import { readOutput, lastExit, logSize, trimTornFrame } from './output-log.ts';
+import { readOutput, lastExit, logSize, trimTornFrame } from '../tether-vm/output-log.ts';
 import { InstantClone } from './instant-clone.ts';
 import { cloneFamilyArgs } from './template-maker.ts';
 import { CloneRestoreError, restoreClone } from './clone.ts';
@@ -24,11 +23,10 @@ import { BootAdmission, bootCapacity, CLONE_WEIGHT, COLD_BOOT_WEIGHT, hostBusy, 
 import type { RestoreFailure } from './template-health.ts';
 import { TEMPLATE_NICS } from './template-maker.ts';
 import { QemuNetworks } from './network/plumbing.ts';
-import { guestNetworks } from './network/guest-config.ts';
-import { formatExt4, formatVolumeDisk } from './ext4-disk.ts';
+import { tetherConfig } from '../tether-vm/container-config.ts';
+import { Ext4DiskStore } from './disks/ext4-disk-store.ts';
 import { withPrivateUmask } from './private-files.ts';
 import { volumeDisks } from './volume-disks.ts';
-import type { VolumeMount } from '../../tether/config.ts';
 
 export interface QemuBackendOptions {
   qemuBinary: string;
@@ -91,9 +89,13 @@ export class QemuBackend implements Backend {
   /** Every boot — container or template, clone or cold — runs in one of these slots. */
   private readonly admission: BootAdmission;
   readonly networks?: QemuNetworks;
+  readonly disks: Ext4DiskStore;
+  readonly capabilities: BackendCapabilities = { pause: true, stoppedContainerFiles: true };
 
   constructor(options: QemuBackendOptions) {
     this.options = options;
+    // The tether binary next to the initramfs that holds it: its `files` mode runs on the host too.
+    this.disks = new Ext4DiskStore({ hostFileTool: join(dirname(options.initrd), 'tether') });
     this.admission = new BootAdmission(options.bootSlots ? options.bootSlots * COLD_BOOT_WEIGHT : bootCapacity(options.accel));
     if (options.vchId) this.networks = new QemuNetworks(options.vchId, options.log);
     if (options.templatesDir) {
@@ -135,19 +137,6 @@ export class QemuBackend implements Backend {
    */
   prepareTemplate(memoryMiB: number, cpus: number): Promise<boolean> {
     return this.clones?.prepare({ memoryMiB, cpus }) ?? Promise.resolve(false);
-  }
-
-  /** The tether binary next to the initramfs that holds it: its `files` mode runs on the host too. */
-  hostFileTool(): string {
-    return join(dirname(this.options.initrd), 'tether');
-  }
-
-  async createWritableDisk(path: string, sizeBytes: number): Promise<void> {
-    await formatExt4(path, sizeBytes);
-  }
-
-  createVolumeDisk(path: string, sizeBytes: number): Promise<void> {
-    return formatVolumeDisk(path, sizeBytes);
   }
 
   /**
@@ -265,7 +254,7 @@ export class QemuBackend implements Backend {
       const tether = new TetherClient(socket);
       vm = new QemuVm({ pid, socket, tether, qmpSocket: sockets.qmp, recordedExit: () => lastExit(files.log) });
       await withDeadline(tether.hello(Math.max(1, helloBy - Date.now())), helloBy, 'the container VM did not come up');
-      const config = this.tetherConfig(spec, disks, volumes.mounts);
+      const config = tetherConfig(spec, { layers: disks.filter((d) => d.serial.startsWith('l')).map((d) => d.serial), rw: 'rw', mounts: volumes.mounts });
       configured = true;
       // A clone that answered starts its process in the time a cold boot would have had.
       if (template) deadline = Date.now() + bootMs;
@@ -290,35 +279,6 @@ export class QemuBackend implements Backend {
       if (diedByItself) throw new Error(`QEMU exited during boot (${accel}): ${tail(files.qemuOutput)}`, { cause: err });
       throw new Error(`the container VM did not come up (${accel}): ${(err as Error).message}`, { cause: err });
     }
-  }
-
-  private tetherConfig(spec: ContainerVmSpec, disks: Array<{ serial: string }>, mounts: VolumeMount[]): ContainerConfig {
-    const env = spec.process.env.some((e) => e.startsWith('HOSTNAME=')) ? spec.process.env : [...spec.process.env, `HOSTNAME=${spec.hostname}`];
-    return {
-      id: spec.id,
-      hostname: spec.hostname,
-      domainname: spec.domainname,
-      now: Date.now(),
-      // Clones of one template start with the same RNG state; the tether reseeds the kernel with this.
-      seed: randomBytes(64).toString('base64'),
-      layers: disks.filter((d) => d.serial.startsWith('l')).map((d) => d.serial),
-      rw: 'rw',
-      cmd: spec.process.argv,
-      env,
-      workingDir: spec.process.workingDir,
-      user: spec.process.user,
-      groups: spec.process.groups ?? [],
-      tty: spec.process.tty,
-      openStdin: spec.process.openStdin,
-      rows: spec.process.rows ?? 24,
-      cols: spec.process.cols ?? 80,
-      hosts: spec.hosts ?? ['127.0.0.1\tlocalhost', '::1\tlocalhost ip6-localhost ip6-loopback', `127.0.1.1\t${spec.hostname}`],
-      dns: spec.dns?.servers ?? [],
-      dnsSearch: spec.dns?.search ?? [],
-      dnsOptions: spec.dns?.options ?? [],
-      mounts,
-      networks: guestNetworks(spec.nics ?? []),
-    };
   }
 
   /** The VM's taps go when the VM does. */
@@ -350,6 +310,12 @@ export class QemuBackend implements Backend {
       await this.networks?.releaseTaps(runtime.taps ?? []);
       return undefined;
     }
+  }
+
+  /** The VM's files in the container's directory; its taps went with it (releaseWhenGone). */
+  async teardown(_id: string, dir: string): Promise<void> {
+    const files = vmFiles(dir);
+    await Promise.all([files.runtime, files.log, files.console, files.qemuOutput, files.pid].map((f) => rm(f, { force: true })));
   }
 
   logPosition(dir: string): number {

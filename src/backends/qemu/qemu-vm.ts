@@ -1,12 +1,12 @@
 // One running container VM: the QEMU process (not our child after an engine restart) and the tether
-// connection. The VM counts as gone once the control channel closed and the process has left /proc.
+// connection (tether-vm/guest.ts does the guest's part). The VM counts as gone once the control channel
+// closed and the process has left /proc.
 import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import type { ArchiveWriteOptions, ExecProcessSpec, ExecSession, ExitStatus, GuestProcessList, PathStat, VmHandle, VmUsage } from '../../portlayer/backend.ts';
 import { processUsage } from './process-usage.ts';
-import { startExecSession } from './exec-session.ts';
-import { listProcesses, readArchive, statPath, writeArchive } from './archive-session.ts';
-import { TetherClient } from '../../tether/client.ts';
+import { TetherGuest } from '../tether-vm/guest.ts';
+import type { TetherClient } from '../../tether/client.ts';
 import { killQuietly, processGone } from './process-identity.ts';
 import { freezeVm, thawVm, vmFrozen } from './run-state.ts';
 
@@ -33,22 +33,21 @@ export interface QemuVmOptions {
 }
 
 export class QemuVm implements VmHandle {
+  /** The QEMU process: what Docker shows as State.Pid. */
   readonly pid: number;
   readonly exited: Promise<ExitStatus>;
-  private readonly tether: TetherClient;
+  private readonly guest: TetherGuest;
   private readonly socket: Socket;
   private readonly qmpSocket: string;
   private exit?: ExitStatus;
   private killed = false;
-  /** Session 0 is the container's process; exec sessions count up from 1. */
-  private nextSession = 1;
 
   constructor(options: QemuVmOptions) {
     this.pid = options.pid;
-    this.tether = options.tether;
+    this.guest = new TetherGuest(options.tether);
     this.socket = options.socket;
     this.qmpSocket = options.qmpSocket;
-    this.tether.on('exit', (e: { session: number; code: number }) => {
+    options.tether.on('exit', (e: { session: number; code: number }) => {
       if (e.session === 0) this.exit = { code: e.code };
     });
     this.exited = new Promise<ExitStatus>((resolve) => {
@@ -64,50 +63,52 @@ export class QemuVm implements VmHandle {
     });
   }
 
+  get reportedPid(): number {
+    return this.pid;
+  }
+
   stdin(data: Buffer): void {
-    this.tether.stdin(0, data);
+    this.guest.stdin(data);
   }
 
   closeStdin(): void {
-    this.tether.closeStdin(0);
+    this.guest.closeStdin();
   }
 
   signal(signo: number): void {
-    this.tether.signal(0, signo);
+    this.guest.signal(signo);
   }
 
   resize(rows: number, cols: number): void {
-    this.tether.resize(0, rows, cols);
+    this.guest.resize(rows, cols);
   }
 
   updateHosts(lines: string[]): void {
-    this.tether.hosts(lines);
+    this.guest.updateHosts(lines);
   }
 
-  usage(): VmUsage {
+  async usage(): Promise<VmUsage> {
     return processUsage(this.pid);
   }
 
   exec(spec: ExecProcessSpec): Promise<ExecSession> {
-    return startExecSession(this.tether, this.nextSession++, spec);
+    return this.guest.exec(spec);
   }
 
-  // File requests take session numbers from the same counter as exec sessions: the tether keeps
-  // both in one namespace.
   processes(): Promise<GuestProcessList> {
-    return listProcesses(this.tether, this.nextSession++);
+    return this.guest.processes();
   }
 
   statPath(path: string): Promise<PathStat> {
-    return statPath(this.tether, this.nextSession++, path);
+    return this.guest.statPath(path);
   }
 
   readArchive(path: string): Promise<{ stat: PathStat; tar: Readable }> {
-    return readArchive(this.tether, this.nextSession++, path);
+    return this.guest.readArchive(path);
   }
 
   writeArchive(path: string, tar: Readable, options: ArchiveWriteOptions): Promise<void> {
-    return writeArchive(this.tether, this.nextSession++, path, tar, options);
+    return this.guest.writeArchive(path, tar, options);
   }
 
   pause(): Promise<void> {
@@ -118,7 +119,7 @@ export class QemuVm implements VmHandle {
     await thawVm(this.qmpSocket);
     // The guest's clock stood still while it was frozen (the tether sets it from the host's only at
     // start); it is told the time again as soon as it runs.
-    this.tether.clock(Date.now());
+    this.guest.setClock();
   }
 
   isPaused(): Promise<boolean> {

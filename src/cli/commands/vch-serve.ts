@@ -103,7 +103,7 @@ export async function vchServe(argv: string[]): Promise<void> {
     // Names this VCH's bridges and taps; BONNEVILLE_NETWORKS=0 leaves containers with loopback only.
     vchId: process.env.BONNEVILLE_NETWORKS === '0' ? undefined : vchIdentity(datastore),
   });
-  const images = new DiskImageStore({ root: join(datastore, 'images') });
+  const images = new DiskImageStore({ root: join(datastore, 'images'), disks: backend.disks });
   const tcp = values['tls-listen'] ? await tlsListener(datastore, values['tls-listen'], values) : undefined;
   const engine = await startEngine({
     name,

@@ -36,7 +36,7 @@ export function inspectImage(image: ImageRecord): Record<string, unknown> {
     Variant: c.variant,
     Os: c.os,
     Size: image.size,
-    GraphDriver: { Name: 'vm-disk', Data: { LayerDisks: image.layers.map((l) => l.diskPath).join(':') } },
+    GraphDriver: { Name: 'vm-disk', Data: { LayerDisks: image.layers.map((l) => l.disk).join(':') } },
     RootFS: { Type: 'layers', Layers: c.rootfs.diff_ids },
     Metadata: { LastTagTime: image.stored },
   };

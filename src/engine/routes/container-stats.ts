@@ -43,9 +43,11 @@ function statsBody(id: string, name: string, now: Sample, before?: Sample): Reco
 export async function statsHandler(b: ContainerRoutesBackend, ctx: RequestContext): Promise<void> {
   const container = b.containers.get(ctx.params.id);
   const { id } = container.record;
-  const sample = (): Sample => {
-    const current = b.containers.usage(id);
-    return { at: new Date().toISOString(), usage: current?.usage, limitBytes: current?.limitBytes ?? 0 };
+  const sample = async (): Promise<Sample> => {
+    // Taken before the backend is asked: the time the figures belong to.
+    const at = new Date().toISOString();
+    const current = await b.containers.usage(id);
+    return { at, usage: current?.usage, limitBytes: current?.limitBytes ?? 0 };
   };
   const stream = queryBool(ctx.query, 'stream', true);
   const oneShot = queryBool(ctx.query, 'one-shot');
@@ -56,12 +58,12 @@ export async function statsHandler(b: ContainerRoutesBackend, ctx: RequestContex
     const timer = setTimeout(resolve, INTERVAL_MS);
     closed.signal.addEventListener('abort', () => { clearTimeout(timer); resolve(); }, { once: true });
   });
-  let before = sample();
+  let before = await sample();
   if (!stream) {
     // A single answer still carries a CPU delta, as dockerd's does, unless the client asked for one shot.
     if (!oneShot && before.usage) {
       await wait();
-      const now = sample();
+      const now = await sample();
       ctx.res.end(JSON.stringify(statsBody(id, container.record.spec.name, now, before)) + '\n');
     } else {
       ctx.res.end(JSON.stringify(statsBody(id, container.record.spec.name, before)) + '\n');
@@ -72,7 +74,7 @@ export async function statsHandler(b: ContainerRoutesBackend, ctx: RequestContex
   while (!closed.signal.aborted) {
     await wait();
     if (closed.signal.aborted) break;
-    const now = sample();
+    const now = await sample();
     ctx.res.write(JSON.stringify(statsBody(id, b.containers.get(id).record.spec.name, now, before)) + '\n');
     before = now;
   }

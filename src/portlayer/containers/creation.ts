@@ -6,9 +6,10 @@ import { invalid, notFound } from '../errors.ts';
 import { generateName, validateName } from './names.ts';
 import { initialState } from './model.ts';
 import type { ContainerRecord, ContainerSpec, ContainerView } from './model.ts';
-import { liveContainer, view, writableDiskOf } from './live-container.ts';
+import { liveContainer, view } from './live-container.ts';
 import type { LiveContainer } from './live-container.ts';
 import type { HostContext } from './context.ts';
+import { tearDownContainer } from './teardown.ts';
 
 const WRITABLE_DISK_BYTES = 8 * 1024 ** 3;
 
@@ -30,7 +31,7 @@ export async function createContainer(spec: ContainerSpec, deps: CreationDeps): 
     id,
     created: new Date().toISOString(),
     imageId: image.id,
-    layerDisks: image.layers.map((l) => l.diskPath),
+    layerDisks: image.layers.map((l) => l.disk),
     ...(attached.mounts.length > 0 ? { mounts: attached.mounts } : {}),
     spec: { ...spec, name, hostname: spec.hostname || id.slice(0, 12) },
   };
@@ -39,8 +40,7 @@ export async function createContainer(spec: ContainerSpec, deps: CreationDeps): 
   try {
     live.refuseTakenName(name);
     dir = store.createDir(id);
-    entry = liveContainer(record, initialState(), dir);
-    await deps.backend.createWritableDisk(writableDiskOf(entry), WRITABLE_DISK_BYTES);
+    entry = liveContainer(record, initialState(), dir, await deps.backend.disks.createContainerDisk(dir, WRITABLE_DISK_BYTES));
     store.saveState(id, entry.state);
     store.saveRecord(record);
     // After the record, and visible: the networks' endpoints name a container that exists, and
@@ -51,7 +51,7 @@ export async function createContainer(spec: ContainerSpec, deps: CreationDeps): 
     }
   } catch (err) {
     live.delete(id);
-    if (dir) store.remove(id);
+    if (dir) await tearDownContainer(deps.backend, store, id, deps.backend.disks.containerDisk(dir));
     attached.release();
     deps.volumes.removeAnonymous(attached.mounts);
     throw err;

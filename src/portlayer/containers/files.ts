@@ -1,9 +1,8 @@
 // A container's files and processes from outside (`docker cp`, `docker top`). While the container
-// runs, the guest does the work (its tether); while it is stopped, the host does, on the container's
-// disks mounted here — read-only for reading, through a read-write overlay for writing — with the
-// backend's host file tool, the same code as in the guest.
+// runs, the guest does the work (its tether); while it is stopped, the backend's disk store does, on
+// the container's disks (DiskStore.files, an optional capability: without it, 501).
 //
-// In the stopped case the container's volumes are shown at their targets too (container-view.ts),
+// In the stopped case the container's volumes are shown at their targets too,
 // except a volume another running container has attached: a path that reaches into it is refused
 // (409) rather than read from a disk a guest is writing, or from the directory the volume hides.
 import { tmpdir } from 'node:os';
@@ -12,14 +11,13 @@ import type { Readable } from 'node:stream';
 import type { ArchiveWriteOptions, GuestProcessList, PathStat } from '../backend.ts';
 import { PortLayerError, conflict, errorKind } from '../errors.ts';
 import type { ContainerService, FilesAccess } from './service.ts';
-import { withContainerView } from '../images/container-view.ts';
-import { hostRead, hostStat, hostWrite } from './host-files.ts';
+import type { ContainerDisks, StoppedContainerFiles } from '../disks.ts';
 
 export interface ContainerFilesOptions {
   containers: ContainerService;
-  /** The backend's host file tool; absent: stopped containers' files are out of reach. */
-  hostTool?: string;
-  /** Where the mounts go; the system's temp directory by default. */
+  /** The disk store's access to stopped containers' files; absent: out of reach (501). */
+  stoppedFiles?: StoppedContainerFiles;
+  /** Scratch space for the disk store; the system's temp directory by default. */
   tmpDir?: string;
 }
 
@@ -42,7 +40,7 @@ export class ContainerFiles {
   stat(ref: string, path: string): Promise<PathStat> {
     return this.withFiles(ref, path, (access) => {
       if (access.vm) return access.vm.statPath(path);
-      return this.onDisks(access, path, false, (root, tool) => hostStat(tool, root, path));
+      return this.onDisks(access, path, (files, disks) => files.stat(disks, path, this.tmpDir()));
     });
   }
 
@@ -53,25 +51,15 @@ export class ContainerFiles {
         const { stat, tar } = await access.vm.readArchive(path);
         return deliver(stat, tar);
       }
-      return this.onDisks(access, path, false, async (root, tool) => {
-        const { stat, tar, done } = await hostRead(tool, root, path);
-        try {
-          await deliver(stat, tar);
-        } finally {
-          // A client gone early: the tool is stopped (closing its output kills it) before the unmount.
-          tar.destroy();
-          await done.catch(() => undefined);
-        }
-        await done;
-      });
+      return this.onDisks(access, path, (files, disks) => files.read(disks, path, this.tmpDir(), deliver));
     });
   }
 
   write(ref: string, path: string, tar: Readable, options: ArchiveWriteOptions): Promise<void> {
     return this.withFiles(ref, path, async (access) => {
       if (access.vm) return access.vm.writeArchive(path, tar, options);
-      return this.onDisks(access, path, true,
-        (root, tool) => hostWrite(tool, root, path, tar, { ...options, user: access.record.spec.process.user }));
+      return this.onDisks(access, path,
+        (files, disks) => files.write(disks, path, tar, { ...options, user: access.record.spec.process.user }, this.tmpDir()));
     });
   }
 
@@ -87,9 +75,9 @@ export class ContainerFiles {
     }
   }
 
-  /** The stopped container's filesystem with its volumes, as its process sees it, for the host file tool. */
-  private onDisks<T>(access: StoppedAccess, path: string, writable: boolean, use: (root: string, tool: string) => Promise<T>): Promise<T> {
-    const tool = this.tool();
+  /** The stopped container's disks with the volumes it may show, for the disk store's file access. */
+  private onDisks<T>(access: StoppedAccess, path: string, use: (files: StoppedContainerFiles, disks: ContainerDisks) => Promise<T>): Promise<T> {
+    const files = this.stoppedFiles();
     const volumes = [];
     for (const mount of access.record.mounts ?? []) {
       const holder = access.volumesInUse.get(mount.volume);
@@ -100,13 +88,12 @@ export class ContainerFiles {
         throw conflict(`${mount.target} is volume "${mount.volume}", which running container "${holder}" has attached: copy through that container (docker cp ${holder}:PATH) or stop it first`);
       }
     }
-    return withContainerView({ layerDisks: access.layerDisks, writableDisk: access.writableDisk, volumes, writable, tmpDir: this.tmpDir() },
-      (root) => use(root, tool));
+    return use(files, { layerDisks: access.layerDisks, writableDisk: access.writableDisk, volumes });
   }
 
-  private tool(): string {
-    if (!this.options.hostTool) throw new PortLayerError('NotImplemented', 'this VCH cannot reach the files of a stopped container');
-    return this.options.hostTool;
+  private stoppedFiles(): StoppedContainerFiles {
+    if (!this.options.stoppedFiles) throw new PortLayerError('NotImplemented', "this VCH's backend cannot reach the files of a stopped container: start it first");
+    return this.options.stoppedFiles;
   }
 
   private tmpDir(): string {

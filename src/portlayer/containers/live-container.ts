@@ -1,7 +1,7 @@
 // The live object of the three shapes (model.ts has the other two): one container as this engine holds it
 // in memory — its saved record and state, plus the VM, the pending work and the timers that die with the engine.
-import { join } from 'node:path';
 import type { ExitStatus, VmHandle } from '../backend.ts';
+import type { DiskRef } from '../disks.ts';
 import type { ContainerRecord, ContainerState, ContainerView } from './model.ts';
 import { PendingStdin } from './pending-stdin.ts';
 import type { HealthMonitor } from './health.ts';
@@ -10,6 +10,8 @@ export interface LiveContainer {
   record: ContainerRecord;
   state: ContainerState;
   dir: string;
+  /** The container's writable disk, as the backend's disk store names it. */
+  writableDisk: DiskRef;
   vm?: VmHandle;
   /** Set while a start is booting the VM: a second start or a remove must wait for it. */
   starting?: Promise<void>;
@@ -24,8 +26,8 @@ export interface LiveContainer {
   filesBusy?: Promise<void>;
 }
 
-export function liveContainer(record: ContainerRecord, state: ContainerState, dir: string): LiveContainer {
-  return { record, state, dir, stdin: new PendingStdin(), restartDelayMs: 0 };
+export function liveContainer(record: ContainerRecord, state: ContainerState, dir: string, writableDisk: DiskRef): LiveContainer {
+  return { record, state, dir, writableDisk, stdin: new PendingStdin(), restartDelayMs: 0 };
 }
 
 export function view(entry: LiveContainer): ContainerView {
@@ -42,6 +44,6 @@ export function isActive(entry: LiveContainer): boolean {
   return entry.vm !== undefined || entry.starting !== undefined;
 }
 
-export function writableDiskOf(entry: LiveContainer): string {
-  return join(entry.dir, 'rw.ext4');
+export function writableDiskOf(entry: LiveContainer): DiskRef {
+  return entry.writableDisk;
 }

@@ -50,6 +50,7 @@ export type ContainerStatus = 'created' | 'running' | 'exited' | 'dead' | 'remov
 
 export interface ContainerState {
   status: ContainerStatus;
+  /** Docker's State.Pid: what the backend reported for the running VM (VmHandle.reportedPid), 0 when none; never used as a host process. */
   pid: number;
   exitCode: number;
   error: string;

@@ -1,5 +1,5 @@
 // The volume rules of a container that need the other containers: what --volumes-from inherits, and
-// whether a start would put one ext4 disk under two running VMs with a writer among them (the guests'
+// whether a start would put one disk under two running VMs with a writer among them (the guests'
 // filesystems would corrupt it; read-only everywhere is safe).
 import { conflict, invalid } from '../errors.ts';
 import type { ContainerMount, MountRequest } from '../volumes/model.ts';

@@ -8,27 +8,28 @@ import type { HostContext } from './context.ts';
 export interface RecoveryDeps extends Pick<HostContext, 'store' | 'live' | 'backend' | 'networking'> {
   watch(entry: LiveContainer, vm: VmHandle): void;
   recordExit(entry: LiveContainer, exit: ExitStatus): void;
-  removeNow(entry: LiveContainer): void;
+  removeNow(entry: LiveContainer): Promise<void>;
 }
 
 export async function recoverContainers(deps: RecoveryDeps): Promise<void> {
   const { store, live, backend, networking } = deps;
   for (const { record, state } of store.load()) {
     // A backoff the last engine was in is over: startPerPolicy decides afresh.
-    const entry = liveContainer(record, { ...state, restarting: false }, store.dirOf(record.id));
+    const entry = liveContainer(record, { ...state, restarting: false }, store.dirOf(record.id), backend.disks.containerDisk(store.dirOf(record.id)));
     live.add(entry);
     const vm = await backend.adopt(record.id, entry.dir);
     if (state.status === 'removing') {
       // A removal the last engine did not finish: finish it.
       if (vm) await vm.kill();
-      deps.removeNow(entry);
+      // Should the teardown fail again, the record stays 'removing' for the next start to retry.
+      await deps.removeNow(entry).catch(() => undefined);
     } else if (state.status !== 'running') {
       // A VM whose start the last engine never recorded (it died mid-boot): nobody asked for it.
       if (vm) await vm.kill();
       networking?.stopped(record.id);
     } else if (vm) {
       // A pause outlives the engine: the hypervisor's word counts, not what was saved.
-      const paused = await vm.isPaused().catch(() => false);
+      const paused = backend.capabilities.pause && vm.isPaused ? await vm.isPaused().catch(() => false) : false;
       if (paused !== (state.paused === true)) {
         entry.state = { ...entry.state, paused };
         store.saveState(record.id, entry.state);

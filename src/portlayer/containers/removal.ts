@@ -1,13 +1,15 @@
 // `docker rm`: the state saved as 'removing' first (an engine restart finishes the job), the VM killed,
-// then the directory, the network endpoints and — on request — the anonymous volumes go.
+// then what the backend keeps (teardown.ts), the directory, the network endpoints and — on request —
+// the anonymous volumes go.
 import type { EventEmitter } from 'node:events';
 import { conflict } from '../errors.ts';
 import type { LiveContainer } from './live-container.ts';
 import type { ContainerContext, HostContext } from './context.ts';
 import type { RestartScheduler } from './restart-scheduler.ts';
 import { filesSettled } from './files-lock.ts';
+import { tearDownContainer } from './teardown.ts';
 
-export interface RemovalDeps extends ContainerContext, Pick<HostContext, 'networking' | 'volumes'> {
+export interface RemovalDeps extends ContainerContext, Pick<HostContext, 'networking' | 'volumes' | 'backend'> {
   /** The container service's emitter: 'removed' is emitted here. */
   events: EventEmitter;
   restarts: RestartScheduler;
@@ -37,20 +39,31 @@ export class ContainerRemoval {
       await vm.kill();
       await vm.exited;
     }
-    this.removeNow(entry, options.volumes === true);
+    await this.removeNow(entry, options.volumes === true);
   }
 
-  /** Forgets the container at once (its VM, if any, is gone or going); a second call does nothing. */
-  removeNow(entry: LiveContainer, removeVolumes = false): void {
+  /**
+   * Forgets the container at once (its VM, if any, is gone or going) and tears down what it had; a
+   * second call does nothing. Rejects when the teardown failed: the record stays, saved as 'removing',
+   * and the next engine start finishes it.
+   */
+  async removeNow(entry: LiveContainer, removeVolumes = false): Promise<void> {
     const { live, store, networking } = this.deps;
     this.deps.restarts.cancel(entry);
     entry.health?.stop();
     if (!live.delete(entry.record.id)) return;
-    store.remove(entry.record.id);
-    networking?.removed(entry.record.id);
-    this.deps.announce(entry, 'destroy');
-    this.deps.events.emit('removed', entry.record.id);
-    // After the container is gone, so that it no longer counts as a user.
-    if (removeVolumes) this.deps.volumes.removeAnonymous(entry.record.mounts ?? []);
+    try {
+      if (entry.state.status !== 'removing') {
+        entry.state = { ...entry.state, status: 'removing' };
+        store.saveState(entry.record.id, entry.state);
+      }
+      await tearDownContainer(this.deps.backend, store, entry.record.id, entry.writableDisk);
+    } finally {
+      networking?.removed(entry.record.id);
+      this.deps.announce(entry, 'destroy');
+      this.deps.events.emit('removed', entry.record.id);
+      // After the container is gone, so that it no longer counts as a user.
+      if (removeVolumes) this.deps.volumes.removeAnonymous(entry.record.mounts ?? []);
+    }
   }
 }

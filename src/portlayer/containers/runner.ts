@@ -44,7 +44,7 @@ export class ContainerRunner {
       this.admit(entry, active);
     } catch (err) {
       // As for any failed start: a container meant to go away when it ends does not linger.
-      if (entry.record.spec.autoRemove) this.deps.removal.removeNow(entry, true);
+      if (entry.record.spec.autoRemove) this.autoRemove(entry);
       throw err;
     }
     entry.starting = this.boot(entry).finally(() => { entry.starting = undefined; });
@@ -77,7 +77,7 @@ export class ContainerRunner {
       networking?.stopped(record.id);
       const failure = startFailure(err);
       this.recordExit(entry, failure.exit);
-      if (record.spec.autoRemove) this.deps.removal.removeNow(entry, true);
+      if (record.spec.autoRemove) this.autoRemove(entry);
       throw failure.error;
     }
     entry.state = runningState(entry.state, vm, record.spec.healthcheck !== undefined);
@@ -98,9 +98,15 @@ export class ContainerRunner {
       entry.stdin.detach();
       this.deps.networking?.stopped(entry.record.id);
       this.recordExit(entry, exit);
-      if (entry.record.spec.autoRemove) this.deps.removal.removeNow(entry, true);
+      if (entry.record.spec.autoRemove) this.autoRemove(entry);
       else this.deps.restarts.afterExit(entry);
     });
+  }
+
+  /** --rm: the container goes when its process ends (or fails to start). */
+  private autoRemove(entry: LiveContainer): void {
+    // A teardown that fails leaves the record saved as 'removing': the next engine start finishes it.
+    this.deps.removal.removeNow(entry, true).catch(() => undefined);
   }
 
   recordExit(entry: LiveContainer, exit: ExitStatus): void {

@@ -2,7 +2,6 @@
 // state change saved before it is acknowledged, so that an engine restart finds what the user last saw.
 // Each public method is a short recipe; the concerns it draws on live in their own modules.
 import { EventEmitter } from 'node:events';
-import { statSync } from 'node:fs';
 import type { Backend, ExitStatus, VmHandle, VmUsage } from '../backend.ts';
 import type { ImageStore } from '../images/types.ts';
 import { conflict, notModified } from '../errors.ts';
@@ -24,7 +23,7 @@ import { waitFor } from './wait.ts';
 import type { WaitCondition } from './wait.ts';
 import { shapeOf } from './vm-boot.ts';
 import type { VmShape } from './vm-boot.ts';
-import { pause, unpause } from './pausing.ts';
+import { pause, pauseUnsupported, unpause } from './pausing.ts';
 import { kill, stop } from './stopping.ts';
 import type { StoppingDeps } from './stopping.ts';
 import { ContainerVolumes } from './container-volumes.ts';
@@ -129,11 +128,18 @@ export class ContainerService {
 
   /** `docker pause`: the VM's CPUs stop; its process, memory and connections stay. */
   async pause(ref: string): Promise<void> {
+    this.refuseWithoutPause();
     return pause(this.live.find(ref), this.signalling);
   }
 
   async unpause(ref: string): Promise<void> {
+    this.refuseWithoutPause();
     return unpause(this.live.find(ref), this.signalling);
+  }
+
+  private refuseWithoutPause(): void {
+    const { backend } = this.options;
+    if (!backend.capabilities.pause) throw pauseUnsupported(backend.info().name);
   }
 
   /** Sends the stop signal, then SIGKILL after the timeout (seconds; negative waits for ever). */
@@ -232,19 +238,15 @@ export class ContainerService {
   }
 
   /** What the container's VM costs now, and its memory limit; undefined when it is not running. */
-  usage(ref: string): { usage: VmUsage; limitBytes: number } | undefined {
+  async usage(ref: string): Promise<{ usage: VmUsage; limitBytes: number } | undefined> {
     const entry = this.live.find(ref);
     if (!entry.vm) return undefined;
-    return { usage: entry.vm.usage(), limitBytes: shapeOf(entry.record.spec, this.vmDefaults).memoryMiB * 1024 ** 2 };
+    return { usage: await entry.vm.usage(), limitBytes: shapeOf(entry.record.spec, this.vmDefaults).memoryMiB * 1024 ** 2 };
   }
 
   /** Bytes the container's writable disk takes on its store (sparse: what its writes cost). */
   writableBytes(ref: string): number {
-    try {
-      return statSync(writableDiskOf(this.live.find(ref))).blocks * 512;
-    } catch {
-      return 0;
-    }
+    return this.options.backend.disks.allocatedBytes(writableDiskOf(this.live.find(ref)));
   }
 
   /** Whether the container's process is running now (or its VM is booting). */

@@ -7,7 +7,7 @@ export function runningState(state: ContainerState, vm: VmHandle, hasHealthcheck
   return {
     ...state,
     status: 'running',
-    pid: vm.pid,
+    pid: vm.reportedPid,
     exitCode: 0,
     error: '',
     startedAt: new Date().toISOString(),

@@ -1,4 +1,4 @@
-// Runs the few host tools the store needs (mke2fs, tar, setfattr, debugfs) and reports their stderr on failure.
+// Runs the few host tools the store needs (tar, setfattr, mknod; the qemu disk store's mke2fs and debugfs) and reports their stderr on failure.
 
 import { spawn } from 'node:child_process';
 

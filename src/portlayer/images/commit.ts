@@ -5,14 +5,12 @@ import { join } from 'node:path';
 import { digestOfStream } from './digest.ts';
 import { applyChange } from './import.ts';
 import { normaliseTag } from './references.ts';
-import { writeChangesLayer } from './container-changes.ts';
-import { withContainerFilesystem } from './container-filesystem.ts';
-import type { ContainerFilesystemRequest } from './container-filesystem.ts';
+import type { FilesystemDisks } from '../disks.ts';
 import type { ImageConfigDocument, ImageRuntimeConfig } from './types.ts';
 import type { ImageToLoad } from './tarball.ts';
 
 export interface CommitRequest {
-  filesystem: Omit<ContainerFilesystemRequest, 'tmpDir'>;
+  filesystem: FilesystemDisks;
   /** The image the container was created from. */
   parent: ImageConfigDocument;
   /** The container's effective runtime config (image defaults applied), the base of the new image's. */
@@ -28,30 +26,29 @@ export interface CommitRequest {
 }
 
 /**
- * Builds the image to store. The new layer's tarball is written into `workDir` (the caller removes
- * it once stored); the layers below it are the parent's, already in the store.
+ * Builds the image to store. The new layer's tarball is written into `workDir` by `writeChanges` (the
+ * disk store's reading of the container's changes; the caller removes it once stored); the layers below
+ * it are the parent's, already in the store.
  */
-export async function commitContainer(request: CommitRequest, workDir: string, parentLayerFile: (diffId: string) => string): Promise<ImageToLoad> {
+export async function commitContainer(request: CommitRequest, workDir: string, writeChanges: (out: string) => Promise<void>, parentLayerFile: (diffId: string) => string): Promise<ImageToLoad> {
   const layer = join(workDir, 'changes.tar');
-  return withContainerFilesystem({ ...request.filesystem, tmpDir: workDir }, async (fs) => {
-    await writeChangesLayer(fs.upper, layer, fs.scratch);
-    const diffId = await digestOfStream(createReadStream(layer));
-    const config: ImageRuntimeConfig = { ...request.containerConfig, ...request.overrides };
-    for (const change of request.changes ?? []) applyChange(config, change);
-    const created = new Date().toISOString();
-    const document: ImageConfigDocument = {
-      ...request.parent,
-      created,
-      author: request.author ?? '',
-      config,
-      rootfs: { type: 'layers', diff_ids: [...request.parent.rootfs.diff_ids, diffId] },
-      history: [...(request.parent.history ?? []), { created, created_by: request.createdBy, comment: request.comment ?? '', author: request.author || undefined }],
-    };
-    return {
-      configBytes: Buffer.from(JSON.stringify(document)),
-      layerFiles: [...request.parent.rootfs.diff_ids.map(parentLayerFile), layer],
-      repoTags: request.reference ? [normaliseTag(request.reference)] : [],
-      repoDigests: [],
-    };
-  });
+  await writeChanges(layer);
+  const diffId = await digestOfStream(createReadStream(layer));
+  const config: ImageRuntimeConfig = { ...request.containerConfig, ...request.overrides };
+  for (const change of request.changes ?? []) applyChange(config, change);
+  const created = new Date().toISOString();
+  const document: ImageConfigDocument = {
+    ...request.parent,
+    created,
+    author: request.author ?? '',
+    config,
+    rootfs: { type: 'layers', diff_ids: [...request.parent.rootfs.diff_ids, diffId] },
+    history: [...(request.parent.history ?? []), { created, created_by: request.createdBy, comment: request.comment ?? '', author: request.author || undefined }],
+  };
+  return {
+    configBytes: Buffer.from(JSON.stringify(document)),
+    layerFiles: [...request.parent.rootfs.diff_ids.map(parentLayerFile), layer],
+    repoTags: request.reference ? [normaliseTag(request.reference)] : [],
+    repoDigests: [],
+  };
 }

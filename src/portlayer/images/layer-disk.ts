@@ -1,4 +1,4 @@
-// One layer blob → one verified ext4 disk image. The blob is decompressed (gzip/zstd/plain by magic),
+// One layer blob → one verified layer disk (the backend's disk store makes it from the unpacked files). The blob is decompressed (gzip/zstd/plain by magic),
 // digested and unpacked in a single pass — while it is still downloading, when it is — and the disk
 // is only built once the blob is verified and the digest of the uncompressed tar equals the diff_id
 // the image config promises.
@@ -10,7 +10,7 @@ import { pipeline, type Readable } from 'node:stream';
 import { decompressing, detectCompression, fileCompression, type Compression } from './compression.ts';
 import { DigestingStream } from './digest.ts';
 import { ImageStoreError, invalidParameter } from './errors.ts';
-import { makeExt4Image } from './ext4-image.ts';
+import type { DiskStore } from '../disks.ts';
 import { extractLayer, type ExtractedContent } from './layer-extract.ts';
 import { IGNORE_PHASES, timed, type PhaseRecorder } from './phase-times.ts';
 import type { LayerStaging } from './staging.ts';
@@ -51,10 +51,10 @@ export interface BuildOptions {
 }
 
 /**
- * Builds `diskPath` from `blob`, using `workDir` (which the caller owns and removes) for the unpacked
- * files unless they fit on tmpfs. Throws InvalidParameter when the content does not match `diffId`.
+ * Builds the layer's disk in `workDir` (which the caller owns, renames into place or removes) from `blob`,
+ * unpacking its files there unless they fit on tmpfs. Throws InvalidParameter when the content does not match `diffId`.
  */
-export async function buildLayerDisk(blob: LayerBlob, diffId: string, workDir: string, diskPath: string, options: BuildOptions = {}): Promise<BuiltLayerDisk> {
+export async function buildLayerDisk(blob: LayerBlob, diffId: string, workDir: string, disks: DiskStore, options: BuildOptions = {}): Promise<BuiltLayerDisk> {
   const record = options.record ?? IGNORE_PHASES;
   const what = `layer ${diffId}`;
   const staged = await options.staging?.take(workDir, blob.sizeHint);
@@ -78,7 +78,7 @@ export async function buildLayerDisk(blob: LayerBlob, diffId: string, workDir: s
     if (unpacked.tarDigest !== diffId) {
       throw invalidParameter(`${what}: content does not match its diff_id (the uncompressed tar digests to ${unpacked.tarDigest})`);
     }
-    await makeExt4Image(rootfs, diskPath, unpacked.content, (phase, ms) => record(diffId, phase, ms));
+    await disks.importLayer({ files: rootfs, content: unpacked.content, dir: workDir, record: (phase, ms) => record(diffId, phase, ms) });
     return { size: unpacked.content.contentBytes, tarSize: unpacked.tarSize, blobDigest: verifiedBlob.digest, blobSize: verifiedBlob.size, compression: unpacked.compression };
   } finally {
     await timed(record, diffId, 'cleanup', () => rm(rootfs, { recursive: true, force: true }));

@@ -1,4 +1,4 @@
-// Unpacks one layer tar into a directory, as root, ready for `mke2fs -d`:
+// Unpacks one layer tar into a directory, as root, ready for the disk store to make a disk of it (DiskStore.importLayer):
 // ownership, modes, times, symlinks, hard links and device nodes are kept; OCI whiteouts become
 // overlayfs ones (".wh.NAME" → char device 0:0 "NAME"; ".wh..wh..opq" → trusted.overlay.opaque=y).
 //
@@ -25,7 +25,7 @@ const OPAQUE_MARKER = '.wh..wh..opq';
 /** O_EXCL also refuses a symlink at the name; O_NOFOLLOW says so twice. */
 const CREATE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
 
-/** What was written, for sizing the ext4 image that will hold it. */
+/** What was written, for sizing the disk that will hold it (the disk store's LayerContent). */
 export interface ExtractedContent {
   /** Bytes of regular-file content (hard links counted once). */
   contentBytes: number;

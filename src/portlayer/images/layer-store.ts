@@ -1,5 +1,6 @@
 // The shared layer pool: one directory per diff_id, built once and never changed. A layer becomes
-// visible only by renaming a finished directory (disk + metadata, both flushed) out of tmp/.
+// visible only by renaming a finished directory (disk + metadata, both flushed) out of tmp/. The disk
+// in it is the backend disk store's (DiskStore.importLayer / layerDisk).
 
 import { closeSync, existsSync, fsyncSync, openSync, readdirSync, readFileSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
@@ -7,9 +8,10 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { digestHex, isSha256Digest } from './digest.ts';
 import { buildLayerDisk, type BuildOptions, type BuiltLayerDisk, type LayerBlob } from './layer-disk.ts';
-import { LAYER_BLOBS_DIR, LAYER_DISK_FILE, LAYER_METADATA_FILE, layerDir, type BlobMetadata, type LayerMetadata, type StoreLayout } from './layout.ts';
+import { LAYER_BLOBS_DIR, LAYER_METADATA_FILE, layerDir, type BlobMetadata, type LayerMetadata, type StoreLayout } from './layout.ts';
 import { dockerLayerMediaType } from './media-types.ts';
 import type { LayerRecord } from './types.ts';
+import type { DiskStore } from '../disks.ts';
 
 /** How to keep the blob a layer was built from: the media type it came with and where from. */
 export interface BlobToKeep {
@@ -29,9 +31,11 @@ export class LayerStore {
   readonly building = new Map<string, Promise<LayerRecord>>();
 
   private readonly buildOptions: BuildOptions;
+  private readonly disks: DiskStore;
 
-  constructor(layout: StoreLayout, build: BuildOptions = {}) {
+  constructor(layout: StoreLayout, disks: DiskStore, build: BuildOptions = {}) {
     this.layout = layout;
+    this.disks = disks;
     this.buildOptions = build;
   }
 
@@ -45,7 +49,7 @@ export class LayerStore {
     } catch {
       return undefined;
     }
-    const record: LayerRecord = { diffId, diskPath: join(dir, LAYER_DISK_FILE), size: metadata.size };
+    const record: LayerRecord = { diffId, disk: this.disks.layerDisk(dir), size: metadata.size };
     this.records.set(diffId, record);
     return record;
   }
@@ -127,16 +131,17 @@ export class LayerStore {
     } catch {
       return;
     }
+    // The disk is the disk store's to destroy (qemu: a file in the directory; elsewhere perhaps not).
+    await this.disks.destroyDisk(this.disks.layerDisk(doomed));
     await rm(doomed, { recursive: true, force: true });
   }
 
   private async build(diffId: string, blob: LayerBlob, keep?: BlobToKeep): Promise<LayerRecord> {
     const workDir = await mkdtemp(join(this.layout.tmpDir, `layer-${digestHex(diffId, 'diff_id').slice(0, 12)}-`));
     try {
-      const diskPath = join(workDir, LAYER_DISK_FILE);
-      const built = await buildLayerDisk(blob, diffId, workDir, diskPath, this.buildOptions);
+      const built = await buildLayerDisk(blob, diffId, workDir, this.disks, this.buildOptions);
       const start = performance.now();
-      const record = await this.commit(diffId, workDir, diskPath, blob.path, built, keep);
+      const record = await this.commit(diffId, workDir, blob.path, built, keep);
       this.buildOptions.record?.(diffId, 'commit', performance.now() - start);
       return record;
     } finally {
@@ -145,8 +150,8 @@ export class LayerStore {
   }
 
   /** Metadata and kept blob next to the disk, everything flushed, then the rename that publishes it. */
-  private async commit(diffId: string, workDir: string, diskPath: string, blobPath: string, built: BuiltLayerDisk, keep?: BlobToKeep): Promise<LayerRecord> {
-    await chmod(diskPath, 0o400); // shared by every image and container using it: never written; root's alone
+  private async commit(diffId: string, workDir: string, blobPath: string, built: BuiltLayerDisk, keep?: BlobToKeep): Promise<LayerRecord> {
+    // The disk is in place already, read-only and flushed (importLayer).
     if (keep && isSha256Digest(built.blobDigest)) {
       const blobsDir = join(workDir, LAYER_BLOBS_DIR);
       await mkdir(blobsDir, { mode: 0o700 });
@@ -164,7 +169,7 @@ export class LayerStore {
     }
     const metadata: LayerMetadata = { diffId, size: built.size, created: new Date().toISOString(), tarSize: built.tarSize };
     await writeFile(join(workDir, LAYER_METADATA_FILE), `${JSON.stringify(metadata, null, 2)}\n`, { mode: 0o600 });
-    for (const file of [diskPath, join(workDir, LAYER_METADATA_FILE), workDir]) syncPath(file);
+    for (const file of [join(workDir, LAYER_METADATA_FILE), workDir]) syncPath(file);
     const finalDir = layerDir(this.layout, diffId);
     try {
       await rename(workDir, finalDir);

@@ -1,7 +1,8 @@
 // The image store's on-disk layout, in one place. Everything below `root` belongs to the store:
 //
 //   root/
-//     layers/<diffid-hex>/disk.ext4   read-only ext4 image of one layer (OCI whiteouts as overlay whiteouts)
+//     layers/<diffid-hex>/<disk>      the layer's read-only disk, named by the backend's disk store
+//                                     (qemu: disk.ext4, an ext4 image; OCI whiteouts as overlay whiteouts)
 //     layers/<diffid-hex>/layer.json  { diffId, size, created, tarSize } — see LayerMetadata
 //     layers/<diffid-hex>/blobs/<hex>       the layer's blob exactly as received (pulled, loaded or
 //     layers/<diffid-hex>/blobs/<hex>.json  imported), kept so a push sends identical bytes; + BlobMetadata
@@ -47,7 +48,6 @@ export function layerDir(layout: StoreLayout, diffId: string): string {
   return join(layout.layersDir, digestHex(diffId, 'diff_id'));
 }
 
-export const LAYER_DISK_FILE = 'disk.ext4';
 export const LAYER_METADATA_FILE = 'layer.json';
 export const LAYER_BLOBS_DIR = 'blobs';
 

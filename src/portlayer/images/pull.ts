@@ -156,7 +156,7 @@ async function fetchLayers(target: PullTarget, client: RegistryClient, reference
     }
     for (const layer of wanted.slice(PARALLEL_DOWNLOADS)) progress({ status: 'Waiting', progressDetail: {}, id: layer.id });
 
-    // Builds start with their downloads, bounded separately: decompressing and mke2fs use the CPU.
+    // Builds start with their downloads, bounded separately: decompressing and making disks use the CPU.
     const builds: Promise<void>[] = [];
     let building = 0;
     const queue: Array<() => void> = [];

@@ -1,4 +1,4 @@
-// Where a layer is unpacked before `mke2fs -d` copies it into the layer's disk image.
+// Where a layer is unpacked before the disk store makes the layer's disk of it.
 //
 // The unpacked tree lives for a second or two and is then deleted, yet on a journalled disk filesystem
 // every file it creates costs a journalled inode (and under I/O from other work, hundreds of µs each:

@@ -7,8 +7,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { digestHex, sha256Digest } from './digest.ts';
-import { containerChanges } from './filesystem-changes.ts';
-import type { FilesystemChange } from './filesystem-changes.ts';
+import { withoutRuntimeFiles } from './filesystem-changes.ts';
+import type { DiskStore, FilesystemChange, FilesystemDisks, StoppedContainerFiles } from '../disks.ts';
+import { PortLayerError } from '../errors.ts';
 import { conflict, invalidParameter, notFound } from './errors.ts';
 import { parseImageConfig } from './image-config.ts';
 import { blobFile, type LayerBlob } from './layer-disk.ts';
@@ -26,8 +27,6 @@ import { pushImage, type PushRequest, type PushSource } from './push.ts';
 import { importRootfs, type ImportRequest } from './import.ts';
 import { commitContainer, type CommitRequest } from './commit.ts';
 import { childImage, type ChildImageRequest } from './child-image.ts';
-import { exportMergedRootfs } from './merged-rootfs.ts';
-import type { ContainerFilesystemRequest } from './container-filesystem.ts';
 import type { Writable } from 'node:stream';
 import { writeImageArchive } from './save.ts';
 import type { FetchedManifest } from './registry/distribution.ts';
@@ -37,6 +36,8 @@ import type { DeleteRecord, ImageConfigDocument, ImageRecord, ImageUsage, LayerR
 export interface DiskImageStoreOptions {
   /** The datastore's images directory; created if missing. One store per directory at a time. */
   root: string;
+  /** The backend's disk store: makes the layer disks, and reads containers' disks for commit, diff and export. */
+  disks: DiskStore;
   /** Which containers use which images and layers; wired later with useUsage() when not known yet. */
   usage?: ImageUsage;
   /** Where to unpack layers before they become disk images: a tmpfs (default /dev/shm), or null for the store's tmp/. */
@@ -61,6 +62,7 @@ export class DiskImageStore implements ManagedImageStore, PullTarget, PushSource
   private readonly manifests: ManifestStore;
   private readonly configs = new Map<string, ImageConfigDocument>();
   private usage: ImageUsage;
+  private readonly disks: DiskStore;
   readonly phases: PhaseRecorder;
 
   constructor(options: DiskImageStoreOptions) {
@@ -73,7 +75,8 @@ export class DiskImageStore implements ManagedImageStore, PullTarget, PushSource
       rmSync(join(this.layout.tmpDir, leftover), { recursive: true, force: true });
     }
     this.phases = options.phases ?? IGNORE_PHASES;
-    this.layers = new LayerStore(this.layout, { staging: new LayerStaging(this.layout.root, options.stagingTmpfs, options.stagingMaxBytes), record: this.phases });
+    this.disks = options.disks;
+    this.layers = new LayerStore(this.layout, options.disks, { staging: new LayerStaging(this.layout.root, options.stagingTmpfs, options.stagingMaxBytes), record: this.phases });
     this.references = new ReferenceIndex(this.layout.referencesFile, this.layout.tmpDir);
     this.manifests = new ManifestStore(this.layout);
     this.usage = options.usage ?? NO_USAGE;
@@ -160,7 +163,8 @@ export class DiskImageStore implements ManagedImageStore, PullTarget, PushSource
     const workDir = await mkdtemp(join(this.layout.tmpDir, 'commit-'));
     try {
       // Parent layers are stored already, so their blob files are never opened.
-      const image = await commitContainer({ ...request, parent }, workDir, () => join(workDir, 'stored-layer'));
+      const files = this.containerFiles('commit');
+      const image = await commitContainer({ ...request, parent }, workDir, (out) => files.writeChangesLayer(request.filesystem, out, workDir), () => join(workDir, 'stored-layer'));
       await this.storeImage(image, () => {}, parent === undefined ? undefined : this.resolve(request.parentId)?.id);
       return sha256Digest(image.configBytes);
     } finally {
@@ -186,12 +190,18 @@ export class DiskImageStore implements ManagedImageStore, PullTarget, PushSource
   }
 
   /** `docker diff`: the container's changes against its image. */
-  changes(filesystem: Omit<ContainerFilesystemRequest, 'tmpDir'>): Promise<FilesystemChange[]> {
-    return containerChanges({ ...filesystem, tmpDir: this.layout.tmpDir });
+  async changes(filesystem: FilesystemDisks): Promise<FilesystemChange[]> {
+    return withoutRuntimeFiles(await this.containerFiles('diff').changes(filesystem, this.layout.tmpDir));
   }
 
-  exportFilesystem(filesystem: Omit<ContainerFilesystemRequest, 'tmpDir'>, out: NodeJS.WritableStream): Promise<void> {
-    return exportMergedRootfs({ ...filesystem, tmpDir: this.layout.tmpDir }, out as Writable);
+  exportFilesystem(filesystem: FilesystemDisks, out: NodeJS.WritableStream): Promise<void> {
+    return this.containerFiles('export').exportFilesystem(filesystem, out as Writable, this.layout.tmpDir);
+  }
+
+  /** The disk store's access to containers' disks; a backend without it cannot serve `what` (501). */
+  private containerFiles(what: string): StoppedContainerFiles {
+    if (!this.disks.files) throw new PortLayerError('NotImplemented', `this VCH's backend cannot read a container's disks: docker ${what} is not supported`);
+    return this.disks.files;
   }
 
   async save(references: string[], out: NodeJS.WritableStream): Promise<void> {
@@ -310,7 +320,7 @@ export class DiskImageStore implements ManagedImageStore, PullTarget, PushSource
     for (const diffId of this.layers.diffIds()) {
       if (wanted.has(diffId) || this.layers.building.has(diffId)) continue;
       const layer = this.layers.get(diffId);
-      if (layer && inUse.has(layer.diskPath)) continue;
+      if (layer && inUse.has(layer.disk)) continue;
       await this.layers.remove(diffId);
     }
   }
@@ -373,7 +383,7 @@ export class DiskImageStore implements ManagedImageStore, PullTarget, PushSource
     if (diffIds.length !== image.layerFiles.length) {
       throw invalidParameter(`image ${id} lists ${image.layerFiles.length} layers but its config has ${diffIds.length} diff_ids`);
     }
-    // Two layers at a time: one unpacks while the other's mke2fs runs (or on the other core).
+    // Two layers at a time: one unpacks while the other's disk is made (or on the other core).
     await runBounded([...diffIds.entries()], PARALLEL_LAYER_BUILDS, async ([index, diffId]) => {
       if (!this.layers.get(diffId)) progress(`Loading layer ${digestHex(diffId).slice(0, 12)}`);
       // Keep the blob as loaded: pushing the image later sends these bytes.

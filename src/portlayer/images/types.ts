@@ -1,5 +1,7 @@
-// The port layer's image model: backend-free. Layers are stored once per datastore as read-only ext4
-// disk images (one per OCI diff_id), shared by every image that lists them.
+// The port layer's image model: backend-free. Layers are stored once per datastore as read-only disks
+// (one per OCI diff_id, made by the backend's disk store), shared by every image that lists them.
+
+import type { DiskRef, FilesystemChange, FilesystemDisks } from '../disks.ts';
 
 /** The OCI image config's `config` object (Docker's ContainerConfig subset images carry). */
 export interface ImageRuntimeConfig {
@@ -33,8 +35,8 @@ export interface ImageConfigDocument {
 export interface LayerRecord {
   /** sha256 of the uncompressed layer tar ("sha256:…") — the OCI diff_id. */
   diffId: string;
-  /** Absolute path of the read-only ext4 disk image holding this layer's files (whiteouts as overlay whiteouts). */
-  diskPath: string;
+  /** The read-only disk holding this layer's files (whiteouts as overlay whiteouts), as the disk store names it. */
+  disk: DiskRef;
   /** Bytes of file content in the layer (what Docker reports as the layer's size). */
   size: number;
 }
@@ -72,7 +74,7 @@ export interface ImageStore {
 
 /** What the image store asks about containers, without knowing the container service. */
 export interface ImageUsage {
-  /** Layer disk paths some container (in any state) was created with. */
+  /** Layer disks some container (in any state) was created with. */
   layerDisksInUse(): Set<string>;
   /** Containers created from image `id`. */
   containersUsing(id: string): Array<{ id: string; running: boolean }>;
@@ -94,9 +96,9 @@ export interface ManagedImageStore extends ImageStore {
   /** A build step's image: on `parentId`'s layers (none: scratch), an optional new layer tar, a new config. Returns its id. */
   addChild(request: import('./child-image.ts').ChildImageRequest): Promise<string>;
   /** `docker export`: the container's merged filesystem as a tarball. */
-  exportFilesystem(filesystem: Omit<import('./container-filesystem.ts').ContainerFilesystemRequest, 'tmpDir'>, out: NodeJS.WritableStream): Promise<void>;
+  exportFilesystem(filesystem: FilesystemDisks, out: NodeJS.WritableStream): Promise<void>;
   /** `docker diff`: the container's changes against its image. */
-  changes(filesystem: Omit<import('./container-filesystem.ts').ContainerFilesystemRequest, 'tmpDir'>): Promise<import('./filesystem-changes.ts').FilesystemChange[]>;
+  changes(filesystem: FilesystemDisks): Promise<FilesystemChange[]>;
   save(references: string[], out: NodeJS.WritableStream): Promise<void>;
   remove(reference: string, options?: { force?: boolean }): Promise<DeleteRecord[]>;
   prune(options?: { all?: boolean; keep?: (image: ImageRecord) => boolean }): Promise<{ deleted: DeleteRecord[]; reclaimed: number }>;

@@ -1,11 +1,11 @@
-// Volumes as the port layer sees them: a named ext4 disk in the datastore, attached to the VM of every
+// Volumes as the port layer sees them: a named disk of the backend's disk store, attached to the VM of every
 // container that mounts it. Three shapes kept apart, as for containers: what a container asks for
 // (MountRequest), what a container keeps (ContainerMount, in its config.json), and the stored volume
 // (VolumeRecord, in volumes/<name>/volume.json).
 
 export interface VolumeRecord {
   name: string;
-  /** As asked for ("local", or an alias of it); every driver is the same ext4 disk here. */
+  /** As asked for ("local", or an alias of it); every driver is the same kind of disk here. */
   driver: string;
   created: string;
   labels: Record<string, string>;

@@ -5,7 +5,7 @@ import { invalid, notFound } from '../errors.ts';
 
 /** Docker's rule for local volume names; it also keeps names clear of our `.creating-` files. */
 const NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
-/** Every one of these is the same thing here: an ext4 disk in the datastore. */
+/** Every one of these is the same thing here: a disk of the backend's disk store. */
 const DRIVERS = new Set(['local', 'vsphere', 'vm-disk']);
 
 export const DEFAULT_VOLUME_BYTES = 8 * 1024 ** 3;

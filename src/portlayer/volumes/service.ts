@@ -1,10 +1,10 @@
 // Volume lifecycle: create (by name, or anonymous), list, inspect, remove, prune, and the attach step a
 // container create takes. A volume is in use while any container (running or not) mounts it, or while
 // a container create is resolving it (a hold): neither remove nor prune takes it then.
-import type { Backend } from '../backend.ts';
 import type { EventLog } from '../events.ts';
 import { conflict, invalid, notFound } from '../errors.ts';
 import { VolumeDirectoryStore } from './store.ts';
+import type { VolumeDisks } from './store.ts';
 import { anonymousVolumeName, sizeFromOptions, validateDriver, validateVolumeName } from './options.ts';
 import type { ContainerMount, MountRequest, VolumeAttacher, VolumeCreateRequest, VolumeRecord, VolumeUsage, VolumeView } from './model.ts';
 
@@ -16,7 +16,8 @@ export interface VolumeServiceOptions {
    * picks one). `default` is `root` unless named here.
    */
   stores?: Record<string, string>;
-  backend: Pick<Backend, 'createVolumeDisk'>;
+  /** The backend's disk store: a volume is one of its disks. */
+  disks: VolumeDisks;
   events: EventLog;
 }
 
@@ -34,7 +35,7 @@ export class VolumeService implements VolumeAttacher {
   constructor(options: VolumeServiceOptions) {
     this.options = options;
     const roots = { default: options.root, ...options.stores };
-    for (const [name, root] of Object.entries(roots)) this.stores.set(name, new VolumeDirectoryStore(root));
+    for (const [name, root] of Object.entries(roots)) this.stores.set(name, new VolumeDirectoryStore(root, options.disks));
   }
 
   /** The names of the volume stores, `default` first. */
@@ -198,7 +199,7 @@ export class VolumeService implements VolumeAttacher {
       sizeBytes: sizeFromOptions(withoutStoreOption(options)),
       store: storeName,
     };
-    const making = this.storeOf(record).create(record, (path) => this.options.backend.createVolumeDisk(path, record.sizeBytes)).then(() => record);
+    const making = this.storeOf(record).create(record).then(() => record);
     this.creating.set(name, making);
     try {
       await making;
@@ -223,7 +224,12 @@ export class VolumeService implements VolumeAttacher {
   private removeNow(name: string): void {
     const record = this.volumes.get(name);
     if (!record) return;
-    this.storeOf(record).remove(name);
+    const store = this.storeOf(record);
+    const disk = store.diskOf(name);
+    store.remove(name);
+    // The disk store's part, after the record is gone (qemu: the file went with the directory). A
+    // failure leaves an orphan disk rather than a volume whose disk is missing.
+    void this.options.disks.destroyDisk(disk).catch(() => undefined);
     this.volumes.delete(name);
     this.options.events.record('volume', 'destroy', name, { driver: record.driver });
   }

@@ -9,7 +9,7 @@ import { execFile, spawn } from 'node:child_process';
 import { stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { promisify } from 'node:util';
-import { CommandError, runCommand } from './command.ts';
+import { CommandError, runCommand } from '../../../portlayer/images/command.ts';
 
 const run = promisify(execFile);
 

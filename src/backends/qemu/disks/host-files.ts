@@ -5,9 +5,9 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import type { Readable } from 'node:stream';
-import type { ArchiveWriteOptions, PathStat } from '../backend.ts';
-import { PortLayerError } from '../errors.ts';
-import type { ErrorKind } from '../errors.ts';
+import type { ArchiveWriteOptions, PathStat } from '../../../portlayer/backend.ts';
+import { PortLayerError } from '../../../portlayer/errors.ts';
+import type { ErrorKind } from '../../../portlayer/errors.ts';
 
 const KINDS = new Set<string>(['NotFound', 'InvalidParameter', 'Conflict', 'System']);
 

@@ -9,7 +9,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { runCommand } from './command.ts';
+import { runCommand } from '../../../portlayer/images/command.ts';
 import { STACKED_MOUNT_OPTIONS, mountLayers, withMounts } from './mount-session.ts';
 import { replayJournal } from './guest-disk.ts';
 import { localUpperCopy } from './overlay-delta.ts';

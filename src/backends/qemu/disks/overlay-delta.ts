@@ -9,7 +9,7 @@
 import { chown, chmod, lstat, mkdir, readdir, rm, utimes } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { spawn } from 'node:child_process';
-import { CommandError } from './command.ts';
+import { CommandError } from '../../../portlayer/images/command.ts';
 import { findOpaqueDirs } from './container-changes.ts';
 
 export async function foldDelta(delta: string, upper: string): Promise<void> {

@@ -6,7 +6,7 @@
 // (guest-disk.ts). Either way nothing on them can be executed, opened as a device or gain setuid.
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { runCommand } from './command.ts';
+import { runCommand } from '../../../portlayer/images/command.ts';
 import { GUEST_DISK_MOUNT_OPTIONS, mountGuestDisk } from './guest-disk.ts';
 
 export interface MountSession {

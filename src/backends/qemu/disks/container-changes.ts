@@ -5,7 +5,7 @@ import { execFile } from 'node:child_process';
 import { lstatSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { promisify } from 'node:util';
-import { runCommand } from './command.ts';
+import { runCommand } from '../../../portlayer/images/command.ts';
 
 const run = promisify(execFile);
 const OPAQUE_MARKER = '.wh..wh..opq';

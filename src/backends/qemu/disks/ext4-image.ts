@@ -3,15 +3,15 @@
 // a margin. If the estimate still falls short, mke2fs fails cleanly and we retry with double the room.
 
 import { chmod, rm, writeFile } from 'node:fs/promises';
-import { CommandError, runCommand } from './command.ts';
-import type { ExtractedContent } from './layer-extract.ts';
+import { CommandError, runCommand } from '../../../portlayer/images/command.ts';
+import type { LayerContent } from '../../../portlayer/disks.ts';
 
 const BLOCK_SIZE = 4096;
 const INODE_SIZE = 256;
 const ATTEMPTS = 4;
 
 /** Bytes to give mke2fs for `content`; exported so the sizing rule can be tested on its own. */
-export function estimateImageBytes(content: ExtractedContent): number {
+export function estimateImageBytes(content: LayerContent): number {
   const inodes = inodeCount(content);
   const directoryBlocks = content.directories + Math.ceil(content.directoryEntryBytes / (BLOCK_SIZE * 0.75));
   // Extent-tree blocks for large or fragmented files: generous at one per 32 MiB of data.
@@ -23,12 +23,12 @@ export function estimateImageBytes(content: ExtractedContent): number {
 }
 
 /** Reserved inodes (1–10), lost+found and the root, then 10 % slack. */
-export function inodeCount(content: ExtractedContent): number {
+export function inodeCount(content: LayerContent): number {
   return Math.ceil((content.inodes + 16) * 1.1);
 }
 
 /** `record` is told how long mke2fs and debugfs took. */
-export async function makeExt4Image(sourceDir: string, imagePath: string, content: ExtractedContent, record: (phase: 'mke2fs' | 'debugfs', ms: number) => void = () => {}): Promise<void> {
+export async function makeExt4Image(sourceDir: string, imagePath: string, content: LayerContent, record: (phase: 'mke2fs' | 'debugfs', ms: number) => void = () => {}): Promise<void> {
   let bytes = estimateImageBytes(content);
   let inodes = inodeCount(content);
   for (let attempt = 1; ; attempt++) {

@@ -4,7 +4,7 @@
 import { spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import type { Writable } from 'node:stream';
-import { CommandError } from './command.ts';
+import { CommandError } from '../../../portlayer/images/command.ts';
 import { withContainerFilesystem } from './container-filesystem.ts';
 import type { ContainerFilesystemRequest } from './container-filesystem.ts';
 

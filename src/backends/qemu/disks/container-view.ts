@@ -13,13 +13,11 @@
 import { existsSync } from 'node:fs';
 import { lstat, mkdir, rmdir } from 'node:fs/promises';
 import { join, posix } from 'node:path';
-import { PortLayerError } from '../errors.ts';
+import { PortLayerError } from '../../../portlayer/errors.ts';
 import { STACKED_MOUNT_OPTIONS, mountLayers, withMounts } from './mount-session.ts';
 import type { MountSession } from './mount-session.ts';
 import { foldDelta, localUpperCopy } from './overlay-delta.ts';
-
-/** Where a volume's content lives on its disk (the tether mounts this directory at the target). */
-const VOLUME_DATA_DIR = 'data';
+import { VOLUME_DATA_DIR } from './ext4-disk.ts';
 
 export interface ContainerViewRequest {
   /** Layer disks, bottom first. */

@@ -1,7 +1,7 @@
 // The CONFIG `networks` field (docs/tether-protocol.md) for a VM's NICs: what the tether needs to
 // configure each interface — its MAC (a clone still has the template's), address and default route.
-import type { VmNic } from '../../../portlayer/backend.ts';
-import type { GuestNetwork } from '../../../tether/config.ts';
+import type { VmNic } from '../../portlayer/backend.ts';
+import type { GuestNetwork } from '../../tether/config.ts';
 
 export function guestNetworks(nics: VmNic[]): GuestNetwork[] {
   return nics.map((nic, i) => ({
