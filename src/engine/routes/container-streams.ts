@@ -92,7 +92,9 @@ export async function logsHandler(b: ContainerRoutesBackend, ctx: RequestContext
   if (!stdout && !stderr) throw invalid('Bad parameters: you must choose at least one stream');
   const tty = container.record.spec.process.tty;
   const tailText = ctx.query.get('tail');
-  const tail = tailText && tailText !== 'all' ? queryInt(ctx.query, 'tail') : undefined;
+  // As dockerd: "all" or a negative count (dockerode and testcontainers send -1) means every line.
+  const tailCount = tailText && tailText !== 'all' ? queryInt(ctx.query, 'tail') : undefined;
+  const tail = tailCount !== undefined && tailCount >= 0 ? tailCount : undefined;
   const closed = new AbortController();
   ctx.res.on('close', () => closed.abort());
   const records = b.output.logs(container.record.id, {
