@@ -2,7 +2,7 @@
 import { parseArgs } from 'node:util';
 import { configureVch } from '../../lifecycle/configure.ts';
 import { limitsText } from '../../lifecycle/views.ts';
-import { homeOption, lifecycleOf, say } from './lifecycle-common.ts';
+import { homeOption, limitOptions, lifecycleOf, say } from './lifecycle-common.ts';
 
 export async function configure(argv: string[]): Promise<void> {
   const { values: v } = parseArgs({
@@ -10,12 +10,7 @@ export async function configure(argv: string[]): Promise<void> {
     options: {
       ...homeOption,
       name: { type: 'string' },
-      'memory-limit': { type: 'string' },
-      'cpu-limit': { type: 'string' },
-      'memory-reservation': { type: 'string' },
-      'cpu-shares': { type: 'string' },
-      'container-memory': { type: 'string' },
-      'container-cpus': { type: 'string' },
+      ...limitOptions,
       'volume-store': { type: 'string', multiple: true, default: [] },
       'dns-server': { type: 'string', multiple: true, default: [] },
       'insecure-registry': { type: 'string', multiple: true, default: [] },

@@ -2,7 +2,7 @@
 import { parseArgs } from 'node:util';
 import { planVch, createVch } from '../../lifecycle/create.ts';
 import { envLines } from '../../lifecycle/certificates.ts';
-import { homeOption, lifecycleOf, say } from './lifecycle-common.ts';
+import { homeOption, limitOptions, lifecycleOf, say } from './lifecycle-common.ts';
 
 export async function create(argv: string[]): Promise<void> {
   const { values: v } = parseArgs({
@@ -10,12 +10,7 @@ export async function create(argv: string[]): Promise<void> {
     options: {
       ...homeOption,
       name: { type: 'string' },
-      'memory-limit': { type: 'string' },
-      'cpu-limit': { type: 'string' },
-      'memory-reservation': { type: 'string' },
-      'cpu-shares': { type: 'string' },
-      'container-memory': { type: 'string' },
-      'container-cpus': { type: 'string' },
+      ...limitOptions,
       'image-store': { type: 'string' },
       'volume-store': { type: 'string', multiple: true, default: [] },
       'bridge-network-range': { type: 'string' },

@@ -6,6 +6,16 @@ import { resolve } from 'node:path';
 
 export const homeOption = { home: { type: 'string' as const } };
 
+/** The resource pool and container VM size: create sets them, configure changes them (same flags). */
+export const limitOptions = {
+  'memory-limit': { type: 'string' as const },
+  'cpu-limit': { type: 'string' as const },
+  'memory-reservation': { type: 'string' as const },
+  'cpu-shares': { type: 'string' as const },
+  'container-memory': { type: 'string' as const },
+  'container-cpus': { type: 'string' as const },
+};
+
 export function lifecycleOf(home: string | undefined): { registry: VchRegistry; manager: ServiceManager } {
   const dir = resolve(bonnevilleHome(home));
   return { registry: new VchRegistry(dir), manager: new ServiceManager(dir) };
