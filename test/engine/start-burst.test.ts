@@ -32,10 +32,13 @@ async function templateStatus(vch: TestVch, boundMs: number): Promise<string> {
   }
 }
 
-/** Starts `count` detached sleepers at once; every one of them must start. */
+/**
+ * Starts `count` detached sleepers at once; every one of them must start. They sleep for a day: a burst
+ * on a loaded host has taken over 300 s, and the first sleepers must still be running when it ends.
+ */
 async function runDetached(vch: TestVch, count: number, prefix: string): Promise<string[]> {
   const names = Array.from({ length: count }, (_, i) => `${prefix}${i}`);
-  const runs = await Promise.all(names.map((name) => vch.docker(['run', '-d', '--name', name, 'busybox', 'sleep', '300'], LONG)));
+  const runs = await Promise.all(names.map((name) => vch.docker(['run', '-d', '--name', name, 'busybox', 'sleep', '86400'], LONG)));
   const failed = runs.map((r, i) => ({ name: names[i], ...r })).filter((r) => r.code !== 0);
   assert.deepEqual(failed.map((r) => `${r.name}: ${r.stderr.trim()}`), []);
   return names;
