@@ -75,23 +75,28 @@ export function routeKey(method: string, path: string): string {
   return `${method} ${path.replace(/\{(\w+)\*\}/g, '{$1}')}`;
 }
 
-export function missingSummaries(routes: Pick<Route<unknown>, 'method' | 'path'>[]): string[] {
-  return routes.map((r) => routeKey(r.method, r.path)).filter((k) => !summaries[k]);
+type Documented = Pick<Route<unknown>, 'method' | 'path' | 'summary' | 'body'>;
+
+export function missingSummaries(routes: Documented[]): string[] {
+  return routes.filter((r) => !r.summary && !summaries[routeKey(r.method, r.path)]).map((r) => routeKey(r.method, r.path));
 }
 
-export function openApiDocument(routes: Pick<Route<unknown>, 'method' | 'path'>[]): Record<string, unknown> {
+export function openApiDocument(routes: Documented[]): Record<string, unknown> {
   const paths: Record<string, Record<string, unknown>> = {};
-  const all = [...routes, { method: 'POST', path: '/login' }, { method: 'POST', path: '/logout' }, { method: 'GET', path: '/me' },
+  const all: Documented[] = [...routes, { method: 'POST', path: '/login' }, { method: 'POST', path: '/logout' }, { method: 'GET', path: '/me' },
     { method: 'GET', path: '/events' }, { method: 'GET', path: '/hosts/{host}/containers/{id}/console' }, { method: 'GET', path: '/openapi.json' }];
   for (const r of all) {
     const key = routeKey(r.method, r.path);
     const path = `/api${key.slice(key.indexOf(' ') + 1)}`;
     const params = [...path.matchAll(/\{(\w+)\}/g)].map((m) => ({ name: m[1], in: 'path', required: true, schema: { type: 'string' } }));
     const mutating = r.method !== 'GET';
+    const body = r.body ?? bodies[key];
+    // The first route of a method and path wins when matching, so it is the one documented.
+    if (paths[path]?.[r.method.toLowerCase()]) continue;
     (paths[path] ??= {})[r.method.toLowerCase()] = {
-      summary: summaries[key] ?? key,
+      summary: r.summary ?? summaries[key] ?? key,
       ...(params.length ? { parameters: params } : {}),
-      ...(mutating && r.method !== 'DELETE' ? { requestBody: { required: !!bodies[key], content: { 'application/json': { schema: bodies[key] ?? { type: 'object' } } } } } : {}),
+      ...(mutating && r.method !== 'DELETE' ? { requestBody: { required: !!body, content: { 'application/json': { schema: body ?? { type: 'object' } } } } } : {}),
       responses: {
         '200': { description: 'OK', content: { 'application/json': { schema: {} } } },
         ...(r.method === 'POST' ? { '201': { description: 'Created', content: { 'application/json': { schema: {} } } } } : {}),
