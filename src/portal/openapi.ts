@@ -4,7 +4,7 @@ import type { Route } from './http.ts';
 
 const summaries: Record<string, string> = {
   'POST /login': 'Log in with registry credentials; sets the session cookie and returns a Bearer token',
-  'POST /logout': 'End the session',
+  'POST /logout': 'End the session: the Bearer token\'s, else the cookie\'s (revoked in the store)',
   'GET /me': 'The caller: user name, administrator flag, projects with roles',
   'GET /events': 'Server-sent events: engine events of the hosts and containers the caller sees',
   'GET /hosts/{host}/containers/{id}/console': 'Websocket: an exec console (TTY) in the container; JSON input/resize messages, binary output',
