@@ -6,6 +6,13 @@ import { api, bytes } from './api.ts';
 
 const scheduleTypes = ['None', 'Hourly', 'Daily', 'Weekly', 'Custom'];
 
+/** A run's outcome in words ("would" for dry runs); an error run's message as it is. */
+function gcResult(r: any): string {
+  if (!r || typeof r !== 'object') return String(r ?? '');
+  const verb = r.dryRun ? 'would free' : 'freed';
+  return `${verb} ${bytes(r.bytesFreed ?? 0)}: ${r.blobsDeleted ?? 0} of ${r.blobsScanned ?? 0} blobs, ${r.manifestsDeleted ?? 0} manifests, ${r.uploadsRemoved ?? 0} stale uploads`;
+}
+
 class BvGc extends Page {
   static properties = { ...Page.properties, schedule: { state: true }, runs: { state: true } };
   declare schedule: any;
@@ -59,7 +66,7 @@ class BvGc extends Page {
       <h4>History</h4>
       <table class="gc-runs"><thead><tr><th>Id</th><th>Trigger</th><th>Status</th><th>Parameters</th><th>Started</th><th>Updated</th><th>Result</th></tr></thead><tbody>
       ${this.runs.map((r) => html`<tr data-run=${r.id} data-status=${r.job_status}><td>${r.id}</td><td>${r.job_kind}</td><td>${r.job_status}</td><td><code>${r.job_parameters}</code></td>
-        <td>${r.creation_time}</td><td>${r.update_time}</td><td>${typeof r.result === 'object' && r.result ? JSON.stringify(r.result) : String(r.result ?? '')}</td></tr>`)}</tbody></table>`;
+        <td>${r.creation_time}</td><td>${r.update_time}</td><td>${gcResult(r.result)}</td></tr>`)}</tbody></table>`;
   }
 }
 customElements.define('bv-gc', BvGc);
