@@ -50,3 +50,53 @@ test('bad compose files are refused with the reason', () => {
   refused('services:\n  a:\n    image: busybox\n    mem_limit: lots', /not a size/);
   refused('services:\n  "a b":\n    image: busybox', /bad service name/);
 });
+
+test('ports, depends_on (start order), restart, entrypoint and labels become a plan', () => {
+  const plan = parseCompose(`
+services:
+  web:
+    image: busybox
+    ports: ["8080:80", "127.0.0.1:9090:90/udp", "7000", { target: 443, published: 8443, host_ip: 127.0.0.1 }]
+    depends_on: { api: { condition: service_started } }
+    restart: on-failure:3
+  api:
+    image: busybox
+    depends_on: [db]
+    restart: unless-stopped
+    entrypoint: /bin/sh -c
+    labels: { tier: backend }
+  db:
+    image: busybox
+    restart: "no"
+x-notes: ignored
+`);
+  assert.deepEqual(plan.services.map((s) => s.service), ['db', 'api', 'web']);
+  const web = plan.services[2];
+  assert.deepEqual(web.ports, [
+    { containerPort: 80, protocol: 'tcp', hostIp: '', hostPort: 8080 },
+    { containerPort: 90, protocol: 'udp', hostIp: '127.0.0.1', hostPort: 9090 },
+    { containerPort: 7000, protocol: 'tcp', hostIp: '', hostPort: 0 },
+    { containerPort: 443, protocol: 'tcp', hostIp: '127.0.0.1', hostPort: 8443 },
+  ]);
+  assert.deepEqual(web.restart, { Name: 'on-failure', MaximumRetryCount: 3 });
+  assert.deepEqual(plan.services[1].restart, { Name: 'unless-stopped', MaximumRetryCount: 0 });
+  assert.deepEqual(plan.services[1].entrypoint, ['/bin/sh', '-c']);
+  assert.deepEqual(plan.services[1].labels, { tier: 'backend' });
+  assert.equal(plan.services[0].restart, null);
+});
+
+test('what a template cannot provision is refused by name', () => {
+  refused('services:\n  a:\n    build: .', /build needs a build context/);
+  refused('services:\n  a:\n    image: busybox\n    env_file: .env', /env_file/);
+  refused('services:\n  a:\n    image: busybox\n    container_name: fixed', /container_name/);
+  refused('services:\n  a:\n    image: busybox\n    healthcheck: { test: ["CMD", "true"] }', /healthcheck is not supported/);
+  refused('services:\n  a:\n    image: busybox\nsecrets: {}', /secrets are not supported/);
+  refused('services:\n  a:\n    image: busybox\n    depends_on: [b]', /depends on b, which is not a service/);
+  refused('services:\n  a:\n    image: busybox\n    depends_on: [b]\n  b:\n    image: busybox\n    depends_on: [a]', /cycle: a → b → a/);
+  refused('services:\n  a:\n    image: busybox\n    depends_on: { b: { condition: service_healthy } }\n  b:\n    image: busybox', /service_healthy is not supported/);
+  refused('services:\n  a:\n    image: busybox\n    restart: sometimes', /restart sometimes/);
+  refused('services:\n  a:\n    image: busybox\n    ports: ["80-90:80-90"]', /port ranges/);
+  refused('services:\n  a:\n    image: busybox\n    ports: ["99999"]', /is not \[host_ip/);
+  refused('services:\n  a:\n    image: busybox\n    scale: 2\n    ports: ["8080:80"]', /cannot be scaled beyond 1/);
+  refused('services:\n  a:\n    image: busybox\n    labels: { com.docker.compose.project: x }', /the portal's own/);
+});
