@@ -42,6 +42,7 @@ export function parseCompose(text: string): ComposePlan {
   let doc: any;
   try { doc = parse(text); } catch (err) { throw badRequest(`compose file is not valid YAML: ${(err as Error).message}`); }
   if (!doc || typeof doc !== 'object' || !doc.services || typeof doc.services !== 'object') throw badRequest('compose file has no services');
+  doc = interpolate(doc, '');
   for (const key of Object.keys(doc)) {
     if (!TOP_LEVEL.has(key) && !key.startsWith('x-')) throw badRequest(REFUSED[key] ?? `top-level key ${key} is not supported by templates`);
   }
@@ -85,6 +86,24 @@ export function parseCompose(text: string): ComposePlan {
   }
   const usesDefault = services.some((s) => s.networks.includes('default'));
   return { services: startOrder(services), networks: usesDefault && !networks.includes('default') ? ['default', ...networks] : networks, volumes };
+}
+
+/**
+ * Compose's variable substitution without a shell to take values from: `$$` is a literal `$`,
+ * `${VAR:-default}` / `${VAR-default}` the default; a bare `$VAR` or `${VAR}` is refused.
+ */
+function interpolate(v: unknown, where: string): any {
+  if (typeof v === 'string') {
+    return v.replace(/\$(?:\$|\{([A-Za-z_][A-Za-z0-9_]*)(?::?-([^}]*))?\}|([A-Za-z_][A-Za-z0-9_]*)|\{[^}]*\}?)/g, (all, braced, dflt, bare) => {
+      if (all === '$$') return '$';
+      if (braced !== undefined && dflt !== undefined) return dflt;
+      const name = braced ?? bare ?? all;
+      throw badRequest(`${where || 'compose file'}: ${all} would be substituted from the environment of the shell running compose, which a template does not have (write $$${name === all ? '' : name} for a literal $, or \${${name === all ? 'VAR' : name}:-default})`);
+    });
+  }
+  if (Array.isArray(v)) return v.map((x) => interpolate(x, where));
+  if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, interpolate(x, where ? `${where}.${k}` : k)]));
+  return v;
 }
 
 /** A service that publishes a fixed host port can have one container: a second could not bind it. */

@@ -100,3 +100,11 @@ test('what a template cannot provision is refused by name', () => {
   refused('services:\n  a:\n    image: busybox\n    scale: 2\n    ports: ["8080:80"]', /cannot be scaled beyond 1/);
   refused('services:\n  a:\n    image: busybox\n    labels: { com.docker.compose.project: x }', /the portal's own/);
 });
+
+test('compose variable substitution without a shell: $$ is a literal $, defaults apply, bare variables are refused', () => {
+  const plan = parseCompose('services:\n  a:\n    image: "busybox:${TAG:-1.36}"\n    command: echo $$HOME ${WHO-nobody}\n');
+  assert.equal(plan.services[0].image, 'busybox:1.36');
+  assert.deepEqual(plan.services[0].command, ['sh', '-c', 'echo $HOME nobody']);
+  refused('services:\n  a:\n    image: busybox\n    command: echo $HOME', /services\.a\.command: \$HOME would be substituted .*write \$\$HOME/);
+  refused('services:\n  a:\n    image: "busybox:${TAG}"', /\$\{TAG\} would be substituted/);
+});
