@@ -27,7 +27,8 @@ const login = async (user: [string, string]) => portalLogin(await newContext(bro
 
 before(async () => {
   work = mkdtempSync(join(tmpdir(), 'bonneville-portal-admin-'));
-  [registry, mirror] = await Promise.all([startTestRegistry({ insecureHttp: false }), startTestRegistry()]);
+  // No grace period: blobs unreferenced a moment ago are garbage for the GC test.
+  [registry, mirror] = await Promise.all([startTestRegistry({ insecureHttp: false, gcGraceSeconds: 0 }), startTestRegistry()]);
   const vchHome = join(work, 'vchs');
   mkdirSync(vchHome);
   const uiDir = join(work, 'ui');
@@ -172,6 +173,10 @@ test('immutability: comma-separated repository and tag patterns make one rule pe
 });
 
 test('garbage collection: run from the page (dry run and real), its history, and a schedule', { timeout: 120_000 }, async () => {
+  // Garbage: an image whose repository is deleted leaves its blobs unreferenced.
+  await createProject(registry.url, 'gcp');
+  await pushImage(registry.url, 'gcp/junk', '1', { layer: Buffer.alloc(150_000, 7) });
+  assert.equal((await api('DELETE', '/registry/projects/gcp/repositories/junk', admin)).status, 200);
   const page = await login(admin);
   await page.goto(`${portal.url}/#/registry/gc`);
   const run = page.getByRole('form', { name: 'Run garbage collection' });
@@ -183,8 +188,14 @@ test('garbage collection: run from the page (dry run and real), its history, and
   await run.getByRole('button', { name: 'Run GC now' }).click();
   await page.locator('.notice', { hasText: 'Garbage collection started.' }).waitFor();
   await until(async () => (await page.locator('table.gc-runs tr[data-status="Success"]').count()) >= 2, 60_000, 'two finished GC runs in the page');
-  const runs = (await api('GET', '/registry/system/gc', admin)).json;
-  assert.deepEqual(runs.slice(0, 2).map((r: any) => JSON.parse(r.job_parameters).dry_run).sort(), [false, true]);
+  const [real, dry] = (await api('GET', '/registry/system/gc', admin)).json;
+  assert.equal(JSON.parse(dry.job_parameters).dry_run, true);
+  assert.equal(JSON.parse(real.job_parameters).dry_run, false);
+  // The dry run found what the real run then deleted.
+  assert.ok(dry.result.bytesFreed >= 150_000, JSON.stringify(dry.result));
+  assert.deepEqual(real.result.deletedDigests.sort(), dry.result.deletedDigests.sort());
+  assert.match(await page.locator(`table.gc-runs tr[data-run="${dry.id}"]`).innerText(), /would free \d+(\.\d)? KiB/);
+  assert.match(await page.locator(`table.gc-runs tr[data-run="${real.id}"]`).innerText(), /freed \d+(\.\d)? KiB/);
 
   const schedule = page.getByRole('form', { name: 'GC schedule' });
   await schedule.getByLabel('Schedule').selectOption('Custom');
