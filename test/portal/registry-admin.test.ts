@@ -241,6 +241,13 @@ test('the audit log is filtered by user, operation and resource in the page and 
   await form.getByRole('button', { name: 'Filter' }).click();
   await until(async () => (await page.locator('table.audit tbody tr').count()) === 1, 20_000, 'only the push');
   await page.screenshot({ path: join(docs, 'portal-audit.png') });
+  // The project's own log tab, with the same filters.
+  await page.goto(`${portal.url}/#/registry/projects/aud/logs`);
+  const projectForm = page.getByRole('form', { name: 'Filter the audit log' });
+  await projectForm.getByLabel('Operation').selectOption('pull');
+  await projectForm.getByRole('button', { name: 'Filter' }).click();
+  await until(async () => (await page.locator('table.audit tbody tr').count()) === 1, 20_000, 'the one pull in project aud');
+  assert.match(await page.locator('table.audit tbody').innerText(), /auditdev\s+pull\s+aud\/web:a/);
   // The developer sees the log of their project only, through the same route.
   const own = (await api('GET', '/registry/audit-logs', ['auditdev', 'Passw0rdX'])).json;
   assert.ok(own.length > 0 && own.every((l: any) => l.resource.startsWith('aud/')));
