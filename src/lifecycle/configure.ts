@@ -9,6 +9,7 @@ import { rotateMutualTls, writeEnvFile } from './certificates.ts';
 import type { ServiceManager } from './service-manager.ts';
 import { waitForEngine } from './engine-client.ts';
 import { installedVersion } from './version.ts';
+import { keepRelease, pruneReleases } from './releases.ts';
 import { resolve } from 'node:path';
 
 export interface ConfigureRequest {
@@ -70,7 +71,9 @@ export async function applySettings(registry: VchRegistry, next: VchSettings, ma
   registry.write(next);
   writeEnvFile(registry.dirOf(next.name), next);
   await manager.restart(next);
-  await waitForEngine(next.socket, { version: installedVersion() });
+  // An engine from a release reports that release's version; one from the installed tree (a VCH made
+  // before releases were kept) reports whatever is installed.
+  await waitForEngine(next.socket, { version: next.release ? next.version : installedVersion() });
 }
 
 export async function configureVch(registry: VchRegistry, name: string, req: ConfigureRequest, manager: ServiceManager): Promise<VchSettings> {
@@ -92,20 +95,19 @@ export async function upgradeVch(registry: VchRegistry, name: string, manager: S
   const target = installedVersion();
   if (current.version === target && !force) throw new Error(`VCH ${name} already runs version ${target} (--force to restart it as an upgrade anyway)`);
   const { previous: _older, ...kept } = current;
-  const next: VchSettings = { ...structuredClone(kept), version: target, previous: kept, upgrade: { state: 'upgraded', from: current.version, to: target, at: new Date().toISOString() } };
+  const release = await keepRelease(registry.home, target);
+  const next: VchSettings = { ...structuredClone(kept), version: target, release, previous: kept, upgrade: { state: 'upgraded', from: current.version, to: target, at: new Date().toISOString() } };
   await applySettings(registry, next, manager);
+  // The release of the version before the previous one is no VCH's rollback target any more.
+  pruneReleases(registry.home, registry.list());
   return next;
 }
 
-/** Back to the settings (and version) from before the last upgrade. */
+/** Back to the settings and the code (its release) from before the last upgrade. */
 export async function rollbackVch(registry: VchRegistry, name: string, manager: ServiceManager): Promise<VchSettings> {
   const current = registry.read(name);
   if (!current.previous) throw new Error(`VCH ${name} has no earlier version to roll back to`);
   const next: VchSettings = { ...structuredClone(current.previous), enabled: current.enabled, upgrade: { state: 'rolled-back', from: current.version, to: current.previous.version, at: new Date().toISOString() } };
-  ensureResourcePool(next.resourcePool, next.limits);
-  registry.write(next);
-  writeEnvFile(registry.dirOf(next.name), next);
-  await manager.restart(next);
-  await waitForEngine(next.socket);
+  await applySettings(registry, next, manager);
   return next;
 }

@@ -12,6 +12,7 @@ import { planResourcePool } from './resource-pool.ts';
 import { ServiceManager } from './service-manager.ts';
 import { waitForEngine } from './engine-client.ts';
 import { destroyVch } from './delete.ts';
+import { keepRelease, pruneReleases } from './releases.ts';
 
 export interface CreateRequest {
   name?: string;
@@ -117,6 +118,7 @@ export async function createVch(registry: VchRegistry, settings: VchSettings, tl
       const tls = await generateMutualTls(join(registry.dirOf(settings.name), 'certs'), [settings.endpoint.host, ...tlsCnames]);
       settings.tls = { ...tls, verify: settings.tls.verify };
     }
+    settings.release = await keepRelease(registry.home, settings.version);
     registry.write(settings);
     const envFile = writeEnvFile(registry.dirOf(settings.name), settings);
     log(`Starting VCH ${settings.name} (engine log: ${join(settings.datastore, 'engine.log')})`);
@@ -126,6 +128,7 @@ export async function createVch(registry: VchRegistry, settings: VchSettings, tl
   } catch (err) {
     await destroyVch(registry, settings, manager, { keepDatastore: datastoreExisted, removeVolumeStores: false }).catch(() => undefined);
     rmSync(registry.dirOf(settings.name), { recursive: true, force: true });
+    pruneReleases(registry.home, registry.list());
     if (!datastoreExisted) rmSync(settings.datastore, { recursive: true, force: true });
     // A named store's volumes/ directory, if the engine got as far as making it (empty: nothing was stored).
     for (const dir of Object.values(settings.volumeStores)) {

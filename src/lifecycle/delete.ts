@@ -9,6 +9,7 @@ import { poolPids, removeResourcePool } from './resource-pool.ts';
 import { runningContainers } from './engine-client.ts';
 import { processAlive } from './supervisor.ts';
 import { removeVchNetworking } from '../backends/qemu/network/teardown.ts';
+import { pruneReleases } from './releases.ts';
 
 /** QEMU processes of the VCH's containers, found by their datastore paths (also outside the cgroup). */
 export function containerVmPids(datastore: string): number[] {
@@ -34,6 +35,7 @@ export async function deleteVch(registry: VchRegistry, name: string, manager: Se
     if (names.length > 0) throw new Error(`VCH ${name} has running containers: ${names.join(', ')} (stop them, or delete with --force)`);
   }
   await destroyVch(registry, settings, manager, { keepDatastore: false, removeVolumeStores: options.removeVolumeStores });
+  pruneReleases(registry.home, registry.list());
 }
 
 export async function destroyVch(registry: VchRegistry, settings: VchSettings, manager: ServiceManager,

@@ -9,6 +9,12 @@ export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..'
 export const NODE = join(repoRoot, 'node_modules/.bin/node');
 export const BONNEVILLE = join(repoRoot, 'src/cli/bonneville.ts');
 
+/** Node and the CLI of the code the VCH runs: its release, else the installed tree. */
+export function engineEntry(s: VchSettings): [string, string] {
+  const root = s.release ?? repoRoot;
+  return [join(root, 'node_modules/.bin/node'), join(root, 'src/cli/bonneville.ts')];
+}
+
 export function vchServeArgs(s: VchSettings): string[] {
   const args = ['vch', 'serve', '--name', s.name, '--datastore', s.datastore, '--socket', s.socket,
     '--tls-listen', `${s.endpoint.host.includes(':') ? `[${s.endpoint.host}]` : s.endpoint.host}:${s.endpoint.port}`,

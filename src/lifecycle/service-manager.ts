@@ -4,7 +4,7 @@ import { readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { askSupervisor, ensureSupervisor } from './supervisor.ts';
 import type { EngineStatus } from './supervisor.ts';
-import { BONNEVILLE, NODE, vchServeArgs } from './engine-command.ts';
+import { engineEntry, vchServeArgs } from './engine-command.ts';
 import type { VchSettings } from './settings.ts';
 import { MEMORY_HEADROOM_MIB } from './resource-pool.ts';
 
@@ -31,7 +31,7 @@ export function systemdUnit(s: VchSettings): string {
     'After=network-online.target',
     '',
     '[Service]',
-    `ExecStart=${[NODE, BONNEVILLE, ...vchServeArgs(s)].map(quote).join(' ')}`,
+    `ExecStart=${[...engineEntry(s), ...vchServeArgs(s)].map(quote).join(' ')}`,
     'Restart=always',
     'RestartSec=1',
     'KillMode=process',

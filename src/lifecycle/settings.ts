@@ -8,6 +8,8 @@ export interface VchSettings {
   name: string;
   /** The Bonneville version the VCH runs (set by create and upgrade). */
   version: string;
+  /** The code its engine runs: that version's release under <home>/releases (absent: the installed tree). */
+  release?: string;
   created: string;
   /** Whether the supervisor keeps its engine running (and starts it when the supervisor starts). */
   enabled: boolean;
@@ -37,7 +39,7 @@ export interface VchSettings {
 
 export const NAME_PATTERN = /^[a-z0-9][a-z0-9-]{0,30}$/;
 /** Names the home directory uses for itself. */
-const RESERVED = new Set(['vchs', 'registry', 'supervisor', 'run']);
+const RESERVED = new Set(['vchs', 'registry', 'supervisor', 'run', 'releases']);
 
 export function validateVchName(name: string | undefined): string {
   if (!name) throw new Error('--name is required');

@@ -12,7 +12,7 @@ import { mkdirSync, openSync, closeSync, chmodSync, readFileSync, rmSync, writeF
 import { join } from 'node:path';
 import { VchRegistry } from './settings.ts';
 import { ensureResourcePool, procsFiles } from './resource-pool.ts';
-import { BONNEVILLE, JOIN_CGROUP_AND_EXEC, NODE, vchServeArgs } from './engine-command.ts';
+import { BONNEVILLE, JOIN_CGROUP_AND_EXEC, NODE, engineEntry, vchServeArgs } from './engine-command.ts';
 
 export type SupervisorRequest =
   | { op: 'status' }
@@ -181,7 +181,7 @@ export class Supervisor {
       const logFile = join(settings.datastore, 'engine.log');
       const fd = openSync(logFile, 'a', 0o600);
       chmodSync(logFile, 0o600);
-      const child = spawn('sh', ['-c', JOIN_CGROUP_AND_EXEC, 'sh', NODE, BONNEVILLE, ...vchServeArgs(settings)], {
+      const child = spawn('sh', ['-c', JOIN_CGROUP_AND_EXEC, 'sh', ...engineEntry(settings), ...vchServeArgs(settings)], {
         detached: true,
         stdio: ['ignore', fd, fd],
         env: { ...process.env, BONNEVILLE_CGROUP_PROCS: procsFiles(settings.resourcePool).join(' ') },

@@ -280,13 +280,23 @@ test('kill -9 of an engine: the supervisor restarts it and the container is re-a
   assert.match(cgroupOf(enginePid(B), 'cpu'), new RegExp(`/bonneville/${B}$`));
 });
 
-test('upgrade with a running container, then rollback', async () => {
+/** The release directory the VCH's engine runs its code from (from the engine's command line). */
+function engineRelease(name: string): string {
+  const script = readFileSync(`/proc/${enginePid(name)}/cmdline`, 'utf8').split('\0').find((a) => a.endsWith('/src/cli/bonneville.ts'))!;
+  return script.slice(0, -'/src/cli/bonneville.ts'.length);
+}
+
+test('upgrade with a running container, then rollback to the earlier release\'s code', async () => {
   const id = await dockerOk(B, ['inspect', '-f', '{{.Id}}', 'c1']);
   const qemu = qemuOf(B, id);
+  // Create kept the code it started as release 0.1.0; the engine runs from it.
+  assert.equal(engineRelease(B), join(home, 'releases', '0.1.0'));
+  assert.equal(readFileSync(join(home, 'releases', '0.1.0', 'RELEASE'), 'utf8').trim(), '0.1.0');
   writeFileSync(versionFile, '0.2.0'); // "installs" a newer Bonneville
   assert.match(await ok(['ls']), new RegExp(`${B}\\s+running\\s+\\S+\\s+0\\.1\\.0 \\(upgrade to 0\\.2\\.0\\)`));
   await ok(['upgrade', '--name', B]);
   assert.equal(await dockerOk(B, ['version', '-f', '{{.Server.Version}}']), '0.2.0');
+  assert.equal(engineRelease(B), join(home, 'releases', '0.2.0'));
   assert.equal(qemuOf(B, id), qemu);
   assert.equal(await dockerOk(B, ['inspect', '-f', '{{.State.Running}}', 'c1']), 'true');
   const view = JSON.parse(await ok(['inspect', '--name', B])) as { version: string; upgrade: { previous: string }; settings: VchSettings };
@@ -296,13 +306,15 @@ test('upgrade with a running container, then rollback', async () => {
   const again = await bonneville(['upgrade', '--name', B]);
   assert.notEqual(again.code, 0);
   assert.match(again.stderr, /already runs version 0\.2\.0/);
-  rmSync(versionFile); // the earlier version installed again
+  // 0.2.0 stays installed: the rollback runs 0.1.0's kept release, not the installed tree.
   await ok(['rollback', '--name', B]);
   assert.equal(await dockerOk(B, ['version', '-f', '{{.Server.Version}}']), '0.1.0');
+  assert.equal(engineRelease(B), join(home, 'releases', '0.1.0'));
   assert.equal(settingsOf(B).version, '0.1.0');
   assert.equal(settingsOf(B).upgrade?.state, 'rolled-back');
   assert.equal(qemuOf(B, id), qemu);
   assert.equal(await ok(['inspect', '--name', B, '--format', 'env']), readFileSync(join(home, 'vchs', B, `${B}.env`), 'utf8'));
+  rmSync(versionFile); // back to the installed version for the scenarios after this one
 });
 
 test('debug: a higher log level and a log bundle', async () => {
@@ -356,5 +368,6 @@ test('delete: refused while containers run, then forced; volume stores kept unle
   assert.ok(existsSync(join(storeDir, 'volumes', 'fastvol', 'disk.ext4')), 'the volume store is kept');
   assert.ok(!existsSync(join(a.datastore, 'containers')));
   assert.match(await ok(['ls']), /^NAME\s+STATE\s+ENDPOINT\s+VERSION\s+CONTAINERS\s+LIMITS\s*$/);
+  assert.deepEqual(readdirSync(join(home, 'releases')), [], 'no VCH left to run or roll back to a release');
   try { rmdirSync(join(a.datastore, 'volumes')); } catch { /* kept volumes */ }
 });

@@ -57,11 +57,13 @@ const admin: [string, string] = ['admin', ADMIN_PASSWORD];
 const viewer: [string, string] = ['viewer1', 'Passw0rdX'];
 
 async function login(context: BrowserContext, user: [string, string]): Promise<Page> {
-  const page = await context.newPage();
-  page.setDefaultTimeout(60_000);
-  // Chromium aborts loads and fetches with ERR_NETWORK_CHANGED when interfaces come and go (VMs' taps
-  // on this machine): logging in is retried, nothing else is.
-  for (let attempt = 1; ; attempt++) {
+  // Chromium can abort a load with ERR_NETWORK_CHANGED when interfaces come and go (VMs' taps on this
+  // machine), and its error page then reloads itself, racing any retry on the same page. So logging in
+  // is retried on a fresh page each time; nothing else is retried.
+  const failures: string[] = [];
+  for (let attempt = 1; attempt <= 4; attempt++) {
+    const page = await context.newPage();
+    page.setDefaultTimeout(60_000);
     try {
       await page.goto(portal.url);
       await page.getByLabel('User name').fill(user[0], { timeout: 20_000 });
@@ -70,9 +72,11 @@ async function login(context: BrowserContext, user: [string, string]): Promise<P
       await page.getByRole('link', { name: 'Containers' }).waitFor({ timeout: 20_000 });
       return page;
     } catch (err) {
-      if (attempt >= 4) throw err;
+      failures.push(`attempt ${attempt}: ${(err as Error).message.split('\n')[0]}`);
+      await page.close();
     }
   }
+  throw new Error(`could not log in as ${user[0]}:\n${failures.join('\n')}`);
 }
 
 before(async () => {
@@ -90,6 +94,23 @@ before(async () => {
     vchHome, stateDir: join(work, 'state'), uiDir, sampleIntervalMs: 1500 });
   browser = await launchBrowser();
   mkdirSync(docs, { recursive: true });
+
+  // What several scenarios use, made here so that each scenario stands on its own: the project `team`
+  // (a registry project of the same name) placed on the VCH, its viewer, a ticking container `web1` in
+  // it, and skopeo's trust settings for pushes to the registry.
+  hostId = (await callApi('GET', '/hosts', admin)).json[0].id;
+  assert.equal(hostId, 'local-pt');
+  assert.equal((await callApi('POST', '/projects', admin, { name: 'team' })).status, 201);
+  assert.equal((await callApi('PUT', '/projects/team/placements', admin, { hostIds: [hostId] })).status, 200);
+  await createUser(registry.url, 'viewer1');
+  const added = await callApi('POST', '/registry/projects/team/members', admin, { role_id: 3, member_user: { username: 'viewer1' } });
+  assert.equal(added.status, 201, JSON.stringify(added.json));
+  const web1 = await callApi('POST', '/containers', admin, { hostId, image: 'busybox', name: 'web1', project: 'team', memoryMiB: 256,
+    cmd: ['sh', '-c', 'i=0; while true; do i=$((i+1)); echo tick-$i; sleep 1; done'] });
+  assert.equal(web1.status, 201, JSON.stringify(web1.json));
+  mkdirSync(join(work, 'certs'));
+  copyFileSync(registry.registry.caCertPath!, join(work, 'certs', 'ca.crt'));
+  writeFileSync(join(work, 'policy.json'), JSON.stringify({ default: [{ type: 'insecureAcceptAnything' }] }));
 }, { timeout: 300_000 });
 
 after(async () => {
@@ -125,32 +146,29 @@ test('the OpenAPI document parses, is OpenAPI 3, and documents every route', asy
 test('admin logs in with the registry password, sees the local VCH, runs a container and watches it change without reload', { timeout: 300_000 }, async () => {
   const context = await newContext(browser);
   const page = await login(context, admin);
-  hostId = (await callApi('GET', '/hosts', admin)).json[0].id;
-  assert.equal(hostId, 'local-pt');
   await page.getByRole('link', { name: 'Hosts' }).click();
   await page.locator('tr[data-host="local-pt"] td.state-running').waitFor();
   assert.match(await page.locator('tr[data-host="local-pt"]').innerText(), /ready/);
   await page.screenshot({ path: join(docs, 'portal-hosts.png') });
 
-  // The project the container runs in (a registry project of the same name), placed on the VCH.
-  assert.equal((await callApi('POST', '/projects', admin, { name: 'team' })).status, 201);
-  assert.equal((await callApi('PUT', '/projects/team/placements', admin, { hostIds: [hostId] })).status, 200);
-  await page.reload();
+  // Run from the form, into the project `team` placed on the VCH.
   await page.getByRole('link', { name: 'Containers' }).click();
   const form = page.getByRole('form', { name: 'Run a container' });
   await form.getByLabel('Image').fill('busybox');
-  await form.getByLabel('Name').fill('web1');
-  await form.getByLabel('Command').fill('i=0; while true; do i=$((i+1)); echo tick-$i; sleep 1; done');
+  await form.getByLabel('Name').fill('ui1');
+  await form.getByLabel('Command').fill('sleep 3600');
   await form.getByLabel('Project').selectOption('team');
   await form.getByRole('button', { name: 'Run' }).click();
-  await page.locator('tr[data-name="web1"][data-state="running"]').waitFor({ timeout: 180_000 });
+  await page.locator('tr[data-name="ui1"][data-state="running"]').waitFor({ timeout: 180_000 });
   await page.screenshot({ path: join(docs, 'portal-containers.png') });
 
   // Changed behind the page's back (the docker CLI): the engine's event reaches the open page.
-  await vch.ok(['stop', '-t', '1', 'web1']);
-  await page.locator('tr[data-name="web1"][data-state="exited"]').waitFor({ timeout: 60_000 });
-  await vch.ok(['start', 'web1']);
-  await page.locator('tr[data-name="web1"][data-state="running"]').waitFor({ timeout: 120_000 });
+  await vch.ok(['stop', '-t', '1', 'ui1']);
+  await page.locator('tr[data-name="ui1"][data-state="exited"]').waitFor({ timeout: 60_000 });
+  await vch.ok(['start', 'ui1']);
+  await page.locator('tr[data-name="ui1"][data-state="running"]').waitFor({ timeout: 120_000 });
+  await vch.ok(['rm', '-f', 'ui1']);
+  await page.locator('tr[data-name="ui1"]').waitFor({ state: 'detached', timeout: 60_000 });
   await context.close();
 });
 
@@ -163,7 +181,6 @@ test('logs are followed, and the console runs `echo hi` in the container', { tim
   await logs.filter({ hasText: /tick-\d+/ }).waitFor({ timeout: 60_000 });
   const last = () => logs.innerText().then((t) => Math.max(...[...t.matchAll(/tick-(\d+)/g)].map((m) => Number(m[1]))));
   const first = await last();
-  // Lines written after the page opened arrive on the same stream.
   // Lines written after the page opened arrive on the same stream.
   await until(async () => (await last()) >= first + 2, 60_000, 'followed log lines');
 
@@ -237,9 +254,10 @@ test('a compose file becomes a template, deploys as one application of two runni
   await context.close();
 });
 
-test('a project quota refuses a container with a clear message in the UI and a 403 from the API', { timeout: 120_000 }, async () => {
+test('a project quota refuses a container with a clear message in the UI and a 403 from the API', { timeout: 120_000 }, async (t) => {
   // web1 (256 MiB) runs in team; 300 MiB leaves no room for another 256.
   assert.equal((await callApi('PUT', '/projects/team/quota', admin, { maxContainers: null, maxMemoryMiB: 300 })).status, 200);
+  t.after(async () => { await callApi('PUT', '/projects/team/quota', admin, { maxContainers: null, maxMemoryMiB: null }); });
   const before = (await vch.ok(['ps', '-aq'])).trim().split('\n').length;
   const api = await callApi('POST', '/containers', admin, { hostId, image: 'busybox', project: 'team', memoryMiB: 256 });
   assert.equal(api.status, 403);
@@ -262,10 +280,7 @@ test('the registry: a pushed image is browsed, a tag deleted, a robot created', 
   const layout = join(work, 'layout');
   await makeOciLayout(layout, 'latest');
   const certDir = join(work, 'certs');
-  mkdirSync(certDir);
-  copyFileSync(registry.registry.caCertPath!, join(certDir, 'ca.crt'));
   const policy = join(work, 'policy.json');
-  writeFileSync(policy, JSON.stringify({ default: [{ type: 'insecureAcceptAnything' }] }));
   const host = new URL(registry.url).host;
   for (const tag of ['1.0', '2.0']) {
     const r = await runCommand('skopeo', ['--policy', policy, 'copy', '--dest-cert-dir', certDir, '--dest-creds', `admin:${ADMIN_PASSWORD}`,
@@ -316,7 +331,6 @@ test('a container runs from an image in the registry: the VCH pulls it with the 
   const r = await runCommand('skopeo', ['--policy', policy, 'copy', '--dest-cert-dir', join(work, 'certs'), '--dest-creds', `admin:${ADMIN_PASSWORD}`,
     `oci-archive:${busyboxOci}:busybox-oci:latest`, `docker://${host}/team/busybox:1`], { env: { ...process.env, HOME: work } });
   assert.equal(r.code, 0, r.stderr);
-  assert.equal((await callApi('PUT', '/projects/team/quota', admin, { maxContainers: null, maxMemoryMiB: null })).status, 200);
   const image = `${host}/team/busybox:1`;
   // The run form offers the registry's tags.
   const context = await newContext(browser);
@@ -338,9 +352,6 @@ test('a viewer sees the project\'s containers but cannot start or stop them (UI 
   assert.deepEqual((await callApi('GET', '/hosts', outsider)).json, []);
   assert.deepEqual((await callApi('GET', '/containers', outsider)).json, []);
   assert.equal((await callApi('GET', `/hosts/${hostId}/containers/web1`, outsider)).status, 404);
-  await createUser(registry.url, 'viewer1');
-  const added = await callApi('POST', '/registry/projects/team/members', admin, { role_id: 3, member_user: { username: 'viewer1' } });
-  assert.equal(added.status, 201, JSON.stringify(added.json));
   const list = await callApi('GET', '/containers', viewer);
   assert.equal(list.status, 200);
   const web1 = list.json.find((c: any) => c.name === 'web1');
@@ -395,7 +406,8 @@ test('dashboard shows containers per host and use over time', { timeout: 120_000
   const context = await newContext(browser);
   const page = await login(context, admin);
   await page.locator('section[data-host="local-pt"] .count').waitFor();
-  assert.equal(await page.locator('section[data-host="local-pt"] .count').innerText(), '1');
+  const all = (await vch.ok(['ps', '-aq'])).trim().split('\n').filter(Boolean).length;
+  assert.equal(await page.locator('section[data-host="local-pt"] .count').innerText(), String(all));
   await page.locator('section[data-host="local-pt"] canvas').waitFor({ timeout: 60_000 });
   await page.screenshot({ path: join(docs, 'portal-dashboard.png') });
   await context.close();
