@@ -28,8 +28,11 @@ async function createReplica(docker: DockerHost, app: string, s: ServicePlan, n:
   if (s.workingDir) body.WorkingDir = s.workingDir;
   if (s.user) body.User = s.user;
   if (s.restart) body.HostConfig.RestartPolicy = s.restart;
+  if (s.cpus !== null) body.HostConfig.NanoCpus = Math.round(s.cpus * 1e9);
+  if (s.stdinOpen) body.OpenStdin = true;
+  if (s.expose.length) body.ExposedPorts = Object.fromEntries(s.expose.map((e) => [e, {}]));
   if (s.ports.length) {
-    body.ExposedPorts = Object.fromEntries(s.ports.map((p) => [`${p.containerPort}/${p.protocol}`, {}]));
+    body.ExposedPorts = { ...body.ExposedPorts, ...Object.fromEntries(s.ports.map((p) => [`${p.containerPort}/${p.protocol}`, {}])) };
     body.HostConfig.PortBindings = {};
     for (const p of s.ports) {
       (body.HostConfig.PortBindings[`${p.containerPort}/${p.protocol}`] ??= []).push({ HostIp: p.hostIp, HostPort: p.hostPort ? String(p.hostPort) : '' });

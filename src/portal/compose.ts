@@ -10,7 +10,11 @@ export interface ServicePlan {
   service: string; image: string; command?: string[]; entrypoint?: string[]; environment: string[]; replicas: number; memoryMiB: number;
   networks: string[]; volumes: { source: string; target: string; readOnly: boolean }[];
   ports: PortPlan[]; dependsOn: string[]; restart: { Name: string; MaximumRetryCount: number } | null;
-  labels: Record<string, string>; workingDir?: string; user?: string; tty: boolean;
+  labels: Record<string, string>; workingDir?: string; user?: string; tty: boolean; stdinOpen: boolean;
+  /** Ports the container listens on without publishing them ("8080/tcp"). */
+  expose: string[];
+  /** CPUs (cpus or deploy.resources.limits.cpus); null for the VCH's default. */
+  cpus: number | null;
 }
 /** Services in start order: every service after the ones it depends on. */
 export interface ComposePlan { services: ServicePlan[]; networks: string[]; volumes: string[] }
@@ -18,7 +22,7 @@ export interface ComposePlan { services: ServicePlan[]; networks: string[]; volu
 const nameRe = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 /** Service keys a template provisions. */
 const SUPPORTED = new Set(['image', 'command', 'entrypoint', 'environment', 'ports', 'expose', 'depends_on', 'restart', 'networks', 'volumes',
-  'mem_limit', 'deploy', 'scale', 'labels', 'working_dir', 'user', 'tty', 'stdin_open']);
+  'mem_limit', 'cpus', 'deploy', 'scale', 'labels', 'working_dir', 'user', 'tty', 'stdin_open']);
 /** Why some keys cannot be provisioned from a template (anything else unknown is refused as unsupported). */
 const REFUSED: Record<string, string> = {
   build: 'build needs a build context, which a template (one YAML file) does not have; the service needs an image (push it to the registry and name it in image:)',
@@ -60,6 +64,7 @@ export function parseCompose(text: string): ComposePlan {
     if (typeof raw.image !== 'string' || !raw.image) throw badRequest(`service ${service} needs an image`);
     const environment = Array.isArray(raw.environment) ? raw.environment.map(String)
       : Object.entries(raw.environment ?? {}).map(([k, v]) => `${k}=${v ?? ''}`);
+    checkDeploy(raw.deploy, service);
     const replicas = Number(raw.deploy?.replicas ?? raw.scale ?? 1);
     if (!Number.isInteger(replicas) || replicas < 0 || replicas > 20) throw badRequest(`service ${service}: scale must be 0…20`);
     const limit = raw.mem_limit ?? raw.deploy?.resources?.limits?.memory;
@@ -81,7 +86,13 @@ export function parseCompose(text: string): ComposePlan {
       environment, replicas, memoryMiB, networks: svcNetworks.length ? svcNetworks : ['default'], volumes: svcVolumes, ports,
       dependsOn: dependencies(raw.depends_on, service), restart: restartPolicy(raw.restart, service), labels,
       workingDir: raw.working_dir === undefined ? undefined : String(raw.working_dir), user: raw.user === undefined ? undefined : String(raw.user),
-      tty: raw.tty === true,
+      tty: raw.tty === true, stdinOpen: raw.stdin_open === true,
+      expose: (raw.expose ?? []).map((e: unknown) => {
+        const m = /^(\d{1,5})(?:\/(tcp|udp))?$/.exec(String(e));
+        if (!m || Number(m[1]) < 1 || Number(m[1]) > 65535) throw badRequest(`service ${service}: expose ${String(e)} is not a port[/tcp|udp]`);
+        return `${m[1]}/${m[2] ?? 'tcp'}`;
+      }),
+      cpus: cpusOf(raw.cpus ?? raw.deploy?.resources?.limits?.cpus, service),
     });
   }
   const usesDefault = services.some((s) => s.networks.includes('default'));
@@ -152,6 +163,31 @@ function dependencies(v: unknown, service: string): string[] {
     }
     return dep;
   });
+}
+
+/** deploy: the parts a single host honours (replicas, resource limits); swarm's placement, update and rollback settings are refused. */
+function checkDeploy(deploy: any, service: string): void {
+  if (deploy === undefined || deploy === null) return;
+  if (typeof deploy !== 'object') throw badRequest(`service ${service}: deploy must be a map`);
+  for (const key of Object.keys(deploy)) {
+    if (key === 'replicas' || (key === 'mode' && deploy.mode === 'replicated')) continue;
+    if (key === 'resources') {
+      for (const [k, v] of Object.entries<any>(deploy.resources ?? {})) {
+        if (k === 'reservations') continue; // a reservation asks for no more than the limit gives
+        if (k !== 'limits') throw badRequest(`service ${service}: deploy.resources.${k} is not supported by templates`);
+        for (const limit of Object.keys(v ?? {})) if (limit !== 'memory' && limit !== 'cpus') throw badRequest(`service ${service}: deploy.resources.limits.${limit} is not supported by templates`);
+      }
+      continue;
+    }
+    throw badRequest(`service ${service}: deploy.${key} is swarm's; a template provisions on one host (deploy.replicas and deploy.resources.limits are supported)`);
+  }
+}
+
+function cpusOf(v: unknown, service: string): number | null {
+  if (v === undefined || v === null) return null;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0 || n > 64) throw badRequest(`service ${service}: cpus ${String(v)} is not a number of CPUs`);
+  return n;
 }
 
 function restartPolicy(v: unknown, service: string): ServicePlan['restart'] {

@@ -65,6 +65,8 @@ services:
     restart: unless-stopped
     entrypoint: /bin/sh -c
     labels: { tier: backend }
+    expose: [9000, "53/udp"]
+    deploy: { replicas: 1, resources: { limits: { cpus: "1.5", memory: 128m } } }
   db:
     image: busybox
     restart: "no"
@@ -82,6 +84,9 @@ x-notes: ignored
   assert.deepEqual(plan.services[1].restart, { Name: 'unless-stopped', MaximumRetryCount: 0 });
   assert.deepEqual(plan.services[1].entrypoint, ['/bin/sh', '-c']);
   assert.deepEqual(plan.services[1].labels, { tier: 'backend' });
+  assert.deepEqual(plan.services[1].expose, ['9000/tcp', '53/udp']);
+  assert.equal(plan.services[1].cpus, 1.5);
+  assert.equal(plan.services[1].memoryMiB, 128);
   assert.equal(plan.services[0].restart, null);
 });
 
@@ -99,6 +104,10 @@ test('what a template cannot provision is refused by name', () => {
   refused('services:\n  a:\n    image: busybox\n    ports: ["99999"]', /is not \[host_ip/);
   refused('services:\n  a:\n    image: busybox\n    scale: 2\n    ports: ["8080:80"]', /cannot be scaled beyond 1/);
   refused('services:\n  a:\n    image: busybox\n    labels: { com.docker.compose.project: x }', /the portal's own/);
+  refused('services:\n  a:\n    image: busybox\n    deploy: { placement: { constraints: [x] } }', /deploy.placement is swarm's/);
+  refused('services:\n  a:\n    image: busybox\n    deploy: { resources: { limits: { pids: 5 } } }', /limits.pids is not supported/);
+  refused('services:\n  a:\n    image: busybox\n    expose: ["http"]', /expose http is not a port/);
+  refused('services:\n  a:\n    image: busybox\n    cpus: lots', /not a number of CPUs/);
 });
 
 test('compose variable substitution without a shell: $$ is a literal $, defaults apply, bare variables are refused', () => {
