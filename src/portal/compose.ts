@@ -1,36 +1,74 @@
 // Compose templates: a docker-compose file parsed (npm yaml) into a plan of networks, volumes and
-// containers, provisioned on one host as an application through the Docker API with compose's labels.
+// services (image, command, environment, published ports, start order from depends_on, restart
+// policy, scale). Keys a template cannot honour are refused by name rather than silently dropped.
 import { parse } from 'yaml';
-import { badRequest, HttpError } from './http.ts';
-import type { DockerHost } from './docker-host.ts';
-import { createBody, type RunRequest } from './api/containers.ts';
+import { badRequest } from './http.ts';
 import { DEFAULT_MEMORY_MIB } from './portal.ts';
 
+export interface PortPlan { containerPort: number; protocol: 'tcp' | 'udp'; hostIp: string; hostPort: number }
 export interface ServicePlan {
-  service: string; image: string; command?: string[]; environment: string[]; replicas: number; memoryMiB: number;
+  service: string; image: string; command?: string[]; entrypoint?: string[]; environment: string[]; replicas: number; memoryMiB: number;
   networks: string[]; volumes: { source: string; target: string; readOnly: boolean }[];
+  ports: PortPlan[]; dependsOn: string[]; restart: { Name: string; MaximumRetryCount: number } | null;
+  labels: Record<string, string>; workingDir?: string; user?: string; tty: boolean; stdinOpen: boolean;
+  /** Ports the container listens on without publishing them ("8080/tcp"). */
+  expose: string[];
+  /** CPUs (cpus or deploy.resources.limits.cpus); null for the VCH's default. */
+  cpus: number | null;
 }
+/** Services in start order: every service after the ones it depends on. */
 export interface ComposePlan { services: ServicePlan[]; networks: string[]; volumes: string[] }
 
 const nameRe = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
+/** Service keys a template provisions. */
+const SUPPORTED = new Set(['image', 'command', 'entrypoint', 'environment', 'ports', 'expose', 'depends_on', 'restart', 'networks', 'volumes',
+  'mem_limit', 'cpus', 'deploy', 'scale', 'labels', 'working_dir', 'user', 'tty', 'stdin_open']);
+/** Why some keys cannot be provisioned from a template (anything else unknown is refused as unsupported). */
+const REFUSED: Record<string, string> = {
+  build: 'build needs a build context, which a template (one YAML file) does not have; the service needs an image (push it to the registry and name it in image:)',
+  env_file: 'env_file names files on the machine running compose; a template has none (put the variables in environment:)',
+  container_name: 'container_name gives one fixed name, which an application (named app-service-N) and scaling cannot keep',
+  network_mode: 'network_mode is not supported: every container is its own VM on the application\'s networks',
+  privileged: 'privileged is not supported on a VCH', devices: 'devices are not passed to container VMs', pid: 'pid namespaces are not shared between container VMs',
+  ipc: 'ipc namespaces are not shared between container VMs', extends: 'extends needs other compose files, which a template does not have',
+  secrets: 'secrets are not supported by templates', configs: 'configs are not supported by templates',
+};
+const TOP_LEVEL = new Set(['version', 'name', 'services', 'networks', 'volumes']);
+
+const asList = (v: unknown, service: string, key: string): string[] | undefined => {
+  if (v === undefined || v === null) return undefined;
+  if (Array.isArray(v)) return v.map(String);
+  if (typeof v === 'string') return ['sh', '-c', v];
+  throw badRequest(`service ${service}: ${key} must be a string or a list`);
+};
 
 export function parseCompose(text: string): ComposePlan {
   let doc: any;
   try { doc = parse(text); } catch (err) { throw badRequest(`compose file is not valid YAML: ${(err as Error).message}`); }
   if (!doc || typeof doc !== 'object' || !doc.services || typeof doc.services !== 'object') throw badRequest('compose file has no services');
+  doc = interpolate(doc, '');
+  for (const key of Object.keys(doc)) {
+    if (!TOP_LEVEL.has(key) && !key.startsWith('x-')) throw badRequest(REFUSED[key] ?? `top-level key ${key} is not supported by templates`);
+  }
   const networks = Object.keys(doc.networks ?? {});
   const volumes = Object.keys(doc.volumes ?? {});
   for (const n of [...networks, ...volumes]) if (!nameRe.test(n)) throw badRequest(`bad network or volume name: ${n}`);
   const services: ServicePlan[] = [];
   for (const [service, raw] of Object.entries<any>(doc.services)) {
     if (!nameRe.test(service)) throw badRequest(`bad service name: ${service}`);
-    if (!raw || typeof raw.image !== 'string') throw badRequest(`service ${service} needs an image (build is not supported by templates)`);
-    const command = raw.command === undefined ? undefined : Array.isArray(raw.command) ? raw.command.map(String) : ['sh', '-c', String(raw.command)];
+    if (!raw || typeof raw !== 'object') throw badRequest(`service ${service} needs an image`);
+    for (const key of Object.keys(raw)) {
+      if (SUPPORTED.has(key) || key.startsWith('x-')) continue;
+      throw badRequest(`service ${service}: ${REFUSED[key] ?? `${key} is not supported by templates`}`);
+    }
+    if (typeof raw.image !== 'string' || !raw.image) throw badRequest(`service ${service} needs an image`);
     const environment = Array.isArray(raw.environment) ? raw.environment.map(String)
       : Object.entries(raw.environment ?? {}).map(([k, v]) => `${k}=${v ?? ''}`);
+    checkDeploy(raw.deploy, service);
     const replicas = Number(raw.deploy?.replicas ?? raw.scale ?? 1);
     if (!Number.isInteger(replicas) || replicas < 0 || replicas > 20) throw badRequest(`service ${service}: scale must be 0…20`);
-    const memoryMiB = raw.mem_limit !== undefined ? mebibytes(raw.mem_limit, service) : DEFAULT_MEMORY_MIB;
+    const limit = raw.mem_limit ?? raw.deploy?.resources?.limits?.memory;
+    const memoryMiB = limit !== undefined ? mebibytes(limit, service) : DEFAULT_MEMORY_MIB;
     const svcNetworks = Array.isArray(raw.networks) ? raw.networks.map(String) : Object.keys(raw.networks ?? {});
     for (const n of svcNetworks) if (!networks.includes(n)) throw badRequest(`service ${service} uses undeclared network ${n}`);
     const svcVolumes = (raw.volumes ?? []).map((v: unknown) => {
@@ -38,10 +76,148 @@ export function parseCompose(text: string): ComposePlan {
       if (!target || !volumes.includes(source)) throw badRequest(`service ${service}: volume ${String(v)} must name a declared volume (host paths are not supported)`);
       return { source, target, readOnly: mode === 'ro' };
     });
-    services.push({ service, image: raw.image, command, environment, replicas, memoryMiB, networks: svcNetworks.length ? svcNetworks : ['default'], volumes: svcVolumes });
+    const ports = (raw.ports ?? []).flatMap((p: unknown) => parsePort(p, service));
+    if (replicas > 1) fixedPortsAllowOne(service, ports);
+    const labels = Array.isArray(raw.labels) ? Object.fromEntries(raw.labels.map((l: string) => { const [k, ...v] = String(l).split('='); return [k, v.join('=')]; }))
+      : Object.fromEntries(Object.entries(raw.labels ?? {}).map(([k, v]) => [k, String(v ?? '')]));
+    for (const k of Object.keys(labels)) if (k.startsWith('com.docker.compose.') || k.startsWith('bonneville.')) throw badRequest(`service ${service}: label ${k} is the portal's own`);
+    services.push({
+      service, image: raw.image, command: asList(raw.command, service, 'command'), entrypoint: typeof raw.entrypoint === 'string' ? raw.entrypoint.split(/\s+/).filter(Boolean) : asList(raw.entrypoint, service, 'entrypoint'),
+      environment, replicas, memoryMiB, networks: svcNetworks.length ? svcNetworks : ['default'], volumes: svcVolumes, ports,
+      dependsOn: dependencies(raw.depends_on, service), restart: restartPolicy(raw.restart, service), labels,
+      workingDir: raw.working_dir === undefined ? undefined : String(raw.working_dir), user: raw.user === undefined ? undefined : String(raw.user),
+      tty: raw.tty === true, stdinOpen: raw.stdin_open === true,
+      expose: (raw.expose ?? []).map((e: unknown) => {
+        const m = /^(\d{1,5})(?:\/(tcp|udp))?$/.exec(String(e));
+        if (!m || Number(m[1]) < 1 || Number(m[1]) > 65535) throw badRequest(`service ${service}: expose ${String(e)} is not a port[/tcp|udp]`);
+        return `${m[1]}/${m[2] ?? 'tcp'}`;
+      }),
+      cpus: cpusOf(raw.cpus ?? raw.deploy?.resources?.limits?.cpus, service),
+    });
   }
   const usesDefault = services.some((s) => s.networks.includes('default'));
-  return { services, networks: usesDefault && !networks.includes('default') ? ['default', ...networks] : networks, volumes };
+  return { services: startOrder(services), networks: usesDefault && !networks.includes('default') ? ['default', ...networks] : networks, volumes };
+}
+
+/**
+ * Compose's variable substitution without a shell to take values from: `$$` is a literal `$`,
+ * `${VAR:-default}` / `${VAR-default}` the default; a bare `$VAR` or `${VAR}` is refused.
+ */
+function interpolate(v: unknown, where: string): any {
+  if (typeof v === 'string') {
+    return v.replace(/\$(?:\$|\{([A-Za-z_][A-Za-z0-9_]*)(?::?-([^}]*))?\}|([A-Za-z_][A-Za-z0-9_]*)|\{[^}]*\}?)/g, (all, braced, dflt, bare) => {
+      if (all === '$$') return '$';
+      if (braced !== undefined && dflt !== undefined) return dflt;
+      const name = braced ?? bare ?? all;
+      throw badRequest(`${where || 'compose file'}: ${all} would be substituted from the environment of the shell running compose, which a template does not have (write $$${name === all ? '' : name} for a literal $, or \${${name === all ? 'VAR' : name}:-default})`);
+    });
+  }
+  if (Array.isArray(v)) return v.map((x) => interpolate(x, where));
+  if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, interpolate(x, where ? `${where}.${k}` : k)]));
+  return v;
+}
+
+/** A service that publishes a fixed host port can have one container: a second could not bind it. */
+export function fixedPortsAllowOne(service: string, ports: PortPlan[]): void {
+  const fixed = ports.find((p) => p.hostPort !== 0);
+  if (fixed) throw badRequest(`service ${service} publishes host port ${fixed.hostPort}; only one of its containers can, so it cannot be scaled beyond 1 (publish the container port alone, "${fixed.containerPort}", for a port chosen per container)`);
+}
+
+/** Compose's short ("[ip:][host:]container[/proto]") and long ({target, published, protocol, host_ip}) port forms. */
+function parsePort(p: unknown, service: string): PortPlan[] {
+  const bad = () => badRequest(`service ${service}: port ${JSON.stringify(p)} is not [host_ip:][host_port:]container_port[/tcp|udp]`);
+  const num = (v: unknown, allowZero: boolean) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < (allowZero ? 0 : 1) || n > 65535) throw bad();
+    return n;
+  };
+  const proto = (v: unknown): 'tcp' | 'udp' => {
+    if (v === undefined || v === 'tcp' || v === 'udp') return (v ?? 'tcp') as 'tcp' | 'udp';
+    throw badRequest(`service ${service}: protocol ${String(v)} is not tcp or udp`);
+  };
+  if (typeof p === 'object' && p !== null) {
+    const o = p as Record<string, unknown>;
+    return [{ containerPort: num(o.target, false), protocol: proto(o.protocol), hostIp: String(o.host_ip ?? ''), hostPort: o.published === undefined ? 0 : num(o.published, true) }];
+  }
+  if (typeof p !== 'string' && typeof p !== 'number') throw bad();
+  const text = String(p);
+  if (text.includes('-')) throw badRequest(`service ${service}: port ranges (${text}) are not supported by templates`);
+  const [spec, protocol] = text.split('/');
+  const parts = spec.split(':');
+  if (parts.length > 3) throw bad();
+  const containerPort = num(parts[parts.length - 1], false);
+  const hostPort = parts.length >= 2 && parts[parts.length - 2] !== '' ? num(parts[parts.length - 2], true) : 0;
+  const hostIp = parts.length === 3 ? parts[0] : '';
+  return [{ containerPort, protocol: proto(protocol), hostIp, hostPort }];
+}
+
+/** depends_on as a list, or a map whose conditions a template can honour (start order only). */
+function dependencies(v: unknown, service: string): string[] {
+  if (v === undefined || v === null) return [];
+  if (Array.isArray(v)) return v.map(String);
+  if (typeof v !== 'object') throw badRequest(`service ${service}: depends_on must be a list or a map`);
+  return Object.entries(v as Record<string, any>).map(([dep, spec]) => {
+    const condition = spec?.condition ?? 'service_started';
+    if (condition !== 'service_started') {
+      throw badRequest(`service ${service}: depends_on ${dep} condition ${condition} is not supported by templates (service_started is: ${dep} starts first)`);
+    }
+    return dep;
+  });
+}
+
+/** deploy: the parts a single host honours (replicas, resource limits); swarm's placement, update and rollback settings are refused. */
+function checkDeploy(deploy: any, service: string): void {
+  if (deploy === undefined || deploy === null) return;
+  if (typeof deploy !== 'object') throw badRequest(`service ${service}: deploy must be a map`);
+  for (const key of Object.keys(deploy)) {
+    if (key === 'replicas' || (key === 'mode' && deploy.mode === 'replicated')) continue;
+    if (key === 'resources') {
+      for (const [k, v] of Object.entries<any>(deploy.resources ?? {})) {
+        if (k === 'reservations') continue; // a reservation asks for no more than the limit gives
+        if (k !== 'limits') throw badRequest(`service ${service}: deploy.resources.${k} is not supported by templates`);
+        for (const limit of Object.keys(v ?? {})) if (limit !== 'memory' && limit !== 'cpus') throw badRequest(`service ${service}: deploy.resources.limits.${limit} is not supported by templates`);
+      }
+      continue;
+    }
+    throw badRequest(`service ${service}: deploy.${key} is swarm's; a template provisions on one host (deploy.replicas and deploy.resources.limits are supported)`);
+  }
+}
+
+function cpusOf(v: unknown, service: string): number | null {
+  if (v === undefined || v === null) return null;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0 || n > 64) throw badRequest(`service ${service}: cpus ${String(v)} is not a number of CPUs`);
+  return n;
+}
+
+function restartPolicy(v: unknown, service: string): ServicePlan['restart'] {
+  if (v === undefined || v === null || v === 'no' || v === false) return null;
+  const m = /^(always|unless-stopped|on-failure)(?::(\d+))?$/.exec(String(v));
+  if (!m || (m[2] !== undefined && m[1] !== 'on-failure')) throw badRequest(`service ${service}: restart ${String(v)} is not no, always, unless-stopped or on-failure[:N]`);
+  return { Name: m[1], MaximumRetryCount: Number(m[2] ?? 0) };
+}
+
+/** Orders services so each comes after its dependencies; refuses unknown ones and cycles. */
+function startOrder(services: ServicePlan[]): ServicePlan[] {
+  const byName = new Map(services.map((s) => [s.service, s]));
+  const done = new Set<string>();
+  const visiting: string[] = [];
+  const out: ServicePlan[] = [];
+  const visit = (s: ServicePlan) => {
+    if (done.has(s.service)) return;
+    if (visiting.includes(s.service)) throw badRequest(`depends_on makes a cycle: ${[...visiting.slice(visiting.indexOf(s.service)), s.service].join(' → ')}`);
+    visiting.push(s.service);
+    for (const dep of s.dependsOn) {
+      const d = byName.get(dep);
+      if (!d) throw badRequest(`service ${s.service} depends on ${dep}, which is not a service of this file`);
+      visit(d);
+    }
+    visiting.pop();
+    done.add(s.service);
+    out.push(s);
+  };
+  for (const s of services) visit(s);
+  return out;
 }
 
 function mebibytes(v: unknown, service: string): number {
@@ -56,58 +232,3 @@ function mebibytes(v: unknown, service: string): number {
 
 export const containerCount = (plan: ComposePlan) => plan.services.reduce((n, s) => n + s.replicas, 0);
 export const memoryOf = (plan: ComposePlan) => plan.services.reduce((n, s) => n + s.replicas * s.memoryMiB, 0);
-
-/** Creates the application; on any failure removes what it created and passes the error on. */
-export async function provision(docker: DockerHost, app: string, plan: ComposePlan, project: string | null, templateId: string | null,
-  ensureImage: (image: string) => Promise<void>): Promise<{ containers: string[] }> {
-  const base: Record<string, string> = { 'com.docker.compose.project': app };
-  if (templateId) base['bonneville.portal.template'] = templateId;
-  if (project) base['bonneville.portal.project'] = project;
-  const existing = await docker.json<any[]>('GET', `/containers/json?all=1&filters=${encodeURIComponent(JSON.stringify({ label: [`com.docker.compose.project=${app}`] }))}`);
-  if (existing.length) throw new HttpError(409, `an application named ${app} already exists on this host`);
-  const made = { networks: [] as string[], volumes: [] as string[], containers: [] as string[] };
-  try {
-    for (const s of plan.services) await ensureImage(s.image);
-    for (const n of plan.networks) {
-      const r = await docker.json('POST', '/networks/create', { Name: `${app}_${n}`, Labels: { ...base, 'com.docker.compose.network': n } });
-      made.networks.push(r.Id);
-    }
-    for (const v of plan.volumes) {
-      const r = await docker.json('POST', '/volumes/create', { Name: `${app}_${v}`, Labels: { ...base, 'com.docker.compose.volume': v } });
-      made.volumes.push(r.Name);
-    }
-    for (const s of plan.services) {
-      for (let i = 1; i <= s.replicas; i++) {
-        const run: RunRequest = { hostId: '', project, image: s.image, cmd: s.command, env: s.environment, memoryMiB: s.memoryMiB, tty: false,
-          labels: { ...base, 'com.docker.compose.service': s.service, 'com.docker.compose.container-number': String(i), 'com.docker.compose.oneoff': 'False' } };
-        const body = createBody(run) as any;
-        const [first, ...others] = s.networks;
-        body.HostConfig.NetworkMode = `${app}_${first}`;
-        body.NetworkingConfig = { EndpointsConfig: { [`${app}_${first}`]: { Aliases: [s.service] } } };
-        body.HostConfig.Mounts = s.volumes.map((v) => ({ Type: 'volume', Source: `${app}_${v.source}`, Target: v.target, ReadOnly: v.readOnly }));
-        const r = await docker.json('POST', `/containers/create?name=${encodeURIComponent(`${app}-${s.service}-${i}`)}`, body);
-        made.containers.push(r.Id);
-        for (const n of others) await docker.json('POST', `/networks/${app}_${n}/connect`, { Container: r.Id, EndpointConfig: { Aliases: [s.service] } });
-      }
-    }
-    for (const id of made.containers) await docker.json('POST', `/containers/${id}/start`);
-    return { containers: made.containers };
-  } catch (err) {
-    for (const id of made.containers) await docker.call('DELETE', `/containers/${id}?force=1&v=1`).catch(() => undefined);
-    for (const v of made.volumes) await docker.call('DELETE', `/volumes/${encodeURIComponent(v)}`).catch(() => undefined);
-    for (const n of made.networks) await docker.call('DELETE', `/networks/${n}`).catch(() => undefined);
-    throw err;
-  }
-}
-
-/** Removes an application's containers, then its networks and volumes. */
-export async function removeApplication(docker: DockerHost, app: string): Promise<{ containers: number }> {
-  const filter = encodeURIComponent(JSON.stringify({ label: [`com.docker.compose.project=${app}`] }));
-  const containers = await docker.json<any[]>('GET', `/containers/json?all=1&filters=${filter}`);
-  for (const c of containers) await docker.json('DELETE', `/containers/${c.Id}?force=1`);
-  const networks = await docker.json<any[]>('GET', `/networks?filters=${filter}`);
-  for (const n of networks) await docker.json('DELETE', `/networks/${n.Id}`);
-  const volumes = await docker.json('GET', `/volumes?filters=${filter}`);
-  for (const v of volumes.Volumes ?? []) await docker.json('DELETE', `/volumes/${encodeURIComponent(v.Name)}`);
-  return { containers: containers.length };
-}

@@ -68,6 +68,9 @@ export interface Route<P> {
   method: string;
   path: string;
   handler: (c: RouteContext<P>) => Promise<void>;
+  /** The route's OpenAPI summary and request body, when the route carries its own documentation. */
+  summary?: string;
+  body?: Record<string, unknown>;
 }
 
 interface Compiled<P> extends Route<P> { re: RegExp }

@@ -42,7 +42,7 @@ export async function startPortal(o: PortalOptions): Promise<RunningPortal> {
   const registryCa = o.registryCa ?? (o.registryRoot && existsSync(join(o.registryRoot, 'tls', 'ca.crt')) ? join(o.registryRoot, 'tls', 'ca.crt') : undefined);
   const registry = new RegistryClient(o.registryUrl, registryCa ? readFileSync(registryCa) : undefined);
   const store = new PortalStore(o.stateDir);
-  const portal = new Portal({ store, hosts: new HostInventory(o.vchHome, store), registry, sessions: new Sessions(registry) });
+  const portal = new Portal({ store, hosts: new HostInventory(o.vchHome, store), registry, sessions: new Sessions(registry, store) });
   const uiDir = o.uiDir ?? join(repoRoot, 'build', 'portal');
   if (!existsSync(join(uiDir, 'index.html'))) await buildPortalUi(uiDir);
   const { server, close } = createPortalServer({ portal, uiDir, tls: { cert: readFileSync(issued.cert), key: readFileSync(issued.key) }, sampleIntervalMs: o.sampleIntervalMs });

@@ -4,7 +4,7 @@ import type { Route } from './http.ts';
 
 const summaries: Record<string, string> = {
   'POST /login': 'Log in with registry credentials; sets the session cookie and returns a Bearer token',
-  'POST /logout': 'End the session',
+  'POST /logout': 'End the session: the Bearer token\'s, else the cookie\'s (revoked in the store)',
   'GET /me': 'The caller: user name, administrator flag, projects with roles',
   'GET /events': 'Server-sent events: engine events of the hosts and containers the caller sees',
   'GET /hosts/{host}/containers/{id}/console': 'Websocket: an exec console (TTY) in the container; JSON input/resize messages, binary output',
@@ -30,13 +30,14 @@ const summaries: Record<string, string> = {
   'POST /hosts/{host}/volumes': 'Create a volume; administrators',
   'DELETE /hosts/{host}/volumes/{name}': 'Remove a volume; administrators',
   'GET /templates': 'Compose templates the caller sees',
-  'POST /templates': 'Import a compose file as a template',
+  'POST /templates': 'Import a compose file as a template: image, command, entrypoint, environment, ports, depends_on (start order), restart, networks, named volumes, mem_limit, scale/deploy.replicas, labels; keys it cannot provision (build, env_file, container_name, …) are refused by name',
   'GET /templates/{id}': 'One template with its parsed services',
   'PUT /templates/{id}': 'Edit a template (name, compose)',
   'DELETE /templates/{id}': 'Remove a template',
   'POST /templates/{id}/deploy': 'Provision a template on a host as an application (quotas checked for the whole application first)',
   'GET /applications': 'Applications (compose projects) across hosts, with their containers',
   'DELETE /hosts/{host}/applications/{name}': 'Remove an application: its containers, networks and volumes',
+  'PUT /hosts/{host}/applications/{name}/services/{service}/scale': 'Scale one service of an application to N containers (app-service-N, from its template as it is now; quotas checked for the added ones)',
   'GET /projects': 'Projects with the caller\'s role, placements, quotas and use',
   'POST /projects': 'Create a project (a registry project of the same name)',
   'GET /projects/{name}': 'One project',
@@ -66,6 +67,7 @@ const bodies: Record<string, Record<string, unknown>> = {
   'POST /templates': { type: 'object', required: ['name', 'compose'], properties: { name: str, compose: { type: 'string', description: 'a docker-compose file (YAML)' }, project: { type: 'string', nullable: true } } },
   'PUT /templates/{id}': { type: 'object', properties: { name: str, compose: str } },
   'POST /templates/{id}/deploy': { type: 'object', required: ['hostId', 'application'], properties: { hostId: str, application: { type: 'string', pattern: '^[a-z0-9][a-z0-9_-]*$' }, project: { type: 'string', nullable: true } } },
+  'PUT /hosts/{host}/applications/{name}/services/{service}/scale': { type: 'object', required: ['replicas'], properties: { replicas: { type: 'integer', minimum: 0, maximum: 20 } } },
   'POST /projects': { type: 'object', required: ['name'], properties: { name: str, public: { type: 'boolean' } } },
   'PUT /projects/{name}/placements': { type: 'object', required: ['hostIds'], properties: { hostIds: { type: 'array', items: str } } },
   'PUT /projects/{name}/quota': { type: 'object', properties: { maxContainers: { ...int, nullable: true, minimum: 0 }, maxMemoryMiB: { ...int, nullable: true, minimum: 0 } } },
@@ -75,23 +77,28 @@ export function routeKey(method: string, path: string): string {
   return `${method} ${path.replace(/\{(\w+)\*\}/g, '{$1}')}`;
 }
 
-export function missingSummaries(routes: Pick<Route<unknown>, 'method' | 'path'>[]): string[] {
-  return routes.map((r) => routeKey(r.method, r.path)).filter((k) => !summaries[k]);
+type Documented = Pick<Route<unknown>, 'method' | 'path' | 'summary' | 'body'>;
+
+export function missingSummaries(routes: Documented[]): string[] {
+  return routes.filter((r) => !r.summary && !summaries[routeKey(r.method, r.path)]).map((r) => routeKey(r.method, r.path));
 }
 
-export function openApiDocument(routes: Pick<Route<unknown>, 'method' | 'path'>[]): Record<string, unknown> {
+export function openApiDocument(routes: Documented[]): Record<string, unknown> {
   const paths: Record<string, Record<string, unknown>> = {};
-  const all = [...routes, { method: 'POST', path: '/login' }, { method: 'POST', path: '/logout' }, { method: 'GET', path: '/me' },
+  const all: Documented[] = [...routes, { method: 'POST', path: '/login' }, { method: 'POST', path: '/logout' }, { method: 'GET', path: '/me' },
     { method: 'GET', path: '/events' }, { method: 'GET', path: '/hosts/{host}/containers/{id}/console' }, { method: 'GET', path: '/openapi.json' }];
   for (const r of all) {
     const key = routeKey(r.method, r.path);
     const path = `/api${key.slice(key.indexOf(' ') + 1)}`;
     const params = [...path.matchAll(/\{(\w+)\}/g)].map((m) => ({ name: m[1], in: 'path', required: true, schema: { type: 'string' } }));
     const mutating = r.method !== 'GET';
+    const body = r.body ?? bodies[key];
+    // The first route of a method and path wins when matching, so it is the one documented.
+    if (paths[path]?.[r.method.toLowerCase()]) continue;
     (paths[path] ??= {})[r.method.toLowerCase()] = {
-      summary: summaries[key] ?? key,
+      summary: r.summary ?? summaries[key] ?? key,
       ...(params.length ? { parameters: params } : {}),
-      ...(mutating && r.method !== 'DELETE' ? { requestBody: { required: !!bodies[key], content: { 'application/json': { schema: bodies[key] ?? { type: 'object' } } } } } : {}),
+      ...(mutating && r.method !== 'DELETE' ? { requestBody: { required: !!body, content: { 'application/json': { schema: body ?? { type: 'object' } } } } } : {}),
       responses: {
         '200': { description: 'OK', content: { 'application/json': { schema: {} } } },
         ...(r.method === 'POST' ? { '201': { description: 'Created', content: { 'application/json': { schema: {} } } } } : {}),

@@ -20,6 +20,8 @@ export interface ContainerSummary {
   application: string | null;
   labels: Record<string, string>;
   memoryMiB: number;
+  /** Published ports: container port/protocol → host address:port. */
+  ports: { container: string; host: string }[];
 }
 
 /** Memory a container counts for in quotas when it was created without a limit: the VCH's default VM size. */
@@ -76,6 +78,7 @@ export class Portal {
           state: c.State, status: c.Status, created: c.Created, labels: c.Labels ?? {},
           project: c.Labels?.[PROJECT_LABEL] ?? null, application: c.Labels?.['com.docker.compose.project'] ?? null,
           memoryMiB: Number(c.Labels?.['bonneville.portal.memory-mib'] ?? DEFAULT_MEMORY_MIB),
+          ports: (c.Ports ?? []).filter((x: any) => x.PublicPort).map((x: any) => ({ container: `${x.PrivatePort}/${x.Type}`, host: `${x.IP || '0.0.0.0'}:${x.PublicPort}` })),
         }));
       } catch {
         return [];

@@ -12,6 +12,7 @@ import { hostRoutes } from './api/hosts.ts';
 import { templateRoutes } from './api/templates.ts';
 import { projectRoutes } from './api/projects.ts';
 import { registryRoutes } from './api/registry.ts';
+import { registryAdminRoutes } from './api/registry-admin.ts';
 import { login, logout, me } from './api/session.ts';
 import { openApiDocument } from './openapi.ts';
 import { EventsHub } from './events-hub.ts';
@@ -21,7 +22,8 @@ import { acceptConsole } from './console.ts';
 const types: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.css': 'text/css', '.map': 'application/json', '.png': 'image/png', '.svg': 'image/svg+xml' };
 
 export function apiRouteTable(portal: Portal, sampler: UsageSampler): Route<Principal>[] {
-  return [...hostRoutes(portal, sampler), ...containerRoutes(portal), ...templateRoutes(portal), ...projectRoutes(portal), ...registryRoutes(portal)];
+  return [...hostRoutes(portal, sampler), ...containerRoutes(portal), ...templateRoutes(portal), ...projectRoutes(portal),
+    ...registryAdminRoutes(portal), ...registryRoutes(portal)];
 }
 
 export interface PortalServerOptions { portal: Portal; uiDir: string; tls: { cert: Buffer; key: Buffer }; sampleIntervalMs?: number }

@@ -1,9 +1,11 @@
 // Who is calling the portal. One login for portal and registry: credentials are checked by asking the
 // registry (GET /api/v2.0/users/current); the session keeps them server-side (never in the browser)
-// to call the registry on the user's behalf, so the registry's RBAC applies.
+// to call the registry on the user's behalf, so the registry's RBAC applies. Sessions live in the
+// portal's store (the token's hash, an expiry), so they outlive a restart; logging out deletes one.
 import { randomBytes, createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { RegistryClient, Credentials } from './registry-client.ts';
+import type { PortalStore } from './store.ts';
 import { HttpError } from './http.ts';
 
 export interface Principal extends Credentials {
@@ -16,26 +18,32 @@ interface Session { principal: Principal; expires: number }
 export const COOKIE = 'bv_portal';
 const TTL_MS = 8 * 3600_000;
 const BASIC_CACHE_MS = 30_000;
+/** How long a session trusts what the registry said at the last check (the user may be deleted, demoted, or change password). */
+const RECHECK_MS = 60_000;
+
+const tokenHash = (token: string) => createHash('sha256').update(token).digest('hex');
 
 export class Sessions {
   private readonly registry: RegistryClient;
-  private readonly sessions = new Map<string, Session>();
+  private readonly store: PortalStore;
   // Basic-auth callers (scripts) are checked against the registry at most every 30s per credential.
   private readonly basicCache = new Map<string, Session>();
 
-  constructor(registry: RegistryClient) {
+  constructor(registry: RegistryClient, store: PortalStore) {
     this.registry = registry;
+    this.store = store;
   }
 
   async login(username: string, password: string): Promise<{ token: string; principal: Principal }> {
     const principal = await this.verify(username, password);
     const token = randomBytes(32).toString('base64url');
-    this.sessions.set(token, { principal, expires: Date.now() + TTL_MS });
+    this.store.addSession({ tokenHash: tokenHash(token), userId: principal.userId, username: principal.username, sysadmin: principal.sysadmin,
+      password: principal.password, expires: Date.now() + TTL_MS, checkedAt: Date.now() });
     return { token, principal };
   }
 
   logout(token: string | undefined): void {
-    if (token) this.sessions.delete(token);
+    if (token) this.store.removeSession(tokenHash(token));
   }
 
   /** The caller from the session cookie, a Bearer session token, or Basic credentials; 401 otherwise. */
@@ -53,12 +61,26 @@ export class Sessions {
       return principal;
     }
     const token = /^bearer /i.test(header) ? header.slice(7).trim() : sessionCookie(req);
-    const session = token ? this.sessions.get(token) : undefined;
+    const session = token ? this.store.session(tokenHash(token)) : undefined;
     if (!session || session.expires < Date.now()) {
-      if (token) this.sessions.delete(token);
-      throw new HttpError(401, 'not logged in');
+      if (session) this.store.removeSession(session.tokenHash);
+      throw new HttpError(401, token ? 'your session has ended; log in again' : 'not logged in');
     }
-    return session.principal;
+    const principal = { username: session.username, password: session.password, sysadmin: session.sysadmin, userId: session.userId };
+    if (Date.now() - session.checkedAt < RECHECK_MS) return principal;
+    let current: Principal;
+    try {
+      current = await this.verify(session.username, session.password);
+    } catch (err) {
+      // Refused credentials end the session; a registry that cannot answer now does not.
+      if (err instanceof HttpError && err.status === 401) {
+        this.store.removeSession(session.tokenHash);
+        throw new HttpError(401, 'your account or password changed; log in again');
+      }
+      return principal;
+    }
+    this.store.sessionChecked(session.tokenHash, current.sysadmin, Date.now());
+    return { ...principal, sysadmin: current.sysadmin };
   }
 
   private async verify(username: string, password: string): Promise<Principal> {

@@ -1,5 +1,6 @@
 // The portal's own state in SQLite (node:sqlite): hosts added by endpoint (their client keys sealed
-// with AES-256-GCM under a 0600 key file), project placements and quotas, compose templates.
+// with AES-256-GCM under a 0600 key file), project placements and quotas, compose templates, and
+// login sessions (by token hash, the password sealed like the keys), so a restart keeps users logged in.
 import { DatabaseSync } from 'node:sqlite';
 import { createCipheriv, createDecipheriv, randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, chmodSync } from 'node:fs';
@@ -9,6 +10,8 @@ import { writeFileAtomic } from '../portlayer/atomic-file.ts';
 export interface StoredHost { id: string; name: string; endpoint: string; ca: string; cert: string; key: string; createdAt: string }
 export interface Placement { project: string; hostId: string }
 export interface Quota { project: string; maxContainers: number | null; maxMemoryMiB: number | null }
+/** A login: the token itself is never stored, only its SHA-256; the password (for registry calls on the user's behalf) sealed. */
+export interface StoredSession { tokenHash: string; userId: number; username: string; sysadmin: boolean; password: string; expires: number; checkedAt: number }
 export interface Template { id: string; name: string; project: string | null; compose: string; createdAt: string; updatedAt: string }
 
 export class PortalStore {
@@ -25,7 +28,9 @@ export class PortalStore {
       CREATE TABLE IF NOT EXISTS placements (project TEXT NOT NULL, host_id TEXT NOT NULL, PRIMARY KEY (project, host_id));
       CREATE TABLE IF NOT EXISTS quotas (project TEXT PRIMARY KEY, max_containers INTEGER, max_memory_mib INTEGER);
       CREATE TABLE IF NOT EXISTS templates (id TEXT PRIMARY KEY, name TEXT NOT NULL, project TEXT, compose TEXT NOT NULL,
-        created_at TEXT NOT NULL, updated_at TEXT NOT NULL);`);
+        created_at TEXT NOT NULL, updated_at TEXT NOT NULL);
+      CREATE TABLE IF NOT EXISTS sessions (token_hash TEXT PRIMARY KEY, user_id INTEGER NOT NULL, username TEXT NOT NULL,
+        sysadmin INTEGER NOT NULL, sealed_password TEXT NOT NULL, expires INTEGER NOT NULL, checked_at INTEGER NOT NULL);`);
     chmodSync(join(dir, 'portal.sqlite'), 0o600);
   }
 
@@ -67,6 +72,24 @@ export class PortalStore {
   setQuota(q: Quota): void {
     this.db.prepare('INSERT INTO quotas VALUES (?, ?, ?) ON CONFLICT(project) DO UPDATE SET max_containers = excluded.max_containers, max_memory_mib = excluded.max_memory_mib')
       .run(q.project, q.maxContainers, q.maxMemoryMiB);
+  }
+
+  // Sessions
+  addSession(s: StoredSession): void {
+    this.db.prepare('DELETE FROM sessions WHERE expires < ?').run(Date.now());
+    this.db.prepare('INSERT INTO sessions VALUES (?, ?, ?, ?, ?, ?, ?)').run(s.tokenHash, s.userId, s.username, s.sysadmin ? 1 : 0, this.seal(s.password), s.expires, s.checkedAt);
+  }
+  session(tokenHash: string): StoredSession | undefined {
+    const r = this.db.prepare('SELECT * FROM sessions WHERE token_hash = ?').get(tokenHash) as any;
+    if (!r) return undefined;
+    return { tokenHash: r.token_hash, userId: r.user_id, username: r.username, sysadmin: r.sysadmin === 1, password: this.unseal(r.sealed_password), expires: r.expires, checkedAt: r.checked_at };
+  }
+  /** The registry confirmed the login again; its administrator flag may have changed. */
+  sessionChecked(tokenHash: string, sysadmin: boolean, at: number): void {
+    this.db.prepare('UPDATE sessions SET sysadmin = ?, checked_at = ? WHERE token_hash = ?').run(sysadmin ? 1 : 0, at, tokenHash);
+  }
+  removeSession(tokenHash: string): void {
+    this.db.prepare('DELETE FROM sessions WHERE token_hash = ?').run(tokenHash);
   }
 
   // Templates

@@ -50,3 +50,70 @@ test('bad compose files are refused with the reason', () => {
   refused('services:\n  a:\n    image: busybox\n    mem_limit: lots', /not a size/);
   refused('services:\n  "a b":\n    image: busybox', /bad service name/);
 });
+
+test('ports, depends_on (start order), restart, entrypoint and labels become a plan', () => {
+  const plan = parseCompose(`
+services:
+  web:
+    image: busybox
+    ports: ["8080:80", "127.0.0.1:9090:90/udp", "7000", { target: 443, published: 8443, host_ip: 127.0.0.1 }]
+    depends_on: { api: { condition: service_started } }
+    restart: on-failure:3
+  api:
+    image: busybox
+    depends_on: [db]
+    restart: unless-stopped
+    entrypoint: /bin/sh -c
+    labels: { tier: backend }
+    expose: [9000, "53/udp"]
+    deploy: { replicas: 1, resources: { limits: { cpus: "1.5", memory: 128m } } }
+  db:
+    image: busybox
+    restart: "no"
+x-notes: ignored
+`);
+  assert.deepEqual(plan.services.map((s) => s.service), ['db', 'api', 'web']);
+  const web = plan.services[2];
+  assert.deepEqual(web.ports, [
+    { containerPort: 80, protocol: 'tcp', hostIp: '', hostPort: 8080 },
+    { containerPort: 90, protocol: 'udp', hostIp: '127.0.0.1', hostPort: 9090 },
+    { containerPort: 7000, protocol: 'tcp', hostIp: '', hostPort: 0 },
+    { containerPort: 443, protocol: 'tcp', hostIp: '127.0.0.1', hostPort: 8443 },
+  ]);
+  assert.deepEqual(web.restart, { Name: 'on-failure', MaximumRetryCount: 3 });
+  assert.deepEqual(plan.services[1].restart, { Name: 'unless-stopped', MaximumRetryCount: 0 });
+  assert.deepEqual(plan.services[1].entrypoint, ['/bin/sh', '-c']);
+  assert.deepEqual(plan.services[1].labels, { tier: 'backend' });
+  assert.deepEqual(plan.services[1].expose, ['9000/tcp', '53/udp']);
+  assert.equal(plan.services[1].cpus, 1.5);
+  assert.equal(plan.services[1].memoryMiB, 128);
+  assert.equal(plan.services[0].restart, null);
+});
+
+test('what a template cannot provision is refused by name', () => {
+  refused('services:\n  a:\n    build: .', /build needs a build context/);
+  refused('services:\n  a:\n    image: busybox\n    env_file: .env', /env_file/);
+  refused('services:\n  a:\n    image: busybox\n    container_name: fixed', /container_name/);
+  refused('services:\n  a:\n    image: busybox\n    healthcheck: { test: ["CMD", "true"] }', /healthcheck is not supported/);
+  refused('services:\n  a:\n    image: busybox\nsecrets: {}', /secrets are not supported/);
+  refused('services:\n  a:\n    image: busybox\n    depends_on: [b]', /depends on b, which is not a service/);
+  refused('services:\n  a:\n    image: busybox\n    depends_on: [b]\n  b:\n    image: busybox\n    depends_on: [a]', /cycle: a → b → a/);
+  refused('services:\n  a:\n    image: busybox\n    depends_on: { b: { condition: service_healthy } }\n  b:\n    image: busybox', /service_healthy is not supported/);
+  refused('services:\n  a:\n    image: busybox\n    restart: sometimes', /restart sometimes/);
+  refused('services:\n  a:\n    image: busybox\n    ports: ["80-90:80-90"]', /port ranges/);
+  refused('services:\n  a:\n    image: busybox\n    ports: ["99999"]', /is not \[host_ip/);
+  refused('services:\n  a:\n    image: busybox\n    scale: 2\n    ports: ["8080:80"]', /cannot be scaled beyond 1/);
+  refused('services:\n  a:\n    image: busybox\n    labels: { com.docker.compose.project: x }', /the portal's own/);
+  refused('services:\n  a:\n    image: busybox\n    deploy: { placement: { constraints: [x] } }', /deploy.placement is swarm's/);
+  refused('services:\n  a:\n    image: busybox\n    deploy: { resources: { limits: { pids: 5 } } }', /limits.pids is not supported/);
+  refused('services:\n  a:\n    image: busybox\n    expose: ["http"]', /expose http is not a port/);
+  refused('services:\n  a:\n    image: busybox\n    cpus: lots', /not a number of CPUs/);
+});
+
+test('compose variable substitution without a shell: $$ is a literal $, defaults apply, bare variables are refused', () => {
+  const plan = parseCompose('services:\n  a:\n    image: "busybox:${TAG:-1.36}"\n    command: echo $$HOME ${WHO-nobody}\n');
+  assert.equal(plan.services[0].image, 'busybox:1.36');
+  assert.deepEqual(plan.services[0].command, ['sh', '-c', 'echo $HOME nobody']);
+  refused('services:\n  a:\n    image: busybox\n    command: echo $HOME', /services\.a\.command: \$HOME would be substituted .*write \$\$HOME/);
+  refused('services:\n  a:\n    image: "busybox:${TAG}"', /\$\{TAG\} would be substituted/);
+});

@@ -50,6 +50,16 @@ for (const backend of BACKENDS) describe(`features ({backend})`, () => {
     ]);
     const all = await (await call(t.url, '/api/v2.0/audit-logs?page_size=100', { auth })).json() as any[];
     assert.ok(all.length >= 3);
+    // Harbor's q: exact (operation) and contains, case-insensitive (resource, username); wildcards in values are plain text.
+    const q = async (query: string) => (await (await call(t.url, `/api/v2.0/audit-logs?page_size=100&q=${encodeURIComponent(query)}`, { auth })).json() as any[])
+      .map((l) => `${l.operation} ${l.resource}`);
+    assert.deepEqual(await q('operation=pull,resource=~AUDIT/APP'), ['pull audit/app:v1']);
+    assert.deepEqual(await q('username=~dmi,resource=~audit/app:v'), ['pull audit/app:v1', 'create audit/app:v1']);
+    assert.deepEqual(await q('resource=~audit/%'), []);
+    assert.deepEqual(await q('resource=~audit_app'), []);
+    for (const bad of ['password=x', 'operation', `resource=~${'x'.repeat(300)}`]) {
+      assert.equal((await call(t.url, `/api/v2.0/audit-logs?q=${encodeURIComponent(bad)}`, { auth })).status, 400, bad);
+    }
   });
 
   test('GC: dry run deletes nothing; a real run deletes only unreferenced blobs', async () => {

@@ -13,7 +13,9 @@ export async function login(portal: Portal, req: IncomingMessage, res: ServerRes
 }
 
 export function logout(portal: Portal, req: IncomingMessage, res: ServerResponse): void {
-  portal.sessions.logout(sessionCookie(req));
+  // A script logs out its Bearer token; the browser its cookie's.
+  const header = req.headers.authorization ?? '';
+  portal.sessions.logout(/^bearer /i.test(header) ? header.slice(7).trim() : sessionCookie(req));
   res.setHeader('Set-Cookie', clearCookie);
   sendJson(res, 200, { loggedOut: true });
 }

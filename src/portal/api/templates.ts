@@ -1,10 +1,11 @@
 // Templates (compose files) and applications (a template provisioned on a host).
 import type { Route } from '../http.ts';
-import { badRequest, forbidden, notFound, readJson, requireString, sendJson } from '../http.ts';
+import { badRequest, conflict, forbidden, notFound, readJson, requireString, sendJson } from '../http.ts';
 import type { Portal } from '../portal.ts';
 import type { Principal } from '../sessions.ts';
 import type { Template } from '../store.ts';
-import { parseCompose, provision, removeApplication, containerCount, memoryOf } from '../compose.ts';
+import { parseCompose, containerCount, memoryOf, fixedPortsAllowOne } from '../compose.ts';
+import { provision, removeApplication, scaleService, serviceContainers, TEMPLATE_LABEL, SERVICE_LABEL, NUMBER_LABEL } from '../application.ts';
 import { ensureImage } from './containers.ts';
 
 export function templateRoutes(portal: Portal): Route<Principal>[] {
@@ -76,10 +77,36 @@ export function templateRoutes(portal: Portal): Route<Principal>[] {
       for (const x of containers) {
         if (!x.application) continue;
         const key = `${x.hostId}/${x.application}`;
-        if (!apps.has(key)) apps.set(key, { name: x.application, hostId: x.hostId, hostName: x.hostName, project: x.project, template: x.labels['bonneville.portal.template'] ?? null, containers: [] });
-        apps.get(key)!.containers.push({ id: x.id, name: x.name, service: x.labels['com.docker.compose.service'], state: x.state, image: x.image });
+        if (!apps.has(key)) apps.set(key, { name: x.application, hostId: x.hostId, hostName: x.hostName, project: x.project, template: x.labels[TEMPLATE_LABEL] ?? null, containers: [] });
+        apps.get(key)!.containers.push({ id: x.id, name: x.name, service: x.labels[SERVICE_LABEL], number: Number(x.labels[NUMBER_LABEL] ?? 0), state: x.state, image: x.image, ports: x.ports });
       }
       sendJson(c.res, 200, [...apps.values()]);
+    } },
+    { method: 'PUT', path: '/hosts/{host}/applications/{name}/services/{service}/scale', handler: async (c) => {
+      const host = c.principal.sysadmin ? portal.hosts.get(c.params.host) : await portal.visibleHost(c.principal, c.params.host);
+      const members = (await portal.containers(c.principal, [host])).filter((x) => x.application === c.params.name);
+      if (members.length === 0) throw notFound(`no application ${c.params.name} on ${host.name}`);
+      const body = await readJson(c.req);
+      const replicas = body.replicas;
+      if (!Number.isInteger(replicas) || replicas < 0 || replicas > 20) throw badRequest('replicas must be a whole number from 0 to 20');
+      const { project, labels } = members[0];
+      await portal.access.requireOnContainer(c.principal, labels, 'member');
+      // New containers come from the application's template as it is now (as compose scales from the file as it is).
+      const templateId = labels[TEMPLATE_LABEL] ?? null;
+      const t = templateId ? portal.store.template(templateId) : undefined;
+      if (!t) throw conflict(`the template application ${c.params.name} was deployed from is gone; scaling needs it`);
+      const service = parseCompose(t.compose).services.find((s) => s.service === c.params.service);
+      if (!service) throw notFound(`template ${t.name} has no service ${c.params.service}`);
+      const others = members.filter((x) => x.labels[SERVICE_LABEL] !== service.service);
+      if (replicas === 0 && others.length === 0) throw conflict(`scaling ${service.service} to 0 would leave application ${c.params.name} with no containers; remove the application instead`);
+      if (replicas > 1) fixedPortsAllowOne(service.service, service.ports);
+      const result = await portal.serialize(project, async () => {
+        const have = (await serviceContainers(host.docker, c.params.name, service.service)).length;
+        if (replicas > have) await portal.admit(c.principal, project, host.id, replicas - have, service.memoryMiB);
+        return scaleService(host.docker, c.params.name, service, replicas, project, t.id, (image) => ensureImage(portal, host.docker, image, c.principal));
+      });
+      const now = await serviceContainers(host.docker, c.params.name, service.service);
+      sendJson(c.res, 200, { application: c.params.name, service: service.service, replicas: now.length, containers: now.map((x) => x.name), ...result });
     } },
     { method: 'DELETE', path: '/hosts/{host}/applications/{name}', handler: async (c) => {
       const host = c.principal.sysadmin ? portal.hosts.get(c.params.host) : await portal.visibleHost(c.principal, c.params.host);

@@ -3,7 +3,11 @@
 // replication, garbage collection, quotas, the audit log and users.
 import { html } from 'lit';
 import { Page } from './base.ts';
-import { api, bytes, type Me } from './api.ts';
+import { api, bytes, roleIn, type Me } from './api.ts';
+import './replication.ts';
+import './registry-system.ts';
+import './users.ts';
+import './immutability.ts';
 
 const enc = encodeURIComponent;
 const roles: Record<number, string> = { 1: 'projectAdmin', 2: 'developer', 3: 'guest', 4: 'maintainer', 5: 'limitedGuest' };
@@ -46,21 +50,13 @@ class BvRegistry extends Page {
           if (repo) d.artifacts = await get(`/projects/${enc(project)}/repositories/${enc(enc(repo))}/artifacts`);
         } else if (tab === 'members') d.members = await get(`/projects/${enc(project)}/members`);
         else if (tab === 'robots') d.robots = (await get('/robots')).filter((r: any) => String(r.name).startsWith(`robot$${project}+`));
-        else if (tab === 'immutability') d.rules = await get(`/projects/${enc(project)}/immutabletagrules`);
-        else if (tab === 'logs') d.logs = await get(`/projects/${enc(project)}/logs`);
         else if (tab === 'retention') {
           d.projectInfo = await get(`/projects/${enc(project)}`);
           d.retention = await get(`/projects/${enc(project)}/retention`).catch(() => null);
           if (d.retention) d.retentionRuns = await get(`/retentions/${d.retention.id}/executions`);
         }
         else if (tab === 'summary') d.summary = await get(`/projects/${enc(project)}/summary`);
-      } else if (section === 'replication') {
-        [d.registries, d.policies, d.executions] = await Promise.all([get('/registries'), get('/replication/policies'), get('/replication/executions')]);
-      } else if (section === 'gc') {
-        [d.schedule, d.runs] = await Promise.all([get('/system/gc/schedule'), get('/system/gc')]);
-      } else if (section === 'quotas') d.quotas = await get('/quotas');
-      else if (section === 'audit') d.audit = await get('/audit-logs');
-      else if (section === 'users') d.users = await get('/users');
+      }
       this.data = d;
     });
   }
@@ -76,21 +72,20 @@ class BvRegistry extends Page {
 
   render() {
     const [section = 'projects', project, tab = 'repositories', repo] = this.path;
-    const sections: [string, string][] = [['projects', 'Projects'], ['replication', 'Replication'], ['gc', 'Garbage collection'], ['quotas', 'Quotas'], ['audit', 'Audit log'],
-      ...(this.me.sysadmin ? [['users', 'Users'] as [string, string]] : [])];
+    // Replication, GC, quotas and users are the system administrators' (the API refuses others too).
+    const sections: [string, string][] = [['projects', 'Projects'], ['audit', 'Audit log'],
+      ...(this.me.sysadmin ? [['replication', 'Replication'], ['gc', 'Garbage collection'], ['quotas', 'Quotas'], ['users', 'Users']] as [string, string][] : [])];
     return html`<h2>Registry <small><code>${this.data.info?.host ?? ''}</code></small></h2>
       <nav class="tabs">${sections.map(([s, label]) => html`<a href="#/registry/${s}" class=${section === s ? 'active' : ''}>${label}</a>`)}</nav>
       ${this.banners()}
       ${this.secret ? html`<div class="notice" role="status">Robot secret (shown once): <code class="robot-secret">${this.secret}</code></div>` : ''}
       ${section === 'projects' && !project ? this.projects() : ''}
       ${section === 'projects' && project ? this.projectPage(project, tab, repo) : ''}
-      ${section === 'replication' ? this.replication() : ''}
-      ${section === 'gc' ? html`<h3>Schedule</h3>${table([this.data.schedule?.schedule ?? {}])}
-        <button @click=${() => this.call('POST', '/system/gc/schedule', { schedule: { type: 'Manual' }, parameters: { delete_untagged: true } }, 'Garbage collection started.')}>Run GC now</button>
-        <h3>Runs</h3>${table(this.data.runs)}` : ''}
-      ${section === 'quotas' ? table(this.data.quotas) : ''}
-      ${section === 'audit' ? table(this.data.audit) : ''}
-      ${section === 'users' ? this.users() : ''}`;
+      ${section === 'replication' ? html`<bv-replication></bv-replication>` : ''}
+      ${section === 'gc' ? html`<bv-gc></bv-gc>` : ''}
+      ${section === 'quotas' ? html`<bv-storage-quotas></bv-storage-quotas>` : ''}
+      ${section === 'audit' ? html`<bv-audit></bv-audit>` : ''}
+      ${section === 'users' ? html`<bv-users .me=${this.me}></bv-users>` : ''}`;
   }
 
   projects() {
@@ -120,11 +115,9 @@ class BvRegistry extends Page {
         }}><label>Robot name <input name="name" required pattern="[a-z0-9]+([._-][a-z0-9]+)*"></label>
         <label>pull <input type="checkbox" name="action" value="pull" checked></label><label>push <input type="checkbox" name="action" value="push"></label>
         <button type="submit">Create robot</button></form>` : ''}
-      ${tab === 'immutability' ? html`${table(this.data.rules, (r) => html`<button class="danger" @click=${() => this.call('DELETE', `/projects/${enc(project)}/immutabletagrules/${r.id}`)}>Delete</button>`)}
-        <form class="row" @submit=${(e: Event) => { const d = this.form(e); void this.call('POST', `/projects/${enc(project)}/immutabletagrules`, { tag_selectors: [{ decoration: 'matches', pattern: d.get('tag') }], scope_selectors: { repository: [{ decoration: 'repoMatches', pattern: d.get('repo') || '**' }] } }, 'Rule added.'); }}>
-        <label>Repositories <input name="repo" placeholder="**"></label><label>Tags <input name="tag" required placeholder="v*"></label><button type="submit">Add rule</button></form>` : ''}
+      ${tab === 'immutability' ? html`<bv-immutability .project=${project} .canManage=${roleIn(this.me, project) === 'admin'}></bv-immutability>` : ''}
       ${tab === 'retention' ? this.retention() : ''}
-      ${tab === 'logs' ? table(this.data.logs) : ''}
+      ${tab === 'logs' ? html`<bv-audit .project=${project}></bv-audit>` : ''}
       ${tab === 'summary' ? html`<pre>${JSON.stringify(this.data.summary, null, 2)}</pre>` : ''}`;
   }
 
@@ -163,23 +156,6 @@ class BvRegistry extends Page {
             <button class="danger" @click=${async () => { await this.attempt(() => api('DELETE', `/registry-tags/${enc(project)}/${repo.split('/').map(enc).join('/')}?tag=${enc(t.name)}`), `Tag ${t.name} deleted.`); await this.load(); }}>Delete tag</button></div>`)}</td>
           <td>${bytes(a.size)}</td><td>${a.push_time}</td>
           <td><code class="pull">docker pull ${host}/${project}/${repo}${a.tags?.[0] ? `:${a.tags[0].name}` : `@${a.digest}`}</code></td></tr>`)}</tbody></table>` : ''}`;
-  }
-
-  replication() {
-    return html`<h3>Registries (endpoints)</h3>${table(this.data.registries, (r) => html`<button class="danger" @click=${() => this.call('DELETE', `/registries/${r.id}`)}>Delete</button>`)}
-      <form class="row" @submit=${(e: Event) => { const d = this.form(e); void this.call('POST', '/registries', { name: d.get('name'), type: 'docker-registry', url: d.get('url'), insecure: d.get('insecure') === 'on', credential: d.get('user') ? { type: 'basic', access_key: d.get('user'), access_secret: d.get('secret') } : undefined }, 'Endpoint added.'); }}>
-        <label>Name <input name="name" required></label><label>URL <input name="url" required></label><label>User <input name="user"></label>
-        <label>Secret <input name="secret" type="password"></label><label>Skip TLS verify <input type="checkbox" name="insecure"></label><button type="submit">Add endpoint</button></form>
-      <h3>Rules</h3>${table(this.data.policies, (p) => html`<button @click=${() => this.call('POST', '/replication/executions', { policy_id: p.id }, 'Replication started.')}>Replicate now</button>
-        <button class="danger" @click=${() => this.call('DELETE', `/replication/policies/${p.id}`)}>Delete</button>`)}
-      <h3>Executions</h3>${table(this.data.executions)}`;
-  }
-
-  users() {
-    return html`${table(this.data.users, (u) => html`<button class="secondary" @click=${() => this.call('PUT', `/users/${u.user_id}/sysadmin`, { sysadmin_flag: !u.sysadmin_flag })}>${u.sysadmin_flag ? 'Revoke admin' : 'Make admin'}</button>
-        <button class="danger" @click=${() => this.call('DELETE', `/users/${u.user_id}`)}>Delete</button>`)}
-      <form class="row" @submit=${(e: Event) => { const d = this.form(e); void this.call('POST', '/users', { username: d.get('username'), password: d.get('password'), email: d.get('email') }, 'User created.'); }}>
-        <label>User name <input name="username" required></label><label>Password <input name="password" type="password" required></label><label>Email <input name="email"></label><button type="submit">Create user</button></form>`;
   }
 }
 customElements.define('bv-registry', BvRegistry);

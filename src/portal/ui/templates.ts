@@ -68,6 +68,24 @@ class BvTemplates extends Page {
     await this.load();
   }
 
+  async scale(a: any, service: string, e: Event) {
+    e.preventDefault();
+    const replicas = Number(new FormData(e.target as HTMLFormElement).get('replicas'));
+    this.busy = true;
+    await this.attempt(() => api('PUT', `/hosts/${encodeURIComponent(a.hostId)}/applications/${encodeURIComponent(a.name)}/services/${encodeURIComponent(service)}/scale`, { replicas }),
+      `Service ${service} of ${a.name} scaled to ${replicas}.`);
+    this.busy = false;
+    await this.load();
+  }
+
+  /** An application's containers grouped by service, in container-number order. */
+  services(a: any): [string, any[]][] {
+    const by = new Map<string, any[]>();
+    for (const c of a.containers) by.set(c.service, [...(by.get(c.service) ?? []), c]);
+    for (const list of by.values()) list.sort((x, y) => x.number - y.number);
+    return [...by.entries()].sort(([x], [y]) => x.localeCompare(y));
+  }
+
   async removeTemplate(t: any) {
     await this.attempt(() => api('DELETE', `/templates/${t.id}`), 'Template removed.');
     await this.load();
@@ -84,7 +102,9 @@ class BvTemplates extends Page {
         <button type="submit">Import</button></form>` : ''}
       <table class="templates"><thead><tr><th>Template</th><th>Project</th><th>Services</th><th>Deploy</th><th></th></tr></thead><tbody>
       ${this.templates.map((t) => html`<tr data-template=${t.name}><td>${t.name}</td><td>${t.project ?? ''}</td>
-        <td>${t.error ? html`<span class="error">${t.error}</span>` : (t.services ?? []).map((s: any) => html`<div>${s.service}: <code>${s.image}</code> × ${s.replicas}</div>`)}</td>
+        <td>${t.error ? html`<span class="error">${t.error}</span>` : (t.services ?? []).map((s: any) => html`<div>${s.service}: <code>${s.image}</code> × ${s.replicas}
+          ${s.ports?.length ? html`<small>ports ${s.ports.map((p: any) => `${p.hostPort || '*'}→${p.containerPort}/${p.protocol}`).join(', ')}</small>` : ''}
+          ${s.dependsOn?.length ? html`<small>after ${s.dependsOn.join(', ')}</small>` : ''}${s.restart ? html` <small>restart ${s.restart.Name}</small>` : ''}</div>`)}</td>
         <td>${canOperate(this.me, t.project) || (this.me.sysadmin) ? html`<form class="row" @submit=${(e: Event) => this.deploy(t, e)}>
           <select name="hostId">${this.hosts.map((h) => html`<option value=${h.id}>${h.name}</option>`)}</select>
           <input name="application" required placeholder="application name" pattern="[a-z0-9][a-z0-9_-]*">
@@ -98,7 +118,12 @@ class BvTemplates extends Page {
       <h2>Applications</h2>
       <table class="applications"><thead><tr><th>Application</th><th>Host</th><th>Project</th><th>Containers</th><th></th></tr></thead><tbody>
       ${this.apps.map((a) => html`<tr data-application=${a.name}><td>${a.name}</td><td>${a.hostName}</td><td>${a.project ?? ''}</td>
-        <td>${a.containers.map((c: any) => html`<div>${c.service} <a href="#/containers/${encodeURIComponent(a.hostId)}/${c.id}">${c.name}</a> <span class="state-${c.state}">${c.state}</span></div>`)}</td>
+        <td>${this.services(a).map(([service, list]) => html`<div class="service" data-service=${service}><b>${service}</b> × <span class="count">${list.length}</span>
+          ${canOperate(this.me, a.project) && a.template ? html`<form class="row inline" aria-label=${`Scale ${service}`} @submit=${(e: Event) => this.scale(a, service, e)}>
+            <input name="replicas" aria-label="Replicas" type="number" min="0" max="20" style="width:4em" .value=${String(list.length)}>
+            <button type="submit" class="secondary" ?disabled=${this.busy}>Scale</button></form>` : ''}
+          ${list.map((c: any) => html`<div data-container=${c.name}><a href="#/containers/${encodeURIComponent(a.hostId)}/${c.id}">${c.name}</a> <span class="state-${c.state}">${c.state}</span>
+            ${(c.ports ?? []).map((p: any) => html` <code class="port">${p.host}→${p.container}</code>`)}</div>`)}</div>`)}</td>
         <td>${canOperate(this.me, a.project) ? html`<button class="danger" ?disabled=${this.busy} @click=${() => this.removeApp(a)}>Remove application</button>` : ''}</td></tr>`)}
       </tbody></table>`;
   }

@@ -1,5 +1,6 @@
-// The audit log: every push, pull and delete, and /api/v2.0/audit-logs + /projects/{p}/logs.
-import type { Metadata } from '../db/metadata.ts';
+// The audit log: every push, pull and delete, and /api/v2.0/audit-logs + /projects/{p}/logs
+// (paged; filtered by Harbor's q=username=~x,operation=create,resource=~repo).
+import type { AuditFilter, Metadata } from '../db/metadata.ts';
 import type { AccessControl } from '../auth/access.ts';
 import type { EventSink } from '../events.ts';
 import { sendJson } from '../http/respond.ts';
@@ -28,7 +29,20 @@ function wholeNumber(v: string | null, fallback: number, what: string): number {
 function paging(r: ApiRequest) {
   const page = wholeNumber(r.query.get('page'), 1, 'page');
   const size = Math.min(100, wholeNumber(r.query.get('page_size'), 10, 'page_size'));
-  return { limit: size, offset: (page - 1) * size };
+  return { limit: size, offset: (page - 1) * size, fields: queryFields(r.query.get('q')) };
+}
+
+const filterable = new Set(['username', 'operation', 'resource', 'resource_type']);
+
+/** Harbor's `q`: comma-separated `key=value` (exact) or `key=~value` (contains), over the log's own fields. */
+function queryFields(q: string | null): NonNullable<AuditFilter['fields']> {
+  if (!q) return [];
+  return q.split(',').filter(Boolean).map((part) => {
+    const m = /^([a-z_]+)=(~?)(.*)$/.exec(part);
+    if (!m || !filterable.has(m[1])) throw badRequest(`q: ${part} is not key=value or key=~value over ${[...filterable].join(', ')}`);
+    if (m[3].length > 255) throw badRequest(`q: the value for ${m[1]} is too long`);
+    return { field: m[1] as 'username', value: m[3], fuzzy: m[2] === '~' };
+  });
 }
 
 export function auditRoutes(deps: { db: Metadata; access: AccessControl }): ApiRoute[] {

@@ -25,6 +25,13 @@ export interface ManifestRecord {
 }
 export interface Tag { name: string; digest: string; updatedAt: number }
 export interface Upload { id: string; repoId: number; createdAt: number }
+/** Which audit entries to list: by project, and by field (exact, or `fuzzy`: contains, case-insensitive). */
+export interface AuditFilter {
+  projectIds?: number[];
+  fields?: { field: 'username' | 'operation' | 'resource' | 'resource_type'; value: string; fuzzy: boolean }[];
+  limit: number;
+  offset: number;
+}
 export interface AuditEntry { id: number; opTime: number; username: string; projectId: number | null; resource: string; resourceType: string; operation: string }
 export type JobTrigger = 'MANUAL' | 'SCHEDULE';
 export interface GcRun {
@@ -120,7 +127,7 @@ export interface Metadata {
 
   // audit log
   addAudit(e: Omit<AuditEntry, 'id' | 'opTime'>): Promise<void>;
-  listAudit(filter: { projectIds?: number[]; limit: number; offset: number }): Promise<AuditEntry[]>;
+  listAudit(filter: AuditFilter): Promise<AuditEntry[]>;
 
   // tag immutability
   addImmutableRule(projectId: number, repoPattern: string, tagPattern: string): Promise<ImmutableRule>;

@@ -1,6 +1,6 @@
 // Metadata, first half: who may do what — users, projects, members, robots — and the per-project
 // settings and records around them (audit log, immutability rules, webhooks).
-import type { AuditEntry, ImmutableRule, Member, Project, Robot, RoleId, User, Webhook } from './metadata.ts';
+import type { AuditEntry, AuditFilter, ImmutableRule, Member, Project, Robot, RoleId, User, Webhook } from './metadata.ts';
 import type { SqlDriver } from './sql.ts';
 import { toMember, toProject, toRobot, toUser } from './rows.ts';
 
@@ -94,10 +94,18 @@ export class SqlAccounts {
     await this.sql.run('INSERT INTO audit_logs (op_time, username, project_id, resource, resource_type, operation) VALUES (?,?,?,?,?,?)',
       Date.now(), e.username, e.projectId, e.resource, e.resourceType, e.operation);
   }
-  async listAudit(filter: { projectIds?: number[]; limit: number; offset: number }): Promise<AuditEntry[]> {
+  async listAudit(filter: AuditFilter): Promise<AuditEntry[]> {
+    const where: string[] = [];
+    const args: (string | number)[] = [];
     const ids = filter.projectIds;
-    const where = ids ? `WHERE project_id IN (${ids.map(() => '?').join(',') || 'NULL'})` : '';
-    return (await this.sql.all(`SELECT * FROM audit_logs ${where} ORDER BY id DESC LIMIT ? OFFSET ?`, ...(ids ?? []), filter.limit, filter.offset)).map((r) => ({
+    if (ids) { where.push(`project_id IN (${ids.map(() => '?').join(',') || 'NULL'})`); args.push(...ids); }
+    for (const f of filter.fields ?? []) {
+      // Column names come from the closed AuditFilter union, values only through placeholders.
+      if (f.fuzzy) { where.push(`lower(${f.field}) LIKE ? ESCAPE '\\'`); args.push(`%${f.value.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`); }
+      else { where.push(`${f.field} = ?`); args.push(f.value); }
+    }
+    const clause = where.length ? `WHERE ${where.join(' AND ')}` : '';
+    return (await this.sql.all(`SELECT * FROM audit_logs ${clause} ORDER BY id DESC LIMIT ? OFFSET ?`, ...args, filter.limit, filter.offset)).map((r) => ({
       id: Number(r.id), opTime: Number(r.op_time), username: String(r.username), projectId: r.project_id === null ? null : Number(r.project_id),
       resource: String(r.resource), resourceType: String(r.resource_type), operation: String(r.operation),
     }));
