@@ -36,14 +36,30 @@ export async function until(check: () => Promise<boolean>, timeoutMs: number, wh
   }
 }
 
-/** A page logged in as `user`; the nav's Registry link shows the app is up. */
+/**
+ * A page logged in as `user`; the nav's Registry link shows the app is up. The browser is isolated from
+ * the host's network changes (test/helpers/browser.ts); should a load still fail at the network level,
+ * logging in is tried again on a fresh page (chromium's error page reloads itself and would race a
+ * retry on the same page), and every attempt's failure is reported.
+ */
 export async function login(context: BrowserContext, portalUrl: string, user: [string, string]): Promise<Page> {
-  const page = await context.newPage();
-  page.setDefaultTimeout(30_000);
-  await page.goto(portalUrl);
-  await page.getByLabel('User name').fill(user[0]);
-  await page.getByLabel('Password').fill(user[1]);
-  await page.getByRole('button', { name: 'Log in' }).click();
-  await page.getByRole('link', { name: 'Registry' }).waitFor();
-  return page;
+  const failures: string[] = [];
+  for (let attempt = 1; attempt <= 3; attempt++) {
+    const page = await context.newPage();
+    page.setDefaultTimeout(60_000);
+    try {
+      await page.goto(portalUrl);
+      await page.getByLabel('User name').fill(user[0], { timeout: 20_000 });
+      await page.getByLabel('Password').fill(user[1]);
+      await page.getByRole('button', { name: 'Log in' }).click();
+      await page.getByRole('link', { name: 'Registry' }).waitFor({ timeout: 20_000 });
+      return page;
+    } catch (err) {
+      const message = (err as Error).message.split('\n')[0];
+      failures.push(`attempt ${attempt}: ${message}`);
+      await page.close();
+      if (!/net::ERR_|interrupted by another navigation/.test(message)) break;
+    }
+  }
+  throw new Error(`could not log in as ${user[0]}:\n${failures.join('\n')}`);
 }

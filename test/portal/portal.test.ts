@@ -8,7 +8,7 @@ import { mkdtempSync, mkdirSync, rmSync, symlinkSync, writeFileSync, copyFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'node:https';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, BrowserContext } from 'playwright-core';
 import { launchBrowser, newContext } from '../helpers/browser.ts';
 import { TestVch, repoRoot, runCommand } from '../helpers/vch.ts';
 import { buildTestImages } from '../fixtures/images.ts';
@@ -17,6 +17,7 @@ import { startPortal, type RunningPortal } from '../../src/portal/main.ts';
 import { buildPortalUi } from '../../src/portal/build-ui.ts';
 import { apiRouteTable } from '../../src/portal/server.ts';
 import { missingSummaries } from '../../src/portal/openapi.ts';
+import { login as portalLogin } from './portal-helpers.ts';
 
 let registry: TestRegistry;
 let vch: TestVch;
@@ -56,28 +57,7 @@ async function until(check: () => Promise<boolean>, timeoutMs: number, what: str
 const admin: [string, string] = ['admin', ADMIN_PASSWORD];
 const viewer: [string, string] = ['viewer1', 'Passw0rdX'];
 
-async function login(context: BrowserContext, user: [string, string]): Promise<Page> {
-  // Chromium can abort a load with ERR_NETWORK_CHANGED when interfaces come and go (VMs' taps on this
-  // machine), and its error page then reloads itself, racing any retry on the same page. So logging in
-  // is retried on a fresh page each time; nothing else is retried.
-  const failures: string[] = [];
-  for (let attempt = 1; attempt <= 4; attempt++) {
-    const page = await context.newPage();
-    page.setDefaultTimeout(60_000);
-    try {
-      await page.goto(portal.url);
-      await page.getByLabel('User name').fill(user[0], { timeout: 20_000 });
-      await page.getByLabel('Password').fill(user[1]);
-      await page.getByRole('button', { name: 'Log in' }).click();
-      await page.getByRole('link', { name: 'Containers' }).waitFor({ timeout: 20_000 });
-      return page;
-    } catch (err) {
-      failures.push(`attempt ${attempt}: ${(err as Error).message.split('\n')[0]}`);
-      await page.close();
-    }
-  }
-  throw new Error(`could not log in as ${user[0]}:\n${failures.join('\n')}`);
-}
+const login = (context: BrowserContext, user: [string, string]) => portalLogin(context, portal.url, user);
 
 before(async () => {
   work = mkdtempSync(join(tmpdir(), 'bonneville-portal-test-'));

@@ -48,6 +48,8 @@ describe('VCH admin page', () => {
   let deadPort = 0;
   let vch: TestVch;
   let browser: Browser;
+  /** For the scenarios that present client certificates (see test/helpers/browser.ts). */
+  let certBrowser: Browser;
   let adminUrl = '';
   let origin = '';
   let ca: Buffer;
@@ -79,10 +81,12 @@ describe('VCH admin page', () => {
       await new Promise((r) => setTimeout(r, 250));
     }
     browser = await launchBrowser();
+    certBrowser = await launchBrowser({ hostNetwork: true });
   });
 
   after(async () => {
     await browser?.close();
+    await certBrowser?.close();
     await vch?.destroy();
     registry.close();
     rmSync(work, { recursive: true, force: true });
@@ -235,7 +239,7 @@ describe('VCH admin page', () => {
 
   test('the VCH\'s client certificate signs in without a password', async () => {
     const client = join(vch.datastore, 'certs/client');
-    const context = await newContext(browser, { clientCertificates: [{ origin, certPath: join(client, 'cert.pem'), keyPath: join(client, 'key.pem') }] });
+    const context = await newContext(certBrowser, { clientCertificates: [{ origin, certPath: join(client, 'cert.pem'), keyPath: join(client, 'key.pem') }] });
     try {
       const page = await context.newPage();
       await page.goto(adminUrl);
@@ -250,7 +254,7 @@ describe('VCH admin page', () => {
   });
 
   test('a client certificate from another CA is refused', async () => {
-    const context = await newContext(browser, { clientCertificates: [{ origin, certPath: otherClient.cert, keyPath: otherClient.key }] });
+    const context = await newContext(certBrowser, { clientCertificates: [{ origin, certPath: otherClient.cert, keyPath: otherClient.key }] });
     try {
       const page = await context.newPage();
       await page.goto(adminUrl);
