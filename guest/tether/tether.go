@@ -161,7 +161,13 @@ func (t *tether) startContainer(payload []byte) {
 }
 
 func (t *tether) prepareContainer(cfg *containerConfig) error {
-	volumeDisks, _ := volumeSerials(cfg.Mounts)
+	var diskMounts []volumeMount
+	for _, m := range cfg.Mounts {
+		if m.Tag == "" {
+			diskMounts = append(diskMounts, m)
+		}
+	}
+	volumeDisks, _ := volumeSerials(diskMounts)
 	scanScsiTargets(len(cfg.Layers) + 1 + len(volumeDisks))
 	if err := assembleRoot(&t.mounts, cfg.Layers, cfg.RW); err != nil {
 		return err

@@ -46,6 +46,18 @@ export interface ContainerVmSpec {
   dns?: VmDns;
   /** Volume disks (DiskStore.createVolumeDisk) and where the guest mounts them; one disk may serve several targets. */
   volumes?: VmVolume[];
+  /** Host directories shared into the VM (capability `hostDirectories`), mounted at their targets. */
+  hostDirectories?: VmHostDirectory[];
+}
+
+/** A directory of the VCH host the container sees at target (Docker's bind mount). */
+export interface VmHostDirectory {
+  /** Absolute, existing directory on the host. */
+  source: string;
+  /** Absolute path inside the container. */
+  target: string;
+  /** Enforced on the host side too: the guest cannot write through it whatever it does. */
+  readOnly: boolean;
 }
 
 /** A volume disk mounted in the container. */
@@ -254,6 +266,8 @@ export interface BackendCapabilities {
   pause: boolean;
   /** A stopped container's files can be reached without a VM (DiskStore.files): `docker cp`, `export`, `diff`, `commit`. */
   stoppedContainerFiles: boolean;
+  /** Host directories can be shared into VMs (ContainerVmSpec.hostDirectories): Docker's bind mounts. */
+  hostDirectories?: boolean;
 }
 
 export interface Backend {
