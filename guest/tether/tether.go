@@ -86,6 +86,10 @@ func (t *tether) handle(f frame) {
 				t.diag("set clock: %v", err)
 			}
 		}
+	case typeNetAttach:
+		go t.attachNetwork(f.session, f.payload)
+	case typeNetDetach:
+		go t.detachNetwork(f.session, f.payload)
 	case typeTop, typeStat, typeArchiveGet, typeArchivePut:
 		t.startFileRequest(f.typ, f.session, f.payload)
 	case typeHostData, typeHostCredit, typeCancel:

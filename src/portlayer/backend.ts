@@ -214,6 +214,13 @@ export interface VmHandle {
   writeArchive(path: string, tar: Readable, options: ArchiveWriteOptions): Promise<void>;
   /** Replaces the running container's /etc/hosts (peers came or went on its networks). */
   updateHosts?(lines: string[]): void;
+  /**
+   * Gives the running VM a NIC on one more network, configured in the guest before this resolves
+   * (`docker network connect`); the network's host side exists. Absent: the backend cannot.
+   */
+  attachNic?(nic: VmNic): Promise<void>;
+  /** Removes the running VM's NIC on this network, in the guest and on the host (`docker network disconnect`). */
+  detachNic?(networkId: string): Promise<void>;
   /** Freezes the VM: its CPUs stop, its memory and devices stay (`docker pause`). Capability `pause`. */
   pause?(): Promise<void>;
   /** Lets a paused VM run again; the guest's wall clock is brought back to the host's. Capability `pause`. */

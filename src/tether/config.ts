@@ -22,6 +22,8 @@ export interface GuestNetwork {
   gateway: string;
   /** Extra routes: destination CIDR via a gateway on this interface. */
   routes: Array<{ destination: string; gateway: string }>;
+  /** The NIC's MAC as the VM was built (a clone's template MAC): the interface to take when none has `mac` yet. */
+  slotMac?: string;
 }
 
 export interface ContainerConfig {

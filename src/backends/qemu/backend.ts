@@ -22,6 +22,8 @@ import type { ReadyTemplate } from './template-store.ts';
 import { BootAdmission, bootCapacity, CLONE_WEIGHT, COLD_BOOT_WEIGHT, hostBusy, loadFactor } from './boot-admission.ts';
 import type { RestoreFailure } from './template-health.ts';
 import { TEMPLATE_NICS } from './template-maker.ts';
+import { bootSlots, NIC_SLOTS, NicHotplug, slotMac } from './nic-slots.ts';
+import type { NicSlot } from './nic-slots.ts';
 import { QemuNetworks } from './network/plumbing.ts';
 import { tetherConfig } from '../tether-vm/container-config.ts';
 import { Ext4DiskStore } from './disks/ext4-disk-store.ts';
@@ -70,6 +72,8 @@ interface RuntimeRecord {
   taps?: string[];
   /** The virtiofsd processes serving its host directories (virtiofs.ts), ended once it is gone. */
   shares?: FsShare[];
+  /** Its NIC slots (nic-slots.ts): networks joined and left while it runs; absent in older records. */
+  slots?: NicSlot[];
 }
 
 /**
@@ -233,8 +237,8 @@ export class QemuBackend implements Backend {
     }
     const fsShares = shares.map((s) => ({ socket: s.socket, tag: s.tag }));
     const args = template
-      ? cloneFamilyArgs({ ...common, shape: { memoryMiB: spec.memoryMiB, cpus: spec.cpus }, memory: template.memory, shared: false, incoming: true, tap: taps[0] })
-      : buildQemuArgs({ ...common, memoryMiB: spec.memoryMiB, cpus: spec.cpus, disks, nics: nics.map((n, i) => ({ tap: taps[i], mac: n.mac })), fsShares });
+      ? cloneFamilyArgs({ ...common, shape: { memoryMiB: spec.memoryMiB, cpus: spec.cpus }, memory: template.memory, shared: false, incoming: true, taps })
+      : buildQemuArgs({ ...common, memoryMiB: spec.memoryMiB, cpus: spec.cpus, disks, nics: coldBootNics(nics, taps, this.networks ? NIC_SLOTS : 0), fsShares });
     await trimTornFrame(files.log);
     const out = openSync(files.qemuOutput, 'a', 0o600);
     let child;
@@ -259,6 +263,7 @@ export class QemuBackend implements Backend {
     const qemuGone = new AbortController();
     child.once('exit', () => { exitedEarly = true; qemuGone.abort(); });
     const runtime: RuntimeRecord = { pid, vmName, control: sockets.control, started: new Date().toISOString(), restoredFrom: template?.dir, taps, ...(shares.length ? { shares } : {}) };
+    const nicHotplug = this.networks ? this.nicHotplug(spec.id, sockets.qmp, runtime, bootSlots(nics, taps), files.runtime) : undefined;
     writeJsonAtomic(files.runtime, runtime);
     // Timeouts count from here (the boot was admitted), stretched while the host is loaded: they are
     // there to end guests that never come up, not slow boots on a busy host.
@@ -280,15 +285,17 @@ export class QemuBackend implements Backend {
       const helloBy = template ? Date.now() + cloneStepMs : answerBy;
       const socket = await connectUnixSocket(sockets.control, { abstract: true, timeoutMs: Math.max(1, helloBy - Date.now()), signal: qemuGone.signal });
       const tether = new TetherClient(socket);
-      vm = new QemuVm({ pid, socket, tether, qmpSocket: sockets.qmp, recordedExit: () => lastExit(files.log) });
+      vm = new QemuVm({ pid, socket, tether, qmpSocket: sockets.qmp, recordedExit: () => lastExit(files.log), nics: nicHotplug });
       await withDeadline(tether.hello(Math.max(1, helloBy - Date.now())), helloBy, 'the container VM did not come up');
       const shareMounts = shares.map((share, i) => ({ serial: '', tag: share.tag, target: spec.hostDirectories![i].target, readOnly: spec.hostDirectories![i].readOnly, copyUp: false }));
       const config = tetherConfig(spec, { layers: disks.filter((d) => d.serial.startsWith('l')).map((d) => d.serial), rw: 'rw', mounts: [...volumes.mounts, ...shareMounts] });
+      // A clone's NICs still have the template's MACs: each network names the slot it is on.
+      if (template) config.networks?.forEach((n, i) => { n.slotMac = slotMac(i); });
       configured = true;
       // A clone that answered starts its process in the time a cold boot would have had.
       if (template) deadline = Date.now() + bootMs;
       await withDeadline(tether.configure(config), deadline, 'the container process did not start');
-      this.releaseWhenGone(vm, taps, shares);
+      this.releaseWhenGone(vm, () => nicHotplug?.taps() ?? taps, shares);
       return vm;
     } catch (err) {
       const diedByItself = exitedEarly;
@@ -324,13 +331,29 @@ export class QemuBackend implements Backend {
     });
   }
 
-  /** The VM's taps and virtiofsd processes go when the VM does. */
-  private releaseWhenGone(vm: VmHandle, taps: string[], shares: FsShare[] = []): void {
-    if (taps.length === 0 && shares.length === 0) return;
+  /** The VM's taps (those it holds when it ends) and virtiofsd processes go when the VM does. */
+  private releaseWhenGone(vm: VmHandle, taps: () => string[], shares: FsShare[] = []): void {
     void vm.exited.then(async () => {
       stopShares(shares);
-      await this.networks?.releaseTaps(taps);
+      await this.networks?.releaseTaps(taps());
     });
+  }
+
+  /** Network joins and leaves of a running VM; every change is written to its runtime record. */
+  private nicHotplug(id: string, qmpSocket: string, runtime: RuntimeRecord, slots: NicSlot[], file: string): NicHotplug {
+    runtime.slots = slots;
+    const hotplug: NicHotplug = new NicHotplug({
+      containerId: id,
+      qmpSocket,
+      slots,
+      networks: this.networks!,
+      timeoutMs: 10_000,
+      save: () => {
+        runtime.taps = hotplug.taps();
+        writeJsonAtomic(file, runtime);
+      },
+    });
+    return hotplug;
   }
 
   async adopt(id: string, dir: string): Promise<VmHandle | undefined> {
@@ -345,11 +368,12 @@ export class QemuBackend implements Backend {
     try {
       const socket = await connectUnixSocket(runtime.control, { abstract: true, timeoutMs: 5000 });
       const tether = new TetherClient(socket);
-      const vm = new QemuVm({ pid: runtime.pid, socket, tether, qmpSocket: socketNames(id).qmp, recordedExit: () => lastExit(files.log) });
+      const nicHotplug = runtime.slots && this.networks ? this.nicHotplug(id, socketNames(id).qmp, runtime, runtime.slots, files.runtime) : undefined;
+      const vm = new QemuVm({ pid: runtime.pid, socket, tether, qmpSocket: socketNames(id).qmp, recordedExit: () => lastExit(files.log), nics: nicHotplug });
       // A paused guest answers nothing until it is resumed: QEMU says whether it is alive and frozen.
       if (!(await vm.isPaused())) await tether.hello(5000);
       this.networks?.hold(runtime.taps ?? []);
-      this.releaseWhenGone(vm, runtime.taps ?? [], runtime.shares ?? []);
+      this.releaseWhenGone(vm, () => nicHotplug?.taps() ?? runtime.taps ?? [], runtime.shares ?? []);
       return vm;
     } catch {
       // Running but unreachable: it cannot be managed, so it must not linger.
@@ -379,6 +403,12 @@ export class QemuBackend implements Backend {
   }
 }
 
+
+/** A cold boot's NICs: its networks', then free slots (an empty hub each) up to NIC_SLOTS. */
+function coldBootNics(nics: Array<{ mac: string }>, taps: string[], slots: number): Array<{ tap?: string; mac: string }> {
+  const spare = Array.from({ length: Math.max(0, slots - nics.length) }, (_, i) => ({ mac: slotMac(nics.length + i) }));
+  return [...nics.map((n, i) => ({ tap: taps[i], mac: n.mac })), ...spare];
+}
 
 /** Resolves when the signal (QEMU's exit) fires, or after timeoutMs. */
 function exitOf(signal: AbortSignal, timeoutMs: number): Promise<void> {

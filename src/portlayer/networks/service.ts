@@ -75,7 +75,7 @@ export class NetworkService implements ContainerNetworking {
     this.options = options;
     this.store = new NetworkStore(options.root);
     if (options.dnsUpstreams && options.plumbing) {
-      this.resolver = new DnsResolver({ upstreams: options.dnsUpstreams, lookup: (id, name) => this.addressesOf(id, name), log: options.log });
+      this.resolver = new DnsResolver({ upstreams: options.dnsUpstreams, lookup: (id, name, from) => this.addressesOf(id, name, from), log: options.log });
     }
   }
 
@@ -194,16 +194,24 @@ export class NetworkService implements ContainerNetworking {
     }
   }
 
-  /** Addresses of a container known on this network by `name` (its name, an alias, its short id). */
-  private addressesOf(networkId: string, name: string): string[] | undefined {
+  /**
+   * Addresses of a container known by `name` (its name, an alias, its short id) on this network, or —
+   * when the asking container is known by its address `from` — on any network it is on (a container
+   * asks the resolver of its primary network about peers on all of them, as with dockerd's).
+   */
+  private addressesOf(networkId: string, name: string, from?: string): string[] | undefined {
     const net = this.nets.get(networkId);
     if (!net || !this.hasNameResolution(net)) return undefined;
+    const asker = from ? Object.entries(net.endpoints).find(([, e]) => e.ip === from)?.[0] : undefined;
+    const nets = asker ? this.endpointsOf(asker).map((e) => e.network).filter((n) => this.hasNameResolution(n)) : [net];
     const found: string[] = [];
-    for (const [id, endpoint] of Object.entries(net.endpoints)) {
-      const container = this.lookup(id);
-      if (!container) continue;
-      const names = [container.name, ...endpoint.aliases, id.slice(0, 12)].map((n) => n.toLowerCase());
-      if (names.includes(name)) found.push(endpoint.ip);
+    for (const each of nets) {
+      for (const [id, endpoint] of Object.entries(each.endpoints)) {
+        const container = this.lookup(id);
+        if (!container) continue;
+        const names = [container.name, ...endpoint.aliases, id.slice(0, 12)].map((n) => n.toLowerCase());
+        if (names.includes(name)) found.push(endpoint.ip);
+      }
     }
     return found.length ? found : undefined;
   }
@@ -238,29 +246,46 @@ export class NetworkService implements ContainerNetworking {
     return removed;
   }
 
-  /** Joins a (stopped) container to a network. */
+  /** Joins a container to a network; a running one gets a NIC plugged into its VM (VmHandle.attachNic). */
   async connect(ref: string, containerId: string, request: { aliases?: string[]; ipv4?: string; mac?: string }): Promise<void> {
     const net = this.get(ref);
     const container = this.lookup(containerId);
     if (!container) throw notFound(`No such container: ${containerId}`);
-    if (container.vm) throw conflict(`container ${container.name} is running: Bonneville connects stopped containers only (its NICs are fixed while the VM runs)`);
+    const vm = container.vm;
+    if (vm && (!vm.attachNic || !this.options.plumbing)) throw conflict(`container ${container.name} is running, and this VCH's backend cannot plug a NIC into a running VM: stop it first`);
     if (net.endpoints[containerId]) throw forbidden(`endpoint with name ${container.name} already exists in network ${net.name}`);
     if (!container.request?.enabled) throw forbidden(`container ${container.name} has networking disabled (--network none)`);
-    this.addEndpoint(net, containerId, request.aliases ?? [], request.ipv4, request.mac);
+    if (vm) await this.ensureHostSide(net);
+    const hadGateway = this.endpointsOf(containerId).some((e) => !e.network.internal);
+    const endpoint = this.addEndpoint(net, containerId, request.aliases ?? [], request.ipv4, request.mac);
+    if (vm) {
+      try {
+        // The default route stays where it is (dockerd's too), unless this is the container's only way out.
+        await vm.attachNic!({ networkId: net.id, mac: endpoint.mac, address: `${endpoint.ip}/${net.subnet.split('/')[1]}`, gateway: hadGateway || net.internal ? undefined : net.gateway });
+      } catch (err) {
+        delete net.endpoints[containerId];
+        throw err;
+      }
+    }
     this.store.save(net);
     this.announce(net, 'connect', { container: containerId });
     this.tellPeers(net, containerId);
+    if (vm) vm.updateHosts?.(this.hostsFor(containerId));
   }
 
+  /** Takes a container off a network; a running one's NIC is unplugged (VmHandle.detachNic). */
   async disconnect(ref: string, containerId: string): Promise<void> {
     const net = this.get(ref);
     const container = this.lookup(containerId);
-    if (container?.vm) throw conflict(`container ${container.name} is running: Bonneville disconnects stopped containers only (its NICs are fixed while the VM runs)`);
+    const vm = container?.vm;
+    if (vm && !vm.detachNic) throw conflict(`container ${container!.name} is running, and this VCH's backend cannot unplug a NIC from a running VM: stop it first`);
     if (!net.endpoints[containerId]) throw forbidden(`container ${containerId} is not connected to network ${net.name}`);
+    if (vm) await vm.detachNic!(net.id);
     delete net.endpoints[containerId];
     this.store.save(net);
     this.announce(net, 'disconnect', { container: containerId });
     this.tellPeers(net, containerId);
+    if (vm) vm.updateHosts?.(this.hostsFor(containerId));
   }
 
   private addEndpoint(net: NetworkRecord, containerId: string, aliases: string[], ipv4?: string, mac?: string): EndpointRecord {
