@@ -115,6 +115,8 @@ export function inspectContainer(c: ContainerView, vm: VmIdentity, net?: Contain
       Binds: null,
       LogConfig: { Type: 'json-file', Config: {} },
       ...docker.hostConfig,
+      // As dockerd shows links: "/linked:/this/alias".
+      Links: spec.network?.links?.length ? spec.network.links.map((l) => `/${l.container}:/${spec.name}/${l.alias}`) : null,
     },
     GraphDriver: {
       Name: 'vm-disk',

@@ -32,7 +32,7 @@ export function vmSpecOf(entry: LiveContainer, shape: VmShape, volumes: VmVolume
     domainname: spec.domainname,
     layerDisks: record.layerDisks,
     writableDisk: writableDiskOf(entry),
-    process: spec.process,
+    process: net?.env?.length ? { ...spec.process, env: withDefaults(spec.process.env, net.env) } : spec.process,
     ...shape,
     volumes,
     ...(record.binds?.length ? { hostDirectories: hostDirectoriesOf(record.binds) } : {}),
@@ -40,6 +40,12 @@ export function vmSpecOf(entry: LiveContainer, shape: VmShape, volumes: VmVolume
     hosts: net?.hosts,
     dns: net?.dns,
   };
+}
+
+/** The process's environment with variables from elsewhere (links) it does not set itself. */
+function withDefaults(own: string[], extra: string[]): string[] {
+  const named = new Set(own.map((e) => e.split('=')[0]));
+  return [...own, ...extra.filter((e) => !named.has(e.split('=')[0]))];
 }
 
 /**
