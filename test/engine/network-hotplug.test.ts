@@ -62,6 +62,15 @@ test('a running container joins a network with an alias and a fixed address, is 
   assert.match(ip, /^10\.231\.7\.\d+$/);
   await ok(['exec', 'beta', 'ping', '-c', '1', '-W', '5', 'alpha']);
 
+  // A paused container is refused: its guest could not answer.
+  await ok(['network', 'create', 'hot2']);
+  await ok(['pause', 'beta']);
+  const paused = await vch.docker(['network', 'connect', 'hot2', 'beta']);
+  assert.notEqual(paused.code, 0);
+  assert.match(paused.stderr, /paused/);
+  await ok(['unpause', 'beta']);
+  await ok(['network', 'rm', 'hot2']);
+
   // Restarted, the container gets the network as one of its boot NICs.
   await ok(['restart', '-t', '1', 'alpha']);
   assert.match(await ok(['exec', 'alpha', 'ip', '-4', 'addr']), new RegExp(`inet ${ip.replaceAll('.', '\\.')}/24`));

@@ -6,6 +6,7 @@
 // MAC; leaving reverses both. A slot whose NIC had its tap from the command line cannot get another
 // netdev once that tap is deleted (QEMU keeps the NIC's dead peer), so it is retired until the VM ends.
 import { QmpClient } from './qmp.ts';
+import { vmFrozen } from './run-state.ts';
 import type { VmNic } from '../../portlayer/backend.ts';
 import type { QemuNetworks } from './network/plumbing.ts';
 import type { TetherGuest } from '../tether-vm/guest.ts';
@@ -112,6 +113,8 @@ export class NicHotplug {
     return this.serial(async () => {
       const { slots, networks, qmpSocket, timeoutMs } = this.options;
       if (slots.some((s) => s.networkId === nic.networkId)) throw conflictError('the container VM is on this network already');
+      // A frozen guest would not answer until it is thawed: refuse instead of waiting.
+      if (await vmFrozen(qmpSocket)) throw conflictError('the container is paused: unpause it first');
       const slot = slots.findIndex((s) => !s.networkId && !s.retired);
       if (slot < 0) throw conflictError(`the container's VM has no free NIC left (${slots.length} in all, networks left while it ran count until it stops): stop the container and connect it then`);
       const [tap] = await networks.createTaps(this.options.containerId, [nic], slot);
@@ -137,6 +140,7 @@ export class NicHotplug {
       const { slots, networks, qmpSocket, timeoutMs } = this.options;
       const slot = slots.findIndex((s) => s.networkId === networkId);
       if (slot < 0) return; // not on it (a VM from before hot-plug, or already left)
+      if (await vmFrozen(qmpSocket)) throw conflictError('the container is paused: unpause it first');
       const current = slots[slot];
       // The guest lets go of the address first; a guest that cannot answer still loses the NIC.
       const unconfigured = guest.detachNetwork(current.mac ?? '', slotMac(slot)).catch((err: Error) => err);
