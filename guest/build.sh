@@ -15,6 +15,9 @@ out="$repo/build/guest"
 # (sd_mod before virtio_scsi, so disks found by its scan bind at once) — the one bus a restored
 # template VM can get disks hot-plugged on; virtio_net is there for networking.
 modules=(virtio_ring virtio virtio_mmio virtio_console virtio_blk scsi_common scsi_mod sd_mod virtio_scsi overlay failover net_failover virtio_net)
+# In the initramfs but not in modules.order: the tether loads them only for a container that needs
+# them (virtio-fs for host directory binds), so other boots do not pay for them.
+on_demand=(fuse virtiofs)
 
 die() { echo "guest/build.sh: $*" >&2; exit 1; }
 
@@ -44,7 +47,7 @@ module_deps() {
 
 module_files=()
 declare -A loaded=()
-for m in "${modules[@]}"; do
+for m in "${modules[@]}" "${on_demand[@]}"; do
   rel=$(module_path "$m")
   [[ -n $rel ]] || die "module $m not found in $moddir/modules.dep"
   for dep in $(module_deps "$m"); do
@@ -58,7 +61,7 @@ done
 inputs_hash=$(
   {
     echo "kernel $kver $(stat -c '%s %Y' "$kernel")"
-    echo "modules ${modules[*]}"
+    echo "modules ${modules[*]} on demand ${on_demand[*]}"
     for f in "${module_files[@]}"; do echo "$f $(stat -c '%s %Y' "$f")"; done
     go version
     sha256sum "$0" "$src"/go.mod $(ls "$src"/*.go | grep -v '_test\.go$')

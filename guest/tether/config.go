@@ -28,6 +28,7 @@ type containerConfig struct {
 
 type volumeMount struct {
 	Serial   string `json:"serial"`
+	Tag      string `json:"tag"` // a virtio-fs share (host directory) instead of a disk when set
 	Target   string `json:"target"`
 	ReadOnly bool   `json:"readOnly"`
 	CopyUp   bool   `json:"copyUp"`

@@ -32,6 +32,10 @@ const (
 	typeCancel     byte = 0x1f
 	// The host's wall clock after the VM was paused (CLOCK).
 	typeClock byte = 0x20
+	// NET_ATTACH / NET_DETACH: a running container joins or leaves a network (its NIC was hot-plugged
+	// on the host); answered with RESULT or ERROR.
+	typeNetAttach byte = 0x21
+	typeNetDetach byte = 0x22
 )
 
 // Guest → host frame types.

@@ -17,6 +17,7 @@ const (
 	rwDir         = "/mnt/rw"
 	emptyLowerDir = "/mnt/empty"
 	volumesDir    = "/mnt/volumes"
+	sharesDir     = "/mnt/shares"
 	volumeDataDir = "data"
 	diskWait      = 5 * time.Second
 )
@@ -163,14 +164,21 @@ func mountContainerFilesystems(s *mountStack, root string) error {
 	return nil
 }
 
-// mountVolumes mounts each volume disk once under volumesDir, then its data/ directory at every target
-// that uses it (several targets may share one disk: the host attaches a volume once per VM). The disk
-// is read-only when every target is; a read-only target of a writable disk is a read-only bind.
+// mountVolumes mounts each volume disk (and each virtio-fs share) once under volumesDir (sharesDir),
+// then its data/ directory (a share's root) at every target that uses it (several targets may share
+// one disk: the host attaches a volume once per VM). The disk is read-only when every target is; a
+// read-only target of a writable disk is a read-only bind.
 func mountVolumes(s *mountStack, root string, volumes []volumeMount) error {
 	if len(volumes) == 0 {
 		return nil
 	}
-	serials, writable := volumeSerials(volumes)
+	var disksOnly []volumeMount
+	for _, v := range volumes {
+		if v.Tag == "" {
+			disksOnly = append(disksOnly, v)
+		}
+	}
+	serials, writable := volumeSerials(disksOnly)
 	disks, err := findDisks(serials, diskWait)
 	if err != nil {
 		return err
@@ -182,6 +190,9 @@ func mountVolumes(s *mountStack, root string, volumes []volumeMount) error {
 			return err
 		}
 	}
+	if err := mountShares(s, volumes, data); err != nil {
+		return err
+	}
 	// Parents first: mounting /a after /a/b would hide /a/b.
 	ordered := append([]volumeMount(nil), volumes...)
 	sort.SliceStable(ordered, func(i, j int) bool { return pathDepth(ordered[i].Target) < pathDepth(ordered[j].Target) })
@@ -189,6 +200,12 @@ func mountVolumes(s *mountStack, root string, volumes []volumeMount) error {
 		target, err := mountPointInRoot(root, v.Target)
 		if err != nil {
 			return err
+		}
+		if v.Tag != "" {
+			if err := s.bind(data[shareKey(v.Tag)], target, v.ReadOnly); err != nil {
+				return err
+			}
+			continue
 		}
 		// Only through a writable disk: then no other VM has it (the host refuses that).
 		if v.CopyUp && writable[v.Serial] {
@@ -202,6 +219,45 @@ func mountVolumes(s *mountStack, root string, volumes []volumeMount) error {
 	}
 	return nil
 }
+
+// mountShares mounts each virtio-fs tag once under sharesDir (read-only when every target is), loading
+// the virtio-fs driver first: it is not loaded at boot, most containers have no host directories.
+func mountShares(s *mountStack, volumes []volumeMount, data map[string]string) error {
+	var tags []string
+	writable := map[string]bool{}
+	for _, v := range volumes {
+		if v.Tag == "" {
+			continue
+		}
+		if _, seen := writable[v.Tag]; !seen {
+			tags = append(tags, v.Tag)
+		}
+		writable[v.Tag] = writable[v.Tag] || !v.ReadOnly
+	}
+	if len(tags) == 0 {
+		return nil
+	}
+	for _, m := range []string{"fuse", "virtiofs"} {
+		if err := loadModule(filepath.Join(modulesDir, m+".ko")); err != nil {
+			return fmt.Errorf("load %s: %w", m, err)
+		}
+	}
+	for i, tag := range tags {
+		dir := filepath.Join(sharesDir, strconv.Itoa(i))
+		var flags uintptr = syscall.MS_NODEV
+		if !writable[tag] {
+			flags |= syscall.MS_RDONLY
+		}
+		if err := s.mount(tag, dir, "virtiofs", flags, ""); err != nil {
+			return err
+		}
+		data[shareKey(tag)] = dir
+	}
+	return nil
+}
+
+// shareKey keeps a share's tag apart from disk serials in one map.
+func shareKey(tag string) string { return "virtiofs:" + tag }
 
 // volumeSerials lists each disk once, in order, and whether any target mounts it read-write.
 func volumeSerials(volumes []volumeMount) ([]string, map[string]bool) {

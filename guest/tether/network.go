@@ -19,6 +19,9 @@ type guestNetwork struct {
 	Addresses []string     `json:"addresses"`
 	Gateway   string       `json:"gateway"`
 	Routes    []guestRoute `json:"routes"`
+	// The NIC's address as the VM was built (a clone's template MAC), when the host knows it: the
+	// interface to take when none has MAC yet.
+	SlotMAC string `json:"slotMac"`
 }
 
 type guestRoute struct {
@@ -46,6 +49,17 @@ func configureNetworks(nets []guestNetwork) error {
 	for i, n := range nets {
 		for _, ifc := range ifaces {
 			if !used[ifc.Name] && strings.EqualFold(ifc.HardwareAddr.String(), n.MAC) {
+				assigned[i], used[ifc.Name] = ifc.Name, true
+				break
+			}
+		}
+	}
+	for i, n := range nets {
+		if assigned[i] != "" || n.SlotMAC == "" {
+			continue
+		}
+		for _, ifc := range ifaces {
+			if !used[ifc.Name] && strings.EqualFold(ifc.HardwareAddr.String(), n.SlotMAC) {
 				assigned[i], used[ifc.Name] = ifc.Name, true
 				break
 			}

@@ -86,6 +86,10 @@ func (t *tether) handle(f frame) {
 				t.diag("set clock: %v", err)
 			}
 		}
+	case typeNetAttach:
+		go t.attachNetwork(f.session, f.payload)
+	case typeNetDetach:
+		go t.detachNetwork(f.session, f.payload)
 	case typeTop, typeStat, typeArchiveGet, typeArchivePut:
 		t.startFileRequest(f.typ, f.session, f.payload)
 	case typeHostData, typeHostCredit, typeCancel:
@@ -161,7 +165,13 @@ func (t *tether) startContainer(payload []byte) {
 }
 
 func (t *tether) prepareContainer(cfg *containerConfig) error {
-	volumeDisks, _ := volumeSerials(cfg.Mounts)
+	var diskMounts []volumeMount
+	for _, m := range cfg.Mounts {
+		if m.Tag == "" {
+			diskMounts = append(diskMounts, m)
+		}
+	}
+	volumeDisks, _ := volumeSerials(diskMounts)
 	scanScsiTargets(len(cfg.Layers) + 1 + len(volumeDisks))
 	if err := assembleRoot(&t.mounts, cfg.Layers, cfg.RW); err != nil {
 		return err

@@ -46,6 +46,18 @@ export interface ContainerVmSpec {
   dns?: VmDns;
   /** Volume disks (DiskStore.createVolumeDisk) and where the guest mounts them; one disk may serve several targets. */
   volumes?: VmVolume[];
+  /** Host directories shared into the VM (capability `hostDirectories`), mounted at their targets. */
+  hostDirectories?: VmHostDirectory[];
+}
+
+/** A directory of the VCH host the container sees at target (Docker's bind mount). */
+export interface VmHostDirectory {
+  /** Absolute, existing directory on the host. */
+  source: string;
+  /** Absolute path inside the container. */
+  target: string;
+  /** Enforced on the host side too: the guest cannot write through it whatever it does. */
+  readOnly: boolean;
 }
 
 /** A volume disk mounted in the container. */
@@ -202,6 +214,13 @@ export interface VmHandle {
   writeArchive(path: string, tar: Readable, options: ArchiveWriteOptions): Promise<void>;
   /** Replaces the running container's /etc/hosts (peers came or went on its networks). */
   updateHosts?(lines: string[]): void;
+  /**
+   * Gives the running VM a NIC on one more network, configured in the guest before this resolves
+   * (`docker network connect`); the network's host side exists. Absent: the backend cannot.
+   */
+  attachNic?(nic: VmNic): Promise<void>;
+  /** Removes the running VM's NIC on this network, in the guest and on the host (`docker network disconnect`). */
+  detachNic?(networkId: string): Promise<void>;
   /** Freezes the VM: its CPUs stop, its memory and devices stay (`docker pause`). Capability `pause`. */
   pause?(): Promise<void>;
   /** Lets a paused VM run again; the guest's wall clock is brought back to the host's. Capability `pause`. */
@@ -254,6 +273,8 @@ export interface BackendCapabilities {
   pause: boolean;
   /** A stopped container's files can be reached without a VM (DiskStore.files): `docker cp`, `export`, `diff`, `commit`. */
   stoppedContainerFiles: boolean;
+  /** Host directories can be shared into VMs (ContainerVmSpec.hostDirectories): Docker's bind mounts. */
+  hostDirectories?: boolean;
 }
 
 export interface Backend {

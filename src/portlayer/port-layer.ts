@@ -77,7 +77,13 @@ export async function openPortLayer(options: PortLayerOptions): Promise<PortLaye
     if (!c) return undefined;
     let vm;
     try { vm = containers.runningVm(id).vm; } catch { /* not running */ }
-    return { name: c.record.spec.name, hostname: c.record.spec.hostname, vm, request: c.record.spec.network };
+    return { name: c.record.spec.name, hostname: c.record.spec.hostname, vm, request: c.record.spec.network, env: c.record.spec.process.env };
+  }, (ref) => {
+    const all = containers.list();
+    const exact = all.find((v) => v.record.id === ref || v.record.spec.name === ref.replace(/^\//, ''));
+    if (exact) return exact.record.id;
+    const byPrefix = /^[0-9a-f]+$/.test(ref) ? all.filter((v) => v.record.id.startsWith(ref)) : [];
+    return byPrefix.length === 1 ? byPrefix[0].record.id : undefined;
   });
   await containers.recover();
   await networks.reconcile();

@@ -1,8 +1,10 @@
 // Payloads of the CONFIG and EXEC frames (docs/tether-protocol.md).
 
 export interface VolumeMount {
-  /** SCSI serial of an ext4 disk. */
+  /** SCSI serial of an ext4 disk; "" for a virtio-fs share (tag). */
   serial: string;
+  /** virtio-fs tag of a host directory shared into the VM, instead of a disk. */
+  tag?: string;
   /** Absolute path inside the container. */
   target: string;
   readOnly: boolean;
@@ -20,6 +22,8 @@ export interface GuestNetwork {
   gateway: string;
   /** Extra routes: destination CIDR via a gateway on this interface. */
   routes: Array<{ destination: string; gateway: string }>;
+  /** The NIC's MAC as the VM was built (a clone's template MAC): the interface to take when none has `mac` yet. */
+  slotMac?: string;
 }
 
 export interface ContainerConfig {

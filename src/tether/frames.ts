@@ -21,6 +21,9 @@ export const FrameType = {
   HostCredit: 0x1e,
   Cancel: 0x1f,
   Clock: 0x20,
+  // a running container joins / leaves a network (answered like a file request: RESULT or ERROR)
+  NetAttach: 0x21,
+  NetDetach: 0x22,
   // guest → host
   Hello: 0x01,
   Started: 0x02,

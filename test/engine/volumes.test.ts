@@ -139,12 +139,7 @@ test('a volume is shared by running containers only when all mount it read-only'
   await ok(['volume', 'rm', 'shared']);
 });
 
-test('host paths cannot be mounted: the error names the path and says to use a volume', async () => {
-  for (const args of [['-v', '/tmp:/x'], ['--mount', 'type=bind,source=/tmp,target=/x']]) {
-    const run = await vch.docker(['run', '--rm', ...args, 'busybox', 'true']);
-    assert.equal(run.code, 125, run.stderr);
-    assert.match(run.stderr, /host path "\/tmp" cannot be mounted at \/x.*use a volume/);
-  }
+test('a relative mount path is refused (host directory binds: host-binds.test.ts)', async () => {
   const relative = await vch.docker(['run', '--rm', '-v', 'vol:data', 'busybox', 'true']);
   assert.match(relative.stderr, /mount path must be absolute/);
 });

@@ -40,11 +40,30 @@ test('Binds, Mounts, Config.Volumes and image VOLUMEs become mount requests', ()
   assert.deepEqual(volumesFrom, [{ container: 'other', readOnly: true }, { container: 'third' }]);
 });
 
-test('host paths, relative targets and unknown modes are refused with 400', () => {
+test('host directories become binds: -v creates a missing source, --mount does not; only private propagation', () => {
+  const { mounts, binds } = dockerMounts({
+    Image: 'img',
+    HostConfig: {
+      Binds: ['/srv/a/:/data:ro,rprivate', '/srv/b:/b:z'],
+      Mounts: [{ Type: 'bind', Source: '/srv/c', Target: '/c', ReadOnly: true, BindOptions: { Propagation: 'private' } }],
+    },
+  }, image({ '/data': {} }));
+  assert.deepEqual(mounts, [], "the image's /data is covered by a bind");
+  assert.deepEqual(binds.map((b) => [b.source, b.target, b.readOnly, b.mode, b.createSource]), [
+    ['/srv/a/', '/data', true, 'ro,rprivate', true],
+    ['/srv/b', '/b', false, 'z', true],
+    ['/srv/c', '/c', true, '', false],
+  ]);
+});
+
+test('propagation that cannot be honoured, relative targets and unknown modes are refused with 400', () => {
   const bad = (hostConfig: Record<string, unknown>, pattern: RegExp) =>
     assert.throws(() => dockerMounts({ Image: 'img', HostConfig: hostConfig }, image()), (err) => statusOf(err) === 400 && pattern.test((err as Error).message));
-  bad({ Binds: ['/srv:/data'] }, /host path "\/srv" cannot be mounted at \/data.*use a volume/);
-  bad({ Mounts: [{ Type: 'bind', Source: '/srv', Target: '/data' }] }, /host path "\/srv"/);
+  bad({ Binds: ['/srv:/data:rshared'] }, /propagation mode "rshared" cannot be honoured for \/data/);
+  bad({ Mounts: [{ Type: 'bind', Source: '/srv', Target: '/data', BindOptions: { Propagation: 'slave' } }] }, /propagation mode "slave"/);
+  bad({ Mounts: [{ Type: 'bind', Source: 'srv', Target: '/data' }] }, /mount path must be absolute/);
+  bad({ Mounts: [{ Type: 'bind', Target: '/data' }] }, /field Source must not be empty/);
+  bad({ Binds: ['./srv:/data'] }, /use absolute path/);
   bad({ Mounts: [{ Type: 'tmpfs', Target: '/t' }] }, /not supported/);
   bad({ Binds: ['v:data'] }, /must be absolute/);
   bad({ Binds: ['v:/'] }, /destination can't be '\/'/);

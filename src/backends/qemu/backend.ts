@@ -22,11 +22,15 @@ import type { ReadyTemplate } from './template-store.ts';
 import { BootAdmission, bootCapacity, CLONE_WEIGHT, COLD_BOOT_WEIGHT, hostBusy, loadFactor } from './boot-admission.ts';
 import type { RestoreFailure } from './template-health.ts';
 import { TEMPLATE_NICS } from './template-maker.ts';
+import { bootSlots, NIC_SLOTS, NicHotplug, slotMac } from './nic-slots.ts';
+import type { NicSlot } from './nic-slots.ts';
 import { QemuNetworks } from './network/plumbing.ts';
 import { tetherConfig } from '../tether-vm/container-config.ts';
 import { Ext4DiskStore } from './disks/ext4-disk-store.ts';
 import { withPrivateUmask } from './private-files.ts';
 import { volumeDisks } from './volume-disks.ts';
+import { startShares, stopShares, sweepStaleSockets, VIRTIOFS_RUN_DIR, VIRTIOFSD } from './virtiofs.ts';
+import type { FsShare } from './virtiofs.ts';
 
 export interface QemuBackendOptions {
   qemuBinary: string;
@@ -51,6 +55,10 @@ export interface QemuBackendOptions {
   log?: (message: string) => void;
   /** The VCH's id: names its bridges and taps. Unset: no container networks (loopback only). */
   vchId?: string;
+  /** virtiofsd, for host directory binds; default Debian's. Missing: binds are refused. */
+  virtiofsd?: string;
+  /** Where virtiofsd sockets go (short paths: sun_path); default /run/bonneville/virtiofs. */
+  virtiofsRunDir?: string;
 }
 
 interface RuntimeRecord {
@@ -62,6 +70,10 @@ interface RuntimeRecord {
   restoredFrom?: string;
   /** The VM's taps (network/plumbing.ts), removed once it is gone. */
   taps?: string[];
+  /** The virtiofsd processes serving its host directories (virtiofs.ts), ended once it is gone. */
+  shares?: FsShare[];
+  /** Its NIC slots (nic-slots.ts): networks joined and left while it runs; absent in older records. */
+  slots?: NicSlot[];
 }
 
 /**
@@ -90,10 +102,12 @@ export class QemuBackend implements Backend {
   private readonly admission: BootAdmission;
   readonly networks?: QemuNetworks;
   readonly disks: Ext4DiskStore;
-  readonly capabilities: BackendCapabilities = { pause: true, stoppedContainerFiles: true };
+  readonly capabilities: BackendCapabilities;
 
   constructor(options: QemuBackendOptions) {
     this.options = options;
+    this.capabilities = { pause: true, stoppedContainerFiles: true, hostDirectories: existsSync(this.virtiofsd()) };
+    if (this.capabilities.hostDirectories) sweepStaleSockets(options.virtiofsRunDir ?? VIRTIOFS_RUN_DIR);
     // The tether binary next to the initramfs that holds it: its `files` mode runs on the host too.
     this.disks = new Ext4DiskStore({ hostFileTool: join(dirname(options.initrd), 'tether') });
     this.admission = new BootAdmission(options.bootSlots ? options.bootSlots * COLD_BOOT_WEIGHT : bootCapacity(options.accel));
@@ -151,9 +165,17 @@ export class QemuBackend implements Backend {
     return this.admission.run(() => this.bootAdmitted(spec, (performance.now() - asked) / 1000), { weight: clone ? CLONE_WEIGHT : COLD_BOOT_WEIGHT });
   }
 
-  /** The template family has TEMPLATE_NICS NICs; a VM that needs more cannot be one of its clones. */
+  private virtiofsd(): string {
+    return this.options.virtiofsd ?? VIRTIOFSD;
+  }
+
+  /**
+   * The template family has TEMPLATE_NICS NICs; a VM that needs more cannot be one of its clones. Nor
+   * can one with host directories: vhost-user-fs needs RAM shared with virtiofsd (a clone's is a
+   * private copy-on-write mapping of the template's) and QEMU cannot save or restore the device.
+   */
   private cloneable(spec: ContainerVmSpec): boolean {
-    return this.clones !== undefined && (spec.nics?.length ?? 0) <= TEMPLATE_NICS;
+    return this.clones !== undefined && (spec.nics?.length ?? 0) <= TEMPLATE_NICS && !spec.hostDirectories?.length;
   }
 
   private async bootAdmitted(spec: ContainerVmSpec, waitedSeconds: number): Promise<VmHandle> {
@@ -162,7 +184,7 @@ export class QemuBackend implements Backend {
     const took = () => `in ${((performance.now() - t0) / 1000).toFixed(1)}s${waitedSeconds >= 0.1 ? ` after ${waitedSeconds.toFixed(1)}s waiting for a boot slot` : ''}`;
     const id = spec.id.slice(0, 12);
     const template = this.cloneable(spec) ? this.clones!.templateFor(shape) : undefined;
-    let why = !this.clones ? 'instant clone is off' : template ? '' : !this.cloneable(spec) ? 'more NICs than a clone has' : 'no template ready';
+    let why = !this.clones ? 'instant clone is off' : template ? '' : spec.hostDirectories?.length ? 'host directories need a cold boot' : !this.cloneable(spec) ? 'more NICs than a clone has' : 'no template ready';
     if (template) {
       try {
         const vm = await this.launch(spec, template);
@@ -205,10 +227,18 @@ export class QemuBackend implements Backend {
     };
     const nics = spec.nics ?? [];
     if (nics.length > 0 && !this.networks) throw new Error('this backend was started without container networks');
-    const taps = nics.length > 0 ? await this.networks!.createTaps(spec.id, nics) : [];
+    const shares = await this.startShares(spec, template);
+    let taps: string[] = [];
+    try {
+      taps = nics.length > 0 ? await this.networks!.createTaps(spec.id, nics) : [];
+    } catch (err) {
+      stopShares(shares);
+      throw err;
+    }
+    const fsShares = shares.map((s) => ({ socket: s.socket, tag: s.tag }));
     const args = template
-      ? cloneFamilyArgs({ ...common, shape: { memoryMiB: spec.memoryMiB, cpus: spec.cpus }, memory: template.memory, shared: false, incoming: true, tap: taps[0] })
-      : buildQemuArgs({ ...common, memoryMiB: spec.memoryMiB, cpus: spec.cpus, disks, nics: nics.map((n, i) => ({ tap: taps[i], mac: n.mac })) });
+      ? cloneFamilyArgs({ ...common, shape: { memoryMiB: spec.memoryMiB, cpus: spec.cpus }, memory: template.memory, shared: false, incoming: true, taps })
+      : buildQemuArgs({ ...common, memoryMiB: spec.memoryMiB, cpus: spec.cpus, disks, nics: coldBootNics(nics, taps, this.networks ? NIC_SLOTS : 0), fsShares });
     await trimTornFrame(files.log);
     const out = openSync(files.qemuOutput, 'a', 0o600);
     let child;
@@ -217,6 +247,7 @@ export class QemuBackend implements Backend {
       child = spawn(command, commandArgs, { detached: true, stdio: ['ignore', out, out], cwd: spec.dir });
     } catch (err) {
       await this.networks?.releaseTaps(taps);
+      stopShares(shares);
       throw err;
     } finally {
       closeSync(out);
@@ -225,12 +256,14 @@ export class QemuBackend implements Backend {
     const pid = child.pid;
     if (!pid) {
       await this.networks?.releaseTaps(taps);
+      stopShares(shares);
       throw new Error(`could not start ${this.options.qemuBinary}`);
     }
     let exitedEarly = false;
     const qemuGone = new AbortController();
     child.once('exit', () => { exitedEarly = true; qemuGone.abort(); });
-    const runtime: RuntimeRecord = { pid, vmName, control: sockets.control, started: new Date().toISOString(), restoredFrom: template?.dir, taps };
+    const runtime: RuntimeRecord = { pid, vmName, control: sockets.control, started: new Date().toISOString(), restoredFrom: template?.dir, taps, ...(shares.length ? { shares } : {}) };
+    const nicHotplug = this.networks ? this.nicHotplug(spec.id, sockets.qmp, runtime, bootSlots(nics, taps), files.runtime) : undefined;
     writeJsonAtomic(files.runtime, runtime);
     // Timeouts count from here (the boot was admitted), stretched while the host is loaded: they are
     // there to end guests that never come up, not slow boots on a busy host.
@@ -252,14 +285,17 @@ export class QemuBackend implements Backend {
       const helloBy = template ? Date.now() + cloneStepMs : answerBy;
       const socket = await connectUnixSocket(sockets.control, { abstract: true, timeoutMs: Math.max(1, helloBy - Date.now()), signal: qemuGone.signal });
       const tether = new TetherClient(socket);
-      vm = new QemuVm({ pid, socket, tether, qmpSocket: sockets.qmp, recordedExit: () => lastExit(files.log) });
+      vm = new QemuVm({ pid, socket, tether, qmpSocket: sockets.qmp, recordedExit: () => lastExit(files.log), nics: nicHotplug });
       await withDeadline(tether.hello(Math.max(1, helloBy - Date.now())), helloBy, 'the container VM did not come up');
-      const config = tetherConfig(spec, { layers: disks.filter((d) => d.serial.startsWith('l')).map((d) => d.serial), rw: 'rw', mounts: volumes.mounts });
+      const shareMounts = shares.map((share, i) => ({ serial: '', tag: share.tag, target: spec.hostDirectories![i].target, readOnly: spec.hostDirectories![i].readOnly, copyUp: false }));
+      const config = tetherConfig(spec, { layers: disks.filter((d) => d.serial.startsWith('l')).map((d) => d.serial), rw: 'rw', mounts: [...volumes.mounts, ...shareMounts] });
+      // A clone's NICs still have the template's MACs: each network names the slot it is on.
+      if (template) config.networks?.forEach((n, i) => { n.slotMac = slotMac(i); });
       configured = true;
       // A clone that answered starts its process in the time a cold boot would have had.
       if (template) deadline = Date.now() + bootMs;
       await withDeadline(tether.configure(config), deadline, 'the container process did not start');
-      this.releaseWhenGone(vm, taps);
+      this.releaseWhenGone(vm, () => nicHotplug?.taps() ?? taps, shares);
       return vm;
     } catch (err) {
       const diedByItself = exitedEarly;
@@ -268,6 +304,7 @@ export class QemuBackend implements Backend {
       else killQuietly(pid);
       // QEMU may still hold the taps for a moment; deleting a tap in use is fine (it goes with the fd).
       await this.networks?.releaseTaps(taps);
+      stopShares(shares);
       if (err instanceof TetherError && err.reportedByGuest) throw new ProcessStartError(err.message, err.code);
       if (template && !configured) {
         // Nothing of the container ran yet: a cold boot can still start it, once this QEMU has let go
@@ -281,10 +318,42 @@ export class QemuBackend implements Backend {
     }
   }
 
-  /** The VM's taps go when the VM does. */
-  private releaseWhenGone(vm: VmHandle, taps: string[]): void {
-    if (taps.length === 0) return;
-    void vm.exited.then(() => this.networks?.releaseTaps(taps));
+  /** A virtiofsd per host directory, for a cold boot; none for a clone (it cannot have them). */
+  private async startShares(spec: ContainerVmSpec, template: ReadyTemplate | undefined): Promise<FsShare[]> {
+    const dirs = spec.hostDirectories ?? [];
+    if (dirs.length === 0 || template) return [];
+    if (!this.capabilities.hostDirectories) throw new Error(`host directories cannot be shared: ${this.virtiofsd()} is missing`);
+    return startShares(spec.id, dirs, {
+      virtiofsd: this.virtiofsd(),
+      runDir: this.options.virtiofsRunDir ?? VIRTIOFS_RUN_DIR,
+      logFile: join(spec.dir, 'virtiofsd.log'),
+      timeoutMs: Math.round(10_000 * loadFactor()),
+    });
+  }
+
+  /** The VM's taps (those it holds when it ends) and virtiofsd processes go when the VM does. */
+  private releaseWhenGone(vm: VmHandle, taps: () => string[], shares: FsShare[] = []): void {
+    void vm.exited.then(async () => {
+      stopShares(shares);
+      await this.networks?.releaseTaps(taps());
+    });
+  }
+
+  /** Network joins and leaves of a running VM; every change is written to its runtime record. */
+  private nicHotplug(id: string, qmpSocket: string, runtime: RuntimeRecord, slots: NicSlot[], file: string): NicHotplug {
+    runtime.slots = slots;
+    const hotplug: NicHotplug = new NicHotplug({
+      containerId: id,
+      qmpSocket,
+      slots,
+      networks: this.networks!,
+      timeoutMs: 10_000,
+      save: () => {
+        runtime.taps = hotplug.taps();
+        writeJsonAtomic(file, runtime);
+      },
+    });
+    return hotplug;
   }
 
   async adopt(id: string, dir: string): Promise<VmHandle | undefined> {
@@ -293,21 +362,24 @@ export class QemuBackend implements Backend {
     const runtime = JSON.parse(readFileSync(files.runtime, 'utf8')) as RuntimeRecord;
     if (!isOurVm(runtime.pid, runtime.vmName)) {
       await this.networks?.releaseTaps(runtime.taps ?? []);
+      stopShares(runtime.shares ?? []);
       return undefined;
     }
     try {
       const socket = await connectUnixSocket(runtime.control, { abstract: true, timeoutMs: 5000 });
       const tether = new TetherClient(socket);
-      const vm = new QemuVm({ pid: runtime.pid, socket, tether, qmpSocket: socketNames(id).qmp, recordedExit: () => lastExit(files.log) });
+      const nicHotplug = runtime.slots && this.networks ? this.nicHotplug(id, socketNames(id).qmp, runtime, runtime.slots, files.runtime) : undefined;
+      const vm = new QemuVm({ pid: runtime.pid, socket, tether, qmpSocket: socketNames(id).qmp, recordedExit: () => lastExit(files.log), nics: nicHotplug });
       // A paused guest answers nothing until it is resumed: QEMU says whether it is alive and frozen.
       if (!(await vm.isPaused())) await tether.hello(5000);
       this.networks?.hold(runtime.taps ?? []);
-      this.releaseWhenGone(vm, runtime.taps ?? []);
+      this.releaseWhenGone(vm, () => nicHotplug?.taps() ?? runtime.taps ?? [], runtime.shares ?? []);
       return vm;
     } catch {
       // Running but unreachable: it cannot be managed, so it must not linger.
       killQuietly(runtime.pid);
       await this.networks?.releaseTaps(runtime.taps ?? []);
+      stopShares(runtime.shares ?? []);
       return undefined;
     }
   }
@@ -315,7 +387,7 @@ export class QemuBackend implements Backend {
   /** The VM's files in the container's directory; its taps went with it (releaseWhenGone). */
   async teardown(_id: string, dir: string): Promise<void> {
     const files = vmFiles(dir);
-    await Promise.all([files.runtime, files.log, files.console, files.qemuOutput, files.pid].map((f) => rm(f, { force: true })));
+    await Promise.all([files.runtime, files.log, files.console, files.qemuOutput, files.pid, join(dir, 'virtiofsd.log')].map((f) => rm(f, { force: true })));
   }
 
   logPosition(dir: string): number {
@@ -331,6 +403,12 @@ export class QemuBackend implements Backend {
   }
 }
 
+
+/** A cold boot's NICs: its networks', then free slots (an empty hub each) up to NIC_SLOTS. */
+function coldBootNics(nics: Array<{ mac: string }>, taps: string[], slots: number): Array<{ tap?: string; mac: string }> {
+  const spare = Array.from({ length: Math.max(0, slots - nics.length) }, (_, i) => ({ mac: slotMac(nics.length + i) }));
+  return [...nics.map((n, i) => ({ tap: taps[i], mac: n.mac })), ...spare];
+}
 
 /** Resolves when the signal (QEMU's exit) fires, or after timeoutMs. */
 function exitOf(signal: AbortSignal, timeoutMs: number): Promise<void> {

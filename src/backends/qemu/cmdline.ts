@@ -57,6 +57,12 @@ export interface VmSpec {
   nics?: VmNicArg[];
   /** Start paused, waiting for a migration stream over QMP (`-incoming defer`): a clone being restored. */
   incoming?: boolean;
+  /**
+   * Host directories over virtio-fs: a vhost-user-fs device per virtiofsd socket. vhost-user needs the
+   * guest's RAM shared with virtiofsd, so these VMs get it from a shared memfd (never a clone's
+   * private mapping; cold boots only, see virtiofs.ts).
+   */
+  fsShares?: Array<{ socket: string; tag: string }>;
 }
 
 export const CONTROL_PORT_NAME = 'bonneville.control';
@@ -85,7 +91,7 @@ export function buildQemuArgs(spec: VmSpec): string[] {
   validate(spec);
   const args = [
     '-name', `${spec.name},debug-threads=on`,
-    '-M', `microvm,x-option-roms=off${spec.memoryFile ? ',memory-backend=mem' : ''}`,
+    '-M', `microvm,x-option-roms=off${spec.memoryFile || spec.fsShares?.length ? ',memory-backend=mem' : ''}`,
     // A 32 MiB translation cache instead of TCG's default keeps ~20 MiB per VM that containers this
     // small never use.
     '-accel', spec.accel === 'tcg' ? 'tcg,tb-size=32' : 'kvm',
@@ -116,6 +122,17 @@ export function buildQemuArgs(spec: VmSpec): string[] {
   });
   if (spec.memoryFile) {
     args.push('-object', `memory-backend-file,id=mem,size=${spec.memoryMiB}M,mem-path=${opt(spec.memoryFile.path)},share=${spec.memoryFile.shared ? 'on' : 'off'}`);
+  }
+  if (spec.fsShares?.length) {
+    if (spec.memoryFile) throw new RangeError('virtio-fs shares need shared anonymous memory, not a memory file');
+    args.push('-object', `memory-backend-memfd,id=mem,size=${spec.memoryMiB}M,share=on`);
+    // virtiofsd (libvhost-user) serves modern virtio only; microvm's virtio-mmio transports are legacy
+    // unless told otherwise (the guest's virtio_mmio driver speaks both).
+    args.push('-global', 'virtio-mmio.force-legacy=off');
+    spec.fsShares.forEach((share, i) => {
+      args.push('-chardev', `socket,id=fs${i},path=${opt(share.socket)}`);
+      args.push('-device', `vhost-user-fs-device,chardev=fs${i},tag=${opt(share.tag)}`);
+    });
   }
   if (spec.incoming) args.push('-incoming', 'defer');
   spec.disks.forEach((disk, i) => {

@@ -3,7 +3,8 @@
 // closed and the process has left /proc.
 import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
-import type { ArchiveWriteOptions, ExecProcessSpec, ExecSession, ExitStatus, GuestProcessList, PathStat, VmHandle, VmUsage } from '../../portlayer/backend.ts';
+import type { ArchiveWriteOptions, ExecProcessSpec, ExecSession, ExitStatus, GuestProcessList, PathStat, VmHandle, VmNic, VmUsage } from '../../portlayer/backend.ts';
+import type { NicHotplug } from './nic-slots.ts';
 import { processUsage } from './process-usage.ts';
 import { TetherGuest } from '../tether-vm/guest.ts';
 import type { TetherClient } from '../../tether/client.ts';
@@ -30,6 +31,8 @@ export interface QemuVmOptions {
   qmpSocket: string;
   /** Reads the exit the guest recorded in its log port, for when the control channel missed it. */
   recordedExit: () => Promise<ExitStatus | undefined>;
+  /** Joins and leaves networks while it runs; absent (a VM started before NIC slots): it cannot. */
+  nics?: NicHotplug;
 }
 
 export class QemuVm implements VmHandle {
@@ -41,12 +44,14 @@ export class QemuVm implements VmHandle {
   private readonly qmpSocket: string;
   private exit?: ExitStatus;
   private killed = false;
+  private readonly nics?: NicHotplug;
 
   constructor(options: QemuVmOptions) {
     this.pid = options.pid;
     this.guest = new TetherGuest(options.tether);
     this.socket = options.socket;
     this.qmpSocket = options.qmpSocket;
+    this.nics = options.nics;
     options.tether.on('exit', (e: { session: number; code: number }) => {
       if (e.session === 0) this.exit = { code: e.code };
     });
@@ -85,6 +90,16 @@ export class QemuVm implements VmHandle {
 
   updateHosts(lines: string[]): void {
     this.guest.updateHosts(lines);
+  }
+
+  attachNic(nic: VmNic): Promise<void> {
+    if (!this.nics) return Promise.reject(Object.assign(new Error('this container VM was started by an older engine without spare NICs: stop it and connect it then'), { kind: 'Conflict' }));
+    return this.nics.attach(nic, this.guest);
+  }
+
+  detachNic(networkId: string): Promise<void> {
+    if (!this.nics) return Promise.reject(Object.assign(new Error('this container VM was started by an older engine without spare NICs: stop it and disconnect it then'), { kind: 'Conflict' }));
+    return this.nics.detach(networkId, this.guest);
   }
 
   async usage(): Promise<VmUsage> {

@@ -12,6 +12,7 @@ import { connectUnixSocket } from '../../tether/connect.ts';
 import { buildQemuArgs } from './cmdline.ts';
 import { QmpClient } from './qmp.ts';
 import type { TemplateFiles, TemplateShape } from './template-store.ts';
+import { NIC_SLOTS, slotMac } from './nic-slots.ts';
 
 export interface MakeTemplateOptions {
   qemuBinary: string;
@@ -28,16 +29,16 @@ export interface MakeTemplateOptions {
   stepTimeoutMs: number;
 }
 
-/** NICs of a template and of each of its clones. */
-export const TEMPLATE_NICS = 1;
+/** NICs of a template and of each of its clones: every NIC slot (nic-slots.ts). */
+export const TEMPLATE_NICS = NIC_SLOTS;
 
 /** The arguments every VM of the instant-clone family shares: the template and all its clones. */
 export function cloneFamilyArgs(options: {
   name: string; kernel: string; initrd: string; accel: 'kvm' | 'tcg'; tscKhz: number; shape: TemplateShape;
   memory: string; shared: boolean; incoming: boolean; controlSocket: string; qmpSocket: string;
   logFile: string; consoleFile: string; pidFile: string;
-  /** The clone's tap for the family's one NIC; absent (the template, a container without network): a placeholder. */
-  tap?: string;
+  /** The clone's taps for its networks, NIC slots in order; the other slots (all of the template's) get an empty hub. */
+  taps?: string[];
 }): string[] {
   return buildQemuArgs({
     name: options.name,
@@ -55,7 +56,7 @@ export function cloneFamilyArgs(options: {
     pidFile: options.pidFile,
     memoryFile: { path: options.memory, shared: options.shared },
     // Every family member has exactly TEMPLATE_NICS NICs; a container on more networks cold-boots.
-    nics: [{ tap: options.tap }],
+    nics: Array.from({ length: TEMPLATE_NICS }, (_, i) => ({ tap: options.taps?.[i], mac: slotMac(i) })),
     incoming: options.incoming,
   });
 }

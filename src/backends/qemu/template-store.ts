@@ -40,7 +40,7 @@ export interface TemplateMeta {
 }
 
 /** Bumped whenever the command line layout or the save recipe changes incompatibly. */
-const LAYOUT_VERSION = 'scsi-1-nic-1';
+const LAYOUT_VERSION = 'scsi-1-nic-4';
 
 export function templateFiles(dir: string): TemplateFiles {
   return { dir, memory: join(dir, 'memory'), state: join(dir, 'state'), meta: join(dir, 'meta.json') };

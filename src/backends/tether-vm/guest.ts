@@ -5,6 +5,8 @@
 import type { Readable } from 'node:stream';
 import type { ArchiveWriteOptions, ExecProcessSpec, ExecSession, GuestProcessList, PathStat } from '../../portlayer/backend.ts';
 import type { TetherClient } from '../../tether/client.ts';
+import type { GuestNetwork } from '../../tether/config.ts';
+import { FrameType } from '../../tether/frames.ts';
 import { startExecSession } from './exec-session.ts';
 import { listProcesses, readArchive, statPath, writeArchive } from './archive-session.ts';
 
@@ -35,6 +37,16 @@ export class TetherGuest {
 
   updateHosts(lines: string[]): void {
     this.tether.hosts(lines);
+  }
+
+  /** Configures the interface that has slotMac now for a network the container joined (docs/tether-protocol.md). */
+  async attachNetwork(slotMac: string, network: GuestNetwork): Promise<void> {
+    await this.tether.request(this.nextSession++, FrameType.NetAttach, { slotMac, network });
+  }
+
+  /** Unconfigures the interface with mac, which takes slotMac back. */
+  async detachNetwork(mac: string, slotMac: string): Promise<void> {
+    await this.tether.request(this.nextSession++, FrameType.NetDetach, { mac, slotMac });
   }
 
   /** The guest's clock stood still (a pause): it is told the host's time. */

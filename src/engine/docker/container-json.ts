@@ -18,9 +18,20 @@ function personality(c: ContainerView): DockerPersonality {
   return c.record.spec.personality as DockerPersonality;
 }
 
-/** Docker's MountPoint per volume; Source is the volume's disk, where Docker would show its directory. */
+/**
+ * Docker's MountPoint per volume and host bind; a volume's Source is its disk, where Docker would show
+ * its directory.
+ */
 function mountPoints(c: ContainerView): Array<Record<string, unknown>> {
-  return (c.record.mounts ?? []).map((m) => ({
+  const binds = (c.record.binds ?? []).map((b) => ({
+    Type: 'bind',
+    Source: b.source,
+    Destination: b.target,
+    Mode: b.mode,
+    RW: !b.readOnly,
+    Propagation: 'rprivate',
+  }));
+  return [...binds, ...(c.record.mounts ?? []).map((m) => ({
     Type: 'volume',
     Name: m.volume,
     Source: m.disk,
@@ -29,7 +40,7 @@ function mountPoints(c: ContainerView): Array<Record<string, unknown>> {
     Mode: m.mode,
     RW: !m.readOnly,
     Propagation: '',
-  }));
+  }))];
 }
 
 function isRunning(c: ContainerView): boolean {
@@ -104,6 +115,8 @@ export function inspectContainer(c: ContainerView, vm: VmIdentity, net?: Contain
       Binds: null,
       LogConfig: { Type: 'json-file', Config: {} },
       ...docker.hostConfig,
+      // As dockerd shows links: "/linked:/this/alias".
+      Links: spec.network?.links?.length ? spec.network.links.map((l) => `/${l.container}:/${spec.name}/${l.alias}`) : null,
     },
     GraphDriver: {
       Name: 'vm-disk',

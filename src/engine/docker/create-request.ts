@@ -96,7 +96,7 @@ export function toContainerSpec(name: string, request: DockerCreateRequest, imag
   );
   const labels = { ...(imageConfig.Labels ?? {}), ...(request.Labels ?? {}) };
   const cpus = host.NanoCpus ? host.NanoCpus / 1e9 : host.CpuCount ?? 0;
-  const { mounts, volumesFrom } = dockerMounts(request, image);
+  const { mounts, binds, volumesFrom } = dockerMounts(request, image);
   const healthConfig = mergeHealthcheck(request.Healthcheck, imageConfig.Healthcheck);
   return {
     name,
@@ -120,6 +120,7 @@ export function toContainerSpec(name: string, request: DockerCreateRequest, imag
     cpus,
     mounts,
     volumesFrom,
+    ...(binds.length > 0 ? { binds } : {}),
     network: dockerNetworkRequest(request, image),
     restartPolicy: dockerRestartPolicy(host.RestartPolicy, host.AutoRemove === true),
     healthcheck: dockerHealthcheck(healthConfig),

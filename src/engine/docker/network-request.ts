@@ -1,5 +1,6 @@
 // The networking part of Docker's create request (HostConfig.NetworkMode/PortBindings/PublishAllPorts/
 // ExtraHosts, NetworkingConfig.EndpointsConfig, ExposedPorts) as the port layer's neutral request.
+import { parseLink } from '../../portlayer/networks/links.ts';
 import type { ContainerNetworkRequest, EndpointRequest, PortRequest } from '../../portlayer/networks/model.ts';
 import type { ImageRecord } from '../../portlayer/images/types.ts';
 import { isIPv4 } from 'node:net';
@@ -65,6 +66,11 @@ export function dockerNetworkRequest(request: DockerCreateRequest, image: ImageR
       ports.push({ containerPort, protocol, hostIp: b.HostIp ?? '', hostPort });
     }
   }
+  const links = ((host.Links as string[] | null | undefined) ?? []).map((spec) => {
+    const link = parseLink(spec);
+    if (!link) throw invalid(`invalid link specification: '${spec}' (NAME or NAME:ALIAS)`);
+    return link;
+  });
   const exposed = new Set<string>();
   for (const key of [...Object.keys(image.config.config?.ExposedPorts ?? {}), ...Object.keys(request.ExposedPorts ?? {}), ...Object.keys(host.PortBindings ?? {})]) {
     const [port, proto] = parsePortKey(key);
@@ -76,6 +82,7 @@ export function dockerNetworkRequest(request: DockerCreateRequest, image: ImageR
     ports,
     publishAll: host.PublishAllPorts === true,
     exposed: [...exposed],
+    ...(links.length > 0 ? { links } : {}),
     extraHosts: ((host.ExtraHosts as string[] | null | undefined) ?? []).map((h) => h.replace('=', ':')),
     dns: {
       servers: stringList(host.Dns, 'Dns').map((server) => {

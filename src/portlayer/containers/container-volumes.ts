@@ -5,6 +5,8 @@ import { invalid } from '../errors.ts';
 import type { ContainerRecord, ContainerSpec } from './model.ts';
 import type { ContainerMount, VolumeAttacher } from '../volumes/model.ts';
 import { mountRequests } from './mounts.ts';
+import { checkHostBinds } from './host-binds.ts';
+import type { HostBind } from './host-binds.ts';
 import type { LiveContainers } from './registry.ts';
 
 export class ContainerVolumes {
@@ -17,13 +19,20 @@ export class ContainerVolumes {
     this.live = live;
   }
 
-  /** Resolves the spec's mounts (creating missing volumes); none can be removed until release(). */
-  async attach(spec: ContainerSpec): Promise<{ mounts: ContainerMount[]; release(): void }> {
+  /**
+   * Resolves the spec's mounts (creating missing volumes) and host binds (checked, not created yet);
+   * none of the volumes can be removed until release().
+   */
+  async attach(spec: ContainerSpec, hostDirectories: boolean): Promise<{ mounts: ContainerMount[]; binds: HostBind[]; release(): void }> {
     const inherited = (spec.volumesFrom ?? []).map((v) => ({ source: this.live.find(v.container).record, readOnly: v.readOnly }));
-    const requests = mountRequests(spec.mounts ?? [], inherited);
-    if (requests.length === 0) return { mounts: [], release: () => undefined };
+    const { requests, binds } = mountRequests(spec.mounts ?? [], inherited, spec.binds ?? []);
+    if (binds.length > 0) {
+      if (!hostDirectories) throw invalid("host directories cannot be bound into containers on this VCH's backend; use a volume instead");
+      checkHostBinds(binds);
+    }
+    if (requests.length === 0) return { mounts: [], binds, release: () => undefined };
     if (!this.volumes) throw invalid('this VCH has no volume store');
-    return this.volumes.attach(requests);
+    return { ...(await this.volumes.attach(requests)), binds };
   }
 
   disksOf(record: ContainerRecord): VmVolume[] {

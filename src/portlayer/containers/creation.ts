@@ -26,13 +26,14 @@ export async function createContainer(spec: ContainerSpec, deps: CreationDeps): 
   if (spec.process.argv.length === 0) throw invalid('no command specified');
   const id = randomBytes(32).toString('hex');
   // Volumes first (they may be created now); held until the record naming them is saved.
-  const attached = await deps.volumes.attach(spec);
+  const attached = await deps.volumes.attach(spec, deps.backend.capabilities.hostDirectories === true);
   const record: ContainerRecord = {
     id,
     created: new Date().toISOString(),
     imageId: image.id,
     layerDisks: image.layers.map((l) => l.disk),
     ...(attached.mounts.length > 0 ? { mounts: attached.mounts } : {}),
+    ...(attached.binds.length > 0 ? { binds: attached.binds } : {}),
     spec: { ...spec, name, hostname: spec.hostname || id.slice(0, 12) },
   };
   let dir: string | undefined;

@@ -2,6 +2,7 @@
 // ContainerState, one file each in the container's directory), and the live VM (VmHandle, in memory).
 import type { ProcessSpec } from '../backend.ts';
 import type { ContainerMount, MountRequest } from '../volumes/model.ts';
+import type { HostBind } from './host-binds.ts';
 import type { ContainerNetworkRequest } from '../networks/model.ts';
 import type { RestartPolicy } from './restart-policy.ts';
 import type { HealthcheckSpec, HealthState } from './health.ts';
@@ -25,6 +26,8 @@ export interface ContainerSpec {
   mounts?: MountRequest[];
   /** Containers whose volume mounts this one takes too; readOnly overrides theirs when set. */
   volumesFrom?: Array<{ container: string; readOnly?: boolean }>;
+  /** Host directories to bind (Docker's bind mounts); needs the backend's `hostDirectories` capability. */
+  binds?: HostBind[];
   /** Networks and published ports; absent in records made before networking (loopback only). */
   network?: ContainerNetworkRequest;
   /** What to do when the process exits by itself; absent: never restart (records made before policies). */
@@ -43,6 +46,8 @@ export interface ContainerRecord {
   layerDisks: string[];
   /** Volume mounts resolved at create (absent in records made before volumes existed). */
   mounts?: ContainerMount[];
+  /** Host binds resolved at create, volumesFrom's included. */
+  binds?: HostBind[];
   spec: ContainerSpec;
 }
 

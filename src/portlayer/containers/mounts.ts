@@ -4,26 +4,47 @@
 import { conflict, invalid } from '../errors.ts';
 import type { ContainerMount, MountRequest } from '../volumes/model.ts';
 import type { ContainerRecord } from './model.ts';
+import type { HostBind } from './host-binds.ts';
 
-/** The container's mount requests: inherited ones first, then its own, which win per target. */
+/**
+ * The container's volume requests and host binds: inherited ones first (--volumes-from takes both, as
+ * dockerd's does), then its own, which win per target.
+ */
 export function mountRequests(
   own: MountRequest[],
   volumesFrom: Array<{ source: ContainerRecord; readOnly?: boolean }>,
-): MountRequest[] {
-  const byTarget = new Map<string, MountRequest>();
+  ownBinds: HostBind[] = [],
+): { requests: MountRequest[]; binds: HostBind[] } {
+  const byTarget = new Map<string, { volume: MountRequest } | { bind: HostBind }>();
   for (const { source, readOnly } of volumesFrom) {
+    const mode = (m: { readOnly: boolean; mode: string }) => (readOnly === undefined ? m.mode : (readOnly ?? m.readOnly) ? 'ro' : 'rw');
     for (const m of source.mounts ?? []) {
-      const ro = readOnly ?? m.readOnly;
-      byTarget.set(m.target, { volume: m.volume, target: m.target, readOnly: ro, copyUp: m.copyUp, mode: readOnly === undefined ? m.mode : ro ? 'ro' : 'rw' });
+      byTarget.set(m.target, { volume: { volume: m.volume, target: m.target, readOnly: readOnly ?? m.readOnly, copyUp: m.copyUp, mode: mode(m) } });
+    }
+    for (const b of source.binds ?? []) {
+      byTarget.set(b.target, { bind: { ...b, readOnly: readOnly ?? b.readOnly, mode: mode(b) } });
     }
   }
   const seen = new Set<string>();
+  const claim = (target: string) => {
+    if (seen.has(target)) throw invalid(`Duplicate mount point: ${target}`);
+    seen.add(target);
+  };
   for (const m of own) {
-    if (seen.has(m.target)) throw invalid(`Duplicate mount point: ${m.target}`);
-    seen.add(m.target);
-    byTarget.set(m.target, m);
+    claim(m.target);
+    byTarget.set(m.target, { volume: m });
   }
-  return [...byTarget.values()];
+  for (const b of ownBinds) {
+    claim(b.target);
+    byTarget.set(b.target, { bind: b });
+  }
+  const requests: MountRequest[] = [];
+  const binds: HostBind[] = [];
+  for (const entry of byTarget.values()) {
+    if ('volume' in entry) requests.push(entry.volume);
+    else binds.push(entry.bind);
+  }
+  return { requests, binds };
 }
 
 /** Throws Conflict when `mounts` and a running container's mounts share a volume with a writer among them. */

@@ -5,6 +5,7 @@ import { ProcessStartError } from '../backend.ts';
 import { PortLayerError } from '../errors.ts';
 import type { ContainerSpec } from './model.ts';
 import { writableDiskOf } from './live-container.ts';
+import { hostDirectoriesOf } from './host-binds.ts';
 import type { LiveContainer } from './live-container.ts';
 import type { StartNetworking } from '../networks/attachment.ts';
 
@@ -31,13 +32,20 @@ export function vmSpecOf(entry: LiveContainer, shape: VmShape, volumes: VmVolume
     domainname: spec.domainname,
     layerDisks: record.layerDisks,
     writableDisk: writableDiskOf(entry),
-    process: spec.process,
+    process: net?.env?.length ? { ...spec.process, env: withDefaults(spec.process.env, net.env) } : spec.process,
     ...shape,
     volumes,
+    ...(record.binds?.length ? { hostDirectories: hostDirectoriesOf(record.binds) } : {}),
     nics: net?.nics,
     hosts: net?.hosts,
     dns: net?.dns,
   };
+}
+
+/** The process's environment with variables from elsewhere (links) it does not set itself. */
+function withDefaults(own: string[], extra: string[]): string[] {
+  const named = new Set(own.map((e) => e.split('=')[0]));
+  return [...own, ...extra.filter((e) => !named.has(e.split('=')[0]))];
 }
 
 /**
@@ -47,6 +55,8 @@ export function vmSpecOf(entry: LiveContainer, shape: VmShape, volumes: VmVolume
 export function startFailure(err: unknown): { exit: ExitStatus; error: PortLayerError } {
   const startError = err instanceof ProcessStartError;
   const message = err instanceof Error ? err.message : String(err);
+  // The port layer's own refusals (a bind source gone since create) keep their kind.
+  if (err instanceof PortLayerError) return { exit: { code: 128, error: message }, error: err };
   return {
     exit: { code: startError ? err.code : 128, error: message },
     error: new PortLayerError(startError && err.code !== 125 ? 'InvalidParameter' : 'System', message, { cause: err }),

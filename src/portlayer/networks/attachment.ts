@@ -10,6 +10,8 @@ export interface StartNetworking {
   hosts: string[];
   /** Its resolv.conf; absent: the image's own. */
   dns?: VmDns;
+  /** Variables added to the process's environment (legacy links); its own win. */
+  env?: string[];
 }
 
 export interface ContainerNetworking {

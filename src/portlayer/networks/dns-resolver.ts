@@ -19,7 +19,8 @@ export interface DnsResolverOptions {
   /** Where outside names are asked; empty: none (outside names fail with SERVFAIL). */
   upstreams: Upstream[];
   /** Addresses of a container name on a network; undefined: not a container's name there. */
-  lookup(networkId: string, name: string): string[] | undefined;
+  /** `from`: the asking container's address on that network, when known (its other networks count too). */
+  lookup(networkId: string, name: string, from?: string): string[] | undefined;
   log?: (message: string) => void;
   /** How long an upstream may take before the next is tried. */
   upstreamTimeoutMs?: number;
@@ -71,7 +72,7 @@ export class DnsResolver {
     });
     socket.on('error', (err) => this.options.log?.(`dns: ${gateway}: ${err.message}`));
     socket.on('message', (msg, from) => {
-      void this.answer(networkId, internal, msg).then((reply) => {
+      void this.answer(networkId, internal, msg, from.address).then((reply) => {
         if (reply) socket.send(reply, from.port, from.address);
       }, (err: Error) => this.options.log?.(`dns: ${err.message}`));
     });
@@ -88,7 +89,7 @@ export class DnsResolver {
   }
 
   /** The reply to one query packet; undefined for packets that are no query (ignored, as resolvers do). */
-  async answer(networkId: string, internal: boolean, msg: Buffer): Promise<Buffer | undefined> {
+  async answer(networkId: string, internal: boolean, msg: Buffer, from?: string): Promise<Buffer | undefined> {
     let query: DecodedPacket;
     try {
       query = dnsPacket.decode(msg);
@@ -98,7 +99,7 @@ export class DnsResolver {
     if (query.type !== 'query' || !query.questions || query.questions.length !== 1) return undefined;
     const question = query.questions[0];
     const name = question.name.replace(/\.$/, '').toLowerCase();
-    const addresses = this.options.lookup(networkId, name);
+    const addresses = this.options.lookup(networkId, name, from);
     if (addresses) {
       // A container's name: its IPv4 addresses; other types get an empty answer, not a forward.
       const answers: Answer[] = question.type === 'A' && (question.class ?? 'IN') === 'IN'

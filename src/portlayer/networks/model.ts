@@ -3,6 +3,8 @@
 // changes both. A container's request (ContainerNetworkRequest) is kept with the container; which
 // networks it is on now is the networks' endpoints.
 
+import type { LinkRequest } from './links.ts';
+
 export interface EndpointRecord {
   /** Endpoint id (64 hex). */
   id: string;
@@ -79,6 +81,8 @@ export interface ContainerNetworkRequest {
   exposed: string[];
   /** "name:ip" lines for /etc/hosts (`--add-host`). */
   extraHosts: string[];
+  /** Legacy links (`--link name:alias`): hosts entries and variables on the default bridge, aliases elsewhere (links.ts). */
+  links?: LinkRequest[];
   /** `--dns`, `--dns-search`, `--dns-option`; absent or empty servers: the VCH's resolver. */
   dns?: { servers: string[]; search: string[]; options: string[] };
 }

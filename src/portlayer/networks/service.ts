@@ -17,12 +17,16 @@ import { openProxy, type OpenProxy } from './port-proxy.ts';
 import { NetworkStore } from './store.ts';
 import { hostsLines } from './hosts.ts';
 import { DnsResolver } from './dns-resolver.ts';
+import { linkEnv } from './links.ts';
 import type { Upstream } from './dns-resolver.ts';
 
 /** What the network service needs to know about a container. */
 export interface ContainerLookup {
-  (id: string): { name: string; hostname: string; vm?: VmHandle; request?: ContainerNetworkRequest } | undefined;
+  (id: string): { name: string; hostname: string; vm?: VmHandle; request?: ContainerNetworkRequest; env?: string[] } | undefined;
 }
+
+/** A container's id by name, id or unique id prefix (what a link names). */
+export type ContainerFinder = (ref: string) => string | undefined;
 
 export interface NetworkServiceOptions {
   /** <datastore>/networks */
@@ -67,6 +71,7 @@ export class NetworkService implements ContainerNetworking {
   /** Networks whose host side exists (made or adopted by this engine). */
   private readonly ready = new Set<string>();
   private lookup: ContainerLookup = () => undefined;
+  private find: ContainerFinder = () => undefined;
   private readonly resolver?: DnsResolver;
   /** Networks whose resolver listens on their gateway. */
   private readonly resolving = new Set<string>();
@@ -75,7 +80,7 @@ export class NetworkService implements ContainerNetworking {
     this.options = options;
     this.store = new NetworkStore(options.root);
     if (options.dnsUpstreams && options.plumbing) {
-      this.resolver = new DnsResolver({ upstreams: options.dnsUpstreams, lookup: (id, name) => this.addressesOf(id, name), log: options.log });
+      this.resolver = new DnsResolver({ upstreams: options.dnsUpstreams, lookup: (id, name, from) => this.addressesOf(id, name, from), log: options.log });
     }
   }
 
@@ -103,8 +108,9 @@ export class NetworkService implements ContainerNetworking {
     await this.options.plumbing?.sweep([...this.nets.values()].map((n) => ({ id: n.id, subnet: n.subnet })));
   }
 
-  useContainers(lookup: ContainerLookup): void {
+  useContainers(lookup: ContainerLookup, find?: ContainerFinder): void {
     this.lookup = lookup;
+    if (find) this.find = find;
   }
 
   list(): NetworkRecord[] {
@@ -194,16 +200,27 @@ export class NetworkService implements ContainerNetworking {
     }
   }
 
-  /** Addresses of a container known on this network by `name` (its name, an alias, its short id). */
-  private addressesOf(networkId: string, name: string): string[] | undefined {
+  /**
+   * Addresses of a container known by `name` (its name, an alias, its short id) on this network, or —
+   * when the asking container is known by its address `from` — on any network it is on (a container
+   * asks the resolver of its primary network about peers on all of them, as with dockerd's).
+   */
+  private addressesOf(networkId: string, name: string, from?: string): string[] | undefined {
     const net = this.nets.get(networkId);
     if (!net || !this.hasNameResolution(net)) return undefined;
+    const asker = from ? Object.entries(net.endpoints).find(([, e]) => e.ip === from)?.[0] : undefined;
+    const nets = asker ? this.endpointsOf(asker).map((e) => e.network).filter((n) => this.hasNameResolution(n)) : [net];
     const found: string[] = [];
-    for (const [id, endpoint] of Object.entries(net.endpoints)) {
-      const container = this.lookup(id);
-      if (!container) continue;
-      const names = [container.name, ...endpoint.aliases, id.slice(0, 12)].map((n) => n.toLowerCase());
-      if (names.includes(name)) found.push(endpoint.ip);
+    // The asker's own links name containers too (on user-defined networks, a link is an alias).
+    for (const link of asker ? this.linksOf(asker) : []) if (link.alias.toLowerCase() === name) found.push(link.ip);
+    if (found.length) return found;
+    for (const each of nets) {
+      for (const [id, endpoint] of Object.entries(each.endpoints)) {
+        const container = this.lookup(id);
+        if (!container) continue;
+        const names = [container.name, ...endpoint.aliases, id.slice(0, 12)].map((n) => n.toLowerCase());
+        if (names.includes(name)) found.push(endpoint.ip);
+      }
     }
     return found.length ? found : undefined;
   }
@@ -238,29 +255,46 @@ export class NetworkService implements ContainerNetworking {
     return removed;
   }
 
-  /** Joins a (stopped) container to a network. */
+  /** Joins a container to a network; a running one gets a NIC plugged into its VM (VmHandle.attachNic). */
   async connect(ref: string, containerId: string, request: { aliases?: string[]; ipv4?: string; mac?: string }): Promise<void> {
     const net = this.get(ref);
     const container = this.lookup(containerId);
     if (!container) throw notFound(`No such container: ${containerId}`);
-    if (container.vm) throw conflict(`container ${container.name} is running: Bonneville connects stopped containers only (its NICs are fixed while the VM runs)`);
+    const vm = container.vm;
+    if (vm && (!vm.attachNic || !this.options.plumbing)) throw conflict(`container ${container.name} is running, and this VCH's backend cannot plug a NIC into a running VM: stop it first`);
     if (net.endpoints[containerId]) throw forbidden(`endpoint with name ${container.name} already exists in network ${net.name}`);
     if (!container.request?.enabled) throw forbidden(`container ${container.name} has networking disabled (--network none)`);
-    this.addEndpoint(net, containerId, request.aliases ?? [], request.ipv4, request.mac);
+    if (vm) await this.ensureHostSide(net);
+    const hadGateway = this.endpointsOf(containerId).some((e) => !e.network.internal);
+    const endpoint = this.addEndpoint(net, containerId, request.aliases ?? [], request.ipv4, request.mac);
+    if (vm) {
+      try {
+        // The default route stays where it is (dockerd's too), unless this is the container's only way out.
+        await vm.attachNic!({ networkId: net.id, mac: endpoint.mac, address: `${endpoint.ip}/${net.subnet.split('/')[1]}`, gateway: hadGateway || net.internal ? undefined : net.gateway });
+      } catch (err) {
+        delete net.endpoints[containerId];
+        throw err;
+      }
+    }
     this.store.save(net);
     this.announce(net, 'connect', { container: containerId });
     this.tellPeers(net, containerId);
+    if (vm) vm.updateHosts?.(this.hostsFor(containerId));
   }
 
+  /** Takes a container off a network; a running one's NIC is unplugged (VmHandle.detachNic). */
   async disconnect(ref: string, containerId: string): Promise<void> {
     const net = this.get(ref);
     const container = this.lookup(containerId);
-    if (container?.vm) throw conflict(`container ${container.name} is running: Bonneville disconnects stopped containers only (its NICs are fixed while the VM runs)`);
+    const vm = container?.vm;
+    if (vm && !vm.detachNic) throw conflict(`container ${container!.name} is running, and this VCH's backend cannot unplug a NIC from a running VM: stop it first`);
     if (!net.endpoints[containerId]) throw forbidden(`container ${containerId} is not connected to network ${net.name}`);
+    if (vm) await vm.detachNic!(net.id);
     delete net.endpoints[containerId];
     this.store.save(net);
     this.announce(net, 'disconnect', { container: containerId });
     this.tellPeers(net, containerId);
+    if (vm) vm.updateHosts?.(this.hostsFor(containerId));
   }
 
   private addEndpoint(net: NetworkRecord, containerId: string, aliases: string[], ipv4?: string, mac?: string): EndpointRecord {
@@ -314,6 +348,9 @@ export class NetworkService implements ContainerNetworking {
 
   async created(record: ContainerRecord): Promise<void> {
     const request = record.spec.network;
+    for (const link of request?.links ?? []) {
+      if (!this.find(link.container)) throw invalid(`could not get container for ${link.container}: No such container: ${link.container}`);
+    }
     if (!request?.enabled) {
       if (request && request.ports.length > 0) throw invalid('conflicting options: port publishing and the container type network mode');
       return;
@@ -347,6 +384,7 @@ export class NetworkService implements ContainerNetworking {
       gateway: network.internal ? undefined : network.gateway,
     }));
     const request = record.spec.network;
+    const env = this.legacyLinkEnv(record.id, endpoints);
     // Without a host side the container has no NIC, so nothing could be forwarded to it.
     if (!this.options.plumbing) return { nics: [], hosts: this.hostsFor(record.id) };
     if (request && endpoints.length > 0) await this.publish(record.id, request, endpoints[0].endpoint.ip);
@@ -355,7 +393,47 @@ export class NetworkService implements ContainerNetworking {
     const dns = servers.length || asked?.search.length || asked?.options.length
       ? { servers, search: asked?.search ?? [], options: asked?.options ?? [] }
       : undefined;
-    return { nics, hosts: this.hostsFor(record.id), ...(dns ? { dns } : {}) };
+    return { nics, hosts: this.hostsFor(record.id), ...(dns ? { dns } : {}), ...(env.length ? { env } : {}) };
+  }
+
+  /**
+   * On the default bridge, dockerd's link checks at start (the linked container exists, runs, is on
+   * the default bridge) and the variables it sets; elsewhere links are aliases and add no variables.
+   */
+  private legacyLinkEnv(containerId: string, endpoints: Array<{ network: NetworkRecord }>): string[] {
+    const self = this.lookup(containerId);
+    const links = self?.request?.links ?? [];
+    if (links.length === 0 || endpoints[0]?.network.name !== DEFAULT_NETWORK) return [];
+    const bridge = endpoints[0].network;
+    const env: string[] = [];
+    for (const link of links) {
+      const childId = this.find(link.container);
+      const child = childId ? this.lookup(childId) : undefined;
+      if (!childId || !child) throw invalid(`could not get container for ${link.container}: No such container: ${link.container}`);
+      const linkName = `/${self!.name}/${link.alias}`;
+      if (!child.vm) throw new PortLayerError('System', `Cannot link to a non running container: /${child.name} AS ${linkName}`);
+      const endpoint = bridge.endpoints[childId];
+      if (!endpoint) throw new PortLayerError('System', `container ${childId} not attached to default bridge network`);
+      env.push(...linkEnv({ linkName, alias: link.alias, ip: endpoint.ip, exposed: child.request?.exposed ?? [], env: child.env ?? [] }));
+    }
+    return env;
+  }
+
+  /** The container's links that lead somewhere now: the linked container's address on a network both are on. */
+  private linksOf(containerId: string): Array<{ alias: string; ip: string; names: string[] }> {
+    const links = this.lookup(containerId)?.request?.links ?? [];
+    const mine = this.endpointsOf(containerId).map((e) => e.network);
+    const found: Array<{ alias: string; ip: string; names: string[] }> = [];
+    for (const link of links) {
+      const childId = this.find(link.container);
+      const child = childId ? this.lookup(childId) : undefined;
+      const shared = childId ? mine.find((n) => n.endpoints[childId]) : undefined;
+      if (!child || !shared) continue;
+      // dockerd's hosts entry for a link: alias, the linked container's hostname, and its name.
+      const names = shared.name === DEFAULT_NETWORK ? [link.alias, child.hostname, ...(link.alias !== child.name ? [child.name] : [])] : [link.alias];
+      found.push({ alias: link.alias, ip: shared.endpoints[childId!].ip, names });
+    }
+    return found;
   }
 
   private async publish(containerId: string, request: ContainerNetworkRequest, target: string, exact?: PortBinding[]): Promise<void> {
@@ -416,7 +494,7 @@ export class NetworkService implements ContainerNetworking {
   hostsFor(containerId: string): string[] {
     const self = this.lookup(containerId);
     const endpoints = this.endpointsOf(containerId);
-    const peers: Array<{ ip: string; names: string[] }> = [];
+    const peers: Array<{ ip: string; names: string[] }> = this.linksOf(containerId).map((l) => ({ ip: l.ip, names: l.names }));
     for (const { network } of endpoints) {
       if (!this.hasNameResolution(network)) continue;
       for (const [id, endpoint] of Object.entries(network.endpoints)) {

@@ -76,12 +76,12 @@ export class QemuNetworks implements NetworkPlumbing {
     return `bridges ${this.prefix}b*, outbound NAT ${forwardingEnabled() ? 'with' : 'without (host has IP forwarding off)'}`;
   }
 
-  /** Creates the VM's taps, one per NIC in order; on failure none is left. */
-  async createTaps(containerId: string, nics: VmNic[]): Promise<string[]> {
+  /** Creates the VM's taps, one per NIC in order (numbered from firstIndex); on failure none is left. */
+  async createTaps(containerId: string, nics: VmNic[], firstIndex = 0): Promise<string[]> {
     const taps: string[] = [];
     try {
       for (const [i, nic] of nics.entries()) {
-        const tap = tapName(this.prefix, containerId, i);
+        const tap = tapName(this.prefix, containerId, firstIndex + i);
         await deleteLink(tap); // a leftover of a VM that died while no engine ran
         await addTap(tap, this.bridgeOf(nic.networkId));
         taps.push(tap);
