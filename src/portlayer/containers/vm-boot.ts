@@ -2,7 +2,7 @@
 // volumes, NICs), and what a failed boot means for the container and for the caller.
 import type { ContainerVmSpec, ExitStatus, VmNic, VmVolume } from '../backend.ts';
 import { ProcessStartError } from '../backend.ts';
-import { PortLayerError } from '../errors.ts';
+import { errorKind, PortLayerError } from '../errors.ts';
 import type { ContainerSpec } from './model.ts';
 import { writableDiskOf } from './live-container.ts';
 import type { LiveContainer } from './live-container.ts';
@@ -26,6 +26,7 @@ export function vmSpecOf(entry: LiveContainer, shape: VmShape, volumes: VmVolume
   const spec = record.spec;
   return {
     id: record.id,
+    name: spec.name,
     dir: entry.dir,
     hostname: spec.hostname,
     domainname: spec.domainname,
@@ -49,6 +50,7 @@ export function startFailure(err: unknown): { exit: ExitStatus; error: PortLayer
   const message = err instanceof Error ? err.message : String(err);
   return {
     exit: { code: startError ? err.code : 128, error: message },
-    error: new PortLayerError(startError && err.code !== 125 ? 'InvalidParameter' : 'System', message, { cause: err }),
+    // A backend's classified refusal (e.g. the hypervisor's manager says Conflict) keeps its class.
+    error: new PortLayerError(startError ? (err.code !== 125 ? 'InvalidParameter' : 'System') : errorKind(err), message, { cause: err }),
   };
 }

@@ -1,0 +1,298 @@
+// The vSphere backend (VIC's model): a VCH is a resource pool plus a VM folder; each container is a
+// VM named `<name>-<shortid>` in them, with its writable disk, its layer disks (independent-
+// nonpersistent, shared from the image store), its volume disks, a NIC per network on that network's
+// port group, the tether's serial port, and its config in extraConfig (guestinfo.bonneville.*).
+// Power operations go through tasks; a VM's end arrives through the property collector's feed; an
+// engine restarting re-adopts the powered-on VMs it finds in the folder.
+//
+// A container VM is made at start (boot) and kept, powered off, after its process ends — what an
+// admin sees in the vSphere client — until the container is removed (teardown); the next start makes
+// it again from the current spec. Output, exit codes and everything inside the guest need the tether's
+// channel, which this backend does not serve yet (container-vm-handle.ts): boot resolves once vSphere
+// has the VM powered on.
+import type {
+  Backend, BackendCapabilities, BackendInfo, ContainerVmSpec, ExitStatus, LogReadOptions, OutputRecord, VmHandle,
+} from '../../portlayer/backend.ts';
+import { conflict } from '../../portlayer/errors.ts';
+import type { VimClient } from '../../vim25/session.ts';
+import { powerOff, powerOn, powerState } from '../../vim25/virtual-machine.ts';
+import { InvalidPowerStateFault, ManagedObjectNotFoundFault } from '../../vim25/faults.ts';
+import type { ManagedObjectReference } from '../../vim25/types.ts';
+import { containerVmName, createContainerVm, diskSlots, removeContainerVm, type DiskSlot } from './container-vm.ts';
+import { listContainers, PowerWatch, type AdoptedContainer } from './inventory-adoption.ts';
+import { VsphereVm } from './container-vm-handle.ts';
+import { vsphereError } from './fault-errors.ts';
+import type { PortgroupPlumbing } from './portgroup-plumbing.ts';
+import type { Target } from './target.ts';
+import type { VchPlacement } from './vch-pool.ts';
+import type { VsphereDiskStore } from './vsphere-disks.ts';
+
+export interface VsphereBackendOptions {
+  client: VimClient;
+  target: Target;
+  vch: VchPlacement;
+  disks: VsphereDiskStore;
+  networks: PortgroupPlumbing;
+  /** Where container VMs' serial ports connect (the VCH's tether listener), e.g. `tcp://10.0.0.5:2377`. */
+  tetherURI: string;
+  log?: (line: string) => void;
+  /** close() logs the client out (the backend opened it). */
+  ownsClient?: boolean;
+}
+
+/** What the tether reads from guestinfo.bonneville.config: the container, and which disk is which. */
+export interface GuestConfig {
+  id: string;
+  name: string;
+  hostname: string;
+  domainname: string;
+  process: ContainerVmSpec['process'];
+  hosts?: string[];
+  dns?: ContainerVmSpec['dns'];
+  nics: Array<{ mac: string; address: string; gateway?: string }>;
+  disks: {
+    writable: DiskSlot;
+    layers: DiskSlot[];
+    volumes: Array<{ slot: DiskSlot; mounts: Array<{ target: string; readOnly: boolean; copyUp: boolean }> }>;
+  };
+}
+
+const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+
+export class VsphereBackend implements Backend {
+  readonly capabilities: BackendCapabilities = { pause: false, stoppedContainerFiles: false };
+  readonly disks: VsphereDiskStore;
+  readonly networks: PortgroupPlumbing;
+  private readonly options: VsphereBackendOptions;
+  private readonly client: VimClient;
+  private readonly vch: VchPlacement;
+  private readonly log: (line: string) => void;
+  /** Running container VMs by container id. */
+  private readonly running = new Map<string, VsphereVm>();
+  private readonly dirs = new Map<string, string>();
+  private watch?: PowerWatch;
+  private starting?: Promise<void>;
+  private closed = false;
+
+  constructor(options: VsphereBackendOptions) {
+    this.options = options;
+    this.client = options.client;
+    this.vch = options.vch;
+    this.disks = options.disks;
+    this.networks = options.networks;
+    this.log = options.log ?? (() => {});
+  }
+
+  /** Starts following the VCH's VMs' power states (the property collector's feed); idempotent. */
+  start(): Promise<void> {
+    this.starting ??= PowerWatch.create(this.client, this.vch, 30).then((watch) => {
+      this.watch = watch;
+      void this.follow(watch);
+    }, (err: unknown) => {
+      this.starting = undefined;
+      throw vsphereError('following the VCH\'s VMs', err);
+    });
+    return this.starting;
+  }
+
+  /** Stops following and logs out; the VMs keep running (a later engine adopts them). */
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.watch?.close().catch(() => {});
+    this.watch = undefined;
+    if (this.options.ownsClient) await this.client.logout().catch(() => {});
+  }
+
+  info(): BackendInfo {
+    const { target } = this.options;
+    const about = this.client.content.about;
+    return {
+      name: 'vsphere',
+      accelerator: 'esxi',
+      kernelVersion: about.fullName,
+      details: [
+        ['vSphere', `${about.fullName} (API ${about.apiVersion})`],
+        ['Compute resource', `${target.config.datacenter}/host/${target.config.computeResource}`],
+        ['Image store', `[${target.config.datastore}] ${this.disks.root}`],
+        ['VCH pool and folder', this.vch.name],
+        ['Container VMs running', String(this.running.size)],
+        ['Tether', 'not served: no output, exec or files from container VMs yet'],
+      ],
+    };
+  }
+
+  async boot(spec: ContainerVmSpec): Promise<VmHandle> {
+    await this.start();
+    const name = spec.name && NAME.test(spec.name) ? spec.name : spec.hostname;
+    const vmName = containerVmName(name, spec.id);
+    const existing = await this.find(spec.id);
+    if (existing?.powerState === 'poweredOn') throw conflict(`container VM ${vmName} is powered on already`);
+    if (existing) await this.remove(existing.ref, `the previous VM of ${vmName}`);
+    let ref: ManagedObjectReference;
+    try {
+      ref = await createContainerVm(this.client, this.vch, this.options.target.dvsUuid, {
+        id: spec.id,
+        name,
+        cpus: spec.cpus,
+        memoryMB: spec.memoryMiB,
+        datastore: this.options.target.config.datastore,
+        writableDisk: spec.writableDisk,
+        writableExists: true,
+        layerDisks: spec.layerDisks,
+        volumeDisks: this.volumeDisks(spec),
+        nics: await Promise.all((spec.nics ?? []).map(async (n) => ({ portgroupKey: await this.networks.portgroupKey(n.networkId), macAddress: n.mac }))),
+        tetherURI: this.options.tetherURI,
+        config: this.guestConfig(spec, name),
+      });
+    } catch (err) {
+      throw vsphereError(`creating container VM ${vmName}`, err);
+    }
+    try {
+      await powerOn(this.client, ref);
+    } catch (err) {
+      // On failure no VM is left.
+      await this.remove(ref, vmName).catch((e: unknown) => this.log(`${vmName}: not removed after a failed power-on: ${(e as Error).message}`));
+      throw vsphereError(`powering on container VM ${vmName}`, err);
+    }
+    // Followed from here on: the feed's reports of the VM off before its power-on are behind us.
+    const vm = new VsphereVm(spec.id, ref, { powerOff: (r) => this.powerOff(r), log: this.log });
+    this.running.set(spec.id, vm);
+    this.dirs.set(spec.id, spec.dir);
+    this.forget(vm);
+    if (await this.isOff(ref)) vm.poweredOff(false);
+    return vm;
+  }
+
+  async adopt(id: string, dir: string): Promise<VmHandle | undefined> {
+    await this.start();
+    const known = this.running.get(id);
+    if (known?.running) return known;
+    const found = await this.find(id);
+    if (found?.powerState !== 'poweredOn') return undefined;
+    const vm = new VsphereVm(id, found.ref, { powerOff: (r) => this.powerOff(r), log: this.log });
+    this.running.set(id, vm);
+    this.dirs.set(id, dir);
+    this.forget(vm);
+    // It may have stopped between the listing and now, with no change left for the feed to report.
+    if (await this.isOff(found.ref)) vm.poweredOff(false);
+    return vm;
+  }
+
+  async teardown(id: string): Promise<void> {
+    const found = await this.find(id);
+    if (found) await this.remove(found.ref, found.name);
+  }
+
+  logPosition(): number {
+    return 0;
+  }
+
+  /** No output reaches the engine without the tether: an empty log, followed until the VM ends. */
+  async *readLogs(dir: string, options: LogReadOptions): AsyncIterable<OutputRecord> {
+    if (!options.follow) return;
+    const vm = [...this.running].find(([id]) => this.dirs.get(id) === dir)?.[1];
+    if (!vm) return;
+    await new Promise<void>((resolve) => {
+      void vm.exited.then(() => resolve());
+      options.signal?.addEventListener('abort', () => resolve(), { once: true });
+    });
+  }
+
+  async lastRecordedExit(): Promise<ExitStatus | undefined> {
+    return undefined;
+  }
+
+  // ---- inside ----
+
+  private volumeDisks(spec: ContainerVmSpec): string[] {
+    return [...new Set((spec.volumes ?? []).map((v) => v.disk))];
+  }
+
+  private guestConfig(spec: ContainerVmSpec, name: string): GuestConfig {
+    const volumes = this.volumeDisks(spec);
+    const slots = diskSlots(1 + spec.layerDisks.length + volumes.length);
+    return {
+      id: spec.id,
+      name,
+      hostname: spec.hostname,
+      domainname: spec.domainname,
+      process: spec.process,
+      hosts: spec.hosts,
+      dns: spec.dns,
+      nics: (spec.nics ?? []).map((n) => ({ mac: n.mac, address: n.address, gateway: n.gateway })),
+      disks: {
+        writable: slots[0],
+        layers: slots.slice(1, 1 + spec.layerDisks.length),
+        volumes: volumes.map((disk, i) => ({
+          slot: slots[1 + spec.layerDisks.length + i],
+          mounts: (spec.volumes ?? []).filter((v) => v.disk === disk).map((v) => ({ target: v.target, readOnly: v.readOnly, copyUp: v.copyUp })),
+        })),
+      },
+    };
+  }
+
+  private async find(id: string): Promise<AdoptedContainer | undefined> {
+    try {
+      return (await listContainers(this.client, this.vch)).find((c) => c.id === id);
+    } catch (err) {
+      throw vsphereError(`reading the VCH's folder ${this.vch.name}`, err);
+    }
+  }
+
+  /** Destroys a container VM; every disk is detached first (the disk store owns them). */
+  private async remove(ref: ManagedObjectReference, what: string): Promise<void> {
+    try {
+      await removeContainerVm(this.client, ref, 'all-disks');
+    } catch (err) {
+      if (err instanceof ManagedObjectNotFoundFault) return;
+      throw vsphereError(`removing ${what}`, err);
+    }
+  }
+
+  private async powerOff(ref: ManagedObjectReference): Promise<void> {
+    try {
+      await powerOff(this.client, ref);
+    } catch (err) {
+      if (err instanceof InvalidPowerStateFault || err instanceof ManagedObjectNotFoundFault) return;
+      throw vsphereError('powering off a container VM', err);
+    }
+  }
+
+  /** True when the VM is not powered on now (or is gone). */
+  private async isOff(ref: ManagedObjectReference): Promise<boolean> {
+    try {
+      return (await powerState(this.client, ref)) !== 'poweredOn';
+    } catch (err) {
+      if (err instanceof ManagedObjectNotFoundFault) return true;
+      throw err;
+    }
+  }
+
+  private forget(vm: VsphereVm): void {
+    void vm.exited.then(() => {
+      if (this.running.get(vm.id) === vm) this.running.delete(vm.id);
+    });
+  }
+
+  /** Ends the handles of VMs the feed reports off or gone (each checked against the VM's state now:
+   *  the feed may deliver a VM's powered-off state from before its power-on late). */
+  private async follow(watch: PowerWatch): Promise<void> {
+    try {
+      for await (const batch of watch) {
+        for (const change of batch) {
+          if (change.powerState === 'poweredOn') continue;
+          const vm = [...this.running.values()].find((v) => v.ref.value === change.ref.value);
+          if (!vm) continue;
+          const gone = change.powerState === undefined;
+          if (gone || await this.isOff(vm.ref)) vm.poweredOff(gone);
+        }
+      }
+    } catch (err) {
+      if (this.closed) return;
+      this.log(`vSphere power feed failed (${(err as Error).message}); following again`);
+      await new Promise((resolve) => setTimeout(resolve, 2000));
+      this.starting = undefined;
+      if (!this.closed) await this.start().catch((e: unknown) => this.log(`vSphere power feed: ${(e as Error).message}`));
+    }
+  }
+}
