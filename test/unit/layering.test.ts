@@ -27,7 +27,7 @@ const ALLOWED: Record<string, string[]> = {
   lifecycle: ['engine', 'portlayer', 'backends/qemu', 'pki'],
   vicadmin: ['engine', 'portlayer', 'pki'],
   portal: ['pki', 'portlayer'],
-  cli: ['engine', 'portlayer', 'backends/qemu', 'registry', 'pki', 'tether', 'lifecycle', 'vicadmin', 'portal'],
+  cli: ['engine', 'portlayer', 'backends/qemu', 'backends/vsphere', 'registry', 'pki', 'tether', 'lifecycle', 'vicadmin', 'portal'],
 };
 
 function partOf(file: string): string {
