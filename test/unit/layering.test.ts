@@ -24,7 +24,7 @@ const ALLOWED: Record<string, string[]> = {
   pki: [],
   match: [],
   // Operator tools above the engine: they drive VCHs and the registry from outside, through their APIs.
-  lifecycle: ['engine', 'portlayer', 'backends/qemu', 'pki'],
+  lifecycle: ['engine', 'portlayer', 'backends/qemu', 'backends/vsphere', 'vim25', 'pki'],
   vicadmin: ['engine', 'portlayer', 'pki'],
   portal: ['pki', 'portlayer'],
   cli: ['engine', 'portlayer', 'backends/qemu', 'backends/vsphere', 'registry', 'pki', 'tether', 'lifecycle', 'vicadmin', 'portal'],

@@ -103,12 +103,21 @@ async function switchName(client: VimClient, datacenter: string, bridgeNetwork?:
 export interface OpenedVsphere {
   client: VimClient;
   target: Target;
-  vch: VchPlacement;
+  /** Undefined only with allowMissing, when the VCH has no pool and folder. */
+  vch: VchPlacement | undefined;
   imageStore: { datastore: string; path: string };
 }
 
-/** Logs in and resolves where the VCH lives; its pool and folder are made (with `limits`) when `ensure`. */
-export async function openVsphere(flags: VsphereFlags, vchName: string, ensure?: { limits: VchLimits }): Promise<OpenedVsphere> {
+export interface OpenOptions {
+  /** Make the pool (with these limits) and folder when missing. */
+  ensure?: { limits: VchLimits };
+  /** A VCH without pool and folder is no error (vch undefined). */
+  allowMissing?: boolean;
+}
+
+/** Logs in and resolves where the VCH lives (the caller logs the client out). */
+export async function openVsphere(flags: VsphereFlags, vchName: string, options: OpenOptions = {}): Promise<OpenedVsphere> {
+  const { ensure } = options;
   const login = parseTargetUrl(flags.target, flags.username, flags.password);
   const imageStore = parseImageStore(flags.imageStore);
   const client = await VimClient.connect({ url: login.url, thumbprint: flags.thumbprint, username: login.username, password: login.password });
@@ -117,7 +126,7 @@ export async function openVsphere(flags: VsphereFlags, vchName: string, ensure?:
     const dvs = await switchName(client, datacenter, flags.bridgeNetwork);
     const target = await resolveTarget(client, { datacenter, computeResource, datastore: imageStore.datastore, dvs });
     const vch = ensure ? await ensureVch(client, target, vchName, ensure.limits) : await findVch(client, target, vchName);
-    if (!vch) throw new Error(`VCH ${vchName} has no resource pool and VM folder under ${datacenter}/host/${computeResource}: create it with bonneville create`);
+    if (!vch && !options.allowMissing) throw new Error(`VCH ${vchName} has no resource pool and VM folder under ${datacenter}/host/${computeResource}: create it with bonneville create`);
     return { client, target, vch, imageStore };
   } catch (err) {
     await client.logout().catch(() => {});
@@ -139,7 +148,8 @@ export interface VsphereBackendSetup extends VsphereFlags {
  */
 export async function openVsphereBackend(setup: VsphereBackendSetup): Promise<{ backend: VsphereBackend; volumeStores: Record<string, string> }> {
   const opened = await openVsphere(setup, setup.vchName);
-  const { client, target, vch, imageStore } = opened;
+  const { client, target, imageStore } = opened;
+  const vch = opened.vch!;
   try {
     const volumeStores: Record<string, string> = {};
     const locations: VolumeStoreLocation[] = [];

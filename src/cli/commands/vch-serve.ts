@@ -22,6 +22,8 @@ export async function vchServe(argv: string[]): Promise<void> {
       // qemu (VMs on this host) or vsphere (container VMs on vCenter/ESXi: the flags below, as vic-machine's).
       backend: { type: 'string', default: 'qemu' },
       target: { type: 'string' },
+      // The target URL (with its credentials) read from a root-only file instead: kept out of the process list.
+      'target-file': { type: 'string' },
       thumbprint: { type: 'string' },
       'compute-resource': { type: 'string' },
       'image-store': { type: 'string' },
@@ -86,7 +88,7 @@ export async function vchServe(argv: string[]): Promise<void> {
   if (values.backend === 'vsphere') {
     served = await openVsphere({
       name, datastore, log,
-      target: values.target, thumbprint: values.thumbprint, computeResource: values['compute-resource'], imageStore: values['image-store'],
+      target: values.target ?? (values['target-file'] ? readFileSync(values['target-file'], 'utf8').trim() : undefined), thumbprint: values.thumbprint, computeResource: values['compute-resource'], imageStore: values['image-store'],
       bridgeNetwork: values['bridge-network'], volumeStores: values['volume-store']!, tetherURI: values['tether-uri'],
     });
   } else if (values.backend === 'qemu') {
