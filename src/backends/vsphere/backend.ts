@@ -17,9 +17,9 @@ import { conflict } from '../../portlayer/errors.ts';
 import type { VimClient } from '../../vim25/session.ts';
 import { powerOff, powerOn, powerState } from '../../vim25/virtual-machine.ts';
 import { InvalidPowerStateFault, ManagedObjectNotFoundFault } from '../../vim25/faults.ts';
-import type { ManagedObjectReference } from '../../vim25/types.ts';
+import type { ManagedObjectReference, PowerState } from '../../vim25/types.ts';
 import { containerVmName, createContainerVm, diskSlots, removeContainerVm, type DiskSlot } from './container-vm.ts';
-import { listContainers, PowerWatch, type AdoptedContainer } from './inventory-adoption.ts';
+import { listContainers, PowerWatch } from './inventory-adoption.ts';
 import { VsphereVm } from './container-vm-handle.ts';
 import { vsphereError } from './fault-errors.ts';
 import type { PortgroupPlumbing } from './portgroup-plumbing.ts';
@@ -70,6 +70,12 @@ export class VsphereBackend implements Backend {
   /** Running container VMs by container id. */
   private readonly running = new Map<string, VsphereVm>();
   private readonly dirs = new Map<string, string>();
+  /**
+   * The VCH's container VMs by container id: read once at start (one bulk read), then kept by boot and
+   * teardown — the one engine of a VCH is the only one making and removing its VMs. Finding a VM then
+   * costs one read of its power state, not a listing of the folder (which grows with the VCH).
+   */
+  private readonly vms = new Map<string, { ref: ManagedObjectReference; name: string }>();
   private watch?: PowerWatch;
   private starting?: Promise<void>;
   private closed = false;
@@ -85,8 +91,9 @@ export class VsphereBackend implements Backend {
 
   /** Starts following the VCH's VMs' power states (the property collector's feed); idempotent. */
   start(): Promise<void> {
-    this.starting ??= PowerWatch.create(this.client, this.vch, 30).then((watch) => {
+    this.starting ??= Promise.all([PowerWatch.create(this.client, this.vch, 30, false), listContainers(this.client, this.vch)]).then(([watch, vms]) => {
       this.watch = watch;
+      for (const vm of vms) this.vms.set(vm.id, { ref: vm.ref, name: containerVmName(vm.name, vm.id) });
       void this.follow(watch);
     }, (err: unknown) => {
       this.starting = undefined;
@@ -127,7 +134,10 @@ export class VsphereBackend implements Backend {
     const vmName = containerVmName(name, spec.id);
     const existing = await this.find(spec.id);
     if (existing?.powerState === 'poweredOn') throw conflict(`container VM ${vmName} is powered on already`);
-    if (existing) await this.remove(existing.ref, `the previous VM of ${vmName}`);
+    if (existing) {
+      await this.remove(existing.ref, `the previous VM of ${vmName}`);
+      this.vms.delete(spec.id);
+    }
     let ref: ManagedObjectReference;
     try {
       ref = await createContainerVm(this.client, this.vch, this.options.target.dvsUuid, {
@@ -145,12 +155,14 @@ export class VsphereBackend implements Backend {
         config: this.guestConfig(spec, name),
       });
     } catch (err) {
-      throw vsphereError(`creating container VM ${vmName}`, err);
+      throw vsphereError(`creating container VM ${vmName} in VCH ${this.vch.name}`, err);
     }
+    this.vms.set(spec.id, { ref, name: vmName });
     try {
       await powerOn(this.client, ref);
     } catch (err) {
       // On failure no VM is left.
+      this.vms.delete(spec.id);
       await this.remove(ref, vmName).catch((e: unknown) => this.log(`${vmName}: not removed after a failed power-on: ${(e as Error).message}`));
       throw vsphereError(`powering on container VM ${vmName}`, err);
     }
@@ -179,8 +191,10 @@ export class VsphereBackend implements Backend {
   }
 
   async teardown(id: string): Promise<void> {
-    const found = await this.find(id);
+    await this.start();
+    const found = this.vms.get(id);
     if (found) await this.remove(found.ref, found.name);
+    this.vms.delete(id);
   }
 
   logPosition(): number {
@@ -231,11 +245,17 @@ export class VsphereBackend implements Backend {
     };
   }
 
-  private async find(id: string): Promise<AdoptedContainer | undefined> {
+  private async find(id: string): Promise<{ ref: ManagedObjectReference; name: string; powerState: PowerState } | undefined> {
+    const known = this.vms.get(id);
+    if (!known) return undefined;
     try {
-      return (await listContainers(this.client, this.vch)).find((c) => c.id === id);
+      return { ...known, powerState: await powerState(this.client, known.ref) };
     } catch (err) {
-      throw vsphereError(`reading the VCH's folder ${this.vch.name}`, err);
+      if (err instanceof ManagedObjectNotFoundFault) {
+        this.vms.delete(id); // removed behind the engine's back
+        return undefined;
+      }
+      throw vsphereError(`reading container VM ${known.name}`, err);
     }
   }
 

@@ -6,6 +6,7 @@ import {
   DuplicateNameFault, FileAlreadyExistsFault, InsufficientResourcesFault, InvalidLoginFault, InvalidPowerStateFault,
   InvalidStateFault, ManagedObjectNotFoundFault, NotAuthenticatedFault, VimFault,
 } from '../../vim25/faults.ts';
+import { ManagedObjectReference } from '../../vim25/types.ts';
 
 function kindOf(fault: VimFault): ErrorKind {
   if (fault instanceof DuplicateNameFault || fault instanceof FileAlreadyExistsFault) return 'Conflict';
@@ -20,7 +21,10 @@ function kindOf(fault: VimFault): ErrorKind {
 export function vsphereError(what: string, err: unknown): Error {
   if (err instanceof PortLayerError) return err;
   if (err instanceof VimFault) {
-    return new PortLayerError(kindOf(err), `vSphere: ${what}: ${err.message} (${err.faultType})`, { cause: err });
+    // A fault without a message of its own gets its type only; a missing object is named.
+    const own = err.message.startsWith('vSphere fault') ? '' : `${err.message} `;
+    const obj = err.detail.obj instanceof ManagedObjectReference ? `: ${err.detail.obj.type} ${err.detail.obj.value} no longer exists` : '';
+    return new PortLayerError(kindOf(err), `vSphere: ${what}: ${own}(${err.faultType}${obj})`, { cause: err });
   }
   return err instanceof Error ? err : new Error(String(err));
 }

@@ -181,7 +181,7 @@ test('a vCenter fault is a Docker JSON error with a fitting status', { timeout: 
   await runTask(client, 'Destroy_Task', placement.folder);
   const res = await api('POST', '/containers/orphan/start');
   assert.equal(res.status, 503, JSON.stringify(res.body));
-  assert.match(res.body.message ?? '', /^vSphere: .*vch-e2e.*\(ManagedObjectNotFound\)$/);
+  assert.match(res.body.message ?? '', /^vSphere: creating container VM orphan-[0-9a-f]{12} in VCH vch-e2e: \(ManagedObjectNotFound/);
   const cli = await vch.docker(['start', 'orphan']);
   assert.notEqual(cli.code, 0);
   assert.match(cli.stderr, /Error response from daemon: vSphere: .*ManagedObjectNotFound/);
