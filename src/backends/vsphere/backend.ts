@@ -77,6 +77,8 @@ export class VsphereBackend implements Backend {
    */
   private readonly vms = new Map<string, { ref: ManagedObjectReference; name: string }>();
   private watch?: PowerWatch;
+  /** The tail of the VM creations queued (see oneAtATime). */
+  private creating: Promise<unknown> = Promise.resolve();
   private starting?: Promise<void>;
   private closed = false;
 
@@ -140,7 +142,8 @@ export class VsphereBackend implements Backend {
     }
     let ref: ManagedObjectReference;
     try {
-      ref = await createContainerVm(this.client, this.vch, this.options.target.dvsUuid, {
+      const nics = await Promise.all((spec.nics ?? []).map(async (n) => ({ portgroupKey: await this.networks.portgroupKey(n.networkId), macAddress: n.mac })));
+      ref = await this.oneAtATime(() => createContainerVm(this.client, this.vch, this.options.target.dvsUuid, {
         id: spec.id,
         name,
         cpus: spec.cpus,
@@ -150,10 +153,10 @@ export class VsphereBackend implements Backend {
         writableExists: true,
         layerDisks: spec.layerDisks,
         volumeDisks: this.volumeDisks(spec),
-        nics: await Promise.all((spec.nics ?? []).map(async (n) => ({ portgroupKey: await this.networks.portgroupKey(n.networkId), macAddress: n.mac }))),
+        nics,
         tetherURI: this.options.tetherURI,
         config: this.guestConfig(spec, name),
-      });
+      }));
     } catch (err) {
       throw vsphereError(`creating container VM ${vmName} in VCH ${this.vch.name}`, err);
     }
@@ -217,6 +220,16 @@ export class VsphereBackend implements Backend {
   }
 
   // ---- inside ----
+
+  /**
+   * VM creations one at a time: the free-name check and the create are then one step for this engine
+   * (vcsim also crashes on a name lookup during a concurrent CreateVM). Power-ons still overlap.
+   */
+  private oneAtATime<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.creating.then(work, work);
+    this.creating = run.catch(() => undefined);
+    return run;
+  }
 
   private volumeDisks(spec: ContainerVmSpec): string[] {
     return [...new Set((spec.volumes ?? []).map((v) => v.disk))];
