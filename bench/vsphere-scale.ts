@@ -72,6 +72,13 @@ async function main(): Promise<void> {
     const answeredS = (performance.now() - r0) / 1000;
     const after = await runCommand(DOCKER, ['ps', '-q'], { env: { ...process.env, DOCKER_HOST: vch.dockerHost } });
     const running = after.stdout.trim().split('\n').filter(Boolean).length;
+    if (running < COUNT) {
+      const exited = await runCommand(DOCKER, ['ps', '-a', '--filter', 'status=exited', '--format', '{{.ID}} {{.Status}}'], { env: { ...process.env, DOCKER_HOST: vch.dockerHost } });
+      console.error(`not running after the restart:\n${exited.stdout}`);
+      const ids = exited.stdout.trim().split('\n').map((l) => l.split(' ')[0]).filter(Boolean);
+      console.error(vch.engineLog.split('\n').filter((l) => ids.some((id) => l.includes(id)) || /adopt|vSphere/.test(l)).slice(0, 20).join('\n'));
+      for (const id of ids.slice(0, 3)) console.error((await runCommand(DOCKER, ['inspect', '--format', '{{json .State}}', id], { env: { ...process.env, DOCKER_HOST: vch.dockerHost } })).stdout);
+    }
     const readoptS = (performance.now() - r0) / 1000;
     const psAfter = await timePs(vch);
 

@@ -183,7 +183,10 @@ export class VsphereBackend implements Backend {
     const known = this.running.get(id);
     if (known?.running) return known;
     const found = await this.find(id);
-    if (found?.powerState !== 'poweredOn') return undefined;
+    if (found?.powerState !== 'poweredOn') {
+      this.log(`container ${id.slice(0, 12)} not adopted: ${found ? `its VM ${found.name} is ${found.powerState}` : 'no VM of it in the VCH\'s folder'}`);
+      return undefined;
+    }
     const vm = new VsphereVm(id, found.ref, { powerOff: (r) => this.powerOff(r), log: this.log });
     this.running.set(id, vm);
     this.dirs.set(id, dir);
@@ -291,14 +294,19 @@ export class VsphereBackend implements Backend {
     }
   }
 
-  /** True when the VM is not powered on now (or is gone). */
-  private async isOff(ref: ManagedObjectReference): Promise<boolean> {
+  /** The VM's power state now, or 'gone'. */
+  private async stateNow(ref: ManagedObjectReference): Promise<PowerState | 'gone'> {
     try {
-      return (await powerState(this.client, ref)) !== 'poweredOn';
+      return await powerState(this.client, ref);
     } catch (err) {
-      if (err instanceof ManagedObjectNotFoundFault) return true;
+      if (err instanceof ManagedObjectNotFoundFault) return 'gone';
       throw err;
     }
+  }
+
+  /** True when the VM is not powered on now (or is gone). */
+  private async isOff(ref: ManagedObjectReference): Promise<boolean> {
+    return (await this.stateNow(ref)) !== 'poweredOn';
   }
 
   private forget(vm: VsphereVm): void {
@@ -308,7 +316,8 @@ export class VsphereBackend implements Backend {
   }
 
   /** Ends the handles of VMs the feed reports off or gone (each checked against the VM's state now:
-   *  the feed may deliver a VM's powered-off state from before its power-on late). */
+   *  the feed may deliver a VM's powered-off state from before its power-on late). An error reading
+   *  one VM's state ends the loop, which starts following again (below). */
   private async follow(watch: PowerWatch): Promise<void> {
     try {
       for await (const batch of watch) {
@@ -316,8 +325,9 @@ export class VsphereBackend implements Backend {
           if (change.powerState === 'poweredOn') continue;
           const vm = [...this.running.values()].find((v) => v.ref.value === change.ref.value);
           if (!vm) continue;
-          const gone = change.powerState === undefined;
-          if (gone || await this.isOff(vm.ref)) vm.poweredOff(gone);
+          // Checked either way: vcsim's container view can report a VM leaving for a moment while others change.
+          const now = await this.stateNow(vm.ref);
+          if (now !== 'poweredOn') vm.poweredOff(now === 'gone');
         }
       }
     } catch (err) {
