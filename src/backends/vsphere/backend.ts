@@ -183,10 +183,7 @@ export class VsphereBackend implements Backend {
     const known = this.running.get(id);
     if (known?.running) return known;
     const found = await this.find(id);
-    if (found?.powerState !== 'poweredOn') {
-      this.log(`container ${id.slice(0, 12)} not adopted: ${found ? `its VM ${found.name} is ${found.powerState}` : 'no VM of it in the VCH\'s folder'}`);
-      return undefined;
-    }
+    if (found?.powerState !== 'poweredOn') return undefined;
     const vm = new VsphereVm(id, found.ref, { powerOff: (r) => this.powerOff(r), log: this.log });
     this.running.set(id, vm);
     this.dirs.set(id, dir);
@@ -311,7 +308,9 @@ export class VsphereBackend implements Backend {
 
   private forget(vm: VsphereVm): void {
     void vm.exited.then(() => {
-      if (this.running.get(vm.id) === vm) this.running.delete(vm.id);
+      if (this.running.get(vm.id) !== vm) return;
+      this.running.delete(vm.id);
+      this.dirs.delete(vm.id);
     });
   }
 
