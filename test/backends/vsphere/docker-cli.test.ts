@@ -138,7 +138,12 @@ test('docker create/start/stop/rm, volume and network create on vSphere: the inv
   const pool = inv.pools.find((p) => p.ref === placement.pool.value)!;
   assert.deepEqual([pool.cpu.limit, pool.memory.limit], [6000, 4096]);
 
-  // What needs the guest is refused plainly.
+  // What the backend declares it cannot do, and what needs the guest, is refused plainly (501).
+  const pause = await api('POST', '/containers/web/pause');
+  assert.equal(pause.status, 501, JSON.stringify(pause.body));
+  const top = await api('GET', '/containers/web/top');
+  assert.equal(top.status, 501, JSON.stringify(top.body));
+  assert.match(top.body.message ?? '', /tether/);
   const exec = await vch.docker(['exec', 'web', 'true']);
   assert.notEqual(exec.code, 0);
   assert.match(exec.stderr + exec.stdout, /tether/, JSON.stringify(exec));
