@@ -180,16 +180,32 @@ export class VsphereBackend implements Backend {
 
   async adopt(id: string, dir: string): Promise<VmHandle | undefined> {
     await this.start();
-    const known = this.running.get(id);
-    if (known?.running) return known;
-    const found = await this.find(id);
-    if (found?.powerState !== 'poweredOn') return undefined;
-    const vm = new VsphereVm(id, found.ref, { powerOff: (r) => this.powerOff(r), log: this.log });
+    const running = this.running.get(id);
+    if (running?.running) return running;
+    const known = this.vms.get(id);
+    if (!known) return undefined;
+    // Followed before its state is read (one read): a power-off after the read reaches the handle.
+    const vm = new VsphereVm(id, known.ref, { powerOff: (r) => this.powerOff(r), log: this.log });
     this.running.set(id, vm);
     this.dirs.set(id, dir);
+    const drop = () => {
+      if (this.running.get(id) !== vm) return;
+      this.running.delete(id);
+      this.dirs.delete(id);
+    };
+    let now: PowerState | 'gone';
+    try {
+      now = await this.stateNow(known.ref);
+    } catch (err) {
+      drop();
+      throw vsphereError(`reading container VM ${known.name}`, err);
+    }
+    if (now !== 'poweredOn') {
+      drop();
+      if (now === 'gone') this.vms.delete(id);
+      return undefined;
+    }
     this.forget(vm);
-    // It may have stopped between the listing and now, with no change left for the feed to report.
-    if (await this.isOff(found.ref)) vm.poweredOff(false);
     return vm;
   }
 
