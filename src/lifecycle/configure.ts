@@ -31,6 +31,10 @@ export interface ConfigureRequest {
 /** The settings after the request, checked; nothing applied yet. */
 export function reconfigured(registry: VchRegistry, current: VchSettings, req: ConfigureRequest): VchSettings {
   const next: VchSettings = structuredClone(current);
+  if (current.vsphere && (req.memoryLimit ?? req.cpuLimit ?? req.memoryReservation ?? req.cpuShares ?? req.volumeStores[0]) !== undefined) {
+    // The pool's limits and the stores live in vSphere: changing them there is not built yet.
+    throw new Error(`VCH ${current.name} is on vSphere: configure cannot change its resource pool's limits or volume stores yet`);
+  }
   // "0" lifts a limit.
   const limit = (text: string | undefined, flag: string, integer: boolean, now: number | undefined) =>
     text === undefined ? now : text === '0' ? undefined : positive(text, flag, integer);

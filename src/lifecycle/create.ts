@@ -13,6 +13,7 @@ import { ServiceManager } from './service-manager.ts';
 import { waitForEngine } from './engine-client.ts';
 import { destroyVch } from './delete.ts';
 import { keepRelease, pruneReleases } from './releases.ts';
+import { makeVsphereVch, planVsphere, targetFile, writeTarget } from './vsphere-vch.ts';
 
 export interface CreateRequest {
   name?: string;
@@ -36,6 +37,16 @@ export interface CreateRequest {
   registryCas: string[];
   whitelistRegistries: string[];
   noInstantClone: boolean;
+  /** On vSphere: the target's flags; imageStore and volumeStores then name datastores (DATASTORE[/PATH], DATASTORE/PATH:NAME). */
+  vsphere?: {
+    target: string;
+    thumbprint?: string;
+    computeResource?: string;
+    bridgeNetwork?: string;
+    publicNetwork?: string;
+    cpuLimitMHz?: string;
+    cpuReservationMHz?: string;
+  };
 }
 
 /** The settings a request describes, checked against the host and the other VCHs; nothing is made. */
@@ -58,10 +69,29 @@ export async function planVch(registry: VchRegistry, req: CreateRequest): Promis
   if (limits.memoryReservationMiB && limits.memoryMiB && limits.memoryReservationMiB > limits.memoryMiB) {
     throw new Error('--memory-reservation is more than --memory-limit');
   }
-  const imageStore = resolve(existingDirectory(req.imageStore ?? registry.home, '--image-store'));
+  if (req.vsphere && (req.cpuLimit || req.cpuShares)) {
+    throw new Error('on vSphere the resource pool\'s CPU is in MHz: --cpu-limit-mhz and --cpu-reservation-mhz instead of --cpu-limit and --cpu-shares');
+  }
+  const vsphere = req.vsphere ? await planVsphere(name, {
+    target: req.vsphere.target,
+    thumbprint: req.vsphere.thumbprint,
+    computeResource: req.vsphere.computeResource,
+    imageStore: req.imageStore,
+    volumeStores: req.volumeStores,
+    bridgeNetwork: req.vsphere.bridgeNetwork,
+    publicNetwork: req.vsphere.publicNetwork,
+    pool: {
+      memoryLimitMB: limits.memoryMiB,
+      memoryReservationMB: limits.memoryReservationMiB,
+      cpuLimitMHz: positive(req.vsphere.cpuLimitMHz, '--cpu-limit-mhz', true),
+      cpuReservationMHz: positive(req.vsphere.cpuReservationMHz, '--cpu-reservation-mhz', true),
+    },
+  }, targetFile(registry, name)) : undefined;
+  // On vSphere the engine's records stay here (under the home); the disks are on the datastores.
+  const imageStore = resolve(existingDirectory(vsphere ? registry.home : req.imageStore ?? registry.home, '--image-store'));
   const datastore = join(imageStore, name);
   const volumeStores: Record<string, string> = {};
-  for (const spec of req.volumeStores) {
+  for (const spec of vsphere ? [] : req.volumeStores) {
     const { name: store, dir } = parseVolumeStore(spec);
     if (volumeStores[store]) throw new Error(`volume store ${store} is given twice`);
     volumeStores[store] = join(existingDirectory(resolve(dir), '--volume-store'), 'volumes');
@@ -104,16 +134,24 @@ export async function planVch(registry: VchRegistry, req: CreateRequest): Promis
     adminPort,
     logLevel: 'info',
     resourcePool: planResourcePool(name),
+    vsphere,
   };
   refuseClashes(settings, others);
   return settings;
 }
 
 /** Makes the VCH `settings` describe and waits for its engine; on failure removes what it made. */
-export async function createVch(registry: VchRegistry, settings: VchSettings, tlsCnames: string[], manager: ServiceManager, log: (line: string) => void): Promise<string> {
+export async function createVch(registry: VchRegistry, settings: VchSettings, tlsCnames: string[], manager: ServiceManager, log: (line: string) => void,
+  vsphereTarget?: string): Promise<string> {
   const datastoreExisted = existsSync(settings.datastore);
   try {
     mkdirSync(registry.dirOf(settings.name), { recursive: true, mode: 0o700 });
+    if (settings.vsphere) {
+      if (!vsphereTarget) throw new Error('a VCH on vSphere needs its --target');
+      writeTarget(settings.vsphere, vsphereTarget);
+      log(`Making VCH ${settings.name}'s resource pool and VM folder on ${settings.vsphere.host}`);
+      await makeVsphereVch(settings.name, settings.vsphere, vsphereTarget);
+    }
     if (settings.tls.generated) {
       const tls = await generateMutualTls(join(registry.dirOf(settings.name), 'certs'), [settings.endpoint.host, ...tlsCnames]);
       settings.tls = { ...tls, verify: settings.tls.verify };

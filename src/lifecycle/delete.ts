@@ -1,6 +1,7 @@
 // `bonneville delete`: refuses while containers run (unless forced); then stops the engine for good,
 // kills the VCH's container VMs, removes its networks' bridges, taps and NAT rules, its cgroup, its
-// datastore and its registry entry. Volume stores stay unless asked for.
+// datastore and its registry entry; on vSphere, its VMs, port groups, pool, folder and image store
+// there. Volume stores stay unless asked for.
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { VchRegistry, VchSettings } from './settings.ts';
@@ -10,6 +11,7 @@ import { runningContainers } from './engine-client.ts';
 import { processAlive } from './supervisor.ts';
 import { removeVchNetworking } from '../backends/qemu/network/teardown.ts';
 import { pruneReleases } from './releases.ts';
+import { destroyVsphereVch, poweredOnContainers, readTarget } from './vsphere-vch.ts';
 
 /** QEMU processes of the VCH's containers, found by their datastore paths (also outside the cgroup). */
 export function containerVmPids(datastore: string): number[] {
@@ -32,6 +34,7 @@ export async function deleteVch(registry: VchRegistry, name: string, manager: Se
     const running = await runningContainers(settings.socket);
     const names = running ? running.map((c) => c.Names[0]?.replace(/^\//, '') ?? c.Id.slice(0, 12)) : [];
     if (!running && containerVmPids(settings.datastore).length > 0) names.push('(container VMs found while the engine is down)');
+    if (!running && settings.vsphere) names.push(...await poweredOnContainers(settings.name, settings.vsphere, readTarget(settings.vsphere)));
     if (names.length > 0) throw new Error(`VCH ${name} has running containers: ${names.join(', ')} (stop them, or delete with --force)`);
   }
   await destroyVch(registry, settings, manager, { keepDatastore: false, removeVolumeStores: options.removeVolumeStores });
@@ -55,6 +58,10 @@ export async function destroyVch(registry: VchRegistry, settings: VchSettings, m
     try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
   }
   await waitUntil(() => containerVmPids(settings.datastore).length === 0 && poolPids(settings.resourcePool).length === 0, 30_000);
+  // On vSphere: the container VMs, port groups, pool, folder and image store there (the target file goes last, with the registry entry).
+  if (settings.vsphere && existsSync(settings.vsphere.targetFile)) {
+    await destroyVsphereVch(settings.name, settings.vsphere, readTarget(settings.vsphere), options.removeVolumeStores);
+  }
   const id = vchId(settings.datastore);
   if (id) await removeVchNetworking(id);
   removeResourcePool(settings.resourcePool);

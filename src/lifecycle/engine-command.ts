@@ -28,7 +28,15 @@ export function vchServeArgs(s: VchSettings): string[] {
   if (s.limits.cpus) args.push('--cpu-limit', String(s.limits.cpus));
   if (s.limits.memoryReservationMiB) args.push('--memory-reservation', String(s.limits.memoryReservationMiB));
   if (s.limits.cpuShares) args.push('--cpu-shares', String(s.limits.cpuShares));
-  for (const [name, dir] of Object.entries(s.volumeStores)) args.push('--volume-store', `${name}:${dir}`);
+  if (s.vsphere) {
+    // The credentials stay in a root-only file, out of the process list.
+    args.push('--backend', 'vsphere', '--target-file', s.vsphere.targetFile,
+      '--thumbprint', s.vsphere.thumbprint, '--compute-resource', s.vsphere.computeResource, '--image-store', s.vsphere.imageStore,
+      '--bridge-network', s.vsphere.bridgeNetwork);
+    for (const spec of s.vsphere.volumeStores) args.push('--volume-store', spec);
+  } else {
+    for (const [name, dir] of Object.entries(s.volumeStores)) args.push('--volume-store', `${name}:${dir}`);
+  }
   if (s.bridgeNetworkRange) args.push('--bridge-network-range', s.bridgeNetworkRange);
   for (const d of s.dnsServers) args.push('--dns-server', d);
   for (const r of s.registries.insecure) args.push('--insecure-registry', r);

@@ -32,6 +32,27 @@ export interface VchSettings {
   logLevel: 'info' | 'debug';
   /** The cgroup (per controller directory) holding the engine and its VMs. */
   resourcePool: { driver: 'v1' | 'v2'; dirs: string[] };
+  /**
+   * A VCH on vSphere (`create --target …`): its container VMs live in a resource pool and VM folder named
+   * after it; the engine runs here with `--backend vsphere`. The credentials are in <vch dir>/vsphere-target.
+   */
+  vsphere?: {
+    /** The SDK's host (for display). */
+    host: string;
+    /** The root-only file holding the SDK URL with its credentials (`vch serve --target-file`). */
+    targetFile: string;
+    thumbprint: string;
+    computeResource: string;
+    /** DATASTORE[/PATH] */
+    imageStore: string;
+    /** DATASTORE/PATH:NAME each */
+    volumeStores: string[];
+    bridgeNetwork: string;
+    /** Checked and recorded; the engine runs on this host, so no endpoint VM takes a NIC on it yet. */
+    publicNetwork?: string;
+    /** The resource pool's limits. */
+    pool: { cpuLimitMHz?: number; cpuReservationMHz?: number; memoryLimitMB?: number; memoryReservationMB?: number };
+  };
   upgrade?: { state: 'upgraded' | 'rolled-back'; from: string; to: string; at: string };
   /** The settings before the last upgrade, for rollback. */
   previous?: Omit<VchSettings, 'previous'>;

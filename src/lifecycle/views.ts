@@ -7,6 +7,8 @@ import { poolStats } from './resource-pool.ts';
 import type { PoolStats } from './resource-pool.ts';
 import { dockerEnv } from './certificates.ts';
 import { installedVersion } from './version.ts';
+import { readTarget, vsphereState } from './vsphere-vch.ts';
+import type { VchLimits } from '../backends/vsphere/vch-pool.ts';
 
 export interface VchView {
   name: string;
@@ -22,6 +24,8 @@ export interface VchView {
   upgrade: { installed: string; available: boolean; previous?: string; last?: VchSettings['upgrade'] };
   env: Record<string, string>;
   resourcePool: VchSettings['resourcePool'] & { stats: PoolStats };
+  /** A VCH on vSphere: where, and its pool as vSphere has it now. */
+  vsphere?: { host: string; computeResource: string; imageStore: string; pool?: VchLimits; containerVms?: number; error?: string };
 }
 
 export async function viewOf(s: VchSettings, manager: ServiceManager): Promise<VchView> {
@@ -42,6 +46,12 @@ export async function viewOf(s: VchSettings, manager: ServiceManager): Promise<V
     upgrade: { installed, available: installed !== s.version, previous: s.previous?.version, last: s.upgrade },
     env: dockerEnv(s),
     resourcePool: { ...s.resourcePool, stats: poolStats(s.resourcePool) },
+    vsphere: s.vsphere ? {
+      host: s.vsphere.host,
+      computeResource: s.vsphere.computeResource,
+      imageStore: s.vsphere.imageStore,
+      ...await (async () => vsphereState(s.name, s.vsphere!, readTarget(s.vsphere!)))().catch((err: unknown) => ({ error: (err as Error).message })),
+    } : undefined,
   };
 }
 

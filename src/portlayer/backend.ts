@@ -27,6 +27,8 @@ export interface VmDns {
 
 export interface ContainerVmSpec {
   id: string;
+  /** The container's name (Docker's, without the slash): what a hypervisor's inventory may show. */
+  name?: string;
   /** The container's directory in the datastore: the backend keeps its VM files here (teardown removes them). */
   dir: string;
   hostname: string;

@@ -26,7 +26,7 @@ export interface DiskOptions {
   create: boolean;
   /** A child disk: writes go to fileName, reads fall through to this parent. */
   parentFileName?: string;
-  diskMode?: 'persistent' | 'independent_persistent' | 'nonpersistent';
+  diskMode?: 'persistent' | 'independent_persistent' | 'nonpersistent' | 'independent_nonpersistent';
 }
 
 export function disk(o: DiskOptions): DeviceChange {

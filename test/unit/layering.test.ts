@@ -17,17 +17,17 @@ const ALLOWED: Record<string, string[]> = {
   'backends/qemu': ['portlayer', 'tether', 'backends/tether-vm'],
   'backends/tether-vm': ['portlayer', 'tether'],
   'backends/fake': ['portlayer'],
-  'backends/vsphere': ['portlayer', 'vim25'],
+  'backends/vsphere': ['portlayer', 'vim25', 'backends/tether-vm'],
   vim25: [],
   tether: [],
   registry: ['pki', 'match'],
   pki: [],
   match: [],
   // Operator tools above the engine: they drive VCHs and the registry from outside, through their APIs.
-  lifecycle: ['engine', 'portlayer', 'backends/qemu', 'pki'],
+  lifecycle: ['engine', 'portlayer', 'backends/qemu', 'backends/vsphere', 'vim25', 'pki'],
   vicadmin: ['engine', 'portlayer', 'pki'],
   portal: ['pki', 'portlayer'],
-  cli: ['engine', 'portlayer', 'backends/qemu', 'registry', 'pki', 'tether', 'lifecycle', 'vicadmin', 'portal'],
+  cli: ['engine', 'portlayer', 'backends/qemu', 'backends/vsphere', 'registry', 'pki', 'tether', 'lifecycle', 'vicadmin', 'portal'],
 };
 
 function partOf(file: string): string {

@@ -28,12 +28,19 @@ export interface ContainerVmSpec {
   cpus: number;
   memoryMB: number;
   datastore: string;
-  /** The container's writable child disk to create, `[ds] path.vmdk`. */
+  /** The container's writable disk, `[ds] path.vmdk`: created with the VM (a child of imageDisk), or existing. */
   writableDisk: string;
-  /** Capacity of the writable disk (KB). */
-  writableSizeKB: number;
+  /** Capacity of a writable disk created with the VM (KB). */
+  writableSizeKB?: number;
+  /** True: the writable disk exists already (the port layer's disk store made it) and is attached as is. */
+  writableExists?: boolean;
   /** The image's top layer disk, parent of the writable disk (its chain below it is the layer's). */
   imageDisk?: string;
+  /**
+   * Layer disks attached one by one, bottom first, each independent-nonpersistent: the guest reads
+   * them and stacks them itself (docs/tether-protocol.md), and nothing it writes reaches the shared file.
+   */
+  layerDisks?: string[];
   /** Existing volume disks, attached independent-persistent (not part of snapshots or the chain). */
   volumeDisks: string[];
   nics: ContainerNic[];
@@ -51,25 +58,50 @@ export function containerVmName(name: string, id: string): string {
   return `${name}-${id.slice(0, 12)}`;
 }
 
-function deviceChanges(spec: ContainerVmSpec, switchUuid: string): DeviceChange[] {
-  const changes: DeviceChange[] = [scsiController(-100)];
-  let unit = 0;
-  let key = -101;
-  changes.push(disk({ key: key--, controllerKey: -100, unitNumber: unit++, fileName: spec.writableDisk, create: true, capacityKB: spec.writableSizeKB, parentFileName: spec.imageDisk }));
-  for (const v of spec.volumeDisks) {
-    if (unit === 7) unit++; // unit 7 is the controller's own
-    changes.push(disk({ key: key--, controllerKey: -100, unitNumber: unit++, fileName: v, create: false, diskMode: 'independent_persistent' }));
-  }
+/** Where each disk sits: SCSI controllers of 15 disks each (unit 7 is the controller's own). */
+export interface DiskSlot {
+  bus: number;
+  unit: number;
+}
+
+const MAX_CONTROLLERS = 4;
+
+function deviceChanges(spec: ContainerVmSpec, switchUuid: string): { changes: DeviceChange[]; slots: DiskSlot[] } {
+  const changes: DeviceChange[] = [];
+  const slots: DiskSlot[] = [];
+  let key = -200;
+  const next = (): { controllerKey: number; unitNumber: number } => {
+    const index = slots.length;
+    const bus = Math.floor(index / 15);
+    if (bus >= MAX_CONTROLLERS) throw new Error(`a container VM takes at most ${15 * MAX_CONTROLLERS} disks (layers, writable, volumes)`);
+    const within = index % 15;
+    const unit = within >= 7 ? within + 1 : within;
+    if (within === 0) changes.push(scsiController(-100 - bus, bus));
+    slots.push({ bus, unit });
+    return { controllerKey: -100 - bus, unitNumber: unit };
+  };
+  changes.push(disk({ key: key--, ...next(), fileName: spec.writableDisk, create: !spec.writableExists, capacityKB: spec.writableExists ? undefined : spec.writableSizeKB, parentFileName: spec.imageDisk }));
+  for (const l of spec.layerDisks ?? []) changes.push(disk({ key: key--, ...next(), fileName: l, create: false, diskMode: 'independent_nonpersistent' }));
+  for (const v of spec.volumeDisks) changes.push(disk({ key: key--, ...next(), fileName: v, create: false, diskMode: 'independent_persistent' }));
   changes.push(serialPortURI(key--, spec.tetherURI, 'client'));
   for (const n of spec.nics) changes.push(dvsNic({ key: key--, portgroupKey: n.portgroupKey, switchUuid, macAddress: n.macAddress }));
-  return changes;
+  return { changes, slots };
+}
+
+/** The SCSI slots createContainerVm gives the disks: writable first, then layers bottom first, then volumes. */
+export function diskSlots(count: number): DiskSlot[] {
+  const out: DiskSlot[] = [];
+  for (let i = 0; i < count; i++) {
+    const within = i % 15;
+    out.push({ bus: Math.floor(i / 15), unit: within >= 7 ? within + 1 : within });
+  }
+  return out;
 }
 
 /** Creates the VM (powered off). The writable disk is created with it; layer and volume disks must exist. */
 export async function createContainerVm(client: VimClient, vch: VchPlacement, switchUuid: string, spec: ContainerVmSpec): Promise<ManagedObjectReference> {
   if (!ID.test(spec.id)) throw new Error(`invalid container id ${JSON.stringify(spec.id)}`);
   if (!CONTAINER_NAME.test(spec.name)) throw new Error(`invalid container name ${JSON.stringify(spec.name)}`);
-  if (spec.volumeDisks.length > 14) throw new Error('at most 14 volumes per container VM (one SCSI controller)');
   const name = containerVmName(spec.name, spec.id);
   // vCenter refuses a duplicate name in a folder, vcsim 0.24 does not: check, so both behave alike.
   const existing = await findChild(client, vch.folder, name);
@@ -83,7 +115,7 @@ export async function createContainerVm(client: VimClient, vch: VchPlacement, sw
       files: { vmPathName: `[${spec.datastore}]` },
       numCPUs: spec.cpus,
       memoryMB: spec.memoryMB,
-      deviceChange: deviceChanges(spec, switchUuid),
+      deviceChange: deviceChanges(spec, switchUuid).changes,
       extraConfig: {
         [KEY_ID]: spec.id,
         [KEY_NAME]: spec.name,
@@ -110,14 +142,17 @@ export async function stopContainerVm(client: VimClient, vm: ManagedObjectRefere
   if (info.powerState !== 'poweredOff') await powerOff(client, vm);
 }
 
-/** Powers off if needed and destroys the VM with its files (writable disk included). */
-export async function removeContainerVm(client: VimClient, vm: ManagedObjectReference): Promise<void> {
+/**
+ * Powers off if needed and destroys the VM with its files. `keep`: which disks to detach first so they
+ * outlive the VM — volumes (attached independent-persistent), or every disk (the port layer's disk
+ * store owns them all: shared layers, the writable disk, volumes).
+ */
+export async function removeContainerVm(client: VimClient, vm: ManagedObjectReference, keep: 'volumes' | 'all-disks' = 'volumes'): Promise<void> {
   await stopContainerVm(client, vm);
-  // Volume disks are attached independent-persistent but Destroy_Task deletes every attached disk:
-  // detach them first so volumes outlive the container.
+  // Destroy_Task deletes every attached disk on vCenter: detach those that must survive.
   const info = await virtualMachineInfo(client, vm);
-  const volumes = info.devices.filter((d) => d.type === 'VirtualDisk' && d.diskMode === 'independent_persistent');
-  if (volumes.length) await reconfigureVM(client, vm, { deviceChange: volumes.map((d) => removeDevice(d)) });
+  const kept = info.devices.filter((d) => d.type === 'VirtualDisk' && (keep === 'all-disks' || d.diskMode === 'independent_persistent'));
+  if (kept.length) await reconfigureVM(client, vm, { deviceChange: kept.map((d) => removeDevice(d)) });
   await destroyVM(client, vm);
 }
 

@@ -49,12 +49,16 @@ export class DiskStore {
   readonly client: VimClient;
   readonly target: Target;
   readonly vch: string;
+  /** The store's folder on the datastore: the VCH's name, below the image store's path if it has one. */
+  readonly root: string;
 
-  constructor(client: VimClient, target: Target, vch: string) {
+  constructor(client: VimClient, target: Target, vch: string, parentPath = '') {
     checkName('VCH', vch);
+    for (const part of parentPath.split('/').filter(Boolean)) checkName('image store path', part);
     this.client = client;
     this.target = target;
     this.vch = vch;
+    this.root = [...parentPath.split('/').filter(Boolean), vch].join('/');
   }
 
   private get datastore(): string {
@@ -64,23 +68,23 @@ export class DiskStore {
   /** Creates the store's directories (idempotent). */
   async ensure(): Promise<void> {
     for (const d of ['images', 'volumes', 'containers']) {
-      await makeDirectory(this.client, this.target.datacenter, datastorePath(this.datastore, `${this.vch}/${d}`));
+      await makeDirectory(this.client, this.target.datacenter, datastorePath(this.datastore, `${this.root}/${d}`));
     }
   }
 
   layerPath(layer: string): string {
     checkName('layer', layer);
-    return datastorePath(this.datastore, `${this.vch}/images/${layer}.vmdk`);
+    return datastorePath(this.datastore, `${this.root}/images/${layer}.vmdk`);
   }
 
   volumePath(name: string): string {
     checkName('volume', name);
-    return datastorePath(this.datastore, `${this.vch}/volumes/${name}.vmdk`);
+    return datastorePath(this.datastore, `${this.root}/volumes/${name}.vmdk`);
   }
 
   containerDir(id: string): string {
     checkName('container', id);
-    return datastorePath(this.datastore, `${this.vch}/containers/${id}`);
+    return datastorePath(this.datastore, `${this.root}/containers/${id}`);
   }
 
   writableDiskPath(id: string): string {
@@ -94,7 +98,7 @@ export class DiskStore {
   async uploadLayer(layer: string, rawImage: string): Promise<string> {
     const path = this.layerPath(layer);
     const size = (await stat(rawImage)).size;
-    const base = `${this.vch}/images/${layer}`;
+    const base = `${this.root}/images/${layer}`;
     const file = (p: string) => ({ datacenterPath: this.target.config.datacenter, datastore: this.datastore, path: p });
     await uploadFile(this.client, file(`${base}-flat.vmdk`), { localPath: rawImage });
     await uploadFile(this.client, file(`${base}.vmdk`), Buffer.from(flatDescriptor(`${layer}-flat.vmdk`, size)));
@@ -105,7 +109,7 @@ export class DiskStore {
   async hasLayer(layer: string): Promise<boolean> {
     this.layerPath(layer);
     try {
-      await downloadFile(this.client, { datacenterPath: this.target.config.datacenter, datastore: this.datastore, path: `${this.vch}/images/${layer}.vmdk` });
+      await downloadFile(this.client, { datacenterPath: this.target.config.datacenter, datastore: this.datastore, path: `${this.root}/images/${layer}.vmdk` });
       return true;
     } catch {
       return false;
@@ -114,6 +118,14 @@ export class DiskStore {
 
   async createVolume(name: string, sizeKB: number): Promise<string> {
     const path = this.volumePath(name);
+    await createVirtualDisk(this.client, this.target.datacenter, path, sizeKB);
+    return path;
+  }
+
+  /** A container's writable disk, empty and thin (the guest formats it on first use). */
+  async createContainerDisk(name: string, sizeKB: number): Promise<string> {
+    checkName('container disk', name);
+    const path = datastorePath(this.datastore, `${this.root}/containers/${name}.vmdk`);
     await createVirtualDisk(this.client, this.target.datacenter, path, sizeKB);
     return path;
   }
@@ -128,6 +140,6 @@ export class DiskStore {
 
   /** Removes the whole store (the VCH's datastore directory). */
   async destroy(): Promise<void> {
-    await deleteDatastoreFile(this.client, this.target.datacenter, datastorePath(this.datastore, this.vch));
+    await deleteDatastoreFile(this.client, this.target.datacenter, datastorePath(this.datastore, this.root));
   }
 }

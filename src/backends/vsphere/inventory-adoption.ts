@@ -51,6 +51,7 @@ export class PowerWatch implements AsyncIterable<PowerChange[]> {
   readonly watch: PropertyWatch;
   readonly view: ManagedObjectReference;
   private readonly ids = new Map<string, string | undefined>();
+  private withIds = true;
 
   private constructor(client: VimClient, watch: PropertyWatch, view: ManagedObjectReference) {
     this.client = client;
@@ -58,7 +59,8 @@ export class PowerWatch implements AsyncIterable<PowerChange[]> {
     this.view = view;
   }
 
-  static async create(client: VimClient, vch: VchPlacement, maxWaitSeconds = 30): Promise<PowerWatch> {
+  /** `withIds` false: changes carry no container id (saves one read per VM first seen, for a caller matching refs). */
+  static async create(client: VimClient, vch: VchPlacement, maxWaitSeconds = 30, withIds = true): Promise<PowerWatch> {
     const view = await client.invokeRef('CreateContainerView', client.manager('viewManager'), { container: vch.folder, type: ['VirtualMachine'], recursive: true });
     try {
       const watch = await PropertyWatch.create(client, [
@@ -67,7 +69,9 @@ export class PowerWatch implements AsyncIterable<PowerChange[]> {
           objectSet: [{ obj: view, skip: true, selectSet: [{ $type: 'TraversalSpec', name: 'view', type: 'ContainerView', path: 'view', skip: false }] }],
         },
       ], { maxWaitSeconds });
-      return new PowerWatch(client, watch, view);
+      const made = new PowerWatch(client, watch, view);
+      made.withIds = withIds;
+      return made;
     } catch (err) {
       await client.invoke('DestroyView', view).catch(() => {});
       throw err;
@@ -93,7 +97,7 @@ export class PowerWatch implements AsyncIterable<PowerChange[]> {
             continue;
           }
           const c = u.changes.find((x) => x.name === 'runtime.powerState');
-          if (c) out.push({ ref: u.obj, id: await this.idOf(u.obj), powerState: c.value as PowerState });
+          if (c) out.push({ ref: u.obj, id: this.withIds ? await this.idOf(u.obj) : undefined, powerState: c.value as PowerState });
         }
         if (out.length) yield out;
       }

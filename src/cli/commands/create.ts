@@ -1,4 +1,4 @@
-// `bonneville create`: vic-machine create for a VCH on this host.
+// `bonneville create`: vic-machine create for a VCH on this host, or on vSphere with --target.
 import { parseArgs } from 'node:util';
 import { planVch, createVch } from '../../lifecycle/create.ts';
 import { envLines } from '../../lifecycle/certificates.ts';
@@ -25,6 +25,14 @@ export async function create(argv: string[]): Promise<void> {
       'registry-ca': { type: 'string', multiple: true, default: [] },
       'whitelist-registry': { type: 'string', multiple: true, default: [] },
       'no-instant-clone': { type: 'boolean', default: false },
+      // A VCH on vSphere (vic-machine's flags); --image-store and --volume-store then name datastores.
+      target: { type: 'string' },
+      thumbprint: { type: 'string' },
+      'compute-resource': { type: 'string' },
+      'bridge-network': { type: 'string' },
+      'public-network': { type: 'string' },
+      'cpu-limit-mhz': { type: 'string' },
+      'cpu-reservation-mhz': { type: 'string' },
     },
   });
   const { registry, manager } = lifecycleOf(v.home);
@@ -50,8 +58,17 @@ export async function create(argv: string[]): Promise<void> {
     registryCas: v['registry-ca']!,
     whitelistRegistries: v['whitelist-registry']!,
     noInstantClone: v['no-instant-clone']!,
+    vsphere: v.target ? {
+      target: v.target,
+      thumbprint: v.thumbprint,
+      computeResource: v['compute-resource'],
+      bridgeNetwork: v['bridge-network'],
+      publicNetwork: v['public-network'],
+      cpuLimitMHz: v['cpu-limit-mhz'],
+      cpuReservationMHz: v['cpu-reservation-mhz'],
+    } : undefined,
   });
-  const envFile = await createVch(registry, settings, v['tls-cname']!, manager, say);
+  const envFile = await createVch(registry, settings, v['tls-cname']!, manager, say, v.target);
   say(`VCH ${settings.name} is running. Point the docker CLI at it (also in ${envFile}):`);
   process.stdout.write(envLines(settings));
   say(`or over its unix socket: DOCKER_HOST=unix://${settings.socket}`);

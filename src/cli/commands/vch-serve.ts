@@ -4,11 +4,8 @@ import { readFileSync } from 'node:fs';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ENGINE_VERSION, makePrivateDirectory, startEngine, vchIdentity } from '../../engine/engine.ts';
-import { QemuBackend } from '../../backends/qemu/backend.ts';
-import { findGuestArtifacts } from '../../backends/qemu/guest-artifacts.ts';
-import { chooseAccelerator } from '../../backends/qemu/accel-probe.ts';
-import { readTscKhz } from '../../backends/qemu/host.ts';
 import { DiskImageStore } from '../../portlayer/images/store.ts';
+import { openQemu, openVsphere, type ServedBackend } from './vch-backends.ts';
 import { writeJsonAtomic } from '../../portlayer/atomic-file.ts';
 import { ensureCa, issueClientCertificate, issueServerCertificate, subjectAltNames } from '../../pki/certificates.ts';
 import type { MutualTls } from '../../engine/http/server.ts';
@@ -22,6 +19,17 @@ export async function vchServe(argv: string[]): Promise<void> {
     args: argv,
     options: {
       name: { type: 'string', default: 'default' },
+      // qemu (VMs on this host) or vsphere (container VMs on vCenter/ESXi: the flags below, as vic-machine's).
+      backend: { type: 'string', default: 'qemu' },
+      target: { type: 'string' },
+      // The target URL (with its credentials) read from a root-only file instead: kept out of the process list.
+      'target-file': { type: 'string' },
+      thumbprint: { type: 'string' },
+      'compute-resource': { type: 'string' },
+      'image-store': { type: 'string' },
+      'bridge-network': { type: 'string' },
+      // Where container VMs' serial ports connect (the tether's channel; not served yet).
+      'tether-uri': { type: 'string' },
       datastore: { type: 'string' },
       socket: { type: 'string' },
       guest: { type: 'string', default: join(repoRoot, 'build/guest') },
@@ -75,34 +83,24 @@ export async function vchServe(argv: string[]): Promise<void> {
         ? { cert: resolve(values['tls-cert']), key: resolve(values['tls-key']), ca: resolve(values['tls-ca']) } : undefined,
     })
     : undefined;
-  const guest = findGuestArtifacts(values.guest!);
-  const tscKhz = readTscKhz();
-  const accel = await chooseAccelerator({
-    qemuBinary: values.qemu!,
-    guest,
-    tscKhz,
-    // /run is per host boot, like the answer: every VCH on this host shares one probe.
-    cacheFile: '/run/bonneville/accelerator.json',
-    forced: values.accel ?? process.env.BONNEVILLE_ACCEL,
-  });
-  const instantCloneOff = values['no-instant-clone'] ? '--no-instant-clone'
-    : process.env.BONNEVILLE_INSTANT_CLONE === '0' ? 'BONNEVILLE_INSTANT_CLONE=0' : undefined;
-  const backend = new QemuBackend({
-    qemuBinary: values.qemu!,
-    kernel: guest.kernel,
-    initrd: guest.initrd,
-    kernelVersion: guest.kernelVersion,
-    accel: accel.accel,
-    accelReason: accel.reason,
-    tscKhz,
-    bootTimeoutSeconds: Number(values['boot-timeout']),
-    bootSlots: values['boot-slots'] ? Number(values['boot-slots']) : undefined,
-    templatesDir: instantCloneOff ? undefined : join(datastore, 'templates'),
-    instantCloneOffReason: instantCloneOff ? `disabled by ${instantCloneOff}` : undefined,
-    log: (message) => console.error(`bonneville: ${message}`),
-    // Names this VCH's bridges and taps; BONNEVILLE_NETWORKS=0 leaves containers with loopback only.
-    vchId: process.env.BONNEVILLE_NETWORKS === '0' ? undefined : vchIdentity(datastore),
-  });
+  const log = (message: string) => console.error(`bonneville: ${message}`);
+  let served: ServedBackend;
+  if (values.backend === 'vsphere') {
+    served = await openVsphere({
+      name, datastore, log,
+      target: values.target ?? (values['target-file'] ? readFileSync(values['target-file'], 'utf8').trim() : undefined), thumbprint: values.thumbprint, computeResource: values['compute-resource'], imageStore: values['image-store'],
+      bridgeNetwork: values['bridge-network'], volumeStores: values['volume-store']!, tetherURI: values['tether-uri'],
+    });
+  } else if (values.backend === 'qemu') {
+    served = await openQemu({
+      datastore, log, guestDir: values.guest!, qemuBinary: values.qemu!, accel: values.accel, bootTimeout: Number(values['boot-timeout']),
+      bootSlots: values['boot-slots'] ? Number(values['boot-slots']) : undefined, noInstantClone: values['no-instant-clone']!,
+      volumeStores: parseVolumeStores(values['volume-store']!),
+    });
+  } else {
+    throw new Error(`--backend wants qemu or vsphere, got ${values.backend}`);
+  }
+  const { backend } = served;
   const images = new DiskImageStore({ root: join(datastore, 'images'), disks: backend.disks });
   const tcp = values['tls-listen'] ? await tlsListener(datastore, values['tls-listen'], values) : undefined;
   const engine = await startEngine({
@@ -122,7 +120,7 @@ export async function vchServe(argv: string[]): Promise<void> {
       memoryReservationMiB: optionalNumber(values['memory-reservation'], '--memory-reservation'),
       cpuShares: optionalNumber(values['cpu-shares'], '--cpu-shares'),
     },
-    volumeStores: parseVolumeStores(values['volume-store']!),
+    volumeStores: served.volumeStores,
     bridgeNetworkRange: values['bridge-network-range'],
     logRequests: values['log-level'] === 'debug',
     registries: {
@@ -131,7 +129,7 @@ export async function vchServe(argv: string[]): Promise<void> {
       allowedRegistries: values['allowed-registry'],
     },
   });
-  console.error(`bonneville: VCH '${name}' serving on unix://${socket} (qemu, ${accel.accel}: ${accel.reason})`);
+  console.error(`bonneville: VCH '${name}' serving on unix://${socket} (${served.summary})`);
   const endpoints: Record<string, string> = { unix: `unix://${socket}` };
   if (engine.tcpAddress) {
     const { host, port } = engine.tcpAddress;
@@ -152,11 +150,10 @@ export async function vchServe(argv: string[]): Promise<void> {
     console.error(`bonneville: admin page on ${page.url}`);
   }
   writeJsonAtomic(join(datastore, 'endpoints.json'), endpoints);
-  // The default VM shape's template is made now, in the background; other shapes at first use.
-  void backend.prepareTemplate(Number(values.memory), Number(values.cpus));
+  served.afterStart?.(Number(values.memory), Number(values.cpus));
   const shutdown = () => {
     // Container VMs keep running: a later engine adopts them.
-    void engine.close().then(() => process.exit(0));
+    void engine.close().then(() => served.close?.()).then(() => process.exit(0));
   };
   process.on('SIGTERM', shutdown);
   process.on('SIGINT', shutdown);

@@ -2,7 +2,7 @@
 // volumes, NICs), and what a failed boot means for the container and for the caller.
 import type { ContainerVmSpec, ExitStatus, VmNic, VmVolume } from '../backend.ts';
 import { ProcessStartError } from '../backend.ts';
-import { PortLayerError } from '../errors.ts';
+import { errorKind, PortLayerError } from '../errors.ts';
 import type { ContainerSpec } from './model.ts';
 import { writableDiskOf } from './live-container.ts';
 import { hostDirectoriesOf } from './host-binds.ts';
@@ -27,6 +27,7 @@ export function vmSpecOf(entry: LiveContainer, shape: VmShape, volumes: VmVolume
   const spec = record.spec;
   return {
     id: record.id,
+    name: spec.name,
     dir: entry.dir,
     hostname: spec.hostname,
     domainname: spec.domainname,
@@ -59,6 +60,7 @@ export function startFailure(err: unknown): { exit: ExitStatus; error: PortLayer
   if (err instanceof PortLayerError) return { exit: { code: 128, error: message }, error: err };
   return {
     exit: { code: startError ? err.code : 128, error: message },
-    error: new PortLayerError(startError && err.code !== 125 ? 'InvalidParameter' : 'System', message, { cause: err }),
+    // A backend's classified refusal (e.g. the hypervisor's manager says Conflict) keeps its class.
+    error: new PortLayerError(startError ? (err.code !== 125 ? 'InvalidParameter' : 'System') : errorKind(err), message, { cause: err }),
   };
 }

@@ -6,7 +6,7 @@ import { closeSync, existsSync, fsyncSync, openSync, statSync } from 'node:fs';
 import { chmod, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DiskRef, DiskStore, LayerImport, StoppedContainerFiles } from '../../../portlayer/disks.ts';
-import { makeExt4Image } from './ext4-image.ts';
+import { makeExt4Image } from '../../tether-vm/ext4-image.ts';
 import { formatExt4, formatVolumeDisk } from './ext4-disk.ts';
 import { Ext4StoppedFiles } from './stopped-files.ts';
 

@@ -1,10 +1,11 @@
+// The guest's layer disk format, shared by every backend whose VMs run the tether.
 // Builds a read-only ext4 image from a directory with `mke2fs -d` (no mount needed), sized from the
 // content rather than guessed: data blocks, directory blocks and one 256-byte inode per entry, plus
 // a margin. If the estimate still falls short, mke2fs fails cleanly and we retry with double the room.
 
 import { chmod, rm, writeFile } from 'node:fs/promises';
-import { CommandError, runCommand } from '../../../portlayer/images/command.ts';
-import type { LayerContent } from '../../../portlayer/disks.ts';
+import { CommandError, runCommand } from '../../portlayer/images/command.ts';
+import type { LayerContent } from '../../portlayer/disks.ts';
 
 const BLOCK_SIZE = 4096;
 const INODE_SIZE = 256;

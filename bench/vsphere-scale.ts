@@ -1,0 +1,102 @@
+// The vSphere backend at scale against vcsim: BENCH_VSPHERE_VMS container VMs (default 1,000) made
+// through the Docker API (create + start, BENCH_VSPHERE_CONCURRENCY at a time), then
+//  - the provisioning rate (containers per minute: each one a writable disk, a VM with its devices
+//    and extraConfig, a power-on, all through vcsim's SOAP API);
+//  - `docker ps -a` with every one of them there (the docker CLI, median of 5);
+//  - an engine restart: the time until it answers and lists them all running again (re-adoption).
+// vcsim runs no guests: these are inventory and power operations only, not guest boots.
+// Run: node_modules/.bin/node bench/vsphere-scale.ts
+import Docker from 'dockerode';
+import { TestVch, runCommand, DOCKER } from '../test/helpers/vch.ts';
+import { Vcsim } from '../test/helpers/vcsim.ts';
+import { VimClient } from '../src/vim25/session.ts';
+import { resolveTarget } from '../src/backends/vsphere/target.ts';
+import { destroyVch, ensureVch } from '../src/backends/vsphere/vch-pool.ts';
+
+const COUNT = Number(process.env.BENCH_VSPHERE_VMS ?? 1000);
+const CONCURRENCY = Number(process.env.BENCH_VSPHERE_CONCURRENCY ?? 8);
+const VCH = 'vch-scale';
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)];
+}
+
+async function timePs(vch: TestVch): Promise<{ ms: number; rows: number }> {
+  const times: number[] = [];
+  let rows = 0;
+  for (let i = 0; i < 5; i++) {
+    const t0 = performance.now();
+    const r = await runCommand(DOCKER, ['ps', '-a', '--format', '{{.ID}} {{.Status}}'], { env: { ...process.env, DOCKER_HOST: vch.dockerHost } });
+    times.push(performance.now() - t0);
+    if (r.code !== 0) throw new Error(`docker ps -a: ${r.stderr}`);
+    rows = r.stdout.trim().split('\n').filter(Boolean).length;
+  }
+  return { ms: median(times), rows };
+}
+
+async function main(): Promise<void> {
+  const sim = await Vcsim.start(['-vm', '0']);
+  // vcsim logs every change; what matters when it fails is a panic, kept whole.
+  let simLog = '';
+  sim.proc.stderr!.on('data', (d: Buffer) => { if (simLog || d.includes('panic')) simLog = (simLog + d.toString()).slice(0, 6000); });
+  process.on('exit', (code) => { if (code && simLog) console.error(`vcsim panicked:\n${simLog}`); });
+  const client = await VimClient.connect({ url: sim.info.url, thumbprint: sim.info.thumbprintSha256, username: sim.info.username, password: sim.info.password });
+  const target = await resolveTarget(client, { datacenter: 'DC0', computeResource: 'DC0_C0', datastore: 'LocalDS_0', dvs: 'DVS0' });
+  const placement = await ensureVch(client, target, VCH, {});
+  const args = ['--backend', 'vsphere', '--target', sim.urlWithCredentials, '--thumbprint', sim.info.thumbprintSha256,
+    '--compute-resource', '/DC0/host/DC0_C0', '--image-store', 'LocalDS_0', '--bridge-network', 'DC0_DVPG0', '--memory', '64'];
+  let vch = new TestVch(VCH, args);
+  try {
+    await vch.startWithBusybox();
+    const docker = new Docker({ socketPath: vch.socket });
+    let next = 0;
+    let done = 0;
+    const t0 = performance.now();
+    await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
+      while (next < COUNT) {
+        const i = next++;
+        const c = await docker.createContainer({ name: `c${i}`, Image: 'busybox', Cmd: ['sleep', '3600'], HostConfig: { NetworkMode: 'none' } });
+        await c.start();
+        done++;
+        if (done % 100 === 0) console.error(`${done} running after ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+      }
+    }));
+    const provisionS = (performance.now() - t0) / 1000;
+    const ps = await timePs(vch);
+
+    await vch.killEngine();
+    vch = Object.assign(new TestVch(VCH, args), { dir: vch.dir, datastore: vch.datastore, socket: vch.socket }) as TestVch;
+    const r0 = performance.now();
+    await vch.start();
+    const answeredS = (performance.now() - r0) / 1000;
+    const after = await runCommand(DOCKER, ['ps', '-q'], { env: { ...process.env, DOCKER_HOST: vch.dockerHost } });
+    const running = after.stdout.trim().split('\n').filter(Boolean).length;
+    if (running < COUNT) {
+      const exited = await runCommand(DOCKER, ['ps', '-a', '--filter', 'status=exited', '--format', '{{.ID}} {{.Status}}'], { env: { ...process.env, DOCKER_HOST: vch.dockerHost } });
+      console.error(`not running after the restart:\n${exited.stdout}`);
+      const ids = exited.stdout.trim().split('\n').map((l) => l.split(' ')[0]).filter(Boolean);
+      console.error(vch.engineLog.split('\n').filter((l) => ids.some((id) => l.includes(id)) || /adopt|vSphere/.test(l)).slice(0, 20).join('\n'));
+      for (const id of ids.slice(0, 3)) console.error((await runCommand(DOCKER, ['inspect', '--format', '{{json .State}}', id], { env: { ...process.env, DOCKER_HOST: vch.dockerHost } })).stdout);
+    }
+    const readoptS = (performance.now() - r0) / 1000;
+    const psAfter = await timePs(vch);
+
+    console.log(JSON.stringify({
+      containerVms: COUNT,
+      concurrency: CONCURRENCY,
+      provisioningSeconds: Number(provisionS.toFixed(1)),
+      containersPerMinute: Math.round(COUNT / provisionS * 60),
+      dockerPsAllMs: Math.round(ps.ms),
+      dockerPsAllRows: ps.rows,
+      restart: { answeredSeconds: Number(answeredS.toFixed(2)), runningAfterRestart: running, listedSeconds: Number(readoptS.toFixed(2)), dockerPsAllMs: Math.round(psAfter.ms) },
+    }, null, 2));
+  } finally {
+    await vch.destroy();
+    await destroyVch(client, placement).catch(() => {});
+    await client.logout().catch(() => {});
+    await sim.stop();
+  }
+}
+
+await main();
