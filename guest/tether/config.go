@@ -54,6 +54,9 @@ type helloReply struct {
 
 type startedReply struct {
 	Pid int `json:"pid"`
+	// Steps milliseconds from CONFIG to the process's start, in order ("scan 12,disks 40,..."):
+	// session 0 only, for the host's per-phase timings.
+	Steps string `json:"steps,omitempty"`
 }
 
 type exitReply struct {

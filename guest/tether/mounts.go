@@ -93,11 +93,12 @@ func mountEarly() error {
 }
 
 // assembleRoot mounts the layer disks and the writable disk and stacks them into an overlayfs root.
-func assembleRoot(s *mountStack, layers []string, rw string) error {
+func assembleRoot(s *mountStack, layers []string, rw string, steps *stepTimer) error {
 	disks, err := findDisks(append(append([]string{}, layers...), rw), diskWait)
 	if err != nil {
 		return err
 	}
+	steps.mark("disks")
 	lowers := make([]string, len(layers))
 	for i, serial := range layers {
 		target := filepath.Join(layersDir, strconv.Itoa(i))
@@ -114,6 +115,7 @@ func assembleRoot(s *mountStack, layers []string, rw string) error {
 		}
 		lowers = []string{emptyLowerDir}
 	}
+	steps.mark("layers")
 	if err := s.mount(disks[rw], rwDir, "ext4", syscall.MS_NODEV, ""); err != nil {
 		return err
 	}
@@ -123,8 +125,11 @@ func assembleRoot(s *mountStack, layers []string, rw string) error {
 			return err
 		}
 	}
+	steps.mark("rw")
 	opts := fmt.Sprintf("lowerdir=%s,upperdir=%s,workdir=%s", strings.Join(lowers, ":"), upper, work)
-	return s.mount("overlay", containerRoot, "overlay", 0, opts)
+	err = s.mount("overlay", containerRoot, "overlay", 0, opts)
+	steps.mark("overlay")
+	return err
 }
 
 // mountContainerFilesystems gives the container the pseudo filesystems Docker gives it.

@@ -37,6 +37,8 @@ export interface ExitEvent {
 
 export interface StartedProcess {
   pid: number;
+  /** Session 0: the guest's steps from CONFIG to the process, "name ms" comma-separated (timings only). */
+  steps?: string;
 }
 
 /** Tar bytes of a file request (ARCHIVE_GET); an empty chunk ends the stream. */
@@ -234,7 +236,7 @@ export class TetherClient extends EventEmitter<TetherClientEvents> {
       }
       case FrameType.Started: {
         const started = parseJson<StartedProcess>(payload);
-        this.#settle(session)?.resolve({ pid: started.pid });
+        this.#settle(session)?.resolve(typeof started.steps === 'string' ? { pid: started.pid, steps: started.steps } : { pid: started.pid });
         break;
       }
       case FrameType.Error: {

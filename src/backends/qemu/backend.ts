@@ -27,6 +27,7 @@ import { tetherConfig } from '../tether-vm/container-config.ts';
 import { Ext4DiskStore } from './disks/ext4-disk-store.ts';
 import { withPrivateUmask } from './private-files.ts';
 import { volumeDisks } from './volume-disks.ts';
+import { PhaseTimer } from './phase-timer.ts';
 
 export interface QemuBackendOptions {
   qemuBinary: string;
@@ -165,8 +166,9 @@ export class QemuBackend implements Backend {
     let why = !this.clones ? 'instant clone is off' : template ? '' : !this.cloneable(spec) ? 'more NICs than a clone has' : 'no template ready';
     if (template) {
       try {
-        const vm = await this.launch(spec, template);
-        this.options.log?.(`container ${id} started as a clone of ${shapeKey(shape)} ${took()}`);
+        const phases = new PhaseTimer();
+        const vm = await this.launch(spec, template, phases);
+        this.options.log?.(`container ${id} started as a clone of ${shapeKey(shape)} ${took()}; phases: ${phases.describe()}`);
         return vm;
       } catch (err) {
         if (!(err instanceof CloneFallback)) throw err;
@@ -175,12 +177,13 @@ export class QemuBackend implements Backend {
         why = 'the clone failed';
       }
     }
-    const vm = await this.launch(spec, undefined);
-    this.options.log?.(`container ${id} started by a cold boot ${took()} (${why})`);
+    const phases = new PhaseTimer();
+    const vm = await this.launch(spec, undefined, phases);
+    this.options.log?.(`container ${id} started by a cold boot ${took()} (${why}); phases: ${phases.describe()}`);
     return vm;
   }
 
-  private async launch(spec: ContainerVmSpec, template: ReadyTemplate | undefined): Promise<VmHandle> {
+  private async launch(spec: ContainerVmSpec, template: ReadyTemplate | undefined, phases: PhaseTimer): Promise<VmHandle> {
     const files = vmFiles(spec.dir);
     const sockets = socketNames(spec.id);
     const vmName = `bonneville-${spec.id}`;
@@ -206,6 +209,7 @@ export class QemuBackend implements Backend {
     const nics = spec.nics ?? [];
     if (nics.length > 0 && !this.networks) throw new Error('this backend was started without container networks');
     const taps = nics.length > 0 ? await this.networks!.createTaps(spec.id, nics) : [];
+    phases.mark('prepare');
     const args = template
       ? cloneFamilyArgs({ ...common, shape: { memoryMiB: spec.memoryMiB, cpus: spec.cpus }, memory: template.memory, shared: false, incoming: true, tap: taps[0] })
       : buildQemuArgs({ ...common, memoryMiB: spec.memoryMiB, cpus: spec.cpus, disks, nics: nics.map((n, i) => ({ tap: taps[i], mac: n.mac })) });
@@ -222,6 +226,7 @@ export class QemuBackend implements Backend {
       closeSync(out);
     }
     child.unref();
+    phases.mark('spawn');
     const pid = child.pid;
     if (!pid) {
       await this.networks?.releaseTaps(taps);
@@ -246,7 +251,7 @@ export class QemuBackend implements Backend {
       // guest's HELLO a millisecond); a clone that is not up in that time falls back to a cold boot.
       const answerBy = template ? Date.now() + cloneStepMs : deadline;
       if (template) {
-        await restoreClone({ qmpSocket: sockets.qmp, template, disks, timeoutMs: cloneStepMs, signal: qemuGone.signal });
+        await restoreClone({ qmpSocket: sockets.qmp, template, disks, timeoutMs: cloneStepMs, signal: qemuGone.signal, mark: (p) => phases.mark(p) });
         restored = true;
       }
       const helloBy = template ? Date.now() + cloneStepMs : answerBy;
@@ -254,11 +259,14 @@ export class QemuBackend implements Backend {
       const tether = new TetherClient(socket);
       vm = new QemuVm({ pid, socket, tether, qmpSocket: sockets.qmp, recordedExit: () => lastExit(files.log) });
       await withDeadline(tether.hello(Math.max(1, helloBy - Date.now())), helloBy, 'the container VM did not come up');
+      phases.mark('hello');
       const config = tetherConfig(spec, { layers: disks.filter((d) => d.serial.startsWith('l')).map((d) => d.serial), rw: 'rw', mounts: volumes.mounts });
       configured = true;
       // A clone that answered starts its process in the time a cold boot would have had.
       if (template) deadline = Date.now() + bootMs;
-      await withDeadline(tether.configure(config), deadline, 'the container process did not start');
+      const started = await withDeadline(tether.configure(config), deadline, 'the container process did not start');
+      phases.mark('process');
+      phases.addGuestSteps(started.steps);
       this.releaseWhenGone(vm, taps);
       return vm;
     } catch (err) {
