@@ -21,6 +21,8 @@ const RUNS = Number(process.env.BENCH_RUNS ?? 7);
 const MEMORY_VMS = 3;
 const BURST = Number(process.env.BENCH_BURST ?? 50);
 const PS_CONTAINERS = Number(process.env.BENCH_PS ?? 100);
+/** Standby clones the measured VCH keeps per shape (its --standby-clones). */
+const STANDBY = Number(process.env.BENCH_STANDBY ?? 2);
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -61,11 +63,14 @@ async function requestPhases(socket: string): Promise<Map<string, number[]>> {
   return phases;
 }
 
-/** Median of each phase the backend logged for its clone starts since `from` (an offset in the log). */
-function backendPhases(vch: TestVch, from: number): Map<string, number> {
+/**
+ * Median of each phase the backend logged since `from` (an offset in the log) for starts of one kind:
+ * 'clone' (restored for the start) or 'standby' (a standby clone handed over).
+ */
+function backendPhases(vch: TestVch, from: number, kind: 'clone' | 'standby'): Map<string, number> {
   const all = new Map<string, number[]>();
   for (const line of vch.engineLog.slice(from).split('\n')) {
-    if (!/started as a clone/.test(line)) continue;
+    if (!(kind === 'clone' ? /started as a clone/ : /started on a standby clone/).test(line)) continue;
     for (const [name, ms] of parsePhases(line) ?? []) all.set(name, [...(all.get(name) ?? []), ms]);
   }
   return new Map([...all].map(([name, values]) => [name, median(values)]));
@@ -134,7 +139,9 @@ async function waitForTemplate(vch: TestVch): Promise<string> {
   for (;;) {
     const info = await vch.docker(['info', '--format', '{{json .DriverStatus}}']);
     const status = Object.fromEntries(JSON.parse(info.stdout) as string[][])['Instant clone'] ?? 'unknown';
-    if (/templates ready: (?!none)/.test(status) || Date.now() > deadline) return status;
+    const standby = Object.fromEntries(JSON.parse(info.stdout) as string[][])['Standby clones'] ?? 'off';
+    const standbyReady = STANDBY === 0 || new RegExp(`: ${STANDBY} ready`).test(standby);
+    if ((/templates ready: (?!none)/.test(status) && standbyReady) || Date.now() > deadline) return status;
     await new Promise((r) => setTimeout(r, 500));
   }
 }
@@ -166,7 +173,7 @@ async function memoryPerVm(vch: TestVch): Promise<VmMemory> {
 
 async function main(): Promise<void> {
   const images = await buildTestImages();
-  const vch = new TestVch('bench');
+  const vch = new TestVch('bench', ['--standby-clones', String(STANDBY)]);
   const cold = new TestVch('bench-cold', ['--no-instant-clone']);
   const peer = new PeerDockerd();
   // TestVch.destroy() must run once per VCH: a second killEngine() would wait for an exit that happened.
@@ -183,7 +190,8 @@ async function main(): Promise<void> {
     const theirs = await timeRuns(peer.dockerHost);
     const logFrom = vch.engineLog.length;
     const ourRequests = await requestPhases(vch.socket);
-    const ourPhases = backendPhases(vch, logFrom);
+    const ourPhases = backendPhases(vch, logFrom, 'clone');
+    const standbyPhases = backendPhases(vch, logFrom, 'standby');
     const theirRequests = await requestPhases(peer.socket);
     const ourPs = await listTime(vch.dockerHost);
     const theirPs = await listTime(peer.dockerHost);
@@ -199,7 +207,8 @@ async function main(): Promise<void> {
     const coldBoot = await bootTimes(cold.socket);
     const oursMs = median(ours);
     const theirsMs = median(theirs);
-    console.log(`accelerator: ${Object.fromEntries(accel).Accelerator}; instant clone: ${instantClone}; runs per side: ${RUNS}`);
+    console.log(`accelerator: ${Object.fromEntries(accel).Accelerator}; instant clone: ${instantClone}; standby clones per shape: ${STANDBY}; runs per side: ${RUNS}`);
+    console.log('(one machine shared with other work: compare the two sides of a line, measured in the same run)');
     console.log(`docker run --rm busybox true  bonneville median ${oursMs.toFixed(0)} ms | dockerd (vfs+runc) median ${theirsMs.toFixed(0)} ms | ratio bonneville/dockerd ${(oursMs / theirsMs).toFixed(2)}x`);
     console.log(`boot to process start (POST start)  median ${median(boot).toFixed(0)} ms`);
     console.log(`process start, clone vs cold boot  clone median ${median(boot).toFixed(0)} ms | cold boot median ${median(coldBoot).toFixed(0)} ms | ${(median(coldBoot) / median(boot)).toFixed(1)}x faster`);
@@ -211,10 +220,13 @@ async function main(): Promise<void> {
     for (const [name, values] of ourRequests) {
       console.log(`  ${name.padEnd(10)} bonneville ${median(values).toFixed(0).padStart(5)} ms | dockerd ${median(theirRequests.get(name)!).toFixed(0).padStart(5)} ms`);
     }
-    console.log('bonneville start phases (clone starts of the runs above, medians; guest-* are the tether\'s steps inside "process"):');
-    console.log(`  ${[...ourPhases].map(([name, ms]) => `${name} ${ms.toFixed(0)}`).join(', ')} (ms)`);
-    const backendTotal = [...ourPhases].filter(([name]) => !name.startsWith('guest-')).reduce((sum, [, ms]) => sum + ms, 0);
-    console.log(`  backend total ${backendTotal.toFixed(0)} ms of the start request's ${median(ourRequests.get('start')!).toFixed(0)} ms (the rest: engine and port layer around the boot)`);
+    console.log('bonneville start phases of the runs above, medians (ms); guest-* are the tether\'s steps inside "process":');
+    for (const [kind, phases] of [['restored clone', ourPhases], ['standby clone', standbyPhases]] as const) {
+      if (phases.size === 0) continue;
+      const total = [...phases].filter(([name]) => !name.startsWith('guest-')).reduce((sum, [, ms]) => sum + ms, 0);
+      console.log(`  ${kind} (backend total ${total.toFixed(0)}): ${[...phases].map(([name, ms]) => `${name} ${ms.toFixed(0)}`).join(', ')}`);
+    }
+    console.log(`  start request median ${median(ourRequests.get('start')!).toFixed(0)} ms (beyond the backend's total: engine and port layer around the boot)`);
     console.log(`docker ps -a with ${PS_CONTAINERS} containers  bonneville median ${ourPs.toFixed(0)} ms | dockerd median ${theirPs.toFixed(0)} ms | ratio ${(ourPs / theirPs).toFixed(2)}x`);
   } finally {
     if (!destroyed) await vch.destroy();

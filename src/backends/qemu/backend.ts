@@ -1,7 +1,7 @@
 // The qemu backend: each container is one QEMU microVM process, started detached so that it outlives
 // the engine, described in its container directory (vm.json) so that a later engine can adopt it.
 import { spawn } from 'node:child_process';
-import { openSync, closeSync, readFileSync, existsSync, statSync } from 'node:fs';
+import { openSync, closeSync, readFileSync, existsSync, statSync, renameSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Backend, BackendCapabilities, BackendInfo, ContainerVmSpec, ExitStatus, LogReadOptions, OutputRecord, VmHandle } from '../../portlayer/backend.ts';
@@ -28,6 +28,11 @@ import { Ext4DiskStore } from './disks/ext4-disk-store.ts';
 import { withPrivateUmask } from './private-files.ts';
 import { volumeDisks } from './volume-disks.ts';
 import { PhaseTimer } from './phase-timer.ts';
+import { StandbyPool } from './standby-pool.ts';
+import type { StandbyVm } from './standby-pool.ts';
+import { plugDisks } from './hotplug.ts';
+import { QmpClient } from './qmp.ts';
+import type { VmDisk } from './cmdline.ts';
 
 export interface QemuBackendOptions {
   qemuBinary: string;
@@ -52,6 +57,12 @@ export interface QemuBackendOptions {
   log?: (message: string) => void;
   /** The VCH's id: names its bridges and taps. Unset: no container networks (loopback only). */
   vchId?: string;
+  /**
+   * Standby clones kept per VM shape (standby-pool.ts), in standbyDir (<datastore>/standby); needs
+   * instant clone. 0 or unset: none, every start restores its own clone.
+   */
+  standbyClones?: number;
+  standbyDir?: string;
 }
 
 interface RuntimeRecord {
@@ -61,6 +72,8 @@ interface RuntimeRecord {
   started: string;
   /** The template this VM was restored from; absent for a cold boot. Informational only. */
   restoredFrom?: string;
+  /** QMP socket name when it is not the container id's (a standby clone's, named before the container existed). */
+  qmp?: string;
   /** The VM's taps (network/plumbing.ts), removed once it is gone. */
   taps?: string[];
 }
@@ -87,6 +100,10 @@ class CloneFallback extends Error {
 export class QemuBackend implements Backend {
   private readonly options: QemuBackendOptions;
   private readonly clones?: InstantClone;
+  private readonly standby?: StandbyPool;
+  /** Resolves once what an earlier engine left in the standby directory is gone. */
+  private standbySwept: Promise<void> = Promise.resolve();
+  private standbyReady = false;
   /** Every boot — container or template, clone or cold — runs in one of these slots. */
   private readonly admission: BootAdmission;
   readonly networks?: QemuNetworks;
@@ -111,7 +128,36 @@ export class QemuBackend implements Backend {
         admission: this.admission,
         log: options.log,
       });
+      if ((options.standbyClones ?? 0) > 0 && options.standbyDir) {
+        this.standby = new StandbyPool({
+          dir: options.standbyDir,
+          size: options.standbyClones!,
+          qemuBinary: options.qemuBinary,
+          kernel: options.kernel,
+          initrd: options.initrd,
+          accel: options.accel,
+          tscKhz: options.tscKhz,
+          admission: this.admission,
+          stepTimeoutMs: CLONE_STEP_TIMEOUT_MS,
+          taps: this.networks,
+          log: options.log,
+        });
+        this.standbySwept = this.standby.sweep().then(() => { this.standbyReady = true; }, (err: Error) => options.log?.(`standby clones off: ${err.message}`));
+      }
     }
+  }
+
+  /** The engine stops: standby VMs go (container VMs stay, for the next engine to adopt). */
+  async close(): Promise<void> {
+    await this.standbySwept;
+    await this.standby?.close();
+  }
+
+  /** Keeps the shape's standby clones topped up (once its template is ready). */
+  private fillStandby(shape: { memoryMiB: number; cpus: number }): void {
+    if (!this.standby || !this.standbyReady) return;
+    const template = this.clones?.templateFor(shape);
+    if (template) this.standby.fill(shape, template);
   }
 
   info(): BackendInfo {
@@ -126,6 +172,7 @@ export class QemuBackend implements Backend {
         ['Accelerator reason', this.options.accelReason],
         ['Guest kernel', this.options.kernelVersion],
         ['Instant clone', instantClone],
+        ['Standby clones', this.standby ? this.standby.describe() : 'off'],
         ['Boots at once', `${this.admission.capacity / COLD_BOOT_WEIGHT} cold or ${this.admission.capacity / CLONE_WEIGHT} clones (${this.admission.busy} running, ${this.admission.waiting} waiting)`],
         ['Networks', this.networks ? this.networks.describe() : 'off (loopback only)'],
       ],
@@ -137,7 +184,12 @@ export class QemuBackend implements Backend {
    * instead of at its first use; resolves with whether one is ready. False when instant clone is off.
    */
   prepareTemplate(memoryMiB: number, cpus: number): Promise<boolean> {
-    return this.clones?.prepare({ memoryMiB, cpus }) ?? Promise.resolve(false);
+    const made = this.clones?.prepare({ memoryMiB, cpus }) ?? Promise.resolve(false);
+    return made.then(async (ready) => {
+      await this.standbySwept;
+      if (ready) this.fillStandby({ memoryMiB, cpus });
+      return ready;
+    });
   }
 
   /**
@@ -164,6 +216,24 @@ export class QemuBackend implements Backend {
     const id = spec.id.slice(0, 12);
     const template = this.cloneable(spec) ? this.clones!.templateFor(shape) : undefined;
     let why = !this.clones ? 'instant clone is off' : template ? '' : !this.cloneable(spec) ? 'more NICs than a clone has' : 'no template ready';
+    if (template && this.standby && this.standbyReady && firstStart(spec.dir)) {
+      const standby = this.standby.take(shape, template);
+      if (standby) {
+        try {
+          const phases = new PhaseTimer();
+          const vm = await this.handOver(spec, standby, template, phases);
+          this.options.log?.(`container ${id} started on a standby clone of ${shapeKey(shape)} ${took()}; phases: ${phases.describe()}`);
+          return vm;
+        } catch (err) {
+          if (!(err instanceof CloneFallback)) throw err;
+          this.options.log?.(`standby clone: container ${id} restores its own clone instead: ${err.message}`);
+        } finally {
+          this.fillStandby(shape);
+        }
+      } else {
+        this.fillStandby(shape);
+      }
+    }
     if (template) {
       try {
         const phases = new PhaseTimer();
@@ -183,17 +253,75 @@ export class QemuBackend implements Backend {
     return vm;
   }
 
+  /**
+   * Gives a standby clone (already running, its tether waiting) to this container: its files move
+   * into the container's directory (QEMU keeps writing them under their new names), its tap goes on
+   * the container's network, the container's record names it, then its disks are plugged and it gets
+   * the container's CONFIG. Fails with CloneFallback while nothing of the container ran.
+   */
+  private async handOver(spec: ContainerVmSpec, standby: StandbyVm, template: ReadyTemplate, phases: PhaseTimer): Promise<VmHandle> {
+    const files = vmFiles(spec.dir);
+    const { disks, volumes } = containerDisks(spec);
+    const nics = spec.nics ?? [];
+    const taps = standby.tap ? [standby.tap] : [];
+    const pid = standby.pid;
+    const stepMs = Math.round(CLONE_STEP_TIMEOUT_MS * loadFactor());
+    let configured = false;
+    let vm: QemuVm | undefined;
+    try {
+      for (const key of ['log', 'console', 'qemuOutput', 'pid'] as const) {
+        if (existsSync(standby.files[key])) renameSync(standby.files[key], files[key]);
+      }
+      if (nics.length > 0) {
+        if (!standby.tap || !this.networks) throw new Error('the standby clone has no tap');
+        await this.networks.attachTap(standby.tap, nics[0].networkId);
+      }
+      const runtime: RuntimeRecord = {
+        pid, vmName: standby.vmName, control: standby.controlSocket, qmp: standby.qmpSocket, started: new Date().toISOString(), restoredFrom: template.dir, taps,
+      };
+      writeJsonAtomic(files.runtime, runtime);
+      // The container's record names the VM now; only then may the pool's record go (a crash in
+      // between leaves a VM that both claim: the next engine's sweep kills it).
+      this.standby!.handedOver(standby);
+      phases.mark('handover');
+      const qmp = await QmpClient.connect(standby.qmpSocket, stepMs, standby.gone);
+      try {
+        // Plugged while paused, as for a clone: the guest sees them as soon as it runs.
+        await plugDisks(qmp, disks);
+        phases.mark('disks');
+        await qmp.execute('cont');
+        phases.mark('resume');
+      } finally {
+        qmp.close();
+      }
+      vm = new QemuVm({ pid, socket: standby.socket, tether: standby.tether, qmpSocket: standby.qmpSocket, recordedExit: () => lastExit(files.log) });
+      const config = tetherConfig(spec, { layers: disks.filter((d) => d.serial.startsWith('l')).map((d) => d.serial), rw: 'rw', mounts: volumes.mounts });
+      configured = true;
+      const deadline = Date.now() + Math.round(this.options.bootTimeoutSeconds * 1000 * loadFactor());
+      const started = await withDeadline(standby.tether.configure(config), deadline, 'the container process did not start');
+      phases.mark('process');
+      phases.addGuestSteps(started.steps);
+      this.releaseWhenGone(vm, taps);
+      return vm;
+    } catch (err) {
+      const busy = hostBusy(this.admission);
+      if (vm) await vm.kill();
+      else { standby.socket.destroy(); killQuietly(pid); }
+      await this.networks?.releaseTaps(taps);
+      if (err instanceof TetherError && err.reportedByGuest) throw new ProcessStartError(err.message, err.code);
+      if (!configured) {
+        await exitOf(standby.gone, 5000); // lets go of the disks it may have had plugged
+        throw new CloneFallback((err as Error).message, undefined, busy, err);
+      }
+      throw new Error(`the container VM did not come up (standby clone): ${(err as Error).message}`, { cause: err });
+    }
+  }
+
   private async launch(spec: ContainerVmSpec, template: ReadyTemplate | undefined, phases: PhaseTimer): Promise<VmHandle> {
     const files = vmFiles(spec.dir);
     const sockets = socketNames(spec.id);
     const vmName = `bonneville-${spec.id}`;
-    const disks = [
-      ...spec.layerDisks.map((path, i) => ({ serial: `l${i}`, path, readOnly: true })),
-      { serial: 'rw', path: spec.writableDisk, readOnly: false },
-    ];
-    // Volume disks after the root's: the same list goes on a cold boot's command line and into a clone's hot-plug.
-    const volumes = volumeDisks(spec.volumes ?? []);
-    disks.push(...volumes.disks);
+    const { disks, volumes } = containerDisks(spec);
     const common = {
       name: vmName,
       kernel: this.options.kernel,
@@ -306,7 +434,7 @@ export class QemuBackend implements Backend {
     try {
       const socket = await connectUnixSocket(runtime.control, { abstract: true, timeoutMs: 5000 });
       const tether = new TetherClient(socket);
-      const vm = new QemuVm({ pid: runtime.pid, socket, tether, qmpSocket: socketNames(id).qmp, recordedExit: () => lastExit(files.log) });
+      const vm = new QemuVm({ pid: runtime.pid, socket, tether, qmpSocket: runtime.qmp ?? socketNames(id).qmp, recordedExit: () => lastExit(files.log) });
       // A paused guest answers nothing until it is resumed: QEMU says whether it is alive and frozen.
       if (!(await vm.isPaused())) await tether.hello(5000);
       this.networks?.hold(runtime.taps ?? []);
@@ -339,6 +467,29 @@ export class QemuBackend implements Backend {
   }
 }
 
+
+/**
+ * The container's disks in target order: layers bottom first, the writable disk, then volumes — the
+ * same list on a cold boot's command line and in a clone's hot-plug.
+ */
+function containerDisks(spec: ContainerVmSpec): { disks: VmDisk[]; volumes: ReturnType<typeof volumeDisks> } {
+  const disks: VmDisk[] = [
+    ...spec.layerDisks.map((path, i) => ({ serial: `l${i}`, path, readOnly: true })),
+    { serial: 'rw', path: spec.writableDisk, readOnly: false },
+  ];
+  const volumes = volumeDisks(spec.volumes ?? []);
+  disks.push(...volumes.disks);
+  return { disks, volumes };
+}
+
+/**
+ * A container's first start: no output log or console yet. Only then may a standby clone's files
+ * become the container's (a restart appends to the ones it has).
+ */
+function firstStart(dir: string): boolean {
+  const files = vmFiles(dir);
+  return logSize(files.log) === 0 && !existsSync(files.console);
+}
 
 /** Resolves when the signal (QEMU's exit) fires, or after timeoutMs. */
 function exitOf(signal: AbortSignal, timeoutMs: number): Promise<void> {

@@ -35,6 +35,9 @@ export async function vchServe(argv: string[]): Promise<void> {
       'tls-listen': { type: 'string' },
       // Start container VMs by restoring a pre-booted template (on unless this or BONNEVILLE_INSTANT_CLONE=0).
       'no-instant-clone': { type: 'boolean', default: false },
+      // Standby clones per VM shape: restored and waiting, each handed to one container's start
+      // (default 0, or BONNEVILLE_STANDBY_CLONES).
+      'standby-clones': { type: 'string' },
       // Registry access (the datastore's registries.json and certs.d/ add to these).
       'insecure-registry': { type: 'string', multiple: true, default: [] },
       'registry-ca': { type: 'string', multiple: true, default: [] },
@@ -102,6 +105,8 @@ export async function vchServe(argv: string[]): Promise<void> {
     log: (message) => console.error(`bonneville: ${message}`),
     // Names this VCH's bridges and taps; BONNEVILLE_NETWORKS=0 leaves containers with loopback only.
     vchId: process.env.BONNEVILLE_NETWORKS === '0' ? undefined : vchIdentity(datastore),
+    standbyClones: standbyClones(values['standby-clones'] ?? process.env.BONNEVILLE_STANDBY_CLONES),
+    standbyDir: join(datastore, 'standby'),
   });
   const images = new DiskImageStore({ root: join(datastore, 'images'), disks: backend.disks });
   const tcp = values['tls-listen'] ? await tlsListener(datastore, values['tls-listen'], values) : undefined;
@@ -155,11 +160,18 @@ export async function vchServe(argv: string[]): Promise<void> {
   // The default VM shape's template is made now, in the background; other shapes at first use.
   void backend.prepareTemplate(Number(values.memory), Number(values.cpus));
   const shutdown = () => {
-    // Container VMs keep running: a later engine adopts them.
-    void engine.close().then(() => process.exit(0));
+    // Container VMs keep running: a later engine adopts them. Standby clones go.
+    void Promise.all([engine.close(), backend.close()]).then(() => process.exit(0));
   };
   process.on('SIGTERM', shutdown);
   process.on('SIGINT', shutdown);
+}
+
+function standbyClones(text: string | undefined): number {
+  if (text === undefined || text === '') return 0;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 0 || n > 16) throw new Error(`--standby-clones wants 0 to 16, got ${text}`);
+  return n;
 }
 
 function optionalNumber(text: string | undefined, flag: string): number | undefined {
