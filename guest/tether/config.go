@@ -24,6 +24,10 @@ type containerConfig struct {
 	DNSOptions []string       `json:"dnsOptions"`
 	Mounts     []volumeMount  `json:"mounts"`
 	Networks   []guestNetwork `json:"networks"`
+	// Hotplugged: the disks were hot-plugged (a restored VM) and announce themselves: no SCSI scan.
+	Hotplugged bool `json:"hotplugged"`
+	// Ephemeral: the disks are destroyed after the exit (--rm, no volumes): no sync or unmount first.
+	Ephemeral bool `json:"ephemeral"`
 }
 
 type volumeMount struct {

@@ -165,7 +165,9 @@ func (t *tether) startContainer(payload []byte) {
 
 func (t *tether) prepareContainer(cfg *containerConfig, steps *stepTimer) error {
 	volumeDisks, _ := volumeSerials(cfg.Mounts)
-	scanScsiTargets(len(cfg.Layers) + 1 + len(volumeDisks))
+	if !cfg.Hotplugged {
+		scanScsiTargets(len(cfg.Layers) + 1 + len(volumeDisks))
+	}
 	steps.mark("scan")
 	if err := assembleRoot(&t.mounts, cfg.Layers, cfg.RW, steps); err != nil {
 		return err

@@ -46,6 +46,11 @@ export interface ContainerVmSpec {
   dns?: VmDns;
   /** Volume disks (DiskStore.createVolumeDisk) and where the guest mounts them; one disk may serve several targets. */
   volumes?: VmVolume[];
+  /**
+   * The container goes with its process (`--rm`): its writable disk is destroyed right after the
+   * exit, so the guest need not flush it first.
+   */
+  discardDisksOnExit?: boolean;
 }
 
 /** A volume disk mounted in the container. */

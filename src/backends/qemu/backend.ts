@@ -295,7 +295,7 @@ export class QemuBackend implements Backend {
         qmp.close();
       }
       vm = new QemuVm({ pid, socket: standby.socket, tether: standby.tether, qmpSocket: standby.qmpSocket, recordedExit: () => lastExit(files.log) });
-      const config = tetherConfig(spec, { layers: disks.filter((d) => d.serial.startsWith('l')).map((d) => d.serial), rw: 'rw', mounts: volumes.mounts });
+      const config = tetherConfig(spec, { layers: disks.filter((d) => d.serial.startsWith('l')).map((d) => d.serial), rw: 'rw', mounts: volumes.mounts, hotplugged: true });
       configured = true;
       const deadline = Date.now() + Math.round(this.options.bootTimeoutSeconds * 1000 * loadFactor());
       const started = await withDeadline(standby.tether.configure(config), deadline, 'the container process did not start');
@@ -388,7 +388,7 @@ export class QemuBackend implements Backend {
       vm = new QemuVm({ pid, socket, tether, qmpSocket: sockets.qmp, recordedExit: () => lastExit(files.log) });
       await withDeadline(tether.hello(Math.max(1, helloBy - Date.now())), helloBy, 'the container VM did not come up');
       phases.mark('hello');
-      const config = tetherConfig(spec, { layers: disks.filter((d) => d.serial.startsWith('l')).map((d) => d.serial), rw: 'rw', mounts: volumes.mounts });
+      const config = tetherConfig(spec, { layers: disks.filter((d) => d.serial.startsWith('l')).map((d) => d.serial), rw: 'rw', mounts: volumes.mounts, hotplugged: template !== undefined });
       configured = true;
       // A clone that answered starts its process in the time a cold boot would have had.
       if (template) deadline = Date.now() + bootMs;

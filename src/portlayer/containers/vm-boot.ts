@@ -34,6 +34,7 @@ export function vmSpecOf(entry: LiveContainer, shape: VmShape, volumes: VmVolume
     process: spec.process,
     ...shape,
     volumes,
+    discardDisksOnExit: spec.autoRemove && volumes.length === 0,
     nics: net?.nics,
     hosts: net?.hosts,
     dns: net?.dns,
