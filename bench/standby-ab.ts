@@ -4,6 +4,7 @@
 import { TestVch, runCommand, DOCKER } from '../test/helpers/vch.ts';
 import { buildTestImages } from '../test/fixtures/images.ts';
 import { PeerDockerd } from './peer-dockerd.ts';
+import { parsePhases } from '../src/backends/qemu/phase-timer.ts';
 const images = await buildTestImages();
 const a = new TestVch('ab-standby', ['--standby-clones', '2']);
 const b = new TestVch('ab-plain');
@@ -21,5 +22,10 @@ try {
   }
   const d = med(t.dockerd);
   for (const k of Object.keys(t)) console.log(`${k.padEnd(8)} median ${med(t[k]).toFixed(0)} ms  ratio to dockerd ${(med(t[k]) / d).toFixed(2)}x  [${t[k].map(Math.round).join(' ')}]`);
+  for (const [name, v, kind] of [['standby', a, /started on a standby clone/], ['plain', b, /started as a clone/]] as const) {
+    const all = new Map<string, number[]>();
+    for (const line of v.engineLog.split('\n')) if (kind.test(line)) for (const [k, ms] of parsePhases(line) ?? []) all.set(k, [...(all.get(k) ?? []), ms]);
+    console.log(`${name} phases: ${[...all].map(([k, ms]) => `${k} ${med(ms)}`).join(', ')}`);
+  }
   console.log(`load ${(await import('node:os')).loadavg().map((x) => x.toFixed(1)).join(' ')}`);
 } finally { await a.destroy(); await b.destroy(); await peer.stop(); }

@@ -32,6 +32,7 @@ const (
 	typeCancel     byte = 0x1f
 	// The host's wall clock after the VM was paused (CLOCK).
 	typeClock byte = 0x20
+	typeWarm  byte = 0x21
 )
 
 // Guest → host frame types.

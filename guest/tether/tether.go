@@ -79,6 +79,8 @@ func (t *tether) handle(f frame) {
 		powerOffNow()
 	case typeHosts:
 		t.updateHosts(f.payload)
+	case typeWarm:
+		t.warm()
 	case typeClock:
 		// A paused VM's clock stood still while the host's ran on: take the host's again.
 		if len(f.payload) >= 8 {

@@ -94,6 +94,25 @@ export class TetherClient extends EventEmitter<TetherClientEvents> {
     return this.#closed;
   }
 
+  /**
+   * Has a tether that waits for its CONFIG run the kernel paths a container start takes once, on
+   * scratch mounts it removes again (WARM); resolves with the HELLO it answers with when done.
+   */
+  warm(timeoutMs: number): Promise<TetherHello> {
+    return new Promise<TetherHello>((resolve, reject) => {
+      const pending: Pending<TetherHello> = {
+        resolve: (v) => { clearTimeout(timer); resolve(v); },
+        reject: (e) => { clearTimeout(timer); reject(e); },
+      };
+      const timer = setTimeout(() => {
+        this.#hellos = this.#hellos.filter((p) => p !== pending);
+        reject(new TetherError(`no HELLO after WARM within ${timeoutMs} ms`, TRANSPORT_FAILURE, 0, false));
+      }, timeoutMs);
+      this.#hellos.push(pending);
+      this.#send(FrameType.Warm, 0);
+    });
+  }
+
   /** Asks the tether for its state; resolves once it answers (it answers only after booting). */
   hello(timeoutMs: number): Promise<TetherHello> {
     return new Promise<TetherHello>((resolve, reject) => {

@@ -21,6 +21,7 @@ export const FrameType = {
   HostCredit: 0x1e,
   Cancel: 0x1f,
   Clock: 0x20,
+  Warm: 0x21,
   // guest → host
   Hello: 0x01,
   Started: 0x02,

@@ -2,6 +2,8 @@
 // their tether answered (waiting for a CONFIG), then paused — so a start takes one, plugs in the
 // container's disks, resumes it and hands it the container's config, skipping QEMU's start, the
 // restore and the guest's first answer (bench: the spawn, monitor, restore, resume and hello phases).
+// Before it pauses, its tether runs a start's kernel paths once on scratch mounts (WARM): under TCG a
+// VM's first run of a code path is translated first, and that is most of a container start's cost.
 //
 // One VM per container still: a standby VM is handed to exactly one container and never comes back
 // (a container's VM is never returned to the pool), and it has no disks, no files and no network of
@@ -222,6 +224,9 @@ export class StandbyPool {
       try {
         const hello = await tether.hello(stepMs);
         if (hello.state !== 'waiting') throw new Error(`standby guest is ${hello.state}, not waiting`);
+        // Its kernel paths of a start run once now, while no one waits (tether warm.go).
+        const warmed = await tether.warm(stepMs);
+        if (warmed.state !== 'waiting') throw new Error(`standby guest is ${warmed.state} after its warm-up, not waiting`);
         // Paused while it waits: no CPU for an idle guest; the hand-over resumes it.
         const qmp = await QmpClient.connect(sockets.qmp, stepMs, gone.signal);
         try {
