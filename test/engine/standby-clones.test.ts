@@ -28,9 +28,13 @@ test('standby clones: one per container start, never reused or listed, gone with
   const vch = new TestVch('standby', ['--standby-clones', '1']);
   try {
     await vch.startWithBusybox();
-    const pooled = await until('a standby clone', () => vch.standbyPids()[0]);
+    // The one standby clone once it is ready (restored, answered, paused).
+    const readyStandby = () => until('a ready standby clone', async () => {
+      const info = await vch.ok(['info', '--format', '{{json .DriverStatus}}']);
+      return /Standby clones","1 per shape \(256m-1c: 1 ready\)/.test(info) && vch.standbyPids().length === 1 ? vch.standbyPids()[0] : undefined;
+    });
+    const pooled = await readyStandby();
     assert.equal((await vch.ok(['ps', '-a', '-q'])).trim(), '', 'a standby clone is not a container');
-    assert.match(await vch.ok(['info', '--format', '{{json .DriverStatus}}']), /Standby clones","1 per shape \(256m-1c: 1 ready\)/);
 
     const first = (await vch.ok(['run', '-d', '--name', 'first', 'busybox', 'sh', '-c', 'echo first > /marker; sleep 600'])).trim();
     assert.equal(Number((await vch.ok(['inspect', '-f', '{{.State.Pid}}', 'first'])).trim()), pooled, 'the start took the standby clone');
@@ -39,7 +43,8 @@ test('standby clones: one per container start, never reused or listed, gone with
     assert.deepEqual(vch.qemuPids(), [pooled], 'the handed-over VM counts as the container\'s');
 
     // The pool refills with a new VM; the one handed over never comes back.
-    const refill = await until('the refill', () => vch.standbyPids().find((pid) => pid !== pooled));
+    const refill = await readyStandby();
+    assert.notEqual(refill, pooled);
     assert.ok(!vch.standbyPids().includes(pooled));
     const second = await vch.ok(['run', '--rm', '--name', 'second', 'busybox', 'sh', '-c', 'cat /marker 2>/dev/null || echo own-disk; hostname']);
     const [marker, hostname] = second.trim().split('\n');
@@ -50,7 +55,7 @@ test('standby clones: one per container start, never reused or listed, gone with
     assert.ok(alive(pooled), 'the first container still runs on its VM');
 
     // A polite stop kills the standby clones, not the containers' VMs.
-    await until('a standby clone again', () => vch.standbyPids()[0]);
+    await readyStandby();
     await vch.stopEngine();
     await until('standby clones gone after the engine stopped', () => (vch.standbyPids().length === 0 ? true : undefined), 30_000);
     assert.deepEqual(vch.qemuPids(), [pooled]);
@@ -60,7 +65,7 @@ test('standby clones: one per container start, never reused or listed, gone with
     assert.equal((await vch.ok(['exec', 'first', 'cat', '/marker'])).trim(), 'first');
 
     // After a crash the standby clones outlive the engine; the next engine sweeps them.
-    const leftover = await until('a standby clone after the restart', () => vch.standbyPids()[0]);
+    const leftover = await readyStandby();
     await vch.killEngine();
     assert.ok(alive(leftover), 'nothing killed it yet');
     await vch.start();

@@ -82,6 +82,8 @@ interface StandbyRecord {
 }
 
 const RECORD = 'standby.json';
+/** After three standby clones of a shape failed in a row, its refills wait this long (starts restore their own clones meanwhile). */
+const FAILURE_PAUSE_MS = 60_000;
 
 export class StandbyPool {
   private readonly options: StandbyPoolOptions;
@@ -89,9 +91,11 @@ export class StandbyPool {
   private readonly ready = new Map<string, StandbyVm[]>();
   /** VMs being made per shape key. */
   private readonly making = new Map<string, number>();
-  /** Consecutive failures per shape: the pool stops refilling a shape after a few, until a take succeeds. */
-  private readonly failures = new Map<string, number>();
+  /** Consecutive failures per shape and when the last was: after a few, refills pause for a while. */
+  private readonly failures = new Map<string, { count: number; at: number }>();
   private closed = false;
+  /** VMs spawned but not ready yet: their process, directory and tap, for close(). */
+  private readonly starting = new Map<number, { dir: string; tap?: string }>();
 
   constructor(options: StandbyPoolOptions) {
     this.options = options;
@@ -134,7 +138,8 @@ export class StandbyPool {
   /** Makes VMs in the background until the shape has `size` ready or being made. */
   fill(shape: TemplateShape, template: ReadyTemplate): void {
     const key = shapeKey(shape);
-    if (this.closed || this.options.size <= 0 || (this.failures.get(key) ?? 0) >= 3) return;
+    const failed = this.failures.get(key);
+    if (this.closed || this.options.size <= 0 || (failed && failed.count >= 3 && Date.now() - failed.at < FAILURE_PAUSE_MS)) return;
     while ((this.ready.get(key)?.length ?? 0) + (this.making.get(key) ?? 0) < this.options.size) {
       this.making.set(key, (this.making.get(key) ?? 0) + 1);
       void this.options.admission.run(() => this.make(shape, template), { weight: CLONE_WEIGHT })
@@ -150,7 +155,7 @@ export class StandbyPool {
             void this.discard(vm);
           }, { once: true });
         }, (err: Error) => {
-          this.failures.set(key, (this.failures.get(key) ?? 0) + 1);
+          this.failures.set(key, { count: (this.failures.get(key)?.count ?? 0) + 1, at: Date.now() });
           this.options.log?.(`standby clone of ${key} not made: ${err.message}`);
         })
         .finally(() => this.making.set(key, (this.making.get(key) ?? 1) - 1));
@@ -170,7 +175,13 @@ export class StandbyPool {
     const all = [...this.ready.values()].flat();
     this.ready.clear();
     await Promise.all(all.map((vm) => this.discard(vm)));
-    // Ones still being made are killed by their own completion (closed), or by the next sweep.
+    // Ones still being made: killed here too (their make() then fails and cleans up, if the engine is still there).
+    for (const [pid, { dir, tap }] of this.starting) {
+      killQuietly(pid);
+      await this.options.taps?.releaseTaps(tap ? [tap] : []);
+      rmSync(dir, { recursive: true, force: true });
+    }
+    this.starting.clear();
   }
 
   /** Kills a standby VM that was not handed over, and removes its directory and tap. */
@@ -217,6 +228,8 @@ export class StandbyPool {
       const gone = new AbortController();
       child.once('exit', () => gone.abort());
       writeJsonAtomic(join(dir, RECORD), { pid, vmName, taps: tap ? [tap] : [] } satisfies StandbyRecord);
+      this.starting.set(pid, { dir, tap });
+      if (this.closed) throw new Error('the engine is stopping');
       const stepMs = Math.round(this.options.stepTimeoutMs * loadFactor());
       await restoreClone({ qmpSocket: sockets.qmp, template, disks: [], timeoutMs: stepMs, signal: gone.signal });
       const socket = await connectUnixSocket(sockets.control, { abstract: true, timeoutMs: stepMs, signal: gone.signal });
@@ -238,9 +251,13 @@ export class StandbyPool {
         socket.destroy();
         throw err;
       }
+      this.starting.delete(pid);
       return { id, templateId: template.id, pid, vmName, controlSocket: sockets.control, qmpSocket: sockets.qmp, files, dir, tap, socket, tether, gone: gone.signal };
     } catch (err) {
-      if (pid) killQuietly(pid);
+      if (pid) {
+        killQuietly(pid);
+        this.starting.delete(pid);
+      }
       await this.options.taps?.releaseTaps(tap ? [tap] : []);
       rmSync(dir, { recursive: true, force: true });
       throw err;
