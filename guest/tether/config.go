@@ -24,6 +24,10 @@ type containerConfig struct {
 	DNSOptions []string       `json:"dnsOptions"`
 	Mounts     []volumeMount  `json:"mounts"`
 	Networks   []guestNetwork `json:"networks"`
+	// Hotplugged: the disks were hot-plugged (a restored VM) and announce themselves: no SCSI scan.
+	Hotplugged bool `json:"hotplugged"`
+	// Ephemeral: the disks are destroyed after the exit (--rm, no volumes): no sync or unmount first.
+	Ephemeral bool `json:"ephemeral"`
 }
 
 type volumeMount struct {
@@ -55,6 +59,9 @@ type helloReply struct {
 
 type startedReply struct {
 	Pid int `json:"pid"`
+	// Steps milliseconds from CONFIG to the process's start, in order ("scan 12,disks 40,..."):
+	// session 0 only, for the host's per-phase timings.
+	Steps string `json:"steps,omitempty"`
 }
 
 type exitReply struct {

@@ -36,6 +36,7 @@ const (
 	// on the host); answered with RESULT or ERROR.
 	typeNetAttach byte = 0x21
 	typeNetDetach byte = 0x22
+	typeWarm      byte = 0x23
 )
 
 // Guest → host frame types.

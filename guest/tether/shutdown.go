@@ -14,10 +14,12 @@ const (
 
 // finishContainer ends the VM after session 0 exited or failed to start: stop what is left, leave the
 // writable disk clean, report the fate on both ports, power off. EXIT therefore also means "the
-// container's disks are consistent".
+// container's disks are consistent" — except for an ephemeral container, whose disks the host
+// destroys next: it reports at once.
 func (t *tether) finishContainer(typ byte, body interface{}) {
 	t.finishing.Do(func() {
 		t.mu.Lock()
+		ephemeral := t.config != nil && t.config.Ephemeral
 		t.state = stateExited
 		if r, ok := body.(exitReply); ok {
 			code := r.Code
@@ -33,11 +35,14 @@ func (t *tether) finishContainer(typ byte, body interface{}) {
 		for _, s := range sessions {
 			s.release()
 		}
-		syscall.Sync()
-		for _, err := range t.mounts.unmountAll() {
-			fmt.Fprintf(os.Stderr, "tether: %v\n", err)
+		// Disks the host destroys right after (--rm without volumes) need no flushing first.
+		if !ephemeral {
+			syscall.Sync()
+			for _, err := range t.mounts.unmountAll() {
+				fmt.Fprintf(os.Stderr, "tether: %v\n", err)
+			}
+			syscall.Sync()
 		}
-		syscall.Sync()
 		t.sendLog(typ, 0, body)
 		if err := t.control.sendWithin(finalControlWait, typ, 0, mustJSON(body)); err != nil {
 			fmt.Fprintf(os.Stderr, "tether: %v\n", err)

@@ -79,6 +79,8 @@ func (t *tether) handle(f frame) {
 		powerOffNow()
 	case typeHosts:
 		t.updateHosts(f.payload)
+	case typeWarm:
+		t.warm()
 	case typeClock:
 		// A paused VM's clock stood still while the host's ran on: take the host's again.
 		if len(f.payload) >= 8 {
@@ -133,6 +135,7 @@ func (t *tether) startContainer(payload []byte) {
 	}
 	t.config = cfg
 	t.mu.Unlock()
+	steps := newStepTimer()
 
 	// A VM restored from a template shares its RNG state and clock with every other clone: both are
 	// made its own before anything of the container runs.
@@ -142,7 +145,8 @@ func (t *tether) startContainer(payload []byte) {
 	if err := setClock(cfg.Now); err != nil {
 		t.diag("set clock: %v", err)
 	}
-	if err := t.prepareContainer(cfg); err != nil {
+	steps.mark("identity")
+	if err := t.prepareContainer(cfg, steps); err != nil {
 		t.failContainer(startFailed("%v", err))
 		return
 	}
@@ -158,13 +162,14 @@ func (t *tether) startContainer(payload []byte) {
 	t.sessions[0] = s
 	t.mainPid = s.pid
 	t.state = stateRunning
-	started := startedReply{Pid: s.pid}
+	steps.mark("launch")
+	started := startedReply{Pid: s.pid, Steps: steps.String()}
 	t.sendLog(typeStarted, 0, started)
 	t.sendControl(typeStarted, 0, started)
 	s.startIO()
 }
 
-func (t *tether) prepareContainer(cfg *containerConfig) error {
+func (t *tether) prepareContainer(cfg *containerConfig, steps *stepTimer) error {
 	var diskMounts []volumeMount
 	for _, m := range cfg.Mounts {
 		if m.Tag == "" {
@@ -172,16 +177,21 @@ func (t *tether) prepareContainer(cfg *containerConfig) error {
 		}
 	}
 	volumeDisks, _ := volumeSerials(diskMounts)
-	scanScsiTargets(len(cfg.Layers) + 1 + len(volumeDisks))
-	if err := assembleRoot(&t.mounts, cfg.Layers, cfg.RW); err != nil {
+	if !cfg.Hotplugged {
+		scanScsiTargets(len(cfg.Layers) + 1 + len(volumeDisks))
+	}
+	steps.mark("scan")
+	if err := assembleRoot(&t.mounts, cfg.Layers, cfg.RW, steps); err != nil {
 		return err
 	}
 	if err := mountContainerFilesystems(&t.mounts, containerRoot); err != nil {
 		return err
 	}
+	steps.mark("pseudofs")
 	if err := mountVolumes(&t.mounts, containerRoot, cfg.Mounts); err != nil {
 		return err
 	}
+	steps.mark("volumes")
 	if err := setHostname(cfg.Hostname, cfg.Domainname); err != nil {
 		return err
 	}
@@ -191,7 +201,10 @@ func (t *tether) prepareContainer(cfg *containerConfig) error {
 	if err := configureNetworks(cfg.Networks); err != nil {
 		return err
 	}
-	return writeEtcFiles(containerRoot, cfg)
+	steps.mark("network")
+	err := writeEtcFiles(containerRoot, cfg)
+	steps.mark("etc")
+	return err
 }
 
 // updateHosts handles HOSTS: peers came or went on the container's networks. Before the container's

@@ -6,7 +6,7 @@ const USAGE = `usage: bonneville <command>
 
 commands:
   vch serve [--name N] [--datastore DIR] [--socket PATH] [--tls-listen HOST:PORT] [--accel kvm|tcg]
-            [--memory MiB] [--cpus N] [--boot-timeout S] [--guest DIR]
+            [--memory MiB] [--cpus N] [--boot-timeout S] [--guest DIR] [--standby-clones N]
             [--insecure-registry HOST[:PORT]] [--registry-ca FILE] [--allowed-registry HOST[:PORT]]
             [--dns-server IP[:PORT]] [--tls-cert F --tls-key F (--tls-ca F | --no-tlsverify)]
             [--memory-limit MiB] [--cpu-limit CPUS] [--memory-reservation MiB] [--cpu-shares N]

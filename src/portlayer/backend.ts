@@ -50,6 +50,11 @@ export interface ContainerVmSpec {
   volumes?: VmVolume[];
   /** Host directories shared into the VM (capability `hostDirectories`), mounted at their targets. */
   hostDirectories?: VmHostDirectory[];
+  /**
+   * The container goes with its process (`--rm`): its writable disk is destroyed right after the
+   * exit, so the guest need not flush it first.
+   */
+  discardDisksOnExit?: boolean;
 }
 
 /** A directory of the VCH host the container sees at target (Docker's bind mount). */

@@ -37,6 +37,8 @@ export interface ExitEvent {
 
 export interface StartedProcess {
   pid: number;
+  /** Session 0: the guest's steps from CONFIG to the process, "name ms" comma-separated (timings only). */
+  steps?: string;
 }
 
 /** Tar bytes of a file request (ARCHIVE_GET); an empty chunk ends the stream. */
@@ -90,6 +92,25 @@ export class TetherClient extends EventEmitter<TetherClientEvents> {
 
   get closed(): boolean {
     return this.#closed;
+  }
+
+  /**
+   * Has a tether that waits for its CONFIG run the kernel paths a container start takes once, on
+   * scratch mounts it removes again (WARM); resolves with the HELLO it answers with when done.
+   */
+  warm(timeoutMs: number): Promise<TetherHello> {
+    return new Promise<TetherHello>((resolve, reject) => {
+      const pending: Pending<TetherHello> = {
+        resolve: (v) => { clearTimeout(timer); resolve(v); },
+        reject: (e) => { clearTimeout(timer); reject(e); },
+      };
+      const timer = setTimeout(() => {
+        this.#hellos = this.#hellos.filter((p) => p !== pending);
+        reject(new TetherError(`no HELLO after WARM within ${timeoutMs} ms`, TRANSPORT_FAILURE, 0, false));
+      }, timeoutMs);
+      this.#hellos.push(pending);
+      this.#send(FrameType.Warm, 0);
+    });
   }
 
   /** Asks the tether for its state; resolves once it answers (it answers only after booting). */
@@ -234,7 +255,7 @@ export class TetherClient extends EventEmitter<TetherClientEvents> {
       }
       case FrameType.Started: {
         const started = parseJson<StartedProcess>(payload);
-        this.#settle(session)?.resolve({ pid: started.pid });
+        this.#settle(session)?.resolve(typeof started.steps === 'string' ? { pid: started.pid, steps: started.steps } : { pid: started.pid });
         break;
       }
       case FrameType.Error: {

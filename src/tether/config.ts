@@ -64,6 +64,13 @@ export interface ContainerConfig {
   networks?: GuestNetwork[];
   /** Random bytes (base64) the tether feeds the guest kernel's RNG: clones of one template must not share its state. */
   seed?: string;
+  /** The disks were hot-plugged (a restored VM): they announce themselves, the tether does not probe SCSI targets. */
+  hotplugged?: boolean;
+  /**
+   * The container's disks are destroyed once its process ends (`--rm`, no volumes): after the exit the
+   * tether skips syncing and unmounting them and reports EXIT at once.
+   */
+  ephemeral?: boolean;
 }
 
 /** An extra process in the running container: the container's env plus `env`; empty fields inherit. */

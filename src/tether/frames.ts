@@ -24,6 +24,7 @@ export const FrameType = {
   // a running container joins / leaves a network (answered like a file request: RESULT or ERROR)
   NetAttach: 0x21,
   NetDetach: 0x22,
+  Warm: 0x23,
   // guest → host
   Hello: 0x01,
   Started: 0x02,

@@ -84,24 +84,61 @@ export class TestVch {
     return runCommand(DOCKER, args, { env: { ...process.env, DOCKER_HOST: this.dockerHost }, ...options });
   }
 
-  /** QEMU processes that belong to this VCH's containers. */
+  /**
+   * QEMU processes that belong to this VCH's containers: started for one (its files in the
+   * container's directory), or a standby clone handed to one (named by the container's vm.json).
+   */
   qemuPids(): number[] {
-    const pids: number[] = [];
+    const handedOver = new Set<number>();
+    const containers = join(this.datastore, 'containers');
+    try {
+      for (const dir of readdirSync(containers)) {
+        try {
+          handedOver.add((JSON.parse(readFileSync(join(containers, dir, 'vm.json'), 'utf8')) as { pid: number }).pid);
+        } catch {
+          // no VM (or not yet)
+        }
+      }
+    } catch {
+      // no containers yet
+    }
+    return this.processesMentioning(this.datastore).filter(({ pid, cmdline }) => cmdline.includes(containers) || handedOver.has(pid)).map(({ pid }) => pid);
+  }
+
+  /** Standby clones (restored, waiting for a container) of this VCH. */
+  standbyPids(): number[] {
+    const mine = new Set(this.qemuPids());
+    return this.processesMentioning(join(this.datastore, 'standby')).map(({ pid }) => pid).filter((pid) => !mine.has(pid));
+  }
+
+  private processesMentioning(path: string): Array<{ pid: number; cmdline: string }> {
+    const found: Array<{ pid: number; cmdline: string }> = [];
     for (const entry of readdirSync('/proc')) {
       if (!/^\d+$/.test(entry)) continue;
       try {
         const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
-        if (cmdline.includes(join(this.datastore, 'containers'))) pids.push(Number(entry));
+        const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+        if (stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z') continue;
+        if (cmdline.includes(path)) found.push({ pid: Number(entry), cmdline });
       } catch {
         // went away while we looked
       }
     }
-    return pids;
+    return found;
+  }
+
+  /** Stops the engine the polite way (SIGTERM), as an operator would; resolves once it exited. */
+  async stopEngine(): Promise<void> {
+    const engine = this.engine;
+    if (!engine || engine.exitCode !== null || engine.signalCode !== null) return;
+    const gone = new Promise((r) => engine.once('exit', r));
+    engine.kill('SIGTERM');
+    await gone;
   }
 
   async destroy(): Promise<void> {
     await this.killEngine();
-    for (const pid of this.qemuPids()) {
+    for (const { pid } of this.processesMentioning(this.datastore)) {
       try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
     }
     // The VCH's bridges, taps and NAT rules live outside its directory.

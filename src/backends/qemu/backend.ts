@@ -1,7 +1,7 @@
 // The qemu backend: each container is one QEMU microVM process, started detached so that it outlives
 // the engine, described in its container directory (vm.json) so that a later engine can adopt it.
 import { spawn } from 'node:child_process';
-import { openSync, closeSync, readFileSync, existsSync, statSync } from 'node:fs';
+import { openSync, closeSync, readFileSync, existsSync, statSync, renameSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Backend, BackendCapabilities, BackendInfo, ContainerVmSpec, ExitStatus, LogReadOptions, OutputRecord, VmHandle } from '../../portlayer/backend.ts';
@@ -31,6 +31,12 @@ import { withPrivateUmask } from './private-files.ts';
 import { volumeDisks } from './volume-disks.ts';
 import { startShares, stopShares, sweepStaleSockets, VIRTIOFS_RUN_DIR, VIRTIOFSD } from './virtiofs.ts';
 import type { FsShare } from './virtiofs.ts';
+import { PhaseTimer } from './phase-timer.ts';
+import { StandbyPool } from './standby-pool.ts';
+import type { StandbyVm } from './standby-pool.ts';
+import { plugDisks } from './hotplug.ts';
+import { QmpClient } from './qmp.ts';
+import type { VmDisk } from './cmdline.ts';
 
 export interface QemuBackendOptions {
   qemuBinary: string;
@@ -59,6 +65,12 @@ export interface QemuBackendOptions {
   virtiofsd?: string;
   /** Where virtiofsd sockets go (short paths: sun_path); default /run/bonneville/virtiofs. */
   virtiofsRunDir?: string;
+  /**
+   * Standby clones kept per VM shape (standby-pool.ts), in standbyDir (<datastore>/standby); needs
+   * instant clone. 0 or unset: none, every start restores its own clone.
+   */
+  standbyClones?: number;
+  standbyDir?: string;
 }
 
 interface RuntimeRecord {
@@ -68,6 +80,8 @@ interface RuntimeRecord {
   started: string;
   /** The template this VM was restored from; absent for a cold boot. Informational only. */
   restoredFrom?: string;
+  /** QMP socket name when it is not the container id's (a standby clone's, named before the container existed). */
+  qmp?: string;
   /** The VM's taps (network/plumbing.ts), removed once it is gone. */
   taps?: string[];
   /** The virtiofsd processes serving its host directories (virtiofs.ts), ended once it is gone. */
@@ -98,6 +112,10 @@ class CloneFallback extends Error {
 export class QemuBackend implements Backend {
   private readonly options: QemuBackendOptions;
   private readonly clones?: InstantClone;
+  private readonly standby?: StandbyPool;
+  /** Resolves once what an earlier engine left in the standby directory is gone. */
+  private standbySwept: Promise<void> = Promise.resolve();
+  private standbyReady = false;
   /** Every boot — container or template, clone or cold — runs in one of these slots. */
   private readonly admission: BootAdmission;
   readonly networks?: QemuNetworks;
@@ -124,7 +142,36 @@ export class QemuBackend implements Backend {
         admission: this.admission,
         log: options.log,
       });
+      if ((options.standbyClones ?? 0) > 0 && options.standbyDir) {
+        this.standby = new StandbyPool({
+          dir: options.standbyDir,
+          size: options.standbyClones!,
+          qemuBinary: options.qemuBinary,
+          kernel: options.kernel,
+          initrd: options.initrd,
+          accel: options.accel,
+          tscKhz: options.tscKhz,
+          admission: this.admission,
+          stepTimeoutMs: CLONE_STEP_TIMEOUT_MS,
+          taps: this.networks,
+          log: options.log,
+        });
+        this.standbySwept = this.standby.sweep().then(() => { this.standbyReady = true; }, (err: Error) => options.log?.(`standby clones off: ${err.message}`));
+      }
     }
+  }
+
+  /** The engine stops: standby VMs go (container VMs stay, for the next engine to adopt). */
+  async close(): Promise<void> {
+    await this.standbySwept;
+    await this.standby?.close();
+  }
+
+  /** Keeps the shape's standby clones topped up (once its template is ready). */
+  private fillStandby(shape: { memoryMiB: number; cpus: number }): void {
+    if (!this.standby || !this.standbyReady) return;
+    const template = this.clones?.templateFor(shape);
+    if (template) this.standby.fill(shape, template);
   }
 
   info(): BackendInfo {
@@ -139,6 +186,7 @@ export class QemuBackend implements Backend {
         ['Accelerator reason', this.options.accelReason],
         ['Guest kernel', this.options.kernelVersion],
         ['Instant clone', instantClone],
+        ['Standby clones', this.standby ? this.standby.describe() : 'off'],
         ['Boots at once', `${this.admission.capacity / COLD_BOOT_WEIGHT} cold or ${this.admission.capacity / CLONE_WEIGHT} clones (${this.admission.busy} running, ${this.admission.waiting} waiting)`],
         ['Networks', this.networks ? this.networks.describe() : 'off (loopback only)'],
       ],
@@ -150,7 +198,12 @@ export class QemuBackend implements Backend {
    * instead of at its first use; resolves with whether one is ready. False when instant clone is off.
    */
   prepareTemplate(memoryMiB: number, cpus: number): Promise<boolean> {
-    return this.clones?.prepare({ memoryMiB, cpus }) ?? Promise.resolve(false);
+    const made = this.clones?.prepare({ memoryMiB, cpus }) ?? Promise.resolve(false);
+    return made.then(async (ready) => {
+      await this.standbySwept;
+      if (ready) this.fillStandby({ memoryMiB, cpus });
+      return ready;
+    });
   }
 
   /**
@@ -185,10 +238,30 @@ export class QemuBackend implements Backend {
     const id = spec.id.slice(0, 12);
     const template = this.cloneable(spec) ? this.clones!.templateFor(shape) : undefined;
     let why = !this.clones ? 'instant clone is off' : template ? '' : spec.hostDirectories?.length ? 'host directories need a cold boot' : !this.cloneable(spec) ? 'more NICs than a clone has' : 'no template ready';
+    // A standby clone has one tap, in its first NIC slot (standby-pool.ts): it serves containers on one network.
+    if (template && this.standby && this.standbyReady && spec.nics?.length === 1 && firstStart(spec.dir)) {
+      const standby = this.standby.take(shape, template);
+      if (standby) {
+        try {
+          const phases = new PhaseTimer();
+          const vm = await this.handOver(spec, standby, template, phases);
+          this.options.log?.(`container ${id} started on a standby clone of ${shapeKey(shape)} ${took()}; phases: ${phases.describe()}`);
+          return vm;
+        } catch (err) {
+          if (!(err instanceof CloneFallback)) throw err;
+          this.options.log?.(`standby clone: container ${id} restores its own clone instead: ${err.message}`);
+        } finally {
+          this.fillStandby(shape);
+        }
+      } else {
+        this.fillStandby(shape);
+      }
+    }
     if (template) {
       try {
-        const vm = await this.launch(spec, template);
-        this.options.log?.(`container ${id} started as a clone of ${shapeKey(shape)} ${took()}`);
+        const phases = new PhaseTimer();
+        const vm = await this.launch(spec, template, phases);
+        this.options.log?.(`container ${id} started as a clone of ${shapeKey(shape)} ${took()}; phases: ${phases.describe()}`);
         return vm;
       } catch (err) {
         if (!(err instanceof CloneFallback)) throw err;
@@ -197,22 +270,84 @@ export class QemuBackend implements Backend {
         why = 'the clone failed';
       }
     }
-    const vm = await this.launch(spec, undefined);
-    this.options.log?.(`container ${id} started by a cold boot ${took()} (${why})`);
+    const phases = new PhaseTimer();
+    const vm = await this.launch(spec, undefined, phases);
+    this.options.log?.(`container ${id} started by a cold boot ${took()} (${why}); phases: ${phases.describe()}`);
     return vm;
   }
 
-  private async launch(spec: ContainerVmSpec, template: ReadyTemplate | undefined): Promise<VmHandle> {
+  /**
+   * Gives a standby clone (already running, its tether waiting) to this container: its files move
+   * into the container's directory (QEMU keeps writing them under their new names), its tap goes on
+   * the container's network, the container's record names it, then its disks are plugged and it gets
+   * the container's CONFIG. Fails with CloneFallback while nothing of the container ran.
+   */
+  private async handOver(spec: ContainerVmSpec, standby: StandbyVm, template: ReadyTemplate, phases: PhaseTimer): Promise<VmHandle> {
+    const files = vmFiles(spec.dir);
+    const { disks, volumes } = containerDisks(spec);
+    const nics = spec.nics ?? [];
+    const taps = standby.tap ? [standby.tap] : [];
+    const pid = standby.pid;
+    const stepMs = Math.round(CLONE_STEP_TIMEOUT_MS * loadFactor());
+    let configured = false;
+    let vm: QemuVm | undefined;
+    let nicHotplug: NicHotplug | undefined;
+    try {
+      for (const key of ['log', 'console', 'qemuOutput', 'pid'] as const) {
+        if (existsSync(standby.files[key])) renameSync(standby.files[key], files[key]);
+      }
+      if (!standby.tap || !this.networks) throw new Error('the standby clone has no tap');
+      await this.networks.attachTap(standby.tap, nics[0].networkId);
+      const runtime: RuntimeRecord = {
+        pid, vmName: standby.vmName, control: standby.controlSocket, qmp: standby.qmpSocket, started: new Date().toISOString(), restoredFrom: template.dir, taps,
+      };
+      nicHotplug = this.nicHotplug(spec.id, standby.qmpSocket, runtime, bootSlots(nics, taps), files.runtime);
+      writeJsonAtomic(files.runtime, runtime);
+      // The container's record names the VM now; only then may the pool's record go (a crash in
+      // between leaves a VM that both claim: the next engine's sweep kills it).
+      this.standby!.handedOver(standby);
+      phases.mark('handover');
+      const qmp = await QmpClient.connect(standby.qmpSocket, stepMs, standby.gone);
+      try {
+        // Plugged while paused, as for a clone: the guest sees them as soon as it runs.
+        await plugDisks(qmp, disks);
+        phases.mark('disks');
+        await qmp.execute('cont');
+        phases.mark('resume');
+      } finally {
+        qmp.close();
+      }
+      vm = new QemuVm({ pid, socket: standby.socket, tether: standby.tether, qmpSocket: standby.qmpSocket, recordedExit: () => lastExit(files.log), nics: nicHotplug });
+      const config = tetherConfig(spec, { layers: disks.filter((d) => d.serial.startsWith('l')).map((d) => d.serial), rw: 'rw', mounts: volumes.mounts, hotplugged: true });
+      // Its NICs have the template's MACs: each network names the slot it is on, as for any clone.
+      config.networks?.forEach((n, i) => { n.slotMac = slotMac(i); });
+      configured = true;
+      const deadline = Date.now() + Math.round(this.options.bootTimeoutSeconds * 1000 * loadFactor());
+      const started = await withDeadline(standby.tether.configure(config), deadline, 'the container process did not start');
+      phases.mark('process');
+      phases.addGuestSteps(started.steps);
+      const joined = nicHotplug;
+      this.releaseWhenGone(vm, () => joined.taps());
+      return vm;
+    } catch (err) {
+      const busy = hostBusy(this.admission);
+      if (vm) await vm.kill();
+      else { standby.socket.destroy(); killQuietly(pid); }
+      await this.networks?.releaseTaps(taps);
+      if (err instanceof TetherError && err.reportedByGuest) throw new ProcessStartError(err.message, err.code);
+      if (!configured) {
+        await exitOf(standby.gone, 5000); // lets go of the disks it may have had plugged
+        throw new CloneFallback((err as Error).message, undefined, busy, err);
+      }
+      throw new Error(`the container VM did not come up (standby clone): ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  private async launch(spec: ContainerVmSpec, template: ReadyTemplate | undefined, phases: PhaseTimer): Promise<VmHandle> {
     const files = vmFiles(spec.dir);
     const sockets = socketNames(spec.id);
     const vmName = `bonneville-${spec.id}`;
-    const disks = [
-      ...spec.layerDisks.map((path, i) => ({ serial: `l${i}`, path, readOnly: true })),
-      { serial: 'rw', path: spec.writableDisk, readOnly: false },
-    ];
-    // Volume disks after the root's: the same list goes on a cold boot's command line and into a clone's hot-plug.
-    const volumes = volumeDisks(spec.volumes ?? []);
-    disks.push(...volumes.disks);
+    const { disks, volumes } = containerDisks(spec);
     const common = {
       name: vmName,
       kernel: this.options.kernel,
@@ -236,6 +371,7 @@ export class QemuBackend implements Backend {
       throw err;
     }
     const fsShares = shares.map((s) => ({ socket: s.socket, tag: s.tag }));
+    phases.mark('prepare');
     const args = template
       ? cloneFamilyArgs({ ...common, shape: { memoryMiB: spec.memoryMiB, cpus: spec.cpus }, memory: template.memory, shared: false, incoming: true, taps })
       : buildQemuArgs({ ...common, memoryMiB: spec.memoryMiB, cpus: spec.cpus, disks, nics: coldBootNics(nics, taps, this.networks ? NIC_SLOTS : 0), fsShares });
@@ -253,6 +389,7 @@ export class QemuBackend implements Backend {
       closeSync(out);
     }
     child.unref();
+    phases.mark('spawn');
     const pid = child.pid;
     if (!pid) {
       await this.networks?.releaseTaps(taps);
@@ -279,7 +416,7 @@ export class QemuBackend implements Backend {
       // guest's HELLO a millisecond); a clone that is not up in that time falls back to a cold boot.
       const answerBy = template ? Date.now() + cloneStepMs : deadline;
       if (template) {
-        await restoreClone({ qmpSocket: sockets.qmp, template, disks, timeoutMs: cloneStepMs, signal: qemuGone.signal });
+        await restoreClone({ qmpSocket: sockets.qmp, template, disks, timeoutMs: cloneStepMs, signal: qemuGone.signal, mark: (p) => phases.mark(p) });
         restored = true;
       }
       const helloBy = template ? Date.now() + cloneStepMs : answerBy;
@@ -287,14 +424,17 @@ export class QemuBackend implements Backend {
       const tether = new TetherClient(socket);
       vm = new QemuVm({ pid, socket, tether, qmpSocket: sockets.qmp, recordedExit: () => lastExit(files.log), nics: nicHotplug });
       await withDeadline(tether.hello(Math.max(1, helloBy - Date.now())), helloBy, 'the container VM did not come up');
+      phases.mark('hello');
       const shareMounts = shares.map((share, i) => ({ serial: '', tag: share.tag, target: spec.hostDirectories![i].target, readOnly: spec.hostDirectories![i].readOnly, copyUp: false }));
-      const config = tetherConfig(spec, { layers: disks.filter((d) => d.serial.startsWith('l')).map((d) => d.serial), rw: 'rw', mounts: [...volumes.mounts, ...shareMounts] });
+      const config = tetherConfig(spec, { layers: disks.filter((d) => d.serial.startsWith('l')).map((d) => d.serial), rw: 'rw', mounts: [...volumes.mounts, ...shareMounts], hotplugged: template !== undefined });
       // A clone's NICs still have the template's MACs: each network names the slot it is on.
       if (template) config.networks?.forEach((n, i) => { n.slotMac = slotMac(i); });
       configured = true;
       // A clone that answered starts its process in the time a cold boot would have had.
       if (template) deadline = Date.now() + bootMs;
-      await withDeadline(tether.configure(config), deadline, 'the container process did not start');
+      const started = await withDeadline(tether.configure(config), deadline, 'the container process did not start');
+      phases.mark('process');
+      phases.addGuestSteps(started.steps);
       this.releaseWhenGone(vm, () => nicHotplug?.taps() ?? taps, shares);
       return vm;
     } catch (err) {
@@ -368,8 +508,9 @@ export class QemuBackend implements Backend {
     try {
       const socket = await connectUnixSocket(runtime.control, { abstract: true, timeoutMs: 5000 });
       const tether = new TetherClient(socket);
-      const nicHotplug = runtime.slots && this.networks ? this.nicHotplug(id, socketNames(id).qmp, runtime, runtime.slots, files.runtime) : undefined;
-      const vm = new QemuVm({ pid: runtime.pid, socket, tether, qmpSocket: socketNames(id).qmp, recordedExit: () => lastExit(files.log), nics: nicHotplug });
+      const qmpSocket = runtime.qmp ?? socketNames(id).qmp;
+      const nicHotplug = runtime.slots && this.networks ? this.nicHotplug(id, qmpSocket, runtime, runtime.slots, files.runtime) : undefined;
+      const vm = new QemuVm({ pid: runtime.pid, socket, tether, qmpSocket, recordedExit: () => lastExit(files.log), nics: nicHotplug });
       // A paused guest answers nothing until it is resumed: QEMU says whether it is alive and frozen.
       if (!(await vm.isPaused())) await tether.hello(5000);
       this.networks?.hold(runtime.taps ?? []);
@@ -408,6 +549,29 @@ export class QemuBackend implements Backend {
 function coldBootNics(nics: Array<{ mac: string }>, taps: string[], slots: number): Array<{ tap?: string; mac: string }> {
   const spare = Array.from({ length: Math.max(0, slots - nics.length) }, (_, i) => ({ mac: slotMac(nics.length + i) }));
   return [...nics.map((n, i) => ({ tap: taps[i], mac: n.mac })), ...spare];
+}
+
+/**
+ * The container's disks in target order: layers bottom first, the writable disk, then volumes — the
+ * same list on a cold boot's command line and in a clone's hot-plug.
+ */
+function containerDisks(spec: ContainerVmSpec): { disks: VmDisk[]; volumes: ReturnType<typeof volumeDisks> } {
+  const disks: VmDisk[] = [
+    ...spec.layerDisks.map((path, i) => ({ serial: `l${i}`, path, readOnly: true })),
+    { serial: 'rw', path: spec.writableDisk, readOnly: false },
+  ];
+  const volumes = volumeDisks(spec.volumes ?? []);
+  disks.push(...volumes.disks);
+  return { disks, volumes };
+}
+
+/**
+ * A container's first start: no output log or console yet. Only then may a standby clone's files
+ * become the container's (a restart appends to the ones it has).
+ */
+function firstStart(dir: string): boolean {
+  const files = vmFiles(dir);
+  return logSize(files.log) === 0 && !existsSync(files.console);
 }
 
 /** Resolves when the signal (QEMU's exit) fires, or after timeoutMs. */

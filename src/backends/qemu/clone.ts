@@ -23,11 +23,17 @@ export class CloneRestoreError extends Error {
 }
 
 /** `signal` fires when QEMU has exited. */
-export async function restoreClone(options: { qmpSocket: string; template: TemplateFiles; disks: VmDisk[]; timeoutMs: number; signal: AbortSignal }): Promise<void> {
+export async function restoreClone(options: {
+  qmpSocket: string; template: TemplateFiles; disks: VmDisk[]; timeoutMs: number; signal: AbortSignal;
+  /** Called as each step ends ('monitor', 'restore', 'disks', 'resume'): the bench's phase timings. */
+  mark?: (phase: string) => void;
+}): Promise<void> {
+  const mark = options.mark ?? (() => undefined);
   const deadline = Date.now() + options.timeoutMs;
   let qmp: QmpClient | undefined;
   try {
     qmp = await QmpClient.connect(options.qmpSocket, options.timeoutMs, options.signal);
+    mark('monitor');
     await qmp.execute('migrate-set-capabilities', { capabilities: [{ capability: 'x-ignore-shared', state: true }] });
     await qmp.execute('migrate-incoming', { uri: `exec:cat ${shellQuote(options.template.state)}` });
     // A failed load makes QEMU exit (the connection then closes); a good one leaves it paused, as
@@ -41,6 +47,7 @@ export async function restoreClone(options: { qmpSocket: string; template: Templ
       if (Date.now() > deadline) throw new Error(`restore not finished after ${options.timeoutMs} ms`);
       await new Promise((r) => setTimeout(r, 2));
     }
+    mark('restore');
   } catch (err) {
     qmp?.close();
     const failure = await classify(err, deadline, options.signal);
@@ -49,7 +56,9 @@ export async function restoreClone(options: { qmpSocket: string; template: Templ
   try {
     // Plugged while paused: the guest sees them as soon as it runs, alongside the CONFIG.
     await plugDisks(qmp, options.disks);
+    mark('disks');
     await qmp.execute('cont');
+    mark('resume');
   } finally {
     qmp.close();
   }

@@ -53,7 +53,12 @@ export class QemuVm implements VmHandle {
     this.qmpSocket = options.qmpSocket;
     this.nics = options.nics;
     options.tether.on('exit', (e: { session: number; code: number }) => {
-      if (e.session === 0) this.exit = { code: e.code };
+      if (e.session !== 0) return;
+      this.exit = { code: e.code };
+      // The tether sends EXIT once every process is gone and the disks are unmounted and synced
+      // (tether shutdown.go), and its log-port frames before it: all that is left is the guest's
+      // power-off, which under TCG takes a few hundred ms. Ending QEMU now loses nothing.
+      killQuietly(this.pid);
     });
     this.exited = new Promise<ExitStatus>((resolve) => {
       this.socket.once('close', () => {

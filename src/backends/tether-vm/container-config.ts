@@ -12,6 +12,8 @@ export interface GuestDiskNames {
   rw: string;
   /** The volume mounts, their disks named likewise. */
   mounts: VolumeMount[];
+  /** Hot-plugged into a restored VM rather than on the command line. */
+  hotplugged?: boolean;
 }
 
 export function tetherConfig(spec: ContainerVmSpec, disks: GuestDiskNames): ContainerConfig {
@@ -40,5 +42,7 @@ export function tetherConfig(spec: ContainerVmSpec, disks: GuestDiskNames): Cont
     dnsOptions: spec.dns?.options ?? [],
     mounts: disks.mounts,
     networks: guestNetworks(spec.nics ?? []),
+    ...(disks.hotplugged ? { hotplugged: true } : {}),
+    ...(spec.discardDisksOnExit && disks.mounts.length === 0 ? { ephemeral: true } : {}),
   };
 }

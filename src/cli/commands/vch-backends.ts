@@ -31,6 +31,8 @@ export interface QemuServeOptions {
   bootSlots?: number;
   noInstantClone: boolean;
   volumeStores: Record<string, string>;
+  /** Clones per VM shape restored ahead of time and paused, each handed to one container start. */
+  standbyClones: number;
   log: (line: string) => void;
 }
 
@@ -62,6 +64,8 @@ export async function openQemu(o: QemuServeOptions): Promise<ServedBackend> {
     log: o.log,
     // Names this VCH's bridges and taps; BONNEVILLE_NETWORKS=0 leaves containers with loopback only.
     vchId: process.env.BONNEVILLE_NETWORKS === '0' ? undefined : vchIdentity(o.datastore),
+    standbyClones: o.standbyClones,
+    standbyDir: join(o.datastore, 'standby'),
   });
   return {
     backend,
@@ -69,6 +73,7 @@ export async function openQemu(o: QemuServeOptions): Promise<ServedBackend> {
     summary: `qemu, ${accel.accel}: ${accel.reason}`,
     // The default VM shape's template is made now, in the background; other shapes at first use.
     afterStart: (memoryMiB, cpus) => void backend.prepareTemplate(memoryMiB, cpus),
+    close: () => backend.close(),
   };
 }
 

@@ -43,6 +43,9 @@ export async function vchServe(argv: string[]): Promise<void> {
       'tls-listen': { type: 'string' },
       // Start container VMs by restoring a pre-booted template (on unless this or BONNEVILLE_INSTANT_CLONE=0).
       'no-instant-clone': { type: 'boolean', default: false },
+      // Standby clones per VM shape: restored and waiting, each handed to one container's start
+      // (default 0, or BONNEVILLE_STANDBY_CLONES).
+      'standby-clones': { type: 'string' },
       // Registry access (the datastore's registries.json and certs.d/ add to these).
       'insecure-registry': { type: 'string', multiple: true, default: [] },
       'registry-ca': { type: 'string', multiple: true, default: [] },
@@ -96,6 +99,7 @@ export async function vchServe(argv: string[]): Promise<void> {
       datastore, log, guestDir: values.guest!, qemuBinary: values.qemu!, accel: values.accel, bootTimeout: Number(values['boot-timeout']),
       bootSlots: values['boot-slots'] ? Number(values['boot-slots']) : undefined, noInstantClone: values['no-instant-clone']!,
       volumeStores: parseVolumeStores(values['volume-store']!),
+      standbyClones: standbyClones(values['standby-clones'] ?? process.env.BONNEVILLE_STANDBY_CLONES),
     });
   } else {
     throw new Error(`--backend wants qemu or vsphere, got ${values.backend}`);
@@ -152,11 +156,18 @@ export async function vchServe(argv: string[]): Promise<void> {
   writeJsonAtomic(join(datastore, 'endpoints.json'), endpoints);
   served.afterStart?.(Number(values.memory), Number(values.cpus));
   const shutdown = () => {
-    // Container VMs keep running: a later engine adopts them.
+    // Container VMs keep running: a later engine adopts them. Standby clones go (the backend's close).
     void engine.close().then(() => served.close?.()).then(() => process.exit(0));
   };
   process.on('SIGTERM', shutdown);
   process.on('SIGINT', shutdown);
+}
+
+function standbyClones(text: string | undefined): number {
+  if (text === undefined || text === '') return 0;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 0 || n > 16) throw new Error(`--standby-clones wants 0 to 16, got ${text}`);
+  return n;
 }
 
 function optionalNumber(text: string | undefined, flag: string): number | undefined {

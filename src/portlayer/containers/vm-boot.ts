@@ -37,6 +37,8 @@ export function vmSpecOf(entry: LiveContainer, shape: VmShape, volumes: VmVolume
     ...shape,
     volumes,
     ...(record.binds?.length ? { hostDirectories: hostDirectoriesOf(record.binds) } : {}),
+    // Written through to the host directories must reach them: those containers flush before they go.
+    discardDisksOnExit: spec.autoRemove && volumes.length === 0 && !record.binds?.length,
     nics: net?.nics,
     hosts: net?.hosts,
     dns: net?.dns,

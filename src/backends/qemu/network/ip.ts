@@ -64,6 +64,16 @@ export async function addTap(name: string, bridge: string): Promise<void> {
   await ip(['link', 'set', 'dev', name, 'master', bridge, 'up']);
 }
 
+/** A persistent tap on no bridge (a standby VM's, until it is handed to a container). */
+export async function addLooseTap(name: string): Promise<void> {
+  await ip(['tuntap', 'add', 'dev', name, 'mode', 'tap']);
+}
+
+/** Puts an existing tap on a bridge, up. */
+export async function enslaveTap(name: string, bridge: string): Promise<void> {
+  await ip(['link', 'set', 'dev', name, 'master', bridge, 'up']);
+}
+
 /** Deletes an interface; one already gone is fine. */
 export async function deleteLink(name: string): Promise<void> {
   try {

@@ -4,7 +4,7 @@
 // VMs that ended while no engine ran are found and removed.
 import type { NetworkPlumbing, VmNic } from '../../../portlayer/backend.ts';
 import { bridgeName, isBridgeOf, isTapOf, tapName, vchPrefix } from './names.ts';
-import { addBridge, addTap, deleteLink, ensureAddress, linkExists, listLinks, routedSubnets, setUp } from './ip.ts';
+import { addBridge, addLooseTap, addTap, deleteLink, enslaveTap, ensureAddress, linkExists, listLinks, routedSubnets, setUp } from './ip.ts';
 import { addMasquerade, forwardingEnabled, listNatComments, natAvailable, natComment, removeMasquerades } from './nat.ts';
 
 export class QemuNetworks implements NetworkPlumbing {
@@ -97,6 +97,20 @@ export class QemuNetworks implements NetworkPlumbing {
   /** Marks taps of an adopted VM as in use. */
   hold(taps: string[]): void {
     for (const tap of taps) this.held.add(tap);
+  }
+
+  /** A standby VM's tap (standby-pool.ts): on no bridge until attachTap; held, so sweep() keeps it. */
+  async createStandbyTap(vmId: string): Promise<string> {
+    const tap = tapName(this.prefix, vmId, 0);
+    await deleteLink(tap);
+    await addLooseTap(tap);
+    this.held.add(tap);
+    return tap;
+  }
+
+  /** Puts a standby VM's tap on the bridge of its container's network: part of the hand-over. */
+  attachTap(tap: string, networkId: string): Promise<void> {
+    return enslaveTap(tap, this.bridgeOf(networkId));
   }
 
   async releaseTaps(taps: string[]): Promise<void> {

@@ -1,0 +1,78 @@
+// Standby clones (vch serve --standby-clones): VMs restored ahead of time, each handed to exactly one
+// container's start — with that container's own disks, config and hostname — never listed as a
+// container, killed when the engine stops, and swept by the next engine after a crash.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { TestVch } from '../helpers/vch.ts';
+
+async function until<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, timeoutMs = 180_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+test('standby clones: one per container start, never reused or listed, gone with the engine', { timeout: 900_000 }, async () => {
+  const vch = new TestVch('standby', ['--standby-clones', '1']);
+  try {
+    await vch.startWithBusybox();
+    // The one standby clone once it is ready (restored, answered, paused).
+    const readyStandby = () => until('a ready standby clone', async () => {
+      const info = await vch.ok(['info', '--format', '{{json .DriverStatus}}']);
+      return /Standby clones","1 per shape \(256m-1c: 1 ready\)/.test(info) && vch.standbyPids().length === 1 ? vch.standbyPids()[0] : undefined;
+    });
+    const pooled = await readyStandby();
+    assert.equal((await vch.ok(['ps', '-a', '-q'])).trim(), '', 'a standby clone is not a container');
+
+    const first = (await vch.ok(['run', '-d', '--name', 'first', 'busybox', 'sh', '-c', 'echo first > /marker; sleep 600'])).trim();
+    assert.equal(Number((await vch.ok(['inspect', '-f', '{{.State.Pid}}', 'first'])).trim()), pooled, 'the start took the standby clone');
+    assert.match(vch.engineLog, new RegExp(`container ${first.slice(0, 12)} started on a standby clone`));
+    assert.equal((await vch.ok(['exec', 'first', 'hostname'])).trim(), first.slice(0, 12), 'the container\'s own hostname');
+    assert.deepEqual(vch.qemuPids(), [pooled], 'the handed-over VM counts as the container\'s');
+
+    // The pool refills with a new VM; the one handed over never comes back.
+    const refill = await readyStandby();
+    assert.notEqual(refill, pooled);
+    assert.ok(!vch.standbyPids().includes(pooled));
+    const second = await vch.ok(['run', '--rm', '--name', 'second', 'busybox', 'sh', '-c', 'cat /marker 2>/dev/null || echo own-disk; hostname']);
+    const [marker, hostname] = second.trim().split('\n');
+    assert.equal(marker, 'own-disk', 'a second container does not see the first one\'s writable disk');
+    assert.notEqual(hostname, first.slice(0, 12));
+    assert.equal(vch.engineLog.match(/started on a standby clone/g)?.length, 2, 'the second start used the refill');
+    await until('the refill VM gone with its --rm container', () => (alive(refill) ? undefined : true), 60_000);
+    assert.ok(alive(pooled), 'the first container still runs on its VM');
+
+    // A polite stop kills the standby clones, not the containers' VMs.
+    await readyStandby();
+    await vch.stopEngine();
+    await until('standby clones gone after the engine stopped', () => (vch.standbyPids().length === 0 ? true : undefined), 30_000);
+    assert.deepEqual(vch.qemuPids(), [pooled]);
+
+    // The next engine adopts the container on its standby-born VM.
+    await vch.start();
+    assert.equal((await vch.ok(['exec', 'first', 'cat', '/marker'])).trim(), 'first');
+
+    // After a crash the standby clones outlive the engine; the next engine sweeps them.
+    const leftover = await readyStandby();
+    await vch.killEngine();
+    assert.ok(alive(leftover), 'nothing killed it yet');
+    await vch.start();
+    await until('the leftover standby clone swept', () => (alive(leftover) ? undefined : true), 30_000);
+    await vch.ok(['rm', '-f', 'first']);
+    assert.deepEqual(vch.qemuPids(), []);
+  } finally {
+    await vch.destroy();
+  }
+});
