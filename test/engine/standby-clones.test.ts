@@ -63,6 +63,13 @@ test('standby clones: one per container start, never reused or listed, gone with
     // The next engine adopts the container on its standby-born VM.
     await vch.start();
     assert.equal((await vch.ok(['exec', 'first', 'cat', '/marker'])).trim(), 'first');
+    // Its NIC slots came with the hand-over (and through the adoption): it joins and leaves a network.
+    await vch.ok(['network', 'create', '--subnet', '10.231.9.0/24', 'standby-net']);
+    await vch.ok(['network', 'connect', '--ip', '10.231.9.9', 'standby-net', 'first']);
+    assert.match(await vch.ok(['exec', 'first', 'ip', '-o', '-4', 'addr']), /inet 10\.231\.9\.9\/24/);
+    await vch.ok(['network', 'disconnect', 'standby-net', 'first']);
+    assert.doesNotMatch(await vch.ok(['exec', 'first', 'ip', '-o', '-4', 'addr']), /10\.231\.9\.9/);
+    await vch.ok(['network', 'rm', 'standby-net']);
 
     // After a crash the standby clones outlive the engine; the next engine sweeps them.
     const leftover = await readyStandby();
