@@ -99,22 +99,16 @@ export class TetherClient extends EventEmitter<TetherClientEvents> {
    * scratch mounts it removes again (WARM); resolves with the HELLO it answers with when done.
    */
   warm(timeoutMs: number): Promise<TetherHello> {
-    return new Promise<TetherHello>((resolve, reject) => {
-      const pending: Pending<TetherHello> = {
-        resolve: (v) => { clearTimeout(timer); resolve(v); },
-        reject: (e) => { clearTimeout(timer); reject(e); },
-      };
-      const timer = setTimeout(() => {
-        this.#hellos = this.#hellos.filter((p) => p !== pending);
-        reject(new TetherError(`no HELLO after WARM within ${timeoutMs} ms`, TRANSPORT_FAILURE, 0, false));
-      }, timeoutMs);
-      this.#hellos.push(pending);
-      this.#send(FrameType.Warm, 0);
-    });
+    return this.#untilHello(FrameType.Warm, timeoutMs, `no HELLO after WARM within ${timeoutMs} ms`);
   }
 
   /** Asks the tether for its state; resolves once it answers (it answers only after booting). */
   hello(timeoutMs: number): Promise<TetherHello> {
+    return this.#untilHello(FrameType.HelloReq, timeoutMs, `no HELLO from the tether within ${timeoutMs} ms`);
+  }
+
+  /** Sends a frame the tether answers with HELLO, and waits for that answer. */
+  #untilHello(type: number, timeoutMs: number, timeoutMessage: string): Promise<TetherHello> {
     return new Promise<TetherHello>((resolve, reject) => {
       const pending: Pending<TetherHello> = {
         resolve: (v) => { clearTimeout(timer); resolve(v); },
@@ -122,10 +116,10 @@ export class TetherClient extends EventEmitter<TetherClientEvents> {
       };
       const timer = setTimeout(() => {
         this.#hellos = this.#hellos.filter((p) => p !== pending);
-        reject(new TetherError(`no HELLO from the tether within ${timeoutMs} ms`, TRANSPORT_FAILURE, 0, false));
+        reject(new TetherError(timeoutMessage, TRANSPORT_FAILURE, 0, false));
       }, timeoutMs);
       this.#hellos.push(pending);
-      this.#send(FrameType.HelloReq, 0);
+      this.#send(type, 0);
     });
   }
 

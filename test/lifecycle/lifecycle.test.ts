@@ -10,8 +10,8 @@ import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { request } from 'node:http';
 import { list } from 'tar';
-import { DOCKER, repoRoot, runCommand } from '../helpers/vch.ts';
-import type { CommandResult } from '../helpers/vch.ts';
+import { DOCKER, runCommand } from '../helpers/vch.ts';
+import { LifecycleCli, NODE, CLI } from './cli.ts';
 import { buildTestImages } from '../fixtures/images.ts';
 import { poolStats, removeResourcePool } from '../../src/lifecycle/resource-pool.ts';
 import type { VchSettings } from '../../src/lifecycle/settings.ts';
@@ -19,8 +19,6 @@ import { containerVmPids } from '../../src/lifecycle/delete.ts';
 import { removeVchNetworking } from '../../src/backends/qemu/network/teardown.ts';
 import { vchPrefix } from '../../src/backends/qemu/network/names.ts';
 
-const NODE = join(repoRoot, 'node_modules/.bin/node');
-const CLI = join(repoRoot, 'src/cli/bonneville.ts');
 const suffix = Math.random().toString(36).slice(2, 7);
 const A = `lca-${suffix}`;
 const B = `lcb-${suffix}`;
@@ -29,39 +27,13 @@ let storeDir = '';
 let versionFile = '';
 let busybox = '';
 
-function env(): NodeJS.ProcessEnv {
-  return { ...process.env, BONNEVILLE_HOME: home, BONNEVILLE_TEST_VERSION_FILE: versionFile };
-}
-
-function bonneville(args: string[]): Promise<CommandResult> {
-  return runCommand(NODE, [CLI, ...args], { env: env(), timeoutMs: 300_000 });
-}
-
-async function ok(args: string[]): Promise<string> {
-  const r = await bonneville(args);
-  assert.equal(r.code, 0, `bonneville ${args.join(' ')}: ${r.stderr}${r.stdout}`);
-  return r.stdout;
-}
-
-function settingsOf(name: string): VchSettings {
-  return JSON.parse(readFileSync(join(home, 'vchs', name, 'settings.json'), 'utf8')) as VchSettings;
-}
-
-/** The docker CLI over the VCH's TLS endpoint, with the variables from its env file. */
-function docker(name: string, args: string[]): Promise<CommandResult> {
-  const vars = Object.fromEntries(readFileSync(join(home, 'vchs', name, `${name}.env`), 'utf8').trim().split('\n').map((l) => l.split(/=(.*)/s).slice(0, 2)));
-  return runCommand(DOCKER, args, { env: { ...process.env, ...vars }, timeoutMs: 240_000 });
-}
-
-async function dockerOk(name: string, args: string[]): Promise<string> {
-  const r = await docker(name, args);
-  assert.equal(r.code, 0, `docker ${args.join(' ')} on ${name}: ${r.stderr}\n${engineLogTail(name)}`);
-  return r.stdout.trim();
-}
-
-function engineLogTail(name: string): string {
-  try { return readFileSync(join(settingsOf(name).datastore, 'engine.log'), 'utf8').slice(-1500); } catch { return ''; }
-}
+let cli: LifecycleCli;
+const env = () => cli.env();
+const bonneville = (args: string[]) => cli.bonneville(args);
+const ok = (args: string[]) => cli.ok(args);
+const settingsOf = (name: string) => cli.settingsOf(name);
+const docker = (name: string, args: string[]) => cli.docker(name, args);
+const dockerOk = (name: string, args: string[]) => cli.dockerOk(name, args);
 
 async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 180_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -117,6 +89,7 @@ before(async () => {
   storeDir = join(home, 'fast-store');
   mkdirSync(storeDir);
   versionFile = join(home, 'installed-version');
+  cli = new LifecycleCli(home, { BONNEVILLE_TEST_VERSION_FILE: versionFile });
   busybox = (await buildTestImages()).busybox;
 });
 
@@ -320,7 +293,9 @@ test('upgrade with a running container, then rollback to the earlier release\'s 
 test('debug: a higher log level and a log bundle', async () => {
   await ok(['debug', '--name', A, '--log-level', 'debug']);
   await dockerOk(A, ['ps']);
-  assert.match(readFileSync(join(settingsOf(A).datastore, 'engine.log'), 'utf8'), /debug: GET \/v[\d.]+\/containers\/json/);
+  // The engine logs a request once its answer is sent: the client may have it before the line is written.
+  const logged = /debug: GET \/v[\d.]+\/containers\/json/;
+  await until('the debug line of the ps request', () => logged.test(readFileSync(join(settingsOf(A).datastore, 'engine.log'), 'utf8')) || undefined, 30_000);
   const bundle = join(home, 'bundle.tar.gz');
   await ok(['debug', '--name', A, '--bundle', bundle]);
   const entries: string[] = [];

@@ -8,44 +8,23 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DOCKER, repoRoot, runCommand, type CommandResult } from '../helpers/vch.ts';
+import { LifecycleCli } from './cli.ts';
 import { buildTestImages } from '../fixtures/images.ts';
 import { Vcsim } from '../helpers/vcsim.ts';
 import type { VchSettings } from '../../src/lifecycle/settings.ts';
 import { removeResourcePool } from '../../src/lifecycle/resource-pool.ts';
 
-const NODE = join(repoRoot, 'node_modules/.bin/node');
-const CLI = join(repoRoot, 'src/cli/bonneville.ts');
 const NAME = `vs-${Math.random().toString(36).slice(2, 7)}`;
 const PASSWORD = `Pw-${Math.random().toString(36).slice(2, 10)}`;
 let home = '';
 let sim: Vcsim;
 let busybox = '';
 
-function bonneville(args: string[]): Promise<CommandResult> {
-  return runCommand(NODE, [CLI, ...args], { env: { ...process.env, BONNEVILLE_HOME: home }, timeoutMs: 300_000 });
-}
-
-async function ok(args: string[]): Promise<string> {
-  const r = await bonneville(args);
-  assert.equal(r.code, 0, `bonneville ${args.join(' ')}: ${r.stderr}${r.stdout}`);
-  return r.stdout;
-}
-
-function settingsOf(name: string): VchSettings {
-  return JSON.parse(readFileSync(join(home, 'vchs', name, 'settings.json'), 'utf8')) as VchSettings;
-}
-
-function docker(name: string, args: string[]): Promise<CommandResult> {
-  const vars = Object.fromEntries(readFileSync(join(home, 'vchs', name, `${name}.env`), 'utf8').trim().split('\n').map((l) => l.split(/=(.*)/s).slice(0, 2)));
-  return runCommand(DOCKER, args, { env: { ...process.env, ...vars }, timeoutMs: 240_000 });
-}
-
-async function dockerOk(name: string, args: string[]): Promise<string> {
-  const r = await docker(name, args);
-  assert.equal(r.code, 0, `docker ${args.join(' ')}: ${r.stderr}`);
-  return r.stdout.trim();
-}
+let cli: LifecycleCli;
+const bonneville = (args: string[]) => cli.bonneville(args);
+const ok = (args: string[]) => cli.ok(args);
+const settingsOf = (name: string) => cli.settingsOf(name);
+const dockerOk = (name: string, args: string[]) => cli.dockerOk(name, args);
 
 function vsphereArgs(): string[] {
   const u = new URL(sim.info.url);
@@ -63,6 +42,7 @@ function killQuietly(pidFile: string): void {
 before(async () => {
   sim = await Vcsim.start(['-password', PASSWORD]);
   home = mkdtempSync(join(tmpdir(), 'bonneville-home-'));
+  cli = new LifecycleCli(home);
   busybox = (await buildTestImages()).busybox;
 });
 
