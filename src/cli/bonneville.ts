@@ -28,7 +28,7 @@ VCH lifecycle (vic-machine's role; every verb takes --home DIR, default $BONNEVI
          [--container-memory MiB] [--container-cpus N] [--image-store DIR] [--volume-store [NAME:]DIR]…
          [--bridge-network-range CIDR] [--dns-server IP]… [--endpoint HOST[:PORT]]
          [--tls-cname NAME]… [--cert F --key F] [--tls-ca F] [--no-tlsverify]
-         [--insecure-registry R]… [--registry-ca F]… [--whitelist-registry R]… [--no-instant-clone]
+         [--insecure-registry R]… [--registry-ca F]… [--whitelist-registry R]… [--no-instant-clone] [--standby-clones N]
   ls
   inspect --name N [--format json|env]
   configure --name N [limits as for create; 0 lifts one] [--volume-store NAME:DIR]… [--dns-server IP]…

@@ -19,6 +19,15 @@ export function positive(text: string | undefined, flag: string, integer = false
   return n;
 }
 
+/** Standby clones per VM shape (vch serve --standby-clones): 0 to 16; each one is an idle VM in the pool. */
+export function standbyClones(text: string | undefined, instantClone: boolean): number | undefined {
+  if (text === undefined) return undefined;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 0 || n > 16) throw new Error(`--standby-clones wants a whole number from 0 to 16, got ${JSON.stringify(text)}`);
+  if (n > 0 && !instantClone) throw new Error('--standby-clones needs instant clone (the VCH was made with --no-instant-clone)');
+  return n;
+}
+
 export function existingDirectory(path: string, flag: string): string {
   if (!existsSync(path) || !statSync(path).isDirectory()) throw new Error(`${flag}: ${path} is not an existing directory`);
   return path;

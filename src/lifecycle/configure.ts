@@ -4,7 +4,7 @@
 import { join } from 'node:path';
 import type { VchRegistry, VchSettings } from './settings.ts';
 import { applyLimits, ensureResourcePool } from './resource-pool.ts';
-import { dnsServers, bridgeRange, existingDirectory, existingFile, parseVolumeStore, positive, refuseClashes } from './checks.ts';
+import { dnsServers, bridgeRange, existingDirectory, existingFile, parseVolumeStore, positive, refuseClashes, standbyClones } from './checks.ts';
 import { rotateMutualTls, writeEnvFile } from './certificates.ts';
 import type { ServiceManager } from './service-manager.ts';
 import { waitForEngine } from './engine-client.ts';
@@ -19,6 +19,7 @@ export interface ConfigureRequest {
   cpuShares?: string;
   containerMemory?: string;
   containerCpus?: string;
+  standbyClones?: string;
   volumeStores: string[];
   dnsServers: string[];
   insecureRegistries: string[];
@@ -46,6 +47,7 @@ export function reconfigured(registry: VchRegistry, current: VchSettings, req: C
   };
   if (req.containerMemory) next.containerDefaults.memoryMiB = positive(req.containerMemory, '--container-memory', true)!;
   if (req.containerCpus) next.containerDefaults.cpus = positive(req.containerCpus, '--container-cpus', true)!;
+  if (req.standbyClones !== undefined) next.standbyClones = standbyClones(req.standbyClones, next.instantClone) || undefined;
   for (const spec of req.volumeStores) {
     const { name, dir } = parseVolumeStore(spec);
     if (next.volumeStores[name]) throw new Error(`volume store ${name} exists already (${next.volumeStores[name]})`);

@@ -6,7 +6,7 @@ import { join, resolve } from 'node:path';
 import { VchRegistry, validateVchName } from './settings.ts';
 import type { VchSettings } from './settings.ts';
 import { installedVersion } from './version.ts';
-import { dnsServers, bridgeRange, existingDirectory, existingFile, freePort, parseEndpoint, parseVolumeStore, portFree, positive, refuseClashes } from './checks.ts';
+import { dnsServers, bridgeRange, existingDirectory, existingFile, freePort, parseEndpoint, parseVolumeStore, portFree, positive, refuseClashes, standbyClones } from './checks.ts';
 import { generateMutualTls, writeEnvFile } from './certificates.ts';
 import { planResourcePool } from './resource-pool.ts';
 import { ServiceManager } from './service-manager.ts';
@@ -37,6 +37,7 @@ export interface CreateRequest {
   registryCas: string[];
   whitelistRegistries: string[];
   noInstantClone: boolean;
+  standbyClones?: string;
   /** On vSphere: the target's flags; imageStore and volumeStores then name datastores (DATASTORE[/PATH], DATASTORE/PATH:NAME). */
   vsphere?: {
     target: string;
@@ -69,6 +70,7 @@ export async function planVch(registry: VchRegistry, req: CreateRequest): Promis
   if (limits.memoryReservationMiB && limits.memoryMiB && limits.memoryReservationMiB > limits.memoryMiB) {
     throw new Error('--memory-reservation is more than --memory-limit');
   }
+  if (req.vsphere && Number(req.standbyClones ?? 0) > 0) throw new Error('--standby-clones is for VCHs on this host (QEMU), not on vSphere');
   if (req.vsphere && (req.cpuLimit || req.cpuShares)) {
     throw new Error('on vSphere the resource pool\'s CPU is in MHz: --cpu-limit-mhz and --cpu-reservation-mhz instead of --cpu-limit and --cpu-shares');
   }
@@ -131,6 +133,7 @@ export async function planVch(registry: VchRegistry, req: CreateRequest): Promis
       : { cert: join(vchDir, 'certs/server-cert.pem'), key: join(vchDir, 'certs/server-key.pem'), ca: join(vchDir, 'certs/ca.pem'), clientCertPath: join(vchDir, 'certs/client'), generated: true, verify: !req.noTlsVerify },
     registries: { insecure: req.insecureRegistries, ca: req.registryCas.map((c) => resolve(c)), whitelist: req.whitelistRegistries },
     instantClone: !req.noInstantClone,
+    standbyClones: standbyClones(req.standbyClones, !req.noInstantClone),
     adminPort,
     logLevel: 'info',
     resourcePool: planResourcePool(name),

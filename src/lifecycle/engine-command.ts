@@ -43,6 +43,7 @@ export function vchServeArgs(s: VchSettings): string[] {
   for (const r of s.registries.ca) args.push('--registry-ca', r);
   for (const r of s.registries.whitelist) args.push('--allowed-registry', r);
   if (!s.instantClone) args.push('--no-instant-clone');
+  if (s.standbyClones) args.push('--standby-clones', String(s.standbyClones));
   return args;
 }
 

@@ -27,6 +27,8 @@ export interface VchSettings {
   tls: { cert: string; key: string; ca?: string; clientCertPath?: string; generated: boolean; verify: boolean };
   registries: { insecure: string[]; ca: string[]; whitelist: string[] };
   instantClone: boolean;
+  /** Clones per VM shape restored ahead of time, each handed to one container start (absent: none). */
+  standbyClones?: number;
   /** The admin page's port (served once `vch serve --admin-listen` exists). */
   adminPort: number;
   logLevel: 'info' | 'debug';

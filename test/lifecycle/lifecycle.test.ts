@@ -160,6 +160,8 @@ test('refused creates leave nothing behind', async () => {
     [['create', '--name', `lcc-${suffix}`, '--volume-store', `x:${join(home, 'missing')}`], /not an existing directory/],
     [['create', '--name', `lcc-${suffix}`, '--memory-limit', 'lots'], /positive integer/],
     [['create', '--name', 'Bad_Name'], /invalid VCH name/],
+    [['create', '--name', `lcc-${suffix}`, '--standby-clones', '17'], /--standby-clones wants a whole number from 0 to 16/],
+    [['create', '--name', `lcc-${suffix}`, '--no-instant-clone', '--standby-clones', '1'], /--standby-clones needs instant clone/],
   ];
   for (const [args, message] of cases) {
     const r = await bonneville(args);
@@ -230,6 +232,9 @@ test('configure changes limits live: cgroup rewritten, the running container kep
   const bad = await bonneville(['configure', '--name', A, '--cpu-limit', '-1']);
   assert.notEqual(bad.code, 0);
   assert.equal(readFileSync(join(cpuDir, 'cpu.cfs_quota_us'), 'utf8').trim(), '25000');
+  const noClones = await bonneville(['configure', '--name', A, '--standby-clones', '1']);
+  assert.match(noClones.stderr, /--standby-clones needs instant clone/);
+  assert.equal(settingsOf(A).standbyClones, undefined);
   // New certificates: the old client certificate is refused, the env file's works.
   const oldCa = readFileSync(join(home, 'vchs', A, 'certs', 'ca.pem'), 'utf8');
   const oldClient = join(home, 'old-client');

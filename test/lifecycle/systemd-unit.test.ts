@@ -10,10 +10,14 @@ test('the systemd unit runs vch serve from the settings, with the pool limits an
     endpoint: { host: '127.0.0.1', port: 2377 }, limits: { memoryMiB: 1024, cpus: 1.5, cpuShares: 512 },
     containerDefaults: { memoryMiB: 256, cpus: 1 }, volumeStores: { default: '/var/lib/bonneville/dev/volumes' }, dnsServers: [],
     tls: { cert: '/c.pem', key: '/k.pem', ca: '/ca.pem', generated: true, verify: true }, registries: { insecure: [], ca: [], whitelist: [] },
-    instantClone: true, adminPort: 2378, logLevel: 'info', resourcePool: { driver: 'v1', dirs: [] },
+    instantClone: true, standbyClones: 2, adminPort: 2378, logLevel: 'info', resourcePool: { driver: 'v1', dirs: [] },
+    release: '/var/lib/bonneville/releases/0.1.0',
   };
   const unit = systemdUnit(settings);
   assert.match(unit, /^ExecStart=\S+node \S+bonneville\.ts vch serve --name dev --datastore \/var\/lib\/bonneville\/dev .*--tls-listen 127\.0\.0\.1:2377 .*--tls-ca \/ca\.pem --memory-limit 1024 --cpu-limit 1\.5/m);
+  // The engine runs the VCH's release (its version's kept code), with its standby clones.
+  assert.match(unit, /^ExecStart=\/var\/lib\/bonneville\/releases\/0\.1\.0\/node_modules\/\.bin\/node \/var\/lib\/bonneville\/releases\/0\.1\.0\/src\/cli\/bonneville\.ts vch serve /m);
+  assert.match(unit, /^ExecStart=.* --standby-clones 2( |$)/m);
   assert.match(unit, /^Restart=always$/m);
   assert.match(unit, /^KillMode=process$/m);
   assert.match(unit, /^MemoryMax=1408M$/m);

@@ -29,6 +29,7 @@ export async function configure(argv: string[]): Promise<void> {
     cpuShares: v['cpu-shares'],
     containerMemory: v['container-memory'],
     containerCpus: v['container-cpus'],
+    standbyClones: v['standby-clones'],
     volumeStores: v['volume-store']!,
     dnsServers: v['dns-server']!,
     insecureRegistries: v['insecure-registry']!,

@@ -44,6 +44,7 @@ export async function create(argv: string[]): Promise<void> {
     cpuShares: v['cpu-shares'],
     containerMemory: v['container-memory'],
     containerCpus: v['container-cpus'],
+    standbyClones: v['standby-clones'],
     imageStore: v['image-store'],
     volumeStores: v['volume-store']!,
     bridgeNetworkRange: v['bridge-network-range'],

@@ -6,7 +6,7 @@ import { resolve } from 'node:path';
 
 export const homeOption = { home: { type: 'string' as const } };
 
-/** The resource pool and container VM size: create sets them, configure changes them (same flags). */
+/** The resource pool, container VM size and standby clones: create sets them, configure changes them (same flags). */
 export const limitOptions = {
   'memory-limit': { type: 'string' as const },
   'cpu-limit': { type: 'string' as const },
@@ -14,6 +14,7 @@ export const limitOptions = {
   'cpu-shares': { type: 'string' as const },
   'container-memory': { type: 'string' as const },
   'container-cpus': { type: 'string' as const },
+  'standby-clones': { type: 'string' as const },
 };
 
 export function lifecycleOf(home: string | undefined): { registry: VchRegistry; manager: ServiceManager } {
