@@ -19,6 +19,8 @@ async function ok(args: string[]): Promise<string> {
   return (await vch.ok(args)).trim();
 }
 
+// Pings that must get through send once a second until the first reply (-w 30): a first packet may go
+// while the fresh NIC's neighbours are still being resolved, and TCG guests on a loaded host are slow.
 test('a running container joins a network with an alias and a fixed address, is found by both, and leaves it', async () => {
   await ok(['network', 'create', '--subnet', '10.231.7.0/24', 'hot1']);
   await ok(['run', '-d', '--name', 'alpha', 'busybox', 'sleep', '1000']);
@@ -35,8 +37,8 @@ test('a running container joins a network with an alias and a fixed address, is 
   // b finds a by alias and by name, through the resolver and through its hosts file; a finds b.
   assert.match(await ok(['exec', 'beta', 'nslookup', 'web']), /Address:? 10\.231\.7\.50/);
   assert.match(await ok(['exec', 'beta', 'cat', '/etc/hosts']), /10\.231\.7\.50\talpha .*web/);
-  await ok(['exec', 'beta', 'ping', '-c', '1', '-W', '5', 'web']);
-  await ok(['exec', 'alpha', 'ping', '-c', '1', '-W', '5', 'beta']);
+  await ok(['exec', 'beta', 'ping', '-c', '1', '-w', '30', 'web']);
+  await ok(['exec', 'alpha', 'ping', '-c', '1', '-w', '30', 'beta']);
   // (alpha's resolver is the default bridge's, which, as dockerd's, resolves no container names:
   // alpha finds beta through its hosts file.)
 
@@ -49,7 +51,7 @@ test('a running container joins a network with an alias and a fixed address, is 
 
   // The slot is free again: a second join works.
   await ok(['network', 'connect', 'hot1', 'alpha']);
-  await ok(['exec', 'beta', 'ping', '-c', '1', '-W', '5', 'alpha']);
+  await ok(['exec', 'beta', 'ping', '-c', '1', '-w', '30', 'alpha']);
 
   // An engine killed meanwhile: the next one adopts the VM with its joins and can undo them.
   await vch.killEngine();
@@ -60,7 +62,7 @@ test('a running container joins a network with an alias and a fixed address, is 
   const [again] = JSON.parse(await ok(['inspect', 'alpha']));
   const ip = again.NetworkSettings.Networks.hot1.IPAddress as string;
   assert.match(ip, /^10\.231\.7\.\d+$/);
-  await ok(['exec', 'beta', 'ping', '-c', '1', '-W', '5', 'alpha']);
+  await ok(['exec', 'beta', 'ping', '-c', '1', '-w', '30', 'alpha']);
 
   // A paused container is refused: its guest could not answer.
   await ok(['network', 'create', 'hot2']);
