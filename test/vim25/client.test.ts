@@ -196,12 +196,17 @@ test('VM lifecycle: create with disks/NIC/serial/extraConfig, reconfigure, power
   // Power on while a watch is open: the watch sees poweredOff (enter) then poweredOn.
   const watch = await watchObjects(client, [vm], 'VirtualMachine', ['runtime.powerState'], { maxWaitSeconds: 5 });
   const seen: string[] = [];
+  let initial!: () => void;
+  const entered = new Promise<void>((resolve) => { initial = resolve; });
   const watching = (async () => {
     for await (const batch of watch) {
       for (const u of batch) for (const c of u.changes) if (c.name === 'runtime.powerState') seen.push(String(c.value));
+      if (seen.length > 0) initial();
       if (seen.includes('poweredOn')) break;
     }
   })();
+  // The first answer carries the state at the time it is given: power on only after it came.
+  await Promise.race([entered, watching]);
   await powerOn(client, vm);
   await watching;
   assert.deepEqual(seen, ['poweredOff', 'poweredOn']);

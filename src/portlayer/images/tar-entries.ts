@@ -60,8 +60,13 @@ export async function forEachTarEntry(input: Readable, what: string, handle: Tar
     failure ??= isCorruptCompression(error) ? invalidParameter(`${what} is corrupt: ${(error as Error).message}`, error) : error;
   }
   if (failure === undefined) {
-    parser.end();
-    await parsed;
+    try {
+      parser.end();
+    } catch (error) {
+      // The same damage can surface only when the parser flushes what it holds.
+      failure = invalidParameter(`${what} is not a valid tar archive: ${(error as Error).message}`, error);
+    }
+    if (failure === undefined) await parsed;
   }
   // The input stopped, or the parser failed (a truncated gzip stream fails only at its end), in the
   // middle of an entry: end its body so the handler reading it can finish instead of waiting forever.
