@@ -3,11 +3,12 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DOCKER, repoRoot, runCommand, type CommandResult } from '../helpers/vch.ts';
+import { DOCKER, runCommand, type CommandResult } from '../helpers/vch.ts';
 import type { VchSettings } from '../../src/lifecycle/settings.ts';
 
-export const NODE = join(repoRoot, 'node_modules/.bin/node');
-export const CLI = join(repoRoot, 'src/cli/bonneville.ts');
+// The installed tree's node and CLI, as the lifecycle code itself names them.
+export { NODE, BONNEVILLE as CLI } from '../../src/lifecycle/engine-command.ts';
+import { NODE, BONNEVILLE as CLI } from '../../src/lifecycle/engine-command.ts';
 
 export class LifecycleCli {
   readonly home: string;
