@@ -6,13 +6,16 @@ import { fileURLToPath } from 'node:url';
 import type { VchSettings } from './settings.ts';
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-export const NODE = join(repoRoot, 'node_modules/.bin/node');
-export const BONNEVILLE = join(repoRoot, 'src/cli/bonneville.ts');
+/** Node and the CLI inside a tree of Bonneville's code (the installed one, or a release's snapshot). */
+function entryUnder(root: string): [string, string] {
+  return [join(root, 'node_modules/.bin/node'), join(root, 'src/cli/bonneville.ts')];
+}
+
+export const [NODE, BONNEVILLE] = entryUnder(repoRoot);
 
 /** Node and the CLI of the code the VCH runs: its release, else the installed tree. */
 export function engineEntry(s: VchSettings): [string, string] {
-  const root = s.release ?? repoRoot;
-  return [join(root, 'node_modules/.bin/node'), join(root, 'src/cli/bonneville.ts')];
+  return entryUnder(s.release ?? repoRoot);
 }
 
 export function vchServeArgs(s: VchSettings): string[] {
