@@ -33,6 +33,20 @@ export class Page extends LitElement {
     try { await work(); } catch (err) { this.error = (err as Error).message; }
   }
 
+  private loads = 0;
+
+  /**
+   * Loads data and applies it unless a newer load began meanwhile: a slow answer for the previous route,
+   * or from before an action, must not overwrite a newer one.
+   */
+  async loadLatest<T>(fetch: () => Promise<T>, apply: (data: T) => void): Promise<void> {
+    const mine = ++this.loads;
+    await this.quietly(async () => {
+      const data = await fetch();
+      if (mine === this.loads) apply(data);
+    });
+  }
+
   banners() {
     return html`${this.error ? html`<div class="error" role="alert">${this.error}</div>` : ''}${this.notice ? html`<div class="notice">${this.notice}</div>` : ''}`;
   }

@@ -41,7 +41,7 @@ class BvRegistry extends Page {
   async load() {
     const [section, project, tab, repo] = this.path;
     const get = (p: string) => api('GET', `/registry${p}`);
-    await this.quietly(async () => {
+    await this.loadLatest(async () => {
       const d: Record<string, any> = { info: await api('GET', '/registry-info') };
       if (!section || section === 'projects') {
         if (!project) d.projects = await get('/projects');
@@ -57,8 +57,8 @@ class BvRegistry extends Page {
         }
         else if (tab === 'summary') d.summary = await get(`/projects/${enc(project)}/summary`);
       }
-      this.data = d;
-    });
+      return d;
+    }, (d) => { this.data = d; });
   }
 
   /** A registry call from a form; the page reloads after it. */
@@ -122,6 +122,8 @@ class BvRegistry extends Page {
   }
 
   retention() {
+    // Until the project's page is loaded there is nothing to show (and the form would need its id).
+    if (!this.data.projectInfo) return html`<p>Loading…</p>`;
     const policy = this.data.retention;
     if (!policy) {
       return html`<p>No retention policy: every tag is kept.</p>
