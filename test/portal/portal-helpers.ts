@@ -1,7 +1,16 @@
-// Shared by the portal's browser suites: calling the portal's API with Basic credentials or a
-// Bearer token, logging a browser in, and polling.
+// Shared by the portal's browser suites: the rig they run against, calling the portal's API with Basic
+// credentials or a Bearer token, logging a browser in, and polling.
 import { request } from 'node:https';
-import type { BrowserContext, Page } from 'playwright-core';
+import { mkdtempSync, mkdirSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { launchBrowser } from '../helpers/browser.ts';
+import { TestVch, repoRoot } from '../helpers/vch.ts';
+import { startTestRegistry, type TestRegistry } from '../registry/helpers.ts';
+import type { RegistryOptions } from '../../src/registry/index.ts';
+import { startPortal, type RunningPortal } from '../../src/portal/main.ts';
+import { buildPortalUi } from '../../src/portal/build-ui.ts';
 
 export type Auth = [string, string] | { bearer: string };
 
@@ -62,4 +71,74 @@ export async function login(context: BrowserContext, portalUrl: string, user: [s
     }
   }
   throw new Error(`could not log in as ${user[0]}:\n${failures.join('\n')}`);
+}
+
+/**
+ * What a portal browser suite runs against: a registry, optionally a VCH the portal manages (listed in
+ * its VCH home under its name, trusting the registry's CA), the portal with its UI built into the
+ * suite's work directory, and an isolated browser. `stop` tears all of it down.
+ */
+export class PortalRig {
+  readonly work: string;
+  readonly docs = join(repoRoot, 'docs');
+  registry!: TestRegistry;
+  vch?: TestVch;
+  portal!: RunningPortal;
+  browser!: Browser;
+  private port = 0;
+  private readonly options: PortalRigOptions;
+
+  private constructor(options: PortalRigOptions) {
+    this.options = options;
+    this.work = mkdtempSync(join(tmpdir(), `bonneville-portal-${options.name}-`));
+  }
+
+  static async start(options: PortalRigOptions): Promise<PortalRig> {
+    const rig = new PortalRig(options);
+    try {
+      rig.registry = await startTestRegistry({ insecureHttp: false, ...options.registry });
+      mkdirSync(join(rig.work, 'vchs'));
+      if (options.vch) {
+        rig.vch = new TestVch(options.vch.name, [...(options.vch.args ?? []), '--registry-ca', rig.registry.registry.caCertPath!]);
+        await rig.vch.startWithBusybox();
+        // The VCH home is a directory of VCH datastores by name, as /var/lib/bonneville is.
+        symlinkSync(rig.vch.datastore, join(rig.work, 'vchs', options.vch.name));
+      }
+      await buildPortalUi(join(rig.work, 'ui'));
+      await rig.startPortal();
+      rig.browser = await launchBrowser();
+      mkdirSync(rig.docs, { recursive: true });
+      return rig;
+    } catch (err) {
+      await rig.stop();
+      throw err;
+    }
+  }
+
+  get url(): string {
+    return this.portal.url;
+  }
+
+  /** (Re)starts the portal on the same state and, after the first start, the same port (a browser's cookie is per origin). */
+  async startPortal(): Promise<void> {
+    this.portal = await startPortal({ listen: `127.0.0.1:${this.port}`, registryUrl: this.registry.url, registryRoot: join(this.registry.dir, 'root'),
+      vchHome: join(this.work, 'vchs'), stateDir: join(this.work, 'state'), uiDir: join(this.work, 'ui'), sampleIntervalMs: this.options.sampleIntervalMs });
+    this.port = Number(new URL(this.portal.url).port);
+  }
+
+  async stop(): Promise<void> {
+    await this.browser?.close();
+    await this.portal?.close();
+    await this.vch?.destroy();
+    await this.registry?.stop();
+    rmSync(this.work, { recursive: true, force: true });
+  }
+}
+
+export interface PortalRigOptions {
+  /** Names the work directory. */
+  name: string;
+  registry?: Partial<RegistryOptions>;
+  vch?: { name: string; args?: string[] };
+  sampleIntervalMs?: number;
 }

@@ -4,76 +4,39 @@
 // and removed as one, a project quota's refusal, registry browsing, and a viewer's limits.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, mkdirSync, rmSync, symlinkSync, writeFileSync, copyFileSync, readFileSync, statSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync, copyFileSync, readFileSync, statSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { request } from 'node:https';
 import type { Browser, BrowserContext } from 'playwright-core';
-import { launchBrowser, newContext } from '../helpers/browser.ts';
-import { TestVch, repoRoot, runCommand } from '../helpers/vch.ts';
+import { newContext } from '../helpers/browser.ts';
+import { runCommand, type TestVch } from '../helpers/vch.ts';
 import { buildTestImages } from '../fixtures/images.ts';
-import { startTestRegistry, makeOciLayout, ADMIN_PASSWORD, createUser, type TestRegistry } from '../registry/helpers.ts';
-import { startPortal, type RunningPortal } from '../../src/portal/main.ts';
-import { buildPortalUi } from '../../src/portal/build-ui.ts';
+import { makeOciLayout, ADMIN_PASSWORD, createUser, type TestRegistry } from '../registry/helpers.ts';
+import type { RunningPortal } from '../../src/portal/main.ts';
 import { apiRouteTable } from '../../src/portal/server.ts';
 import { missingSummaries } from '../../src/portal/openapi.ts';
-import { login as portalLogin } from './portal-helpers.ts';
+import { callApi as portalApi, login as portalLogin, until, PortalRig } from './portal-helpers.ts';
 
+let rig: PortalRig;
 let registry: TestRegistry;
 let vch: TestVch;
 let portal: RunningPortal;
 let browser: Browser;
 let work: string;
 let hostId: string;
-const docs = join(repoRoot, 'docs');
+let docs: string;
 
 /** The portal's API from the test, with Basic credentials of a registry user. */
-function callApi(method: string, path: string, auth: [string, string], body?: unknown): Promise<{ status: number; json: any }> {
-  const data = body === undefined ? undefined : JSON.stringify(body);
-  return new Promise((resolve, reject) => {
-    const req = request(`${portal.url}/api${path}`, {
-      method, rejectUnauthorized: false,
-      headers: { Authorization: `Basic ${Buffer.from(auth.join(':')).toString('base64')}`, ...(data ? { 'Content-Type': 'application/json' } : {}) },
-    }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        resolve({ status: res.statusCode ?? 0, json: text ? JSON.parse(text) : null });
-      });
-    });
-    req.on('error', reject);
-    req.end(data);
-  });
-}
-/** Polls until `check` holds. */
-async function until(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
+const callApi = (method: string, path: string, auth: [string, string], body?: unknown) => portalApi(portal.url, method, path, auth, body);
 const admin: [string, string] = ['admin', ADMIN_PASSWORD];
 const viewer: [string, string] = ['viewer1', 'Passw0rdX'];
 
 const login = (context: BrowserContext, user: [string, string]) => portalLogin(context, portal.url, user);
 
 before(async () => {
-  work = mkdtempSync(join(tmpdir(), 'bonneville-portal-test-'));
-  registry = await startTestRegistry({ insecureHttp: false });
-  vch = new TestVch('pt', ['--tls-listen', '127.0.0.1:0', '--registry-ca', registry.registry.caCertPath!]);
-  await vch.startWithBusybox();
-  // --vch-home: a directory of VCH datastores by name, as /var/lib/bonneville is.
-  const vchHome = join(work, 'vchs');
-  mkdirSync(vchHome);
-  symlinkSync(vch.datastore, join(vchHome, 'pt'));
-  const uiDir = join(work, 'ui');
-  await buildPortalUi(uiDir);
-  portal = await startPortal({ listen: '127.0.0.1:0', registryUrl: registry.url, registryRoot: join(registry.dir, 'root'),
-    vchHome, stateDir: join(work, 'state'), uiDir, sampleIntervalMs: 1500 });
-  browser = await launchBrowser();
-  mkdirSync(docs, { recursive: true });
+  rig = await PortalRig.start({ name: 'test', vch: { name: 'pt', args: ['--tls-listen', '127.0.0.1:0'] }, sampleIntervalMs: 1500 });
+  ({ registry, portal, browser, work, docs } = rig);
+  vch = rig.vch!;
 
   // What several scenarios use, made here so that each scenario stands on its own: the project `team`
   // (a registry project of the same name) placed on the VCH, its viewer, a ticking container `web1` in
@@ -94,11 +57,7 @@ before(async () => {
 }, { timeout: 300_000 });
 
 after(async () => {
-  await browser?.close();
-  await portal?.close();
-  await vch?.destroy();
-  await registry?.stop();
-  rmSync(work, { recursive: true, force: true });
+  await rig?.stop();
 }, { timeout: 120_000 });
 
 test('the OpenAPI document parses, is OpenAPI 3, and documents every route', async () => {
@@ -289,9 +248,18 @@ test('the registry: a pushed image is browsed, a tag deleted, a robot created', 
   const robots = await callApi('GET', '/registry/robots', admin);
   assert.ok(robots.json.some((r: any) => r.name === 'robot$team+ci'));
 
-  // Retention: a policy made in the page, a dry run started from it.
+  // Retention: a policy made in the page, a dry run started from it. The form shows only once the
+  // project is loaded (a submit before would lack its id): the project's answer is held back to see it.
+  let release = () => {};
+  const held = new Promise<void>((resolve) => { release = resolve; });
+  await page.route('**/api/registry/projects/team', async (route) => { await held; await route.continue(); });
   await page.getByRole('link', { name: 'retention' }).click();
   const retention = page.getByRole('form', { name: 'Create a retention policy' });
+  await page.getByText('Loading…').waitFor();
+  assert.equal(await retention.count(), 0);
+  release();
+  await retention.waitFor();
+  await page.unroute('**/api/registry/projects/team');
   await retention.getByLabel('Keep the latest').fill('1');
   await retention.getByRole('button', { name: 'Create policy' }).click();
   await page.getByRole('button', { name: 'Dry run' }).click();

@@ -4,46 +4,32 @@
 // to others, storage quotas enforced on push. Each test makes its own projects and users.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
-import { launchBrowser, newContext } from '../helpers/browser.ts';
-import { repoRoot } from '../helpers/vch.ts';
+import { newContext } from '../helpers/browser.ts';
 import { startTestRegistry, ADMIN_PASSWORD, adminAuth, basic, call, createProject, createUser, pushImage, type TestRegistry } from '../registry/helpers.ts';
-import { startPortal, type RunningPortal } from '../../src/portal/main.ts';
-import { buildPortalUi } from '../../src/portal/build-ui.ts';
-import { callApi as portalApi, login as portalLogin, until, type Auth } from './portal-helpers.ts';
+import type { RunningPortal } from '../../src/portal/main.ts';
+import { callApi as portalApi, login as portalLogin, until, PortalRig, type Auth } from './portal-helpers.ts';
 
+let rig: PortalRig;
 let registry: TestRegistry;
 let mirror: TestRegistry;
 let portal: RunningPortal;
 let browser: Browser;
-let work: string;
-const docs = join(repoRoot, 'docs');
+let docs: string;
 const admin: [string, string] = ['admin', ADMIN_PASSWORD];
 const api = (method: string, path: string, auth: Auth | null, body?: unknown) => portalApi(portal.url, method, path, auth, body);
 const login = async (user: [string, string]) => portalLogin(await newContext(browser), portal.url, user);
 
 before(async () => {
-  work = mkdtempSync(join(tmpdir(), 'bonneville-portal-admin-'));
   // No grace period: blobs unreferenced a moment ago are garbage for the GC test.
-  [registry, mirror] = await Promise.all([startTestRegistry({ insecureHttp: false, gcGraceSeconds: 0 }), startTestRegistry()]);
-  const vchHome = join(work, 'vchs');
-  mkdirSync(vchHome);
-  const uiDir = join(work, 'ui');
-  await buildPortalUi(uiDir);
-  portal = await startPortal({ listen: '127.0.0.1:0', registryUrl: registry.url, registryRoot: join(registry.dir, 'root'), vchHome, stateDir: join(work, 'state'), uiDir });
-  browser = await launchBrowser();
-  mkdirSync(docs, { recursive: true });
+  [rig, mirror] = await Promise.all([PortalRig.start({ name: 'admin', registry: { gcGraceSeconds: 0 } }), startTestRegistry()]);
+  ({ registry, portal, browser, docs } = rig);
 }, { timeout: 180_000 });
 
 after(async () => {
-  await browser?.close();
-  await portal?.close();
-  await registry?.stop();
+  await rig?.stop();
   await mirror?.stop();
-  rmSync(work, { recursive: true, force: true });
 }, { timeout: 60_000 });
 
 test('the administration routes are in the OpenAPI document with their bodies, and refuse non-administrators with JSON', async () => {

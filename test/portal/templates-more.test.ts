@@ -4,24 +4,20 @@
 // and the API (app-service-N, compose labels, the project quota counting the new containers).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, mkdirSync, rmSync, symlinkSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer } from 'node:net';
 import type { Browser } from 'playwright-core';
-import { launchBrowser, newContext } from '../helpers/browser.ts';
-import { TestVch, repoRoot } from '../helpers/vch.ts';
-import { startTestRegistry, ADMIN_PASSWORD, type TestRegistry } from '../registry/helpers.ts';
-import { startPortal, type RunningPortal } from '../../src/portal/main.ts';
-import { buildPortalUi } from '../../src/portal/build-ui.ts';
-import { callApi, login, until } from './portal-helpers.ts';
+import { newContext } from '../helpers/browser.ts';
+import type { TestVch } from '../helpers/vch.ts';
+import { ADMIN_PASSWORD } from '../registry/helpers.ts';
+import type { RunningPortal } from '../../src/portal/main.ts';
+import { callApi, login, until, PortalRig } from './portal-helpers.ts';
 
-let registry: TestRegistry;
+let rig: PortalRig;
 let vch: TestVch;
 let portal: RunningPortal;
 let browser: Browser;
-let work: string;
-const docs = join(repoRoot, 'docs');
+let docs: string;
 const admin: [string, string] = ['admin', ADMIN_PASSWORD];
 
 async function freePort(): Promise<number> {
@@ -47,26 +43,13 @@ async function fetchText(url: string): Promise<string> {
 }
 
 before(async () => {
-  work = mkdtempSync(join(tmpdir(), 'bonneville-portal-templates-'));
-  registry = await startTestRegistry({ insecureHttp: false });
-  vch = new TestVch('ptm', ['--registry-ca', registry.registry.caCertPath!]);
-  await vch.startWithBusybox();
-  const vchHome = join(work, 'vchs');
-  mkdirSync(vchHome);
-  symlinkSync(vch.datastore, join(vchHome, 'ptm'));
-  await buildPortalUi(join(work, 'ui'));
-  portal = await startPortal({ listen: '127.0.0.1:0', registryUrl: registry.url, registryRoot: join(registry.dir, 'root'),
-    vchHome, stateDir: join(work, 'state'), uiDir: join(work, 'ui') });
-  browser = await launchBrowser();
-  mkdirSync(docs, { recursive: true });
+  rig = await PortalRig.start({ name: 'templates', vch: { name: 'ptm' } });
+  ({ portal, browser, docs } = rig);
+  vch = rig.vch!;
 }, { timeout: 300_000 });
 
 after(async () => {
-  await browser?.close();
-  await portal?.close();
-  await vch?.destroy();
-  await registry?.stop();
-  rmSync(work, { recursive: true, force: true });
+  await rig?.stop();
 }, { timeout: 120_000 });
 
 test('a template with ports, environment, depends_on and restart deploys; its service scales up and down; quotas count the new containers', { timeout: 600_000 }, async () => {
