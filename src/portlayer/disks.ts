@@ -43,6 +43,8 @@ export interface ContainerDisks {
   layerDisks: DiskRef[];
   writableDisk: DiskRef;
   volumes: Array<{ target: string; disk: DiskRef; readOnly: boolean }>;
+  /** Host directories bound at their targets (Docker's bind mounts), as the container shows them. */
+  binds?: Array<{ target: string; source: string; readOnly: boolean }>;
 }
 
 /** A container's filesystem for reading (export, diff, commit). */

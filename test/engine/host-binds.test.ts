@@ -119,3 +119,33 @@ test('stop/start keeps the bind, an engine crash re-adopts it, rm leaves the dir
   assert.deepEqual(readdirSync(dir).sort(), ['a', 'b', 'c', 'ro']);
   assert.ok(existsSync(join(hostDir, 'hello')));
 });
+
+test('docker cp on a stopped container sees its binds: read from and written to the host directory; a read-only bind refuses', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bonneville-bind-cp-'));
+  const local = mkdtempSync(join(tmpdir(), 'bonneville-bind-cp-local-'));
+  try {
+    writeFileSync(join(dir, 'hostfile'), 'on the host\n');
+    await vch.ok(['create', '--name', 'cpbind', '-v', `${dir}:/data`, '-v', `${dir}:/ro:ro`, 'busybox', 'true']);
+    await vch.ok(['cp', 'cpbind:/data/hostfile', join(local, 'got')]);
+    assert.equal(readFileSync(join(local, 'got'), 'utf8'), 'on the host\n');
+
+    writeFileSync(join(local, 'up'), 'copied in\n');
+    await vch.ok(['cp', join(local, 'up'), 'cpbind:/data/up']);
+    assert.equal(readFileSync(join(dir, 'up'), 'utf8'), 'copied in\n');
+    const refused = await vch.docker(['cp', join(local, 'up'), 'cpbind:/ro/again']);
+    assert.notEqual(refused.code, 0);
+    assert.match(refused.stderr, /read-only/i);
+    assert.equal(existsSync(join(dir, 'again')), false);
+
+    // What was copied to the bind is the host's file, not the container's change.
+    const diff = await vch.ok(['diff', 'cpbind']);
+    assert.doesNotMatch(diff, /up/);
+    // The container sees the same when it runs.
+    await vch.ok(['rm', 'cpbind']);
+    assert.equal(await vch.ok(['run', '--rm', '-v', `${dir}:/data`, 'busybox', 'cat', '/data/up']), 'copied in\n');
+  } finally {
+    await vch.docker(['rm', '-f', 'cpbind']);
+    rmSync(dir, { recursive: true, force: true });
+    rmSync(local, { recursive: true, force: true });
+  }
+});

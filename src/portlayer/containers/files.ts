@@ -2,9 +2,10 @@
 // runs, the guest does the work (its tether); while it is stopped, the backend's disk store does, on
 // the container's disks (DiskStore.files, an optional capability: without it, 501).
 //
-// In the stopped case the container's volumes are shown at their targets too,
+// In the stopped case the container's volumes and host binds are shown at their targets too,
 // except a volume another running container has attached: a path that reaches into it is refused
 // (409) rather than read from a disk a guest is writing, or from the directory the volume hides.
+import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { posix } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -88,7 +89,10 @@ export class ContainerFiles {
         throw conflict(`${mount.target} is volume "${mount.volume}", which running container "${holder}" has attached: copy through that container (docker cp ${holder}:PATH) or stop it first`);
       }
     }
-    return use(files, { layerDisks: access.layerDisks, writableDisk: access.writableDisk, volumes });
+    // Host binds are shown too, as dockerd's docker cp does; a source not made yet (`-v` makes it at start) has nothing to show.
+    const binds = (access.record.binds ?? []).filter((bind) => existsSync(bind.source))
+      .map((bind) => ({ target: bind.target, source: bind.source, readOnly: bind.readOnly }));
+    return use(files, { layerDisks: access.layerDisks, writableDisk: access.writableDisk, volumes, binds });
   }
 
   private stoppedFiles(): StoppedContainerFiles {

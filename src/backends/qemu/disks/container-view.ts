@@ -4,7 +4,7 @@
 //
 // The view is a kernel overlay whose lowers are the layer disks and a local copy of the container's
 // `upper/` (served by fuse2fs; overlayfs mishandles whiteouts on a FUSE lower) and whose upper is a
-// scratch directory; volume disks (fuse2fs) are bound at their
+// scratch directory; volume disks (fuse2fs) and host binds are bound at their
 // targets. After a write, the scratch upper — overlay's own account of the change, copy-ups,
 // whiteouts and opaque directories included — is folded into the container's `upper/`
 // (overlay-delta.ts), exactly what the write would have done to it in the guest.
@@ -25,6 +25,8 @@ export interface ContainerViewRequest {
   writableDisk: string;
   /** Volumes to show at their targets (absolute paths in the container). */
   volumes: Array<{ target: string; disk: string; readOnly: boolean }>;
+  /** Host directories to show at their targets (bind mounts of the host's own directories). */
+  binds?: Array<{ target: string; source: string; readOnly: boolean }>;
   writable: boolean;
   tmpDir: string;
 }
@@ -75,15 +77,21 @@ export function withContainerView<T>(request: ContainerViewRequest, use: (root: 
 }
 
 async function mountVolumes(session: MountSession, root: string, request: ContainerViewRequest, created: string[]): Promise<void> {
-  // Outer targets first: a nested target is a directory inside the outer volume.
-  const volumes = [...request.volumes].sort((a, b) => depth(a.target) - depth(b.target));
-  for (const [index, volume] of volumes.entries()) {
-    const disk = join(session.scratch, `volume${index}`);
-    const readOnly = !request.writable || volume.readOnly;
-    const at = await mountPoint(root, volume.target, created);
+  // Outer targets first: a nested target is a directory inside the outer volume or bind.
+  const mounts = [...request.volumes.map((v) => ({ ...v, source: undefined })), ...(request.binds ?? []).map((b) => ({ ...b, disk: undefined }))]
+    .sort((a, b) => depth(a.target) - depth(b.target));
+  for (const [index, mount] of mounts.entries()) {
+    const readOnly = !request.writable || mount.readOnly;
+    const at = await mountPoint(root, mount.target, created);
     if (!at) continue; // a nested target missing in a read-only outer volume: the guest would make it
-    await session.mountGuestDisk(volume.disk, disk, { readOnly });
-    await session.mount(join(disk, VOLUME_DATA_DIR), at, ['--bind']);
+    if (mount.disk !== undefined) {
+      const disk = join(session.scratch, `volume${index}`);
+      await session.mountGuestDisk(mount.disk, disk, { readOnly });
+      await session.mount(join(disk, VOLUME_DATA_DIR), at, ['--bind']);
+    } else {
+      // The host's own directory: what `docker cp` writes there lands on the host, as with dockerd.
+      await session.mount(mount.source!, at, ['--bind', ...(readOnly ? ['-o', 'ro'] : [])]);
+    }
   }
 }
 
