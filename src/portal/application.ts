@@ -1,9 +1,10 @@
 // Applications: a compose plan provisioned on one host through the Docker API with compose's labels
-// and names (app-service-N), started in depends_on order; one service scaled up or down; removed as one.
+// and names (app-service-N), started in depends_on order (waiting for healthy or completed dependencies
+// where asked); one service scaled up or down; removed as one.
 import { badRequest, conflict } from './http.ts';
 import type { DockerHost } from './docker-host.ts';
 import { createBody, type RunRequest } from './api/containers.ts';
-import { fixedPortsAllowOne, type ComposePlan, type ServicePlan } from './compose.ts';
+import { fixedPortsAllowOne, type ComposePlan, type ServicePlan, type WaitCondition } from './compose.ts';
 
 export const APP_LABEL = 'com.docker.compose.project';
 export const SERVICE_LABEL = 'com.docker.compose.service';
@@ -30,6 +31,7 @@ async function createReplica(docker: DockerHost, app: string, s: ServicePlan, n:
   if (s.restart) body.HostConfig.RestartPolicy = s.restart;
   if (s.cpus !== null) body.HostConfig.NanoCpus = Math.round(s.cpus * 1e9);
   if (s.stdinOpen) body.OpenStdin = true;
+  if (s.healthcheck) body.Healthcheck = s.healthcheck;
   if (s.expose.length) body.ExposedPorts = Object.fromEntries(s.expose.map((e) => [e, {}]));
   if (s.ports.length) {
     body.ExposedPorts = { ...body.ExposedPorts, ...Object.fromEntries(s.ports.map((p) => [`${p.containerPort}/${p.protocol}`, {}])) };
@@ -72,15 +74,53 @@ export async function provision(docker: DockerHost, app: string, plan: ComposePl
       const r = await docker.json('POST', '/volumes/create', { Name: `${app}_${v}`, Labels: { ...base, 'com.docker.compose.volume': v } });
       made.volumes.push(r.Name);
     }
-    for (const s of plan.services) for (let i = 1; i <= s.replicas; i++) made.containers.push(await createReplica(docker, app, s, i, base, project));
-    // Created in plan order, which puts every service after its dependencies: started in the same order.
-    for (const id of made.containers) await docker.json('POST', `/containers/${id}/start`);
+    const byService = new Map<string, string[]>();
+    for (const s of plan.services) {
+      const ids: string[] = [];
+      for (let i = 1; i <= s.replicas; i++) {
+        ids.push(await createReplica(docker, app, s, i, base, project));
+        made.containers.push(ids[ids.length - 1]);
+      }
+      byService.set(s.service, ids);
+    }
+    // Plan order puts every service after its dependencies; a service whose depends_on has a condition
+    // waits for those containers to be healthy or to have completed successfully, as compose does.
+    for (const s of plan.services) {
+      for (const dep of s.waitFor) await reachCondition(docker, dep.service, byService.get(dep.service) ?? [], dep.condition, s.service);
+      for (const id of byService.get(s.service) ?? []) await docker.json('POST', `/containers/${id}/start`);
+    }
     return { containers: made.containers };
   } catch (err) {
     for (const id of made.containers) await docker.call('DELETE', `/containers/${id}?force=1&v=1`).catch(() => undefined);
     for (const v of made.volumes) await docker.call('DELETE', `/volumes/${encodeURIComponent(v)}`).catch(() => undefined);
     for (const n of made.networks) await docker.call('DELETE', `/networks/${n}`).catch(() => undefined);
     throw err;
+  }
+}
+
+/** How long a deploy waits for a dependency's condition before it gives up (and removes what it made). */
+const CONDITION_TIMEOUT_MS = 10 * 60_000;
+
+/** Waits until every container of `service` is healthy, or has exited 0; refuses as compose does otherwise. */
+async function reachCondition(docker: DockerHost, service: string, ids: string[], condition: WaitCondition, dependent: string): Promise<void> {
+  const deadline = Date.now() + CONDITION_TIMEOUT_MS;
+  for (const id of ids) {
+    for (;;) {
+      const c = await docker.json<any>('GET', `/containers/${id}/json`);
+      const name = String(c.Name ?? id).replace(/^\//, '');
+      if (condition === 'service_healthy') {
+        const health = c.State?.Health?.Status;
+        if (!health) throw badRequest(`service ${dependent} waits for ${service} to be healthy, but container ${name} has no healthcheck`);
+        if (health === 'healthy') break;
+        if (health === 'unhealthy') throw conflict(`dependency failed to start: container ${name} is unhealthy`);
+        if (!c.State?.Running) throw conflict(`dependency failed to start: container ${name} exited (${c.State?.ExitCode}) before it was healthy`);
+      } else if (!c.State?.Running && c.State?.Status !== 'created') {
+        if (c.State?.ExitCode === 0) break;
+        throw conflict(`service ${service} didn't complete successfully: container ${name} exited with code ${c.State?.ExitCode}`);
+      }
+      if (Date.now() > deadline) throw conflict(`service ${dependent}: ${service} did not reach ${condition} within ${CONDITION_TIMEOUT_MS / 60_000} minutes`);
+      await new Promise((r) => setTimeout(r, 500));
+    }
   }
 }
 

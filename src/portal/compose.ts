@@ -1,6 +1,6 @@
 // Compose templates: a docker-compose file parsed (npm yaml) into a plan of networks, volumes and
-// services (image, command, environment, published ports, start order from depends_on, restart
-// policy, scale). Keys a template cannot honour are refused by name rather than silently dropped.
+// services (image, command, environment, published ports, healthchecks, start order and conditions
+// from depends_on, restart policy, scale). Keys a template cannot honour are refused by name rather than silently dropped.
 import { parse } from 'yaml';
 import { badRequest } from './http.ts';
 import { DEFAULT_MEMORY_MIB } from './portal.ts';
@@ -15,14 +15,20 @@ export interface ServicePlan {
   expose: string[];
   /** CPUs (cpus or deploy.resources.limits.cpus); null for the VCH's default. */
   cpus: number | null;
+  /** Docker's HealthConfig (durations in nanoseconds); absent: the image's own. */
+  healthcheck?: HealthConfig;
+  /** Dependencies whose condition is more than "started": what each must reach before this service starts. */
+  waitFor: { service: string; condition: WaitCondition }[];
 }
+export type WaitCondition = 'service_healthy' | 'service_completed_successfully';
+export interface HealthConfig { Test: string[]; Interval?: number; Timeout?: number; Retries?: number; StartPeriod?: number; StartInterval?: number }
 /** Services in start order: every service after the ones it depends on. */
 export interface ComposePlan { services: ServicePlan[]; networks: string[]; volumes: string[] }
 
 const nameRe = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 /** Service keys a template provisions. */
 const SUPPORTED = new Set(['image', 'command', 'entrypoint', 'environment', 'ports', 'expose', 'depends_on', 'restart', 'networks', 'volumes',
-  'mem_limit', 'cpus', 'deploy', 'scale', 'labels', 'working_dir', 'user', 'tty', 'stdin_open']);
+  'mem_limit', 'cpus', 'deploy', 'scale', 'labels', 'working_dir', 'user', 'tty', 'stdin_open', 'healthcheck']);
 /** Why some keys cannot be provisioned from a template (anything else unknown is refused as unsupported). */
 const REFUSED: Record<string, string> = {
   build: 'build needs a build context, which a template (one YAML file) does not have; the service needs an image (push it to the registry and name it in image:)',
@@ -81,10 +87,12 @@ export function parseCompose(text: string): ComposePlan {
     const labels = Array.isArray(raw.labels) ? Object.fromEntries(raw.labels.map((l: string) => { const [k, ...v] = String(l).split('='); return [k, v.join('=')]; }))
       : Object.fromEntries(Object.entries(raw.labels ?? {}).map(([k, v]) => [k, String(v ?? '')]));
     for (const k of Object.keys(labels)) if (k.startsWith('com.docker.compose.') || k.startsWith('bonneville.')) throw badRequest(`service ${service}: label ${k} is the portal's own`);
+    const deps = dependencies(raw.depends_on, service);
     services.push({
       service, image: raw.image, command: asList(raw.command, service, 'command'), entrypoint: typeof raw.entrypoint === 'string' ? raw.entrypoint.split(/\s+/).filter(Boolean) : asList(raw.entrypoint, service, 'entrypoint'),
       environment, replicas, memoryMiB, networks: svcNetworks.length ? svcNetworks : ['default'], volumes: svcVolumes, ports,
-      dependsOn: dependencies(raw.depends_on, service), restart: restartPolicy(raw.restart, service), labels,
+      dependsOn: deps.map((d) => d.service), waitFor: deps.filter((d): d is { service: string; condition: WaitCondition } => d.condition !== 'service_started'),
+      healthcheck: healthcheck(raw.healthcheck, service), restart: restartPolicy(raw.restart, service), labels,
       workingDir: raw.working_dir === undefined ? undefined : String(raw.working_dir), user: raw.user === undefined ? undefined : String(raw.user),
       tty: raw.tty === true, stdinOpen: raw.stdin_open === true,
       expose: (raw.expose ?? []).map((e: unknown) => {
@@ -151,18 +159,52 @@ function parsePort(p: unknown, service: string): PortPlan[] {
   return [{ containerPort, protocol: proto(protocol), hostIp, hostPort }];
 }
 
-/** depends_on as a list, or a map whose conditions a template can honour (start order only). */
-function dependencies(v: unknown, service: string): string[] {
+const CONDITIONS = ['service_started', 'service_healthy', 'service_completed_successfully'] as const;
+
+/** depends_on as a list (started first), or a map with compose's conditions. */
+function dependencies(v: unknown, service: string): { service: string; condition: (typeof CONDITIONS)[number] }[] {
   if (v === undefined || v === null) return [];
-  if (Array.isArray(v)) return v.map(String);
+  if (Array.isArray(v)) return v.map((dep) => ({ service: String(dep), condition: 'service_started' as const }));
   if (typeof v !== 'object') throw badRequest(`service ${service}: depends_on must be a list or a map`);
   return Object.entries(v as Record<string, any>).map(([dep, spec]) => {
     const condition = spec?.condition ?? 'service_started';
-    if (condition !== 'service_started') {
-      throw badRequest(`service ${service}: depends_on ${dep} condition ${condition} is not supported by templates (service_started is: ${dep} starts first)`);
-    }
-    return dep;
+    if (!CONDITIONS.includes(condition)) throw badRequest(`service ${service}: depends_on ${dep} condition ${condition} is not one of ${CONDITIONS.join(', ')}`);
+    return { service: dep, condition };
   });
+}
+
+/** Compose's healthcheck as Docker's HealthConfig: test as CMD/CMD-SHELL/NONE, durations like "1m30s". */
+function healthcheck(v: any, service: string): HealthConfig | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'object' || Array.isArray(v)) throw badRequest(`service ${service}: healthcheck must be a map`);
+  for (const key of Object.keys(v)) {
+    if (!['test', 'interval', 'timeout', 'retries', 'start_period', 'start_interval', 'disable'].includes(key)) throw badRequest(`service ${service}: healthcheck.${key} is not a healthcheck setting`);
+  }
+  if (v.disable === true) return { Test: ['NONE'] };
+  let test: string[];
+  if (typeof v.test === 'string') test = ['CMD-SHELL', v.test];
+  else if (Array.isArray(v.test) && ['CMD', 'CMD-SHELL', 'NONE'].includes(String(v.test[0]))) test = v.test.map(String);
+  else throw badRequest(`service ${service}: healthcheck.test must be a string or a list starting with CMD, CMD-SHELL or NONE`);
+  if (test[0] !== 'NONE' && test.length < 2) throw badRequest(`service ${service}: healthcheck.test ${test[0]} needs a command`);
+  const config: HealthConfig = { Test: test };
+  const durations: [string, keyof HealthConfig][] = [['interval', 'Interval'], ['timeout', 'Timeout'], ['start_period', 'StartPeriod'], ['start_interval', 'StartInterval']];
+  for (const [key, field] of durations) if (v[key] !== undefined) (config as any)[field] = nanoseconds(v[key], `service ${service}: healthcheck.${key}`);
+  if (v.retries !== undefined) {
+    if (!Number.isInteger(v.retries) || v.retries < 0) throw badRequest(`service ${service}: healthcheck.retries must be a whole number`);
+    config.Retries = v.retries;
+  }
+  return config;
+}
+
+const UNIT_NS: Record<string, number> = { ns: 1, us: 1e3, µs: 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
+
+/** A Go-style duration ("1m30s", "500ms", "10s") in nanoseconds. */
+function nanoseconds(v: unknown, what: string): number {
+  const text = String(v);
+  if (!/^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$/.test(text)) throw badRequest(`${what} ${text} is not a duration such as 30s or 1m30s`);
+  let total = 0;
+  for (const [, n, , unit] of text.matchAll(/(\d+(\.\d+)?)(ns|us|µs|ms|s|m|h)/g)) total += Number(n) * UNIT_NS[unit];
+  return Math.round(total);
 }
 
 /** deploy: the parts a single host honours (replicas, resource limits); swarm's placement, update and rollback settings are refused. */

@@ -30,7 +30,7 @@ const summaries: Record<string, string> = {
   'POST /hosts/{host}/volumes': 'Create a volume; administrators',
   'DELETE /hosts/{host}/volumes/{name}': 'Remove a volume; administrators',
   'GET /templates': 'Compose templates the caller sees',
-  'POST /templates': 'Import a compose file as a template: image, command, entrypoint, environment, ports, depends_on (start order), restart, networks, named volumes, mem_limit, scale/deploy.replicas, labels; keys it cannot provision (build, env_file, container_name, …) are refused by name',
+  'POST /templates': 'Import a compose file as a template: image, command, entrypoint, environment, ports, healthcheck, depends_on (start order; service_healthy and service_completed_successfully wait), restart, networks, named volumes, mem_limit, scale/deploy.replicas, labels; keys it cannot provision (build, env_file, container_name, …) are refused by name',
   'GET /templates/{id}': 'One template with its parsed services',
   'PUT /templates/{id}': 'Edit a template (name, compose)',
   'DELETE /templates/{id}': 'Remove a template',

@@ -90,15 +90,43 @@ x-notes: ignored
   assert.equal(plan.services[0].restart, null);
 });
 
+test('healthcheck becomes Docker\'s HealthConfig; depends_on conditions become waits', () => {
+  const plan = parseCompose(`
+services:
+  web:
+    image: busybox
+    depends_on: { db: { condition: service_healthy }, setup: { condition: service_completed_successfully }, cache: { condition: service_started } }
+  db:
+    image: busybox
+    healthcheck: { test: "test -f /ready", interval: 1m30s, timeout: 500ms, retries: 4, start_period: 2s, start_interval: 1.5s }
+  setup:
+    image: busybox
+    healthcheck: { test: ["CMD", "true"] }
+  cache:
+    image: busybox
+    healthcheck: { disable: true }
+`);
+  const by = Object.fromEntries(plan.services.map((s) => [s.service, s]));
+  assert.deepEqual(by.db.healthcheck, { Test: ['CMD-SHELL', 'test -f /ready'], Interval: 90e9, Timeout: 500e6, Retries: 4, StartPeriod: 2e9, StartInterval: 1.5e9 });
+  assert.deepEqual(by.setup.healthcheck, { Test: ['CMD', 'true'] });
+  assert.deepEqual(by.cache.healthcheck, { Test: ['NONE'] });
+  assert.equal(by.web.healthcheck, undefined);
+  assert.deepEqual(by.web.dependsOn, ['db', 'setup', 'cache']);
+  assert.deepEqual(by.web.waitFor, [{ service: 'db', condition: 'service_healthy' }, { service: 'setup', condition: 'service_completed_successfully' }]);
+  assert.equal(plan.services[plan.services.length - 1].service, 'web');
+});
+
 test('what a template cannot provision is refused by name', () => {
   refused('services:\n  a:\n    build: .', /build needs a build context/);
   refused('services:\n  a:\n    image: busybox\n    env_file: .env', /env_file/);
   refused('services:\n  a:\n    image: busybox\n    container_name: fixed', /container_name/);
-  refused('services:\n  a:\n    image: busybox\n    healthcheck: { test: ["CMD", "true"] }', /healthcheck is not supported/);
+  refused('services:\n  a:\n    image: busybox\n    healthcheck: { test: ["true"] }', /CMD, CMD-SHELL or NONE/);
+  refused('services:\n  a:\n    image: busybox\n    healthcheck: { test: "true", interval: soon }', /healthcheck.interval soon is not a duration/);
+  refused('services:\n  a:\n    image: busybox\n    healthcheck: { test: "true", every: 1s }', /healthcheck.every is not a healthcheck setting/);
   refused('services:\n  a:\n    image: busybox\nsecrets: {}', /secrets are not supported/);
   refused('services:\n  a:\n    image: busybox\n    depends_on: [b]', /depends on b, which is not a service/);
   refused('services:\n  a:\n    image: busybox\n    depends_on: [b]\n  b:\n    image: busybox\n    depends_on: [a]', /cycle: a → b → a/);
-  refused('services:\n  a:\n    image: busybox\n    depends_on: { b: { condition: service_healthy } }\n  b:\n    image: busybox', /service_healthy is not supported/);
+  refused('services:\n  a:\n    image: busybox\n    depends_on: { b: { condition: service_ready } }\n  b:\n    image: busybox', /condition service_ready is not one of/);
   refused('services:\n  a:\n    image: busybox\n    restart: sometimes', /restart sometimes/);
   refused('services:\n  a:\n    image: busybox\n    ports: ["80-90:80-90"]', /port ranges/);
   refused('services:\n  a:\n    image: busybox\n    ports: ["99999"]', /is not \[host_ip/);

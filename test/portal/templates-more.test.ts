@@ -147,3 +147,46 @@ test('a template with ports, environment, depends_on and restart deploys; its se
   assert.equal((await vch.ok(['ps', '-aq', '--filter', 'label=com.docker.compose.project=shop'])).trim(), '');
   await page.context().close();
 });
+
+test('depends_on conditions: a service starts once its dependency is healthy and a one-off has completed; a failed one-off fails the deploy and leaves nothing', { timeout: 600_000 }, async () => {
+  const api = (method: string, path: string, body?: unknown) => callApi(portal.url, method, path, admin, body);
+  const hostId = 'local-ptm';
+  const compose = (setupExit: number) => [
+    'services:',
+    '  web:',
+    '    image: busybox',
+    '    command: sleep 86400',
+    '    depends_on: { db: { condition: service_healthy }, setup: { condition: service_completed_successfully } }',
+    '  db:',
+    '    image: busybox',
+    // Healthy only once /tmp/ready exists, which it makes after a while.
+    '    command: ["sh", "-c", "sleep 2; touch /tmp/ready; exec sleep 86400"]',
+    '    healthcheck: { test: ["CMD-SHELL", "test -f /tmp/ready"], interval: 1s, retries: 60 }',
+    '  setup:',
+    '    image: busybox',
+    `    command: ["sh", "-c", "exit ${setupExit}"]`,
+    ''].join('\n');
+  const made = await api('POST', '/templates', { name: 'gated', compose: compose(0) });
+  assert.equal(made.status, 201, JSON.stringify(made.json));
+  const deployed = await api('POST', `/templates/${made.json.id}/deploy`, { hostId, application: 'gated' });
+  assert.equal(deployed.status, 201, JSON.stringify(deployed.json));
+  const inspect = async (name: string, format: string) => (await vch.ok(['inspect', '-f', format, name])).trim();
+  assert.equal(await inspect('gated-web-1', '{{.State.Status}}'), 'running');
+  assert.equal(await inspect('gated-setup-1', '{{.State.Status}} {{.State.ExitCode}}'), 'exited 0');
+  // The engine's own records: web started after db's first passing probe and after setup finished.
+  const webStarted = Date.parse(await inspect('gated-web-1', '{{.State.StartedAt}}'));
+  const probes = JSON.parse(await inspect('gated-db-1', '{{json .State.Health.Log}}')) as Array<{ ExitCode: number; End: string }>;
+  const firstPass = probes.find((p) => p.ExitCode === 0);
+  assert.ok(firstPass, 'db passed a probe');
+  assert.ok(Date.parse(firstPass.End) <= webStarted, 'web started after db was healthy');
+  assert.ok(Date.parse(await inspect('gated-setup-1', '{{.State.FinishedAt}}')) <= webStarted, 'web started after setup completed');
+  assert.equal((await api('DELETE', `/hosts/${hostId}/applications/gated`)).status, 200);
+
+  // setup exits 3: the deploy fails with compose's reason, and what it made is gone.
+  const failing = await api('POST', '/templates', { name: 'gated-fail', compose: compose(3) });
+  assert.equal(failing.status, 201, JSON.stringify(failing.json));
+  const refused = await api('POST', `/templates/${failing.json.id}/deploy`, { hostId, application: 'gatedfail' });
+  assert.equal(refused.status, 409, JSON.stringify(refused.json));
+  assert.match(refused.json.message, /service setup didn't complete successfully: container gatedfail-setup-1 exited with code 3/);
+  assert.equal((await vch.ok(['ps', '-aq', '--filter', 'label=com.docker.compose.project=gatedfail'])).trim(), '');
+});
