@@ -28,10 +28,11 @@ export class TestVch {
   private engine?: ChildProcess;
   engineLog = '';
 
-  constructor(name = 'test', extraArgs: string[] = []) {
+  /** `dir`: the directory of an earlier TestVch, for an engine started again on the same datastore. */
+  constructor(name = 'test', extraArgs: string[] = [], dir?: string) {
     this.name = name;
     this.extraArgs = extraArgs;
-    this.dir = mkdtempSync(join(tmpdir(), 'bonneville-vch-'));
+    this.dir = dir ?? mkdtempSync(join(tmpdir(), 'bonneville-vch-'));
     this.datastore = join(this.dir, 'datastore');
     this.socket = join(this.dir, 'docker.sock');
   }
