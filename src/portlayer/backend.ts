@@ -219,8 +219,8 @@ export interface VmHandle {
   readArchive(path: string): Promise<{ stat: PathStat; tar: Readable }>;
   /** Extracts a tar into the directory `path` names; settles once everything is written. */
   writeArchive(path: string, tar: Readable, options: ArchiveWriteOptions): Promise<void>;
-  /** Replaces the running container's /etc/hosts (peers came or went on its networks). */
-  updateHosts?(lines: string[]): void;
+  /** Replaces the running container's /etc/hosts (peers came or went on its networks); the network service awaits it. */
+  updateHosts?(lines: string[]): void | Promise<void>;
   /**
    * Gives the running VM a NIC on one more network, configured in the guest before this resolves
    * (`docker network connect`); the network's host side exists. Absent: the backend cannot.

@@ -20,12 +20,12 @@ export interface ContainerNetworking {
   /** Before the VM boots: its NICs, /etc/hosts and resolver; publishes its ports (throws: the start fails). */
   beforeStart(record: ContainerRecord): Promise<StartNetworking>;
   /** The VM runs. */
-  started(containerId: string): void;
+  started(containerId: string): Promise<void>;
   /** The VM is gone (or never came up): ports are unpublished. */
   stopped(containerId: string): void;
   /** The container is gone: it leaves its networks. */
-  removed(containerId: string): void;
+  removed(containerId: string): Promise<void>;
   /** A running VM was adopted after an engine restart. */
   resumed(record: ContainerRecord): Promise<void>;
-  renamed(containerId: string): void;
+  renamed(containerId: string): Promise<void>;
 }

@@ -278,8 +278,8 @@ export class NetworkService implements ContainerNetworking {
     }
     this.store.save(net);
     this.announce(net, 'connect', { container: containerId });
-    this.tellPeers(net, containerId);
-    if (vm) vm.updateHosts?.(this.hostsFor(containerId));
+    await this.tellPeers(net, containerId);
+    if (vm) await this.sendHosts(containerId, vm);
   }
 
   /** Takes a container off a network; a running one's NIC is unplugged (VmHandle.detachNic). */
@@ -293,8 +293,8 @@ export class NetworkService implements ContainerNetworking {
     delete net.endpoints[containerId];
     this.store.save(net);
     this.announce(net, 'disconnect', { container: containerId });
-    this.tellPeers(net, containerId);
-    if (vm) vm.updateHosts?.(this.hostsFor(containerId));
+    await this.tellPeers(net, containerId);
+    if (vm) await this.sendHosts(containerId, vm);
   }
 
   private addEndpoint(net: NetworkRecord, containerId: string, aliases: string[], ipv4?: string, mac?: string): EndpointRecord {
@@ -370,7 +370,7 @@ export class NetworkService implements ContainerNetworking {
     for (const net of joined) {
       this.store.save(net);
       this.announce(net, 'connect', { container: record.id });
-      this.tellPeers(net, record.id);
+      await this.tellPeers(net, record.id);
     }
   }
 
@@ -456,23 +456,24 @@ export class NetworkService implements ContainerNetworking {
     this.store.removePorts(containerId);
   }
 
-  started(containerId: string): void {
+  async started(containerId: string): Promise<void> {
     // Peers that joined between the CONFIG and now were sent to a container not yet running.
-    this.lookup(containerId)?.vm?.updateHosts?.(this.hostsFor(containerId));
+    const vm = this.lookup(containerId)?.vm;
+    if (vm) await this.sendHosts(containerId, vm);
   }
 
   stopped(containerId: string): void {
     this.unpublish(containerId);
   }
 
-  removed(containerId: string): void {
+  async removed(containerId: string): Promise<void> {
     this.unpublish(containerId);
     for (const net of this.nets.values()) {
       if (!net.endpoints[containerId]) continue;
       delete net.endpoints[containerId];
       this.store.save(net);
       this.announce(net, 'disconnect', { container: containerId });
-      this.tellPeers(net, containerId);
+      await this.tellPeers(net, containerId);
     }
   }
 
@@ -486,8 +487,8 @@ export class NetworkService implements ContainerNetworking {
       .catch((err: Error) => this.log(`container ${record.id.slice(0, 12)}: ports not published again: ${err.message}`));
   }
 
-  renamed(containerId: string): void {
-    for (const net of this.nets.values()) if (net.endpoints[containerId]) this.tellPeers(net, containerId);
+  async renamed(containerId: string): Promise<void> {
+    for (const net of this.nets.values()) if (net.endpoints[containerId]) await this.tellPeers(net, containerId);
   }
 
   /** The container's /etc/hosts: itself, then its peers on every user-defined network it is on. */
@@ -511,13 +512,28 @@ export class NetworkService implements ContainerNetworking {
     });
   }
 
-  /** Sends the new /etc/hosts to every running container sharing the network (the changed one excluded). */
-  private tellPeers(net: NetworkRecord, changed: string): void {
+  /**
+   * Sends the new /etc/hosts to every running container sharing the network (the changed one
+   * excluded), all at once; settles when each has been told or has failed.
+   */
+  private async tellPeers(net: NetworkRecord, changed: string): Promise<void> {
     if (!this.hasNameResolution(net)) return;
+    const told: Array<Promise<void>> = [];
     for (const id of Object.keys(net.endpoints)) {
       if (id === changed) continue;
       const vm = this.lookup(id)?.vm;
-      if (vm?.updateHosts) vm.updateHosts(this.hostsFor(id));
+      if (vm) told.push(this.sendHosts(id, vm));
+    }
+    await Promise.all(told);
+  }
+
+  /** A running container's new /etc/hosts; a failure is logged, not the request's (the peer may be stopping). */
+  private async sendHosts(containerId: string, vm: VmHandle): Promise<void> {
+    if (!vm.updateHosts) return;
+    try {
+      await vm.updateHosts(this.hostsFor(containerId));
+    } catch (err) {
+      this.log(`container ${containerId.slice(0, 12)}: /etc/hosts not updated: ${(err as Error).message}`);
     }
   }
 
