@@ -13,6 +13,7 @@ import { ServiceManager } from './service-manager.ts';
 import { waitForEngine } from './engine-client.ts';
 import { destroyVch } from './delete.ts';
 import { keepRelease, pruneReleases } from './releases.ts';
+import { noContainerNetworks, parseContainerNetworks, type ContainerNetworkFlags } from './container-networks.ts';
 import { makeVsphereVch, planVsphere, targetFile, writeTarget } from './vsphere-vch.ts';
 
 export interface CreateRequest {
@@ -45,6 +46,7 @@ export interface CreateRequest {
     computeResource?: string;
     bridgeNetwork?: string;
     publicNetwork?: string;
+    containerNetworks?: ContainerNetworkFlags;
     cpuLimitMHz?: string;
     cpuReservationMHz?: string;
   };
@@ -82,6 +84,7 @@ export async function planVch(registry: VchRegistry, req: CreateRequest): Promis
     volumeStores: req.volumeStores,
     bridgeNetwork: req.vsphere.bridgeNetwork,
     publicNetwork: req.vsphere.publicNetwork,
+    containerNetworks: parseContainerNetworks(req.vsphere.containerNetworks ?? noContainerNetworks()),
     pool: {
       memoryLimitMB: limits.memoryMiB,
       memoryReservationMB: limits.memoryReservationMiB,

@@ -60,3 +60,10 @@ export function limitsText(l: VchSettings['limits']): string {
     l.memoryReservationMiB ? `res ${l.memoryReservationMiB}MiB` : '', l.cpuShares ? `shares ${l.cpuShares}` : ''].filter(Boolean);
   return parts.join(',') || 'none';
 }
+
+/** A vSphere VCH's pool as its settings have it (memory in MB, CPU in MHz). */
+export function poolText(p: NonNullable<VchSettings['vsphere']>['pool']): string {
+  const parts = [p.memoryLimitMB ? `mem ${p.memoryLimitMB}MB` : '', p.memoryReservationMB ? `mem res ${p.memoryReservationMB}MB` : '',
+    p.cpuLimitMHz ? `cpu ${p.cpuLimitMHz}MHz` : '', p.cpuReservationMHz ? `cpu res ${p.cpuReservationMHz}MHz` : ''].filter(Boolean);
+  return parts.join(',') || 'none';
+}

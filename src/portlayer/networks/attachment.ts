@@ -2,6 +2,7 @@
 // narrow interface only; NetworkService implements it.
 import type { VmDns, VmNic } from '../backend.ts';
 import type { ContainerRecord } from '../containers/model.ts';
+import type { PortBinding } from './model.ts';
 
 /** What a VM needs of its networks at boot. */
 export interface StartNetworking {
@@ -12,6 +13,8 @@ export interface StartNetworking {
   dns?: VmDns;
   /** Variables added to the process's environment (legacy links); its own win. */
   env?: string[];
+  /** The ports published for this start (ContainerVmSpec.ports). */
+  ports?: PortBinding[];
 }
 
 export interface ContainerNetworking {
