@@ -192,6 +192,10 @@ test('configure on vSphere changes the pool and adds volume stores and container
     assert.deepEqual([published, plain, routed].map((id) => [vmOf(id).ref, vmOf(id).powerState]), vmRefs.map((r) => [r, 'poweredOn']), 'the container VMs kept running');
     assert.match(await dockerOk(name, ['ps', '--format', '{{.Names}}']), /on-routed/);
     assert.match(await dockerOk(name, ['network', 'ls', '--format', '{{.Name}}']), /^second$/m);
+    const view = JSON.parse(await ok(['inspect', '--name', name])) as { vsphere: { publicNetwork: string; containerNetworks: Array<{ name: string; external: string }>; volumeStores: string[] } };
+    assert.equal(view.vsphere.publicNetwork, 'DC0_DVPG1');
+    assert.deepEqual(view.vsphere.containerNetworks.map((n) => `${n.external}:${n.name}`), ['ext-net:routed', 'ext-two:second']);
+    assert.deepEqual(view.vsphere.volumeStores, ['LocalDS_1/vch-volumes:fast', 'LocalDS_1/more-vols:more']);
     await dockerOk(name, ['volume', 'create', '--opt', 'VolumeStore=more', 'v2']);
     const disk = await dockerOk(name, ['volume', 'inspect', 'v2', '--format', '{{.Mountpoint}}']);
     const m = /^\[LocalDS_1\] (more-vols\/.+)$/.exec(disk);
