@@ -20,6 +20,8 @@ export interface ConfigureRequest {
   cpuLimit?: string;
   memoryReservation?: string;
   cpuShares?: string;
+  /** On vSphere: the pool's memory shares. */
+  memoryShares?: string;
   containerMemory?: string;
   containerCpus?: string;
   standbyClones?: string;
@@ -47,6 +49,7 @@ export function reconfigured(registry: VchRegistry, current: VchSettings, req: C
     throw new Error(`--image-store: the image store of VCH ${current.name} cannot be changed (it holds its images and containers' disks); create another VCH on the new image store instead`);
   }
   if (current.vsphere) return reconfiguredOnVsphere(registry, current, next, req);
+  if (req.memoryShares !== undefined) throw new Error(`--memory-shares is for VCHs on vSphere (the resource pool's memory shares); VCH ${current.name} runs on this host`);
   if (req.containerNetworks?.networks.length) throw new Error(`--container-network is for VCHs on vSphere (existing port groups); VCH ${current.name} runs on this host: docker network create`);
   if (req.cpuLimitMHz !== undefined || req.cpuReservationMHz !== undefined) {
     throw new Error(`--cpu-limit-mhz and --cpu-reservation-mhz are for VCHs on vSphere; VCH ${current.name} runs on this host: --cpu-limit CPUS, --cpu-shares N`);
@@ -89,8 +92,8 @@ function commonChanges(registry: VchRegistry, next: VchSettings, req: ConfigureR
 
 /** configure on vSphere: the pool (memory in MB, CPU in MHz), more volume stores, and what the engine reads. */
 function reconfiguredOnVsphere(registry: VchRegistry, current: VchSettings, next: VchSettings, req: ConfigureRequest): VchSettings {
-  if (req.cpuLimit !== undefined || req.cpuShares !== undefined) {
-    throw new Error('on vSphere the resource pool\'s CPU is in MHz: --cpu-limit-mhz and --cpu-reservation-mhz instead of --cpu-limit and --cpu-shares');
+  if (req.cpuLimit !== undefined) {
+    throw new Error('on vSphere the resource pool\'s CPU is in MHz: --cpu-limit-mhz and --cpu-reservation-mhz instead of --cpu-limit');
   }
   if (req.standbyClones !== undefined && req.standbyClones !== '0') throw new Error('--standby-clones is for VCHs on this host (QEMU), not on vSphere');
   next.vsphere = reconfiguredVsphere(current.vsphere!, {
@@ -98,6 +101,8 @@ function reconfiguredOnVsphere(registry: VchRegistry, current: VchSettings, next
     memoryReservation: req.memoryReservation,
     cpuLimitMHz: req.cpuLimitMHz,
     cpuReservationMHz: req.cpuReservationMHz,
+    cpuShares: req.cpuShares,
+    memoryShares: req.memoryShares,
     volumeStores: req.volumeStores,
     containerNetworks: parseContainerNetworks(req.containerNetworks ?? noContainerNetworks()),
   });

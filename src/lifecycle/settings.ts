@@ -56,7 +56,11 @@ export interface VchSettings {
     /** Existing port groups offered as Docker networks under their aliases (--container-network …). */
     containerNetworks?: PredefinedNetwork[];
     /** The resource pool's limits. */
-    pool: { cpuLimitMHz?: number; cpuReservationMHz?: number; memoryLimitMB?: number; memoryReservationMB?: number };
+    pool: {
+      cpuLimitMHz?: number; cpuReservationMHz?: number; memoryLimitMB?: number; memoryReservationMB?: number;
+      /** Levels or a number of shares (absent: normal). */
+      cpuShares?: 'low' | 'normal' | 'high' | number; memoryShares?: 'low' | 'normal' | 'high' | number;
+    };
   };
   upgrade?: { state: 'upgraded' | 'rolled-back'; from: string; to: string; at: string };
   /** The settings before the last upgrade, for rollback. */

@@ -71,6 +71,7 @@ export function limitsText(l: VchSettings['limits']): string {
 /** A vSphere VCH's pool as its settings have it (memory in MB, CPU in MHz). */
 export function poolText(p: NonNullable<VchSettings['vsphere']>['pool']): string {
   const parts = [p.memoryLimitMB ? `mem ${p.memoryLimitMB}MB` : '', p.memoryReservationMB ? `mem res ${p.memoryReservationMB}MB` : '',
-    p.cpuLimitMHz ? `cpu ${p.cpuLimitMHz}MHz` : '', p.cpuReservationMHz ? `cpu res ${p.cpuReservationMHz}MHz` : ''].filter(Boolean);
+    p.cpuLimitMHz ? `cpu ${p.cpuLimitMHz}MHz` : '', p.cpuReservationMHz ? `cpu res ${p.cpuReservationMHz}MHz` : '',
+    p.cpuShares ? `cpu shares ${p.cpuShares}` : '', p.memoryShares ? `mem shares ${p.memoryShares}` : ''].filter(Boolean);
   return parts.join(',') || 'none';
 }

@@ -10,7 +10,7 @@ import type { VchRegistry, VchSettings } from './settings.ts';
 import type { PredefinedNetwork } from '../portlayer/networks/model.ts';
 import { openVsphere, type OpenedVsphere, parseImageStore, parseTargetUrl, parseVolumeStore, type VsphereFlags } from '../backends/vsphere/connect.ts';
 import { DiskStore } from '../backends/vsphere/disk-store.ts';
-import { findVch, destroyVch as destroyPoolAndFolder, configureVch as updatePool, vchLimits, type VchLimits } from '../backends/vsphere/vch-pool.ts';
+import { findVch, destroyVch as destroyPoolAndFolder, configureVch as updatePool, vchLimits, type Shares, type VchLimits } from '../backends/vsphere/vch-pool.ts';
 import { listContainers } from '../backends/vsphere/inventory-adoption.ts';
 import { removeContainerVm } from '../backends/vsphere/container-vm.ts';
 import { listNetworkPortgroups } from '../backends/vsphere/network-portgroups.ts';
@@ -112,12 +112,23 @@ export async function makeVsphereVch(name: string, v: VsphereSettings, target: s
   }
 }
 
+/** vic-machine's shares: low, normal, high, or a positive number of shares. */
+export function parseShares(text: string | undefined, flag: string): Shares | undefined {
+  if (text === undefined) return undefined;
+  if (text === 'low' || text === 'normal' || text === 'high') return text;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n <= 0) throw new Error(`${flag} wants low, normal, high or a positive whole number of shares, got ${JSON.stringify(text)}`);
+  return n;
+}
+
 /** What `configure` may change on a VCH on vSphere: the pool's limits and reservations, and more volume stores. */
 export interface VsphereChange {
   memoryLimit?: string;
   memoryReservation?: string;
   cpuLimitMHz?: string;
   cpuReservationMHz?: string;
+  cpuShares?: string;
+  memoryShares?: string;
   volumeStores: string[];
   /** Container networks to add (parsed). */
   containerNetworks: PredefinedNetwork[];
@@ -139,6 +150,8 @@ export function reconfiguredVsphere(current: VsphereSettings, change: VsphereCha
     memoryReservationMB: value(change.memoryReservation, '--memory-reservation', current.pool.memoryReservationMB),
     cpuLimitMHz: value(change.cpuLimitMHz, '--cpu-limit-mhz', current.pool.cpuLimitMHz),
     cpuReservationMHz: value(change.cpuReservationMHz, '--cpu-reservation-mhz', current.pool.cpuReservationMHz),
+    cpuShares: parseShares(change.cpuShares, '--cpu-shares') ?? current.pool.cpuShares,
+    memoryShares: parseShares(change.memoryShares, '--memory-shares') ?? current.pool.memoryShares,
   };
   const { memoryLimitMB, memoryReservationMB, cpuLimitMHz, cpuReservationMHz } = next.pool;
   if (memoryLimitMB !== undefined && (memoryReservationMB ?? 0) > memoryLimitMB) throw new Error(`--memory-reservation ${memoryReservationMB} is more than --memory-limit ${memoryLimitMB}`);

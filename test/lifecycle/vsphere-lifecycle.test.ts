@@ -181,11 +181,12 @@ test('configure on vSphere changes the pool and adds volume stores and container
 
     // configure: the pool's new allocations in vCenter, a new volume store and a new container network.
     const vmRefs = [published, plain, routed].map((id) => vmOf(id).ref);
-    await ok(['configure', '--name', name, '--memory-limit', '4096', '--cpu-limit-mhz', '0', '--cpu-reservation-mhz', '500',
+    await ok(['configure', '--name', name, '--memory-limit', '4096', '--cpu-limit-mhz', '0', '--cpu-reservation-mhz', '500', '--cpu-shares', 'high', '--memory-shares', '2000',
       '--volume-store', 'LocalDS_1/more-vols:more', '--container-network', 'ext-two:second']);
     inv = await sim.inventory();
     const pool = inv.pools.find((p) => p.name === name)!;
     assert.deepEqual([pool.memory.limit, pool.cpu.limit, pool.cpu.reservation], [4096, -1, 500]);
+    assert.deepEqual([pool.cpu.level, pool.memory.level, pool.memory.shares], ['high', 'custom', 2000]);
     assert.equal(settingsOf(name).vsphere!.pool.memoryLimitMB, 4096);
     assert.equal(settingsOf(name).vsphere!.pool.cpuLimitMHz, undefined);
     assert.equal(settingsOf(name).limits.memoryMiB, 4096, 'the engine\'s start gate follows the pool');
@@ -207,6 +208,7 @@ test('configure on vSphere changes the pool and adds volume stores and container
       [['--cpu-limit', '2'], /CPU is in MHz/],
       [['--memory-reservation', '9000'], /--memory-reservation 9000 is more than --memory-limit 4096/],
       [['--memory-limit', 'lots'], /--memory-limit wants a positive integer/],
+      [['--cpu-shares', 'lots'], /--cpu-shares wants low, normal, high or a positive whole number of shares/],
       [['--image-store', 'LocalDS_1/elsewhere'], /image store of VCH .* cannot be changed/],
       [['--volume-store', 'LocalDS_0/x:more'], /volume store more exists already/],
       [['--container-network', 'ext-net:again'], /has it already \(as routed\)/],

@@ -49,12 +49,14 @@ test('vSphere configure: pool values (0 lifts), reservations within limits, volu
   };
   const change = { volumeStores: [], containerNetworks: [] };
   const next = reconfiguredVsphere(current, { ...change, memoryLimit: '4096', cpuLimitMHz: '0', memoryReservation: '512', volumeStores: ['ds1/more:more'] });
-  assert.deepEqual(next.pool, { memoryLimitMB: 4096, memoryReservationMB: 512, cpuLimitMHz: undefined, cpuReservationMHz: 100 });
+  assert.deepEqual(next.pool, { memoryLimitMB: 4096, memoryReservationMB: 512, cpuLimitMHz: undefined, cpuReservationMHz: 100, cpuShares: undefined, memoryShares: undefined });
   assert.deepEqual(next.volumeStores, ['ds1/vols:default', 'ds1/more:more']);
   assert.deepEqual(current.pool.memoryLimitMB, 2048, 'the current settings are not touched');
   assert.throws(() => reconfiguredVsphere(current, { ...change, memoryReservation: '4000' }), /--memory-reservation 4000 is more than --memory-limit 2048/);
   assert.throws(() => reconfiguredVsphere(current, { ...change, cpuReservationMHz: '3001' }), /more than --cpu-limit-mhz 3000/);
   assert.throws(() => reconfiguredVsphere(current, { ...change, cpuLimitMHz: '1.5' }), /positive integer/);
+  assert.deepEqual(reconfiguredVsphere(current, { ...change, cpuShares: 'low', memoryShares: '4000' }).pool, { ...current.pool, memoryReservationMB: undefined, cpuShares: 'low', memoryShares: 4000 });
+  assert.throws(() => reconfiguredVsphere(current, { ...change, memoryShares: 'some' }), /--memory-shares wants low, normal, high/);
   assert.throws(() => reconfiguredVsphere(current, { ...change, volumeStores: ['ds2/elsewhere:default'] }), /volume store default exists already/);
   assert.throws(() => reconfiguredVsphere(current, { ...change, volumeStores: ['no-path'] }), /DATASTORE\/PATH:NAME/);
   assert.throws(() => reconfiguredVsphere(current, { ...change, containerNetworks: [{ name: 'b', external: 'bridge-pg' }] }), /that is the bridge network/);

@@ -33,6 +33,7 @@ export async function configure(argv: string[]): Promise<void> {
     cpuLimit: v['cpu-limit'],
     memoryReservation: v['memory-reservation'],
     cpuShares: v['cpu-shares'],
+    memoryShares: v['memory-shares'],
     containerMemory: v['container-memory'],
     containerCpus: v['container-cpus'],
     standbyClones: v['standby-clones'],

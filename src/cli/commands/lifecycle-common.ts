@@ -13,6 +13,8 @@ export const limitOptions = {
   'cpu-limit': { type: 'string' as const },
   'memory-reservation': { type: 'string' as const },
   'cpu-shares': { type: 'string' as const },
+  // On vSphere (as --cpu-shares there): low, normal, high or a number of shares.
+  'memory-shares': { type: 'string' as const },
   'container-memory': { type: 'string' as const },
   'container-cpus': { type: 'string' as const },
   'standby-clones': { type: 'string' as const },
