@@ -52,7 +52,7 @@ export interface PredefinedNetwork {
   external: string;
   /** GW/PREFIX, e.g. 10.3.0.1/16; absent: a subnet is picked as for a bridge network. */
   gateway?: string;
-  /** Where containers' addresses come from: a CIDR, or FIRST-LAST inside the subnet. */
+  /** Where containers' addresses come from: a CIDR inside the subnet. */
   ipRange?: string;
   dns?: string[];
 }
