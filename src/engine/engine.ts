@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import type { Backend } from '../portlayer/backend.ts';
 import type { ManagedImageStore } from '../portlayer/images/types.ts';
 import { openPortLayer, type PortLayer } from '../portlayer/port-layer.ts';
+import type { PredefinedNetwork } from '../portlayer/networks/model.ts';
 import type { ContainerService } from '../portlayer/containers/service.ts';
 import { writeJsonAtomic, readJson } from '../portlayer/atomic-file.ts';
 import { Router } from './http/router.ts';
@@ -59,6 +60,8 @@ export interface EngineOptions {
   volumeStores?: Record<string, string>;
   /** CIDR new bridge networks' subnets come from (vic-machine's --bridge-network-range). */
   bridgeNetworkRange?: string;
+  /** Networks on existing segments the VCH's configuration defines (vic-machine's --container-network). */
+  predefinedNetworks?: PredefinedNetwork[];
   /** Log every request with its status (the VCH's debug log level). */
   logRequests?: boolean;
   log?: (line: string) => void;
@@ -114,6 +117,7 @@ export async function startEngine(options: EngineOptions): Promise<RunningEngine
     dnsServers: options.dnsServers,
     volumeStores: options.volumeStores,
     bridgeNetworkRange: options.bridgeNetworkRange,
+    predefinedNetworks: options.predefinedNetworks,
     memoryLimitMiB: options.limits?.memoryMiB,
     log,
   });

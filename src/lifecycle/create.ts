@@ -13,7 +13,8 @@ import { ServiceManager } from './service-manager.ts';
 import { waitForEngine } from './engine-client.ts';
 import { destroyVch } from './delete.ts';
 import { keepRelease, pruneReleases } from './releases.ts';
-import { makeVsphereVch, planVsphere, targetFile, writeTarget } from './vsphere-vch.ts';
+import { noContainerNetworks, parseContainerNetworks, type ContainerNetworkFlags } from './container-networks.ts';
+import { makeVsphereVch, parseShares, planVsphere, targetFile, writeTarget } from './vsphere-vch.ts';
 
 export interface CreateRequest {
   name?: string;
@@ -21,6 +22,8 @@ export interface CreateRequest {
   cpuLimit?: string;
   memoryReservation?: string;
   cpuShares?: string;
+  /** On vSphere: the pool's memory shares (low, normal, high or a number). */
+  memoryShares?: string;
   containerMemory?: string;
   containerCpus?: string;
   imageStore?: string;
@@ -45,6 +48,7 @@ export interface CreateRequest {
     computeResource?: string;
     bridgeNetwork?: string;
     publicNetwork?: string;
+    containerNetworks?: ContainerNetworkFlags;
     cpuLimitMHz?: string;
     cpuReservationMHz?: string;
   };
@@ -58,7 +62,8 @@ export async function planVch(registry: VchRegistry, req: CreateRequest): Promis
     memoryMiB: positive(req.memoryLimit, '--memory-limit', true),
     cpus: positive(req.cpuLimit, '--cpu-limit'),
     memoryReservationMiB: positive(req.memoryReservation, '--memory-reservation', true),
-    cpuShares: positive(req.cpuShares, '--cpu-shares', true),
+    // On vSphere shares are the pool's (levels or a number), below.
+    cpuShares: req.vsphere ? undefined : positive(req.cpuShares, '--cpu-shares', true),
   };
   const containerDefaults = {
     memoryMiB: positive(req.containerMemory, '--container-memory', true) ?? 256,
@@ -71,9 +76,10 @@ export async function planVch(registry: VchRegistry, req: CreateRequest): Promis
     throw new Error('--memory-reservation is more than --memory-limit');
   }
   if (req.vsphere && Number(req.standbyClones ?? 0) > 0) throw new Error('--standby-clones is for VCHs on this host (QEMU), not on vSphere');
-  if (req.vsphere && (req.cpuLimit || req.cpuShares)) {
-    throw new Error('on vSphere the resource pool\'s CPU is in MHz: --cpu-limit-mhz and --cpu-reservation-mhz instead of --cpu-limit and --cpu-shares');
+  if (req.vsphere && req.cpuLimit) {
+    throw new Error('on vSphere the resource pool\'s CPU is in MHz: --cpu-limit-mhz and --cpu-reservation-mhz instead of --cpu-limit');
   }
+  if (!req.vsphere && req.memoryShares !== undefined) throw new Error('--memory-shares is for VCHs on vSphere (the resource pool\'s memory shares)');
   const vsphere = req.vsphere ? await planVsphere(name, {
     target: req.vsphere.target,
     thumbprint: req.vsphere.thumbprint,
@@ -82,11 +88,14 @@ export async function planVch(registry: VchRegistry, req: CreateRequest): Promis
     volumeStores: req.volumeStores,
     bridgeNetwork: req.vsphere.bridgeNetwork,
     publicNetwork: req.vsphere.publicNetwork,
+    containerNetworks: parseContainerNetworks(req.vsphere.containerNetworks ?? noContainerNetworks()),
     pool: {
       memoryLimitMB: limits.memoryMiB,
       memoryReservationMB: limits.memoryReservationMiB,
       cpuLimitMHz: positive(req.vsphere.cpuLimitMHz, '--cpu-limit-mhz', true),
       cpuReservationMHz: positive(req.vsphere.cpuReservationMHz, '--cpu-reservation-mhz', true),
+      cpuShares: parseShares(req.cpuShares, '--cpu-shares'),
+      memoryShares: parseShares(req.memoryShares, '--memory-shares'),
     },
   }, targetFile(registry, name)) : undefined;
   // On vSphere the engine's records stay here (under the home); the disks are on the datastores.

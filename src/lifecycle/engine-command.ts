@@ -4,6 +4,7 @@
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { VchSettings } from './settings.ts';
+import { containerNetworkArgs } from './container-networks.ts';
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 /** Node and the CLI inside a tree of Bonneville's code (the installed one, or a release's snapshot). */
@@ -37,6 +38,8 @@ export function vchServeArgs(s: VchSettings): string[] {
       '--thumbprint', s.vsphere.thumbprint, '--compute-resource', s.vsphere.computeResource, '--image-store', s.vsphere.imageStore,
       '--bridge-network', s.vsphere.bridgeNetwork);
     for (const spec of s.vsphere.volumeStores) args.push('--volume-store', spec);
+    if (s.vsphere.publicNetwork) args.push('--public-network', s.vsphere.publicNetwork);
+    args.push(...containerNetworkArgs(s.vsphere.containerNetworks ?? []));
   } else {
     for (const [name, dir] of Object.entries(s.volumeStores)) args.push('--volume-store', `${name}:${dir}`);
   }

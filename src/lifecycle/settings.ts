@@ -3,6 +3,7 @@
 import { existsSync, readdirSync, mkdirSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import { readJson, writeJsonAtomic } from '../portlayer/atomic-file.ts';
+import type { PredefinedNetwork } from '../portlayer/networks/model.ts';
 
 export interface VchSettings {
   name: string;
@@ -50,10 +51,16 @@ export interface VchSettings {
     /** DATASTORE/PATH:NAME each */
     volumeStores: string[];
     bridgeNetwork: string;
-    /** Checked and recorded; the engine runs on this host, so no endpoint VM takes a NIC on it yet. */
+    /** An existing port group: containers that publish ports (-p, -P) get a NIC on it. */
     publicNetwork?: string;
+    /** Existing port groups offered as Docker networks under their aliases (--container-network …). */
+    containerNetworks?: PredefinedNetwork[];
     /** The resource pool's limits. */
-    pool: { cpuLimitMHz?: number; cpuReservationMHz?: number; memoryLimitMB?: number; memoryReservationMB?: number };
+    pool: {
+      cpuLimitMHz?: number; cpuReservationMHz?: number; memoryLimitMB?: number; memoryReservationMB?: number;
+      /** Levels or a number of shares (absent: normal). */
+      cpuShares?: 'low' | 'normal' | 'high' | number; memoryShares?: 'low' | 'normal' | 'high' | number;
+    };
   };
   upgrade?: { state: 'upgraded' | 'rolled-back'; from: string; to: string; at: string };
   /** The settings before the last upgrade, for rollback. */

@@ -25,7 +25,10 @@ export interface VchView {
   env: Record<string, string>;
   resourcePool: VchSettings['resourcePool'] & { stats: PoolStats };
   /** A VCH on vSphere: where, and its pool as vSphere has it now. */
-  vsphere?: { host: string; computeResource: string; imageStore: string; pool?: VchLimits; containerVms?: number; error?: string };
+  vsphere?: {
+    host: string; computeResource: string; imageStore: string; volumeStores: string[]; bridgeNetwork: string; publicNetwork?: string;
+    containerNetworks: NonNullable<NonNullable<VchSettings['vsphere']>['containerNetworks']>; pool?: VchLimits; containerVms?: number; error?: string;
+  };
 }
 
 export async function viewOf(s: VchSettings, manager: ServiceManager): Promise<VchView> {
@@ -50,6 +53,10 @@ export async function viewOf(s: VchSettings, manager: ServiceManager): Promise<V
       host: s.vsphere.host,
       computeResource: s.vsphere.computeResource,
       imageStore: s.vsphere.imageStore,
+      volumeStores: s.vsphere.volumeStores,
+      bridgeNetwork: s.vsphere.bridgeNetwork,
+      publicNetwork: s.vsphere.publicNetwork,
+      containerNetworks: s.vsphere.containerNetworks ?? [],
       ...await (async () => vsphereState(s.name, s.vsphere!, readTarget(s.vsphere!)))().catch((err: unknown) => ({ error: (err as Error).message })),
     } : undefined,
   };
@@ -58,5 +65,13 @@ export async function viewOf(s: VchSettings, manager: ServiceManager): Promise<V
 export function limitsText(l: VchSettings['limits']): string {
   const parts = [l.memoryMiB ? `mem ${l.memoryMiB}MiB` : '', l.cpus ? `cpu ${l.cpus}` : '',
     l.memoryReservationMiB ? `res ${l.memoryReservationMiB}MiB` : '', l.cpuShares ? `shares ${l.cpuShares}` : ''].filter(Boolean);
+  return parts.join(',') || 'none';
+}
+
+/** A vSphere VCH's pool as its settings have it (memory in MB, CPU in MHz). */
+export function poolText(p: NonNullable<VchSettings['vsphere']>['pool']): string {
+  const parts = [p.memoryLimitMB ? `mem ${p.memoryLimitMB}MB` : '', p.memoryReservationMB ? `mem res ${p.memoryReservationMB}MB` : '',
+    p.cpuLimitMHz ? `cpu ${p.cpuLimitMHz}MHz` : '', p.cpuReservationMHz ? `cpu res ${p.cpuReservationMHz}MHz` : '',
+    p.cpuShares ? `cpu shares ${p.cpuShares}` : '', p.memoryShares ? `mem shares ${p.memoryShares}` : ''].filter(Boolean);
   return parts.join(',') || 'none';
 }

@@ -7,15 +7,17 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { VchRegistry, VchSettings } from './settings.ts';
-import { openVsphere, parseImageStore, parseTargetUrl, parseVolumeStore, type VsphereFlags } from '../backends/vsphere/connect.ts';
+import type { PredefinedNetwork } from '../portlayer/networks/model.ts';
+import { openVsphere, type OpenedVsphere, parseImageStore, parseTargetUrl, parseVolumeStore, type VsphereFlags } from '../backends/vsphere/connect.ts';
 import { DiskStore } from '../backends/vsphere/disk-store.ts';
-import { findVch, destroyVch as destroyPoolAndFolder, vchLimits, type VchLimits } from '../backends/vsphere/vch-pool.ts';
+import { findVch, destroyVch as destroyPoolAndFolder, configureVch as updatePool, vchLimits, type Shares, type VchLimits } from '../backends/vsphere/vch-pool.ts';
 import { listContainers } from '../backends/vsphere/inventory-adoption.ts';
 import { removeContainerVm } from '../backends/vsphere/container-vm.ts';
 import { listNetworkPortgroups } from '../backends/vsphere/network-portgroups.ts';
 import { listPortgroups, destroyPortgroup } from '../vim25/dvs.ts';
 import { datastorePath, deleteDatastoreFile, makeDirectory } from '../vim25/datastore.ts';
-import { FileNotFoundFault } from '../vim25/faults.ts';
+import { addContainerNetworks } from './container-networks.ts';
+import { FileAlreadyExistsFault, FileNotFoundFault } from '../vim25/faults.ts';
 
 export type VsphereSettings = NonNullable<VchSettings['vsphere']>;
 
@@ -27,6 +29,7 @@ export interface VsphereRequest {
   volumeStores: string[];
   bridgeNetwork?: string;
   publicNetwork?: string;
+  containerNetworks: PredefinedNetwork[];
   pool: VchLimits;
 }
 
@@ -69,26 +72,127 @@ export async function planVsphere(name: string, req: VsphereRequest, targetFileP
     volumeStores: req.volumeStores,
     bridgeNetwork: req.bridgeNetwork,
     publicNetwork: req.publicNetwork,
+    ...(req.containerNetworks.length ? { containerNetworks: req.containerNetworks } : {}),
     pool: req.pool,
   };
+  for (const n of req.containerNetworks) {
+    if (n.external === req.bridgeNetwork) throw new Error(`--container-network ${n.external}: that is the bridge network; a container network is a port group of its own`);
+  }
   const opened = await openVsphere(flagsOf(settings, req.target), name, { allowMissing: true });
-  await opened.client.logout().catch(() => {});
-  if (opened.vch) throw new Error(`a resource pool and VM folder named ${name} exist already on ${settings.host}`);
+  try {
+    if (opened.vch) throw new Error(`a resource pool and VM folder named ${name} exist already on ${settings.host}`);
+    await checkPortgroups(opened, settings.publicNetwork, req.containerNetworks);
+  } finally {
+    await opened.client.logout().catch(() => {});
+  }
   return settings;
+}
+
+/** The public network and container networks must be existing distributed port groups. */
+async function checkPortgroups(opened: OpenedVsphere, publicNetwork: string | undefined, containerNetworks: PredefinedNetwork[]): Promise<void> {
+  const names = new Set((await listPortgroups(opened.client, opened.target.datacenter)).map((p) => p.name));
+  const where = opened.target.config.datacenter;
+  if (publicNetwork && !names.has(publicNetwork)) throw new Error(`--public-network ${publicNetwork}: no distributed port group of that name in ${where}`);
+  for (const n of containerNetworks) {
+    if (!names.has(n.external)) throw new Error(`--container-network ${n.external}: no distributed port group of that name in ${where}`);
+  }
 }
 
 /** Makes the VCH's pool (limits), folder and store folders on vSphere; checks the public network. */
 export async function makeVsphereVch(name: string, v: VsphereSettings, target: string): Promise<void> {
   const { client, target: t, vch, imageStore } = await openVsphere(flagsOf(v, target), name, { ensure: { limits: v.pool } });
   try {
-    if (v.publicNetwork && !(await listPortgroups(client, t.datacenter)).some((p) => p.name === v.publicNetwork)) {
-      throw new Error(`--public-network ${v.publicNetwork}: no distributed port group of that name`);
-    }
     await new DiskStore(client, t, vch!.name, imageStore.path).ensure();
     for (const spec of v.volumeStores) {
       const s = parseVolumeStore(spec);
       await makeDirectory(client, t.datacenter, datastorePath(s.datastore, s.path));
     }
+  } finally {
+    await client.logout().catch(() => {});
+  }
+}
+
+/** vic-machine's shares: low, normal, high, or a positive number of shares. */
+export function parseShares(text: string | undefined, flag: string): Shares | undefined {
+  if (text === undefined) return undefined;
+  if (text === 'low' || text === 'normal' || text === 'high') return text;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n <= 0) throw new Error(`${flag} wants low, normal, high or a positive whole number of shares, got ${JSON.stringify(text)}`);
+  return n;
+}
+
+/** What `configure` may change on a VCH on vSphere: the pool's limits and reservations, and more volume stores. */
+export interface VsphereChange {
+  memoryLimit?: string;
+  memoryReservation?: string;
+  cpuLimitMHz?: string;
+  cpuReservationMHz?: string;
+  cpuShares?: string;
+  memoryShares?: string;
+  volumeStores: string[];
+  /** Container networks to add (parsed). */
+  containerNetworks: PredefinedNetwork[];
+}
+
+/** The settings after `change`, checked; "0" lifts a limit or a reservation. Nothing is applied. */
+export function reconfiguredVsphere(current: VsphereSettings, change: VsphereChange): VsphereSettings {
+  const next = structuredClone(current);
+  const value = (text: string | undefined, flag: string, now: number | undefined) => {
+    if (text === undefined) return now;
+    if (text === '0') return undefined;
+    const n = Number(text);
+    if (!Number.isInteger(n) || n <= 0) throw new Error(`${flag} wants a positive integer (0 lifts it), got ${JSON.stringify(text)}`);
+    return n;
+  };
+  next.pool = {
+    ...current.pool,
+    memoryLimitMB: value(change.memoryLimit, '--memory-limit', current.pool.memoryLimitMB),
+    memoryReservationMB: value(change.memoryReservation, '--memory-reservation', current.pool.memoryReservationMB),
+    cpuLimitMHz: value(change.cpuLimitMHz, '--cpu-limit-mhz', current.pool.cpuLimitMHz),
+    cpuReservationMHz: value(change.cpuReservationMHz, '--cpu-reservation-mhz', current.pool.cpuReservationMHz),
+    cpuShares: parseShares(change.cpuShares, '--cpu-shares') ?? current.pool.cpuShares,
+    memoryShares: parseShares(change.memoryShares, '--memory-shares') ?? current.pool.memoryShares,
+  };
+  const { memoryLimitMB, memoryReservationMB, cpuLimitMHz, cpuReservationMHz } = next.pool;
+  if (memoryLimitMB !== undefined && (memoryReservationMB ?? 0) > memoryLimitMB) throw new Error(`--memory-reservation ${memoryReservationMB} is more than --memory-limit ${memoryLimitMB}`);
+  if (cpuLimitMHz !== undefined && (cpuReservationMHz ?? 0) > cpuLimitMHz) throw new Error(`--cpu-reservation-mhz ${cpuReservationMHz} is more than --cpu-limit-mhz ${cpuLimitMHz}`);
+  const names = new Set(current.volumeStores.map((s) => parseVolumeStore(s).name));
+  for (const spec of change.volumeStores) {
+    const store = parseVolumeStore(spec);
+    // Adding only: a store's volumes would be lost to the VCH (vic-machine refuses it too).
+    if (names.has(store.name)) throw new Error(`volume store ${store.name} exists already (${current.volumeStores.find((s) => parseVolumeStore(s).name === store.name)}); volume stores can be added, not changed or removed`);
+    names.add(store.name);
+    next.volumeStores.push(spec);
+  }
+  for (const n of change.containerNetworks) {
+    if (n.external === current.bridgeNetwork) throw new Error(`--container-network ${n.external}: that is the bridge network; a container network is a port group of its own`);
+  }
+  const networks = addContainerNetworks(current.containerNetworks ?? [], change.containerNetworks);
+  if (networks.length) next.containerNetworks = networks;
+  return next;
+}
+
+/**
+ * Applies configure's changes on vSphere: the added volume stores' folders first (a missing
+ * datastore fails here, before anything changed), then the pool's allocations (UpdateConfig).
+ */
+export async function reconfigureVsphereVch(name: string, current: VsphereSettings, next: VsphereSettings, target: string): Promise<void> {
+  const opened = await openVsphere(flagsOf(next, target), name);
+  const { client, target: t, vch } = opened;
+  try {
+    const known = new Set((current.containerNetworks ?? []).map((n) => n.external));
+    await checkPortgroups(opened, undefined, (next.containerNetworks ?? []).filter((n) => !known.has(n.external)));
+    const had = new Set(current.volumeStores);
+    for (const spec of next.volumeStores.filter((s) => !had.has(s))) {
+      const s = parseVolumeStore(spec);
+      try {
+        await makeDirectory(client, t.datacenter, datastorePath(s.datastore, s.path));
+      } catch (err) {
+        if (err instanceof FileAlreadyExistsFault) continue; // a folder of the admin's: the store's volumes go in it
+        throw new Error(`--volume-store ${spec}: ${(err as Error).message}`);
+      }
+    }
+    await updatePool(client, vch!, next.pool);
   } finally {
     await client.logout().catch(() => {});
   }

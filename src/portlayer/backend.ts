@@ -44,6 +44,12 @@ export interface ContainerVmSpec {
   nics?: VmNic[];
   /** Lines of the container's /etc/hosts; absent: localhost and the container's own hostname. */
   hosts?: string[];
+  /**
+   * The ports the container publishes (-p, -P), as bound at this start. The port layer forwards them
+   * from the engine's host; a backend whose VMs sit where that host cannot reach may give the VM a
+   * way in of its own (vSphere: a NIC on the VCH's public network).
+   */
+  ports?: Array<{ containerPort: number; protocol: 'tcp' | 'udp'; hostIp: string; hostPort: number }>;
   /** The container's resolv.conf; absent: the image's own. */
   dns?: VmDns;
   /** Volume disks (DiskStore.createVolumeDisk) and where the guest mounts them; one disk may serve several targets. */
@@ -96,7 +102,7 @@ export interface NetworkPlumbing {
   /** IPv4 subnets (CIDR) the host routes already: a new network must not overlap them. */
   hostSubnets(): Promise<string[]>;
   /** Creates the segment (or adopts the one an earlier engine made); idempotent. */
-  ensureNetwork(net: { id: string; subnet: string; gateway: string; internal: boolean }): Promise<void>;
+  ensureNetwork(net: { id: string; subnet: string; gateway: string; internal: boolean; external?: string }): Promise<void>;
   removeNetwork(id: string, subnet: string): Promise<void>;
   /** At engine start: removes this VCH's segments not in keep, and interfaces no running VM holds. */
   sweep(keep: Array<{ id: string; subnet: string }>): Promise<void>;
@@ -219,8 +225,8 @@ export interface VmHandle {
   readArchive(path: string): Promise<{ stat: PathStat; tar: Readable }>;
   /** Extracts a tar into the directory `path` names; settles once everything is written. */
   writeArchive(path: string, tar: Readable, options: ArchiveWriteOptions): Promise<void>;
-  /** Replaces the running container's /etc/hosts (peers came or went on its networks). */
-  updateHosts?(lines: string[]): void;
+  /** Replaces the running container's /etc/hosts (peers came or went on its networks); the network service awaits it. */
+  updateHosts?(lines: string[]): void | Promise<void>;
   /**
    * Gives the running VM a NIC on one more network, configured in the guest before this resolves
    * (`docker network connect`); the network's host side exists. Absent: the backend cannot.

@@ -14,6 +14,7 @@ import { VolumeService } from './volumes/service.ts';
 import { NetworkService } from './networks/service.ts';
 import { hostUpstreams, parseUpstream } from './networks/dns-resolver.ts';
 import { parseSubnet } from './networks/ipam.ts';
+import type { PredefinedNetwork } from './networks/model.ts';
 
 export interface PortLayerOptions {
   /** The VCH's datastore: containers/, images/, volumes/, networks/ below it. */
@@ -33,6 +34,8 @@ export interface PortLayerOptions {
   bridgeNetworkRange?: string;
   /** The VCH's memory limit: a start whose VM does not fit beside the running ones is refused. */
   memoryLimitMiB?: number;
+  /** Networks the VCH's configuration defines on existing segments (vic-machine's --container-network). */
+  predefinedNetworks?: PredefinedNetwork[];
   log: (line: string) => void;
 }
 
@@ -58,7 +61,7 @@ export async function openPortLayer(options: PortLayerOptions): Promise<PortLaye
   volumes.recover();
   const dnsUpstreams = options.dnsServers?.length ? options.dnsServers.map(parseUpstream) : hostUpstreams();
   const networks = new NetworkService({ root: join(datastore, 'networks'), plumbing: backend.networks, events, log, dnsUpstreams,
-    subnetPool: options.bridgeNetworkRange ? parseSubnet(options.bridgeNetworkRange) : undefined });
+    subnetPool: options.bridgeNetworkRange ? parseSubnet(options.bridgeNetworkRange) : undefined, predefined: options.predefinedNetworks });
   await networks.open();
   const containers = new ContainerService({
     root: join(datastore, 'containers'),

@@ -6,7 +6,12 @@ import { createServer, connect } from 'node:net';
 import { createSocket } from 'node:dgram';
 import { formatSubnet, macFor, nextFree, parseSubnet, pickSubnet } from '../../src/portlayer/networks/ipam.ts';
 import { hostsLines } from '../../src/portlayer/networks/hosts.ts';
-import { publishedPorts } from '../../src/portlayer/networks/service.ts';
+import { NetworkService, publishedPorts } from '../../src/portlayer/networks/service.ts';
+import { EventLog } from '../../src/portlayer/events.ts';
+import type { VmHandle } from '../../src/portlayer/backend.ts';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { openProxy } from '../../src/portlayer/networks/port-proxy.ts';
 import { dockerNetworkRequest } from '../../src/engine/docker/network-request.ts';
 import { bridgeName, tapName, vchPrefix } from '../../src/backends/qemu/network/names.ts';
@@ -87,4 +92,40 @@ test('port proxy forwards TCP and UDP on loopback, and a taken port is a Docker-
   client.close();
   udp.close();
   echo.close();
+});
+
+test('network connect settles once running peers have their new /etc/hosts; a peer that fails is logged, not the request', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'bonneville-networks-'));
+  try {
+    const logged: string[] = [];
+    const service = new NetworkService({ root, events: new EventLog(), log: (m) => logged.push(m) });
+    await service.open();
+    const [peer, broken, joiner] = ['a', 'b', 'c'].map((c) => c.repeat(64));
+    const received: string[][] = [];
+    // Running peers whose updates take a while (a tether message with a reply), or fail (a stopping VM).
+    const vms: Record<string, Partial<VmHandle>> = {};
+    const startedVms: Record<string, Partial<VmHandle>> = {
+      [peer]: { updateHosts: async (lines: string[]) => { await new Promise((r) => setTimeout(r, 50)); received.push(lines); } },
+      [broken]: { updateHosts: async () => { await new Promise((r) => setTimeout(r, 20)); throw new Error('the tether went away'); } },
+    };
+    const names: Record<string, string> = { [peer]: 'peer', [broken]: 'broken', [joiner]: 'joiner' };
+    service.useContainers((id) => names[id] ? {
+      name: names[id], hostname: names[id], vm: vms[id] as VmHandle | undefined,
+      request: { enabled: true, endpoints: [], ports: [], publishAll: false, exposed: [], extraHosts: [] },
+    } : undefined);
+    await service.create({ name: 'app' });
+    await service.connect('app', peer, {});
+    await service.connect('app', broken, {});
+    Object.assign(vms, startedVms); // both start
+    await service.connect('app', joiner, {});
+    assert.equal(received.length, 1, 'the peer was told before connect settled');
+    assert.ok(received[0].some((l) => /\tjoiner\b/.test(l)), received[0].join('\n'));
+    assert.ok(logged.some((m) => m.includes(`container ${broken.slice(0, 12)}: /etc/hosts not updated: the tether went away`)), logged.join('\n'));
+    received.length = 0;
+    await service.disconnect('app', joiner);
+    assert.equal(received.length, 1, 'and told again before disconnect settled');
+    assert.ok(!received[0].some((l) => /\tjoiner\b/.test(l)));
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
 });

@@ -98,10 +98,10 @@ test('volume service: one disk per name under concurrent creates, holds block re
     const attached = await service.attach([{ volume: '', target: '/x', readOnly: false, copyUp: true, mode: '' }]);
     const anonymous = attached.mounts[0].volume;
     assert.equal(attached.mounts[0].anonymous, true);
-    assert.throws(() => service.remove(anonymous), (err) => statusOf(err) === 409);
-    assert.deepEqual(service.prune().deleted, []);
+    await assert.rejects(service.remove(anonymous), (err) => statusOf(err) === 409);
+    assert.deepEqual((await service.prune()).deleted, []);
     attached.release();
-    assert.deepEqual(service.prune().deleted, [anonymous]);
+    assert.deepEqual((await service.prune()).deleted, [anonymous]);
 
     mkdirSync(join(root, '.creating-0123'));
     mkdirSync(join(root, 'nodisk'));
@@ -111,6 +111,46 @@ test('volume service: one disk per name under concurrent creates, holds block re
     assert.deepEqual(again.list().map((v) => v.record.name), ['same']);
     assert.equal(existsSync(join(root, '.creating-0123')), false);
     assert.equal(existsSync(join(root, 'nodisk')), false);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('volume rm settles once the backend deleted the disk; a failed delete keeps the volume and is a 500', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'bonneville-volumes-'));
+  try {
+    const destroyed: string[] = [];
+    let failNext = false;
+    const disks = {
+      createVolumeDisk: async (dir: string) => { writeFileSync(join(dir, 'disk'), ''); return join(dir, 'disk'); },
+      volumeDisk: (dir: string) => join(dir, 'disk'),
+      exists: (disk: string) => existsSync(disk),
+      allocatedBytes: () => 0,
+      // A backend whose delete takes a while (a vSphere task).
+      destroyDisk: async (disk: string) => {
+        await new Promise((r) => setTimeout(r, 50));
+        if (failNext) { failNext = false; throw new Error('datastore busy'); }
+        destroyed.push(disk);
+      },
+    };
+    const service = new VolumeService({ root, disks, events: new EventLog() });
+    service.recover();
+    const a = await service.create({ name: 'vol-a' });
+    await service.remove('vol-a');
+    assert.deepEqual(destroyed, [a.disk], 'the disk is deleted when remove settles');
+    assert.equal(existsSync(join(root, 'vol-a')), false);
+
+    await service.create({ name: 'vol-b' });
+    failNext = true;
+    await assert.rejects(service.remove('vol-b'), (err) => statusOf(err) === 500 && /remove vol-b: .*datastore busy/.test((err as Error).message));
+    assert.deepEqual(service.list().map((v) => v.record.name), ['vol-b'], 'a failed delete leaves the volume');
+    // A create of a name being removed waits for the removal, then makes a new volume.
+    const removal = service.remove('vol-b');
+    const again = service.create({ name: 'vol-b' });
+    await removal;
+    const made = await again;
+    assert.equal(existsSync(made.disk), true);
+    assert.deepEqual(service.list().map((v) => v.record.name), ['vol-b']);
   } finally {
     rmSync(root, { recursive: true, force: true });
   }

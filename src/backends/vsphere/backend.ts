@@ -18,7 +18,7 @@ import type { VimClient } from '../../vim25/session.ts';
 import { powerOff, powerOn, powerState } from '../../vim25/virtual-machine.ts';
 import { InvalidPowerStateFault, ManagedObjectNotFoundFault } from '../../vim25/faults.ts';
 import type { ManagedObjectReference, PowerState } from '../../vim25/types.ts';
-import { containerVmName, createContainerVm, diskSlots, removeContainerVm, type DiskSlot } from './container-vm.ts';
+import { containerVmName, createContainerVm, diskSlots, removeContainerVm, type ContainerNic, type DiskSlot } from './container-vm.ts';
 import { listContainers, PowerWatch } from './inventory-adoption.ts';
 import { VsphereVm } from './container-vm-handle.ts';
 import { vsphereError } from './fault-errors.ts';
@@ -50,6 +50,8 @@ export interface GuestConfig {
   hosts?: string[];
   dns?: ContainerVmSpec['dns'];
   nics: Array<{ mac: string; address: string; gateway?: string }>;
+  /** With a public network: the NIC after `nics` is on it (address from its DHCP), and these ports are published there. */
+  published?: NonNullable<ContainerVmSpec['ports']>;
   disks: {
     writable: DiskSlot;
     layers: DiskSlot[];
@@ -142,7 +144,10 @@ export class VsphereBackend implements Backend {
     }
     let ref: ManagedObjectReference;
     try {
-      const nics = await Promise.all((spec.nics ?? []).map(async (n) => ({ portgroupKey: await this.networks.portgroupKey(n.networkId), macAddress: n.mac })));
+      const nics: ContainerNic[] = await Promise.all((spec.nics ?? []).map(async (n) => ({ ...(await this.networks.nicBacking(n.networkId)), macAddress: n.mac })));
+      // Published ports are reached through the VCH's public network (VIC's model): one more NIC, last.
+      const publicNic = spec.ports?.length ? await this.networks.publicBacking() : undefined;
+      if (publicNic) nics.push(publicNic);
       ref = await this.oneAtATime(() => createContainerVm(this.client, this.vch, this.options.target.dvsUuid, {
         id: spec.id,
         name,
@@ -263,6 +268,7 @@ export class VsphereBackend implements Backend {
       hosts: spec.hosts,
       dns: spec.dns,
       nics: (spec.nics ?? []).map((n) => ({ mac: n.mac, address: n.address, gateway: n.gateway })),
+      ...(spec.ports?.length && this.networks.publicNetwork ? { published: spec.ports } : {}),
       disks: {
         writable: slots[0],
         layers: slots.slice(1, 1 + spec.layerDisks.length),

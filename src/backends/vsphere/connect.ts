@@ -30,6 +30,8 @@ export interface VsphereFlags {
   volumeStores?: string[];
   /** An existing DV port group: its switch takes the VCH's networks. Absent: the datacenter's only switch. */
   bridgeNetwork?: string;
+  /** An existing port group: containers that publish ports get a NIC on it. */
+  publicNetwork?: string;
 }
 
 export interface ParsedTarget {
@@ -168,7 +170,7 @@ export async function openVsphereBackend(setup: VsphereBackendSetup): Promise<{ 
       volumeStores: locations,
     });
     await disks.ensure();
-    const backend = new VsphereBackend({ client, target, vch, disks, networks: new PortgroupPlumbing(client, target, vch.name, setup.log), tetherURI: setup.tetherURI, log: setup.log, ownsClient: true });
+    const backend = new VsphereBackend({ client, target, vch, disks, networks: new PortgroupPlumbing(client, target, vch.name, setup.log, setup.publicNetwork), tetherURI: setup.tetherURI, log: setup.log, ownsClient: true });
     await backend.start();
     return { backend, volumeStores };
   } catch (err) {

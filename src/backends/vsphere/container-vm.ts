@@ -19,6 +19,8 @@ export const KEY_CONFIG = `${GUESTINFO}config`;
 
 export interface ContainerNic {
   portgroupKey: string;
+  /** The port group's switch, when not the VCH's (an existing port group elsewhere). */
+  switchUuid?: string;
   macAddress?: string;
 }
 
@@ -84,7 +86,7 @@ function deviceChanges(spec: ContainerVmSpec, switchUuid: string): { changes: De
   for (const l of spec.layerDisks ?? []) changes.push(disk({ key: key--, ...next(), fileName: l, create: false, diskMode: 'independent_nonpersistent' }));
   for (const v of spec.volumeDisks) changes.push(disk({ key: key--, ...next(), fileName: v, create: false, diskMode: 'independent_persistent' }));
   changes.push(serialPortURI(key--, spec.tetherURI, 'client'));
-  for (const n of spec.nics) changes.push(dvsNic({ key: key--, portgroupKey: n.portgroupKey, switchUuid, macAddress: n.macAddress }));
+  for (const n of spec.nics) changes.push(dvsNic({ key: key--, portgroupKey: n.portgroupKey, switchUuid: n.switchUuid ?? switchUuid, macAddress: n.macAddress }));
   return { changes, slots };
 }
 

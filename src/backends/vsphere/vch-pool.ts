@@ -17,7 +17,15 @@ export interface VchLimits {
   /** MB; undefined = unlimited. */
   memoryLimitMB?: number;
   memoryReservationMB?: number;
-  shares?: 'low' | 'normal' | 'high';
+  /** vSphere's share levels, or a custom number; undefined = normal. */
+  cpuShares?: Shares;
+  memoryShares?: Shares;
+}
+
+export type Shares = 'low' | 'normal' | 'high' | number;
+
+function sharesInfo(s: Shares | undefined): { level: 'low' | 'normal' | 'high' | 'custom'; shares?: number } {
+  return typeof s === 'number' ? { level: 'custom', shares: s } : { level: s ?? 'normal' };
 }
 
 export interface VchPlacement {
@@ -29,10 +37,9 @@ export interface VchPlacement {
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
 
 function resourceConfig(l: VchLimits): ResourceConfig {
-  const shares = { level: l.shares ?? 'normal' };
   return {
-    cpu: { limit: l.cpuLimitMHz ?? -1, reservation: l.cpuReservationMHz ?? 0, expandableReservation: true, shares },
-    memory: { limit: l.memoryLimitMB ?? -1, reservation: l.memoryReservationMB ?? 0, expandableReservation: true, shares },
+    cpu: { limit: l.cpuLimitMHz ?? -1, reservation: l.cpuReservationMHz ?? 0, expandableReservation: true, shares: sharesInfo(l.cpuShares) },
+    memory: { limit: l.memoryLimitMB ?? -1, reservation: l.memoryReservationMB ?? 0, expandableReservation: true, shares: sharesInfo(l.memoryShares) },
   };
 }
 
@@ -70,8 +77,14 @@ export async function vchLimits(client: VimClient, vch: VchPlacement): Promise<V
     cpuReservationMHz: c.cpu.reservation,
     memoryLimitMB: unlimited(c.memory.limit),
     memoryReservationMB: c.memory.reservation,
-    shares: c.cpu.shares?.level === 'custom' ? undefined : c.cpu.shares?.level,
+    cpuShares: sharesOf(c.cpu.shares),
+    memoryShares: sharesOf(c.memory.shares),
   };
+}
+
+function sharesOf(s: { level: string; shares?: number } | undefined): Shares | undefined {
+  if (!s) return undefined;
+  return s.level === 'custom' ? s.shares : s.level as Shares;
 }
 
 /** Powers off and destroys every VM in the VCH's folder and pool, then the pool and the folder. */

@@ -1,8 +1,8 @@
 // `bonneville configure --name N`: limits (live), volume stores, DNS servers, registries, certificates.
 import { parseArgs } from 'node:util';
 import { configureVch } from '../../lifecycle/configure.ts';
-import { limitsText } from '../../lifecycle/views.ts';
-import { homeOption, limitOptions, lifecycleOf, say } from './lifecycle-common.ts';
+import { limitsText, poolText } from '../../lifecycle/views.ts';
+import { containerNetworkFlags, containerNetworkOptions, homeOption, limitOptions, lifecycleOf, say } from './lifecycle-common.ts';
 
 export async function configure(argv: string[]): Promise<void> {
   const { values: v } = parseArgs({
@@ -18,6 +18,12 @@ export async function configure(argv: string[]): Promise<void> {
       'whitelist-registry': { type: 'string', multiple: true, default: [] },
       'rotate-certificates': { type: 'boolean', default: false },
       'tls-cname': { type: 'string', multiple: true, default: [] },
+      // On vSphere: the resource pool's CPU in MHz (--memory-limit and --memory-reservation are its MB).
+      'cpu-limit-mhz': { type: 'string' },
+      'cpu-reservation-mhz': { type: 'string' },
+      // Refused with the reason: a VCH keeps its image store.
+      'image-store': { type: 'string' },
+      ...containerNetworkOptions,
     },
   });
   if (!v.name) throw new Error('--name is required');
@@ -27,9 +33,14 @@ export async function configure(argv: string[]): Promise<void> {
     cpuLimit: v['cpu-limit'],
     memoryReservation: v['memory-reservation'],
     cpuShares: v['cpu-shares'],
+    memoryShares: v['memory-shares'],
     containerMemory: v['container-memory'],
     containerCpus: v['container-cpus'],
     standbyClones: v['standby-clones'],
+    cpuLimitMHz: v['cpu-limit-mhz'],
+    cpuReservationMHz: v['cpu-reservation-mhz'],
+    imageStore: v['image-store'],
+    containerNetworks: containerNetworkFlags(v),
     volumeStores: v['volume-store']!,
     dnsServers: v['dns-server']!,
     insecureRegistries: v['insecure-registry']!,
@@ -38,5 +49,6 @@ export async function configure(argv: string[]): Promise<void> {
     rotateCertificates: v['rotate-certificates']!,
     tlsCnames: v['tls-cname']!,
   }, manager);
-  say(`VCH ${next.name} reconfigured (limits: ${limitsText(next.limits)}); its engine restarted, running containers kept running.`);
+  const limits = next.vsphere ? poolText(next.vsphere.pool) : limitsText(next.limits);
+  say(`VCH ${next.name} reconfigured (limits: ${limits}); its engine restarted, running containers kept running.`);
 }

@@ -2,7 +2,7 @@
 import { parseArgs } from 'node:util';
 import { planVch, createVch } from '../../lifecycle/create.ts';
 import { envLines } from '../../lifecycle/certificates.ts';
-import { homeOption, limitOptions, lifecycleOf, say } from './lifecycle-common.ts';
+import { containerNetworkFlags, containerNetworkOptions, homeOption, limitOptions, lifecycleOf, say } from './lifecycle-common.ts';
 
 export async function create(argv: string[]): Promise<void> {
   const { values: v } = parseArgs({
@@ -31,17 +31,20 @@ export async function create(argv: string[]): Promise<void> {
       'compute-resource': { type: 'string' },
       'bridge-network': { type: 'string' },
       'public-network': { type: 'string' },
+      ...containerNetworkOptions,
       'cpu-limit-mhz': { type: 'string' },
       'cpu-reservation-mhz': { type: 'string' },
     },
   });
   const { registry, manager } = lifecycleOf(v.home);
+  if (!v.target && v['container-network']!.length) throw new Error('--container-network needs --target (existing port groups on vSphere); on this host: docker network create');
   const settings = await planVch(registry, {
     name: v.name,
     memoryLimit: v['memory-limit'],
     cpuLimit: v['cpu-limit'],
     memoryReservation: v['memory-reservation'],
     cpuShares: v['cpu-shares'],
+    memoryShares: v['memory-shares'],
     containerMemory: v['container-memory'],
     containerCpus: v['container-cpus'],
     standbyClones: v['standby-clones'],
@@ -65,6 +68,7 @@ export async function create(argv: string[]): Promise<void> {
       computeResource: v['compute-resource'],
       bridgeNetwork: v['bridge-network'],
       publicNetwork: v['public-network'],
+      containerNetworks: containerNetworkFlags(v),
       cpuLimitMHz: v['cpu-limit-mhz'],
       cpuReservationMHz: v['cpu-reservation-mhz'],
     } : undefined,

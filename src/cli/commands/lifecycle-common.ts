@@ -3,6 +3,7 @@
 import { VchRegistry, bonnevilleHome } from '../../lifecycle/settings.ts';
 import { ServiceManager } from '../../lifecycle/service-manager.ts';
 import { resolve } from 'node:path';
+import type { ContainerNetworkFlags } from '../../lifecycle/container-networks.ts';
 
 export const homeOption = { home: { type: 'string' as const } };
 
@@ -12,10 +13,24 @@ export const limitOptions = {
   'cpu-limit': { type: 'string' as const },
   'memory-reservation': { type: 'string' as const },
   'cpu-shares': { type: 'string' as const },
+  // On vSphere (as --cpu-shares there): low, normal, high or a number of shares.
+  'memory-shares': { type: 'string' as const },
   'container-memory': { type: 'string' as const },
   'container-cpus': { type: 'string' as const },
   'standby-clones': { type: 'string' as const },
 };
+
+/** vic-machine's container networks (existing port groups as Docker networks): create and configure. */
+export const containerNetworkOptions = {
+  'container-network': { type: 'string' as const, multiple: true as const, default: [] as string[] },
+  'container-network-gateway': { type: 'string' as const, multiple: true as const, default: [] as string[] },
+  'container-network-ip-range': { type: 'string' as const, multiple: true as const, default: [] as string[] },
+  'container-network-dns': { type: 'string' as const, multiple: true as const, default: [] as string[] },
+};
+
+export function containerNetworkFlags(v: { 'container-network'?: string[]; 'container-network-gateway'?: string[]; 'container-network-ip-range'?: string[]; 'container-network-dns'?: string[] }): ContainerNetworkFlags {
+  return { networks: v['container-network'] ?? [], gateways: v['container-network-gateway'] ?? [], ipRanges: v['container-network-ip-range'] ?? [], dns: v['container-network-dns'] ?? [] };
+}
 
 export function lifecycleOf(home: string | undefined): { registry: VchRegistry; manager: ServiceManager } {
   const dir = resolve(bonnevilleHome(home));

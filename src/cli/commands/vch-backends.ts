@@ -85,6 +85,7 @@ export interface VsphereServeOptions {
   computeResource?: string;
   imageStore?: string;
   bridgeNetwork?: string;
+  publicNetwork?: string;
   /** vic-machine's DATASTORE/PATH:NAME. */
   volumeStores: string[];
   tetherURI?: string;
@@ -103,6 +104,7 @@ export async function openVsphere(o: VsphereServeOptions): Promise<ServedBackend
     computeResource: o.computeResource!,
     imageStore: o.imageStore!,
     bridgeNetwork: o.bridgeNetwork,
+    publicNetwork: o.publicNetwork,
     volumeStores: o.volumeStores,
     vchName: o.name,
     stateDir: o.datastore,

@@ -11,6 +11,7 @@ import { ensureCa, issueClientCertificate, issueServerCertificate, subjectAltNam
 import type { MutualTls } from '../../engine/http/server.ts';
 import { prepareVchAdmin } from '../../vicadmin/index.ts';
 import { installedVersion } from '../../lifecycle/version.ts';
+import { parseContainerNetworks } from '../../lifecycle/container-networks.ts';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 
@@ -28,6 +29,13 @@ export async function vchServe(argv: string[]): Promise<void> {
       'compute-resource': { type: 'string' },
       'image-store': { type: 'string' },
       'bridge-network': { type: 'string' },
+      // An existing port group: containers that publish ports get a NIC on it.
+      'public-network': { type: 'string' },
+      // Existing port groups as Docker networks (vic-machine's flags; see src/lifecycle/container-networks.ts).
+      'container-network': { type: 'string', multiple: true, default: [] },
+      'container-network-gateway': { type: 'string', multiple: true, default: [] },
+      'container-network-ip-range': { type: 'string', multiple: true, default: [] },
+      'container-network-dns': { type: 'string', multiple: true, default: [] },
       // Where container VMs' serial ports connect (the tether's channel; not served yet).
       'tether-uri': { type: 'string' },
       datastore: { type: 'string' },
@@ -87,12 +95,17 @@ export async function vchServe(argv: string[]): Promise<void> {
     })
     : undefined;
   const log = (message: string) => console.error(`bonneville: ${message}`);
+  const predefinedNetworks = parseContainerNetworks({
+    networks: values['container-network']!, gateways: values['container-network-gateway']!,
+    ipRanges: values['container-network-ip-range']!, dns: values['container-network-dns']!,
+  });
+  if (predefinedNetworks.length && values.backend !== 'vsphere') throw new Error('--container-network is for --backend vsphere (existing port groups)');
   let served: ServedBackend;
   if (values.backend === 'vsphere') {
     served = await openVsphere({
       name, datastore, log,
       target: values.target ?? (values['target-file'] ? readFileSync(values['target-file'], 'utf8').trim() : undefined), thumbprint: values.thumbprint, computeResource: values['compute-resource'], imageStore: values['image-store'],
-      bridgeNetwork: values['bridge-network'], volumeStores: values['volume-store']!, tetherURI: values['tether-uri'],
+      bridgeNetwork: values['bridge-network'], publicNetwork: values['public-network'], volumeStores: values['volume-store']!, tetherURI: values['tether-uri'],
     });
   } else if (values.backend === 'qemu') {
     served = await openQemu({
@@ -126,6 +139,7 @@ export async function vchServe(argv: string[]): Promise<void> {
     },
     volumeStores: served.volumeStores,
     bridgeNetworkRange: values['bridge-network-range'],
+    predefinedNetworks,
     logRequests: values['log-level'] === 'debug',
     registries: {
       insecureRegistries: values['insecure-registry'],

@@ -46,7 +46,7 @@ export function containerRoutes(b: ContainerRoutesBackend): Route[] {
     { method: 'POST', path: '/containers/:id/wait', handler: (ctx) => wait(b, ctx) },
     { method: 'POST', path: '/containers/:id/resize', handler: (ctx) => resize(b, ctx) },
     { method: 'POST', path: '/containers/:id/update', handler: (ctx) => update(b, ctx) },
-    { method: 'POST', path: '/containers/:id/rename', handler: (ctx) => { b.containers.rename(ctx.params.id, ctx.query.get('name') ?? ''); sendNoContent(ctx.res); } },
+    { method: 'POST', path: '/containers/:id/rename', handler: async (ctx) => { await b.containers.rename(ctx.params.id, ctx.query.get('name') ?? ''); sendNoContent(ctx.res); } },
     { method: 'POST', path: '/containers/:id/attach', handler: (ctx) => attachHandler(b, ctx) },
     { method: 'GET', path: '/containers/:id/attach/ws', handler: (ctx) => attachWebsocketHandler(b, ctx) },
     { method: 'GET', path: '/containers/:id/logs', handler: (ctx) => logsHandler(b, ctx) },

@@ -10,8 +10,8 @@ export interface VolumeRoutesBackend {
   list(): VolumeView[];
   get(name: string): VolumeView;
   create(request: VolumeCreateRequest): Promise<VolumeView>;
-  remove(name: string, options: { force?: boolean }): void;
-  prune(options: { all?: boolean; select?: (v: VolumeView) => boolean }): { deleted: string[]; reclaimed: number };
+  remove(name: string, options: { force?: boolean }): Promise<void>;
+  prune(options: { all?: boolean; select?: (v: VolumeView) => boolean }): Promise<{ deleted: string[]; reclaimed: number }>;
 }
 
 interface DockerVolumeCreate {
@@ -27,7 +27,7 @@ export function volumeRoutes(b: VolumeRoutesBackend): Route[] {
     { method: 'POST', path: '/volumes/create', handler: (ctx) => create(b, ctx) },
     { method: 'POST', path: '/volumes/prune', handler: (ctx) => prune(b, ctx) },
     { method: 'GET', path: '/volumes/:name', handler: (ctx) => sendJson(ctx.res, 200, volumeJson(b.get(ctx.params.name))) },
-    { method: 'DELETE', path: '/volumes/:name', handler: (ctx) => { b.remove(ctx.params.name, { force: queryBool(ctx.query, 'force') }); sendNoContent(ctx.res); } },
+    { method: 'DELETE', path: '/volumes/:name', handler: async (ctx) => { await b.remove(ctx.params.name, { force: queryBool(ctx.query, 'force') }); sendNoContent(ctx.res); } },
   ];
 }
 
@@ -38,7 +38,7 @@ async function create(b: VolumeRoutesBackend, ctx: RequestContext): Promise<void
   sendJson(ctx.res, 201, volumeJson(volume));
 }
 
-function prune(b: VolumeRoutesBackend, ctx: RequestContext): void {
-  const { deleted, reclaimed } = b.prune(pruneFilters(queryFilters(ctx.query)));
+async function prune(b: VolumeRoutesBackend, ctx: RequestContext): Promise<void> {
+  const { deleted, reclaimed } = await b.prune(pruneFilters(queryFilters(ctx.query)));
   sendJson(ctx.res, 200, { VolumesDeleted: deleted, SpaceReclaimed: reclaimed });
 }

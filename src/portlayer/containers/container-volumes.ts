@@ -40,8 +40,8 @@ export class ContainerVolumes {
   }
 
   /** Removes the anonymous ones among these mounts' volumes that nothing uses any more. */
-  removeAnonymous(mounts: ContainerMount[]): void {
-    this.volumes?.removeAnonymousIfUnused(mounts.filter((m) => m.anonymous).map((m) => m.volume));
+  async removeAnonymous(mounts: ContainerMount[]): Promise<void> {
+    await this.volumes?.removeAnonymousIfUnused(mounts.filter((m) => m.anonymous).map((m) => m.volume));
   }
 
   /** Which containers (any state) mount volume `name`: what makes a volume "in use". */

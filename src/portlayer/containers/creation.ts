@@ -54,7 +54,7 @@ export async function createContainer(spec: ContainerSpec, deps: CreationDeps): 
     live.delete(id);
     if (dir) await tearDownContainer(deps.backend, store, id, deps.backend.disks.containerDisk(dir));
     attached.release();
-    deps.volumes.removeAnonymous(attached.mounts);
+    await deps.volumes.removeAnonymous(attached.mounts).catch(() => undefined);
     throw err;
   }
   attached.release();

@@ -59,11 +59,14 @@ export class ContainerRemoval {
       }
       await tearDownContainer(this.deps.backend, store, entry.record.id, entry.writableDisk);
     } finally {
-      networking?.removed(entry.record.id);
+      await networking?.removed(entry.record.id);
       this.deps.announce(entry, 'destroy');
       this.deps.events.emit('removed', entry.record.id);
       // After the container is gone, so that it no longer counts as a user.
-      if (removeVolumes) this.deps.volumes.removeAnonymous(entry.record.mounts ?? []);
+      if (removeVolumes) {
+        // A disk the backend could not delete stays with its volume, listed, for a later `volume rm`.
+        await this.deps.volumes.removeAnonymous(entry.record.mounts ?? []).catch(() => undefined);
+      }
     }
   }
 }

@@ -83,7 +83,7 @@ export class ContainerRunner {
     entry.state = runningState(entry.state, vm, record.spec.healthcheck !== undefined);
     store.saveState(record.id, entry.state);
     this.watch(entry, vm);
-    networking?.started(record.id);
+    await networking?.started(record.id);
     this.deps.announce(entry, 'start');
     this.deps.events.emit('start', record.id);
   }

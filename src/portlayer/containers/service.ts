@@ -166,7 +166,7 @@ export class ContainerService {
     return waitFor(this.live.find(ref), condition, this.events);
   }
 
-  rename(ref: string, newName: string): void {
+  async rename(ref: string, newName: string): Promise<void> {
     const entry = this.live.find(ref);
     const name = validateName(newName);
     if (name === entry.record.spec.name) return;
@@ -174,7 +174,7 @@ export class ContainerService {
     const oldName = entry.record.spec.name;
     entry.record = { ...entry.record, spec: { ...entry.record.spec, name } };
     this.host.store.saveRecord(entry.record);
-    this.options.networking?.renamed(entry.record.id);
+    await this.options.networking?.renamed(entry.record.id);
     this.host.announce(entry, 'rename', { oldName: `/${oldName}` });
   }
 

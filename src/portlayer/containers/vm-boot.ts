@@ -42,6 +42,7 @@ export function vmSpecOf(entry: LiveContainer, shape: VmShape, volumes: VmVolume
     nics: net?.nics,
     hosts: net?.hosts,
     dns: net?.dns,
+    ...(net?.ports?.length ? { ports: net.ports } : {}),
   };
 }
 

@@ -2,6 +2,7 @@
 // narrow interface only; NetworkService implements it.
 import type { VmDns, VmNic } from '../backend.ts';
 import type { ContainerRecord } from '../containers/model.ts';
+import type { PortBinding } from './model.ts';
 
 /** What a VM needs of its networks at boot. */
 export interface StartNetworking {
@@ -12,6 +13,8 @@ export interface StartNetworking {
   dns?: VmDns;
   /** Variables added to the process's environment (legacy links); its own win. */
   env?: string[];
+  /** The ports published for this start (ContainerVmSpec.ports). */
+  ports?: PortBinding[];
 }
 
 export interface ContainerNetworking {
@@ -20,12 +23,12 @@ export interface ContainerNetworking {
   /** Before the VM boots: its NICs, /etc/hosts and resolver; publishes its ports (throws: the start fails). */
   beforeStart(record: ContainerRecord): Promise<StartNetworking>;
   /** The VM runs. */
-  started(containerId: string): void;
+  started(containerId: string): Promise<void>;
   /** The VM is gone (or never came up): ports are unpublished. */
   stopped(containerId: string): void;
   /** The container is gone: it leaves its networks. */
-  removed(containerId: string): void;
+  removed(containerId: string): Promise<void>;
   /** A running VM was adopted after an engine restart. */
   resumed(record: ContainerRecord): Promise<void>;
-  renamed(containerId: string): void;
+  renamed(containerId: string): Promise<void>;
 }

@@ -35,6 +35,26 @@ export interface NetworkRecord {
   ipRange?: string;
   /** Container id → endpoint. */
   endpoints: Record<string, EndpointRecord>;
+  /**
+   * A network the VCH's configuration defines on a segment that exists outside it (vSphere: an
+   * existing port group, by name): the backend joins it and never deletes it; `network rm` refuses it.
+   */
+  external?: string;
+  /** Name servers containers whose primary network this is use (a predefined network's); absent: the VCH's resolver. */
+  dns?: string[];
+}
+
+/** A network the VCH's configuration defines (vic-machine's --container-network …), made at engine start. */
+export interface PredefinedNetwork {
+  /** Its Docker name (the alias). */
+  name: string;
+  /** The existing segment behind it (NetworkRecord.external). */
+  external: string;
+  /** GW/PREFIX, e.g. 10.3.0.1/16; absent: a subnet is picked as for a bridge network. */
+  gateway?: string;
+  /** Where containers' addresses come from: a CIDR inside the subnet. */
+  ipRange?: string;
+  dns?: string[];
 }
 
 /** The default network every container joins unless asked otherwise; containers on it do not resolve each other. */

@@ -11,7 +11,7 @@ import type { EventLog } from '../events.ts';
 import type { ContainerNetworking, StartNetworking } from './attachment.ts';
 import { contains, firstHost, overlaps, formatSubnet, ipToNumber, isHostAddress, macFor, nextFree, parseSubnet, pickSubnet, within } from './ipam.ts';
 import type { Subnet } from './ipam.ts';
-import type { ContainerNetworkRequest, EndpointRecord, NetworkRecord, PortBinding, PortRequest } from './model.ts';
+import type { ContainerNetworkRequest, EndpointRecord, NetworkRecord, PortBinding, PortRequest, PredefinedNetwork } from './model.ts';
 import { DEFAULT_NETWORK } from './model.ts';
 import { openProxy, type OpenProxy } from './port-proxy.ts';
 import { NetworkStore } from './store.ts';
@@ -38,6 +38,8 @@ export interface NetworkServiceOptions {
   dnsUpstreams?: Upstream[];
   /** Where new networks' subnets come from when the client names none (default: Docker's 172.17-31/16, then 10.89.x/24). */
   subnetPool?: Subnet;
+  /** Networks the VCH's configuration defines on existing segments (made at open, never removed by the VCH). */
+  predefined?: PredefinedNetwork[];
 }
 
 export interface NetworkCreateRequest {
@@ -50,6 +52,9 @@ export interface NetworkCreateRequest {
   attachable?: boolean;
   labels?: Record<string, string>;
   options?: Record<string, string>;
+  /** A predefined network's existing segment and name servers (never from a Docker request). */
+  external?: string;
+  dns?: string[];
 }
 
 const forbidden = (message: string) => new PortLayerError('Forbidden', message);
@@ -95,6 +100,29 @@ export class NetworkService implements ContainerNetworking {
     if (!this.byName(DEFAULT_NETWORK)) {
       await this.create({ name: DEFAULT_NETWORK, options: { 'com.docker.network.bridge.default_bridge': 'true' } }, { quiet: true });
     }
+    for (const p of this.options.predefined ?? []) await this.openPredefined(p);
+  }
+
+  /** A predefined network: made once, kept after (its name servers follow the configuration). */
+  private async openPredefined(p: PredefinedNetwork): Promise<void> {
+    const existing = this.byName(p.name);
+    if (existing && existing.external !== p.external) {
+      // The lifecycle refuses such a name; an engine started by hand says so and goes on without it.
+      this.log(`network ${p.name} exists already and is not on ${p.external}: that predefined network is left out`);
+      return;
+    }
+    if (existing) {
+      if (JSON.stringify(existing.dns ?? []) !== JSON.stringify(p.dns ?? [])) {
+        existing.dns = p.dns?.length ? p.dns : undefined;
+        this.store.save(existing);
+      }
+      return;
+    }
+    const gateway = p.gateway?.split('/')[0];
+    await this.create({
+      name: p.name, subnet: p.gateway ? formatSubnet(subnetParam(p.gateway, `predefined network ${p.name}`)) : undefined, gateway, ipRange: p.ipRange,
+      external: p.external, dns: p.dns?.length ? p.dns : undefined, options: { 'com.bonneville.network.external': p.external },
+    }, { quiet: true });
   }
 
   /** After the containers were recovered: forgets endpoints of containers that no longer exist, removes stale host interfaces. */
@@ -153,6 +181,8 @@ export class NetworkService implements ContainerNetworking {
       userSubnet: request.subnet !== undefined,
       ...(ipRange ? { ipRange } : {}),
       endpoints: {},
+      ...(request.external ? { external: request.external } : {}),
+      ...(request.dns ? { dns: request.dns } : {}),
     };
     await this.ensureHostSide(net);
     this.store.save(net);
@@ -187,7 +217,7 @@ export class NetworkService implements ContainerNetworking {
 
   private async ensureHostSide(net: NetworkRecord): Promise<void> {
     if (!this.options.plumbing || this.ready.has(net.id)) return;
-    await this.options.plumbing.ensureNetwork({ id: net.id, subnet: net.subnet, gateway: net.gateway, internal: net.internal });
+    await this.options.plumbing.ensureNetwork({ id: net.id, subnet: net.subnet, gateway: net.gateway, internal: net.internal, ...(net.external ? { external: net.external } : {}) });
     this.ready.add(net.id);
     if (this.resolver) {
       try {
@@ -233,7 +263,7 @@ export class NetworkService implements ContainerNetworking {
 
   async remove(ref: string): Promise<void> {
     const net = this.get(ref);
-    if (net.name === DEFAULT_NETWORK) throw forbidden(`${net.name} is a pre-defined network and cannot be removed`);
+    if (net.name === DEFAULT_NETWORK || net.external) throw forbidden(`${net.name} is a pre-defined network and cannot be removed`);
     if (Object.keys(net.endpoints).length > 0) throw forbidden(`error while removing network: network ${net.name} id ${net.id} has active endpoints`);
     this.resolver?.close(net.id);
     this.resolving.delete(net.id);
@@ -248,7 +278,7 @@ export class NetworkService implements ContainerNetworking {
   async prune(match: (net: NetworkRecord) => boolean): Promise<string[]> {
     const removed: string[] = [];
     for (const net of [...this.nets.values()]) {
-      if (net.name === DEFAULT_NETWORK || Object.keys(net.endpoints).length > 0 || !match(net)) continue;
+      if (net.name === DEFAULT_NETWORK || net.external || Object.keys(net.endpoints).length > 0 || !match(net)) continue;
       await this.remove(net.id);
       removed.push(net.name);
     }
@@ -278,8 +308,8 @@ export class NetworkService implements ContainerNetworking {
     }
     this.store.save(net);
     this.announce(net, 'connect', { container: containerId });
-    this.tellPeers(net, containerId);
-    if (vm) vm.updateHosts?.(this.hostsFor(containerId));
+    await this.tellPeers(net, containerId);
+    if (vm) await this.sendHosts(containerId, vm);
   }
 
   /** Takes a container off a network; a running one's NIC is unplugged (VmHandle.detachNic). */
@@ -293,8 +323,8 @@ export class NetworkService implements ContainerNetworking {
     delete net.endpoints[containerId];
     this.store.save(net);
     this.announce(net, 'disconnect', { container: containerId });
-    this.tellPeers(net, containerId);
-    if (vm) vm.updateHosts?.(this.hostsFor(containerId));
+    await this.tellPeers(net, containerId);
+    if (vm) await this.sendHosts(containerId, vm);
   }
 
   private addEndpoint(net: NetworkRecord, containerId: string, aliases: string[], ipv4?: string, mac?: string): EndpointRecord {
@@ -370,7 +400,7 @@ export class NetworkService implements ContainerNetworking {
     for (const net of joined) {
       this.store.save(net);
       this.announce(net, 'connect', { container: record.id });
-      this.tellPeers(net, record.id);
+      await this.tellPeers(net, record.id);
     }
   }
 
@@ -388,12 +418,14 @@ export class NetworkService implements ContainerNetworking {
     // Without a host side the container has no NIC, so nothing could be forwarded to it.
     if (!this.options.plumbing) return { nics: [], hosts: this.hostsFor(record.id) };
     if (request && endpoints.length > 0) await this.publish(record.id, request, endpoints[0].endpoint.ip);
+    const ports = this.portsOf(record.id);
     const asked = request?.dns;
-    const servers = asked?.servers.length ? asked.servers : this.resolverFor(endpoints);
+    // Asked for, else the primary network's own (a predefined network's), else the VCH's resolver.
+    const servers = asked?.servers.length ? asked.servers : endpoints[0]?.network.dns?.length ? endpoints[0].network.dns : this.resolverFor(endpoints);
     const dns = servers.length || asked?.search.length || asked?.options.length
       ? { servers, search: asked?.search ?? [], options: asked?.options ?? [] }
       : undefined;
-    return { nics, hosts: this.hostsFor(record.id), ...(dns ? { dns } : {}), ...(env.length ? { env } : {}) };
+    return { nics, hosts: this.hostsFor(record.id), ...(dns ? { dns } : {}), ...(env.length ? { env } : {}), ...(ports.length ? { ports } : {}) };
   }
 
   /**
@@ -456,23 +488,24 @@ export class NetworkService implements ContainerNetworking {
     this.store.removePorts(containerId);
   }
 
-  started(containerId: string): void {
+  async started(containerId: string): Promise<void> {
     // Peers that joined between the CONFIG and now were sent to a container not yet running.
-    this.lookup(containerId)?.vm?.updateHosts?.(this.hostsFor(containerId));
+    const vm = this.lookup(containerId)?.vm;
+    if (vm) await this.sendHosts(containerId, vm);
   }
 
   stopped(containerId: string): void {
     this.unpublish(containerId);
   }
 
-  removed(containerId: string): void {
+  async removed(containerId: string): Promise<void> {
     this.unpublish(containerId);
     for (const net of this.nets.values()) {
       if (!net.endpoints[containerId]) continue;
       delete net.endpoints[containerId];
       this.store.save(net);
       this.announce(net, 'disconnect', { container: containerId });
-      this.tellPeers(net, containerId);
+      await this.tellPeers(net, containerId);
     }
   }
 
@@ -486,8 +519,8 @@ export class NetworkService implements ContainerNetworking {
       .catch((err: Error) => this.log(`container ${record.id.slice(0, 12)}: ports not published again: ${err.message}`));
   }
 
-  renamed(containerId: string): void {
-    for (const net of this.nets.values()) if (net.endpoints[containerId]) this.tellPeers(net, containerId);
+  async renamed(containerId: string): Promise<void> {
+    for (const net of this.nets.values()) if (net.endpoints[containerId]) await this.tellPeers(net, containerId);
   }
 
   /** The container's /etc/hosts: itself, then its peers on every user-defined network it is on. */
@@ -511,13 +544,28 @@ export class NetworkService implements ContainerNetworking {
     });
   }
 
-  /** Sends the new /etc/hosts to every running container sharing the network (the changed one excluded). */
-  private tellPeers(net: NetworkRecord, changed: string): void {
+  /**
+   * Sends the new /etc/hosts to every running container sharing the network (the changed one
+   * excluded), all at once; settles when each has been told or has failed.
+   */
+  private async tellPeers(net: NetworkRecord, changed: string): Promise<void> {
     if (!this.hasNameResolution(net)) return;
+    const told: Array<Promise<void>> = [];
     for (const id of Object.keys(net.endpoints)) {
       if (id === changed) continue;
       const vm = this.lookup(id)?.vm;
-      if (vm?.updateHosts) vm.updateHosts(this.hostsFor(id));
+      if (vm) told.push(this.sendHosts(id, vm));
+    }
+    await Promise.all(told);
+  }
+
+  /** A running container's new /etc/hosts; a failure is logged, not the request's (the peer may be stopping). */
+  private async sendHosts(containerId: string, vm: VmHandle): Promise<void> {
+    if (!vm.updateHosts) return;
+    try {
+      await vm.updateHosts(this.hostsFor(containerId));
+    } catch (err) {
+      this.log(`container ${containerId.slice(0, 12)}: /etc/hosts not updated: ${(err as Error).message}`);
     }
   }
 

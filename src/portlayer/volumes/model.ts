@@ -78,5 +78,5 @@ export interface VolumeAttacher {
   /** The disk of an existing volume (NotFound when it is gone). */
   diskOf(name: string): string;
   /** Removes those of the named anonymous volumes nothing uses any more (`docker rm -v`, `--rm`). */
-  removeAnonymousIfUnused(names: string[]): void;
+  removeAnonymousIfUnused(names: string[]): Promise<void>;
 }

@@ -2,7 +2,7 @@
 // container create takes. A volume is in use while any container (running or not) mounts it, or while
 // a container create is resolving it (a hold): neither remove nor prune takes it then.
 import type { EventLog } from '../events.ts';
-import { conflict, invalid, notFound } from '../errors.ts';
+import { PortLayerError, conflict, invalid, notFound } from '../errors.ts';
 import { VolumeDirectoryStore } from './store.ts';
 import type { VolumeDisks } from './store.ts';
 import { anonymousVolumeName, sizeFromOptions, validateDriver, validateVolumeName } from './options.ts';
@@ -28,6 +28,8 @@ export class VolumeService implements VolumeAttacher {
   private readonly volumes = new Map<string, VolumeRecord>();
   /** Creates under way, so that a second create of the same name waits for the first. */
   private readonly creating = new Map<string, Promise<VolumeRecord>>();
+  /** Removals under way (the disk being destroyed): a create of the same name waits for it. */
+  private readonly removing = new Map<string, Promise<void>>();
   /** Volumes a container create is resolving: in use although no container records them yet. */
   private readonly holds = new Map<string, number>();
   private usage: VolumeUsage = { containersUsing: () => [] };
@@ -89,7 +91,8 @@ export class VolumeService implements VolumeAttacher {
     return record ? this.storeOf(record).allocatedBytes(name) : 0;
   }
 
-  remove(name: string, options: { force?: boolean } = {}): void {
+  /** Removes the volume and its disk; settles once the backend has deleted the disk (dockerd's rm is synchronous). */
+  async remove(name: string, options: { force?: boolean } = {}): Promise<void> {
     if (!this.volumes.has(name)) {
       if (options.force) return; // Docker: forcing the removal of a missing volume is no error
       throw notFound(`get ${name}: no such volume`);
@@ -97,19 +100,20 @@ export class VolumeService implements VolumeAttacher {
     // Even forced: a container's config names the disk, and its VM may be writing it.
     const users = this.users(name);
     if (users.length > 0) throw conflict(`remove ${name}: volume is in use - [${users.join(', ')}]`);
-    this.removeNow(name);
+    await this.removeNow(name);
   }
 
   /** Removes unused volumes: anonymous ones only unless `all`, and only those `select` accepts. */
-  prune(options: { all?: boolean; select?: (view: VolumeView) => boolean } = {}): { deleted: string[]; reclaimed: number } {
+  async prune(options: { all?: boolean; select?: (view: VolumeView) => boolean } = {}): Promise<{ deleted: string[]; reclaimed: number }> {
     const deleted: string[] = [];
     let reclaimed = 0;
     for (const view of this.list()) {
       if (view.usedBy.length > 0 || this.holds.has(view.record.name)) continue;
       if (!options.all && !view.record.anonymous) continue;
       if (options.select && !options.select(view)) continue;
-      reclaimed += this.allocatedBytes(view.record.name);
-      this.removeNow(view.record.name);
+      const bytes = this.allocatedBytes(view.record.name);
+      await this.removeNow(view.record.name);
+      reclaimed += bytes;
       deleted.push(view.record.name);
     }
     if (deleted.length > 0) this.options.events.record('volume', 'prune', '', { reclaimed: String(reclaimed) });
@@ -158,10 +162,10 @@ export class VolumeService implements VolumeAttacher {
     return { mounts, release };
   }
 
-  removeAnonymousIfUnused(names: string[]): void {
+  async removeAnonymousIfUnused(names: string[]): Promise<void> {
     for (const name of new Set(names)) {
       const record = this.volumes.get(name);
-      if (record?.anonymous && this.users(name).length === 0 && !this.holds.has(name)) this.removeNow(name);
+      if (record?.anonymous && this.users(name).length === 0 && !this.holds.has(name)) await this.removeNow(name);
     }
   }
 
@@ -175,7 +179,7 @@ export class VolumeService implements VolumeAttacher {
     const driver = validateDriver(request.driver);
     // No await unless another create of this name is under way: the check and the claim below must
     // happen in one turn, or two creates of one name would both make a disk.
-    const pending = this.creating.get(name);
+    const pending = this.creating.get(name) ?? this.removing.get(name);
     if (pending) {
       await pending.catch(() => undefined);
       return this.ensure({ ...request, name });
@@ -221,16 +225,28 @@ export class VolumeService implements VolumeAttacher {
     return name;
   }
 
-  private removeNow(name: string): void {
+  /**
+   * The disk first, then the record: a failed delete changes nothing (the volume stays, with its
+   * disk), and a crash between the two leaves a record without a disk, which recover() drops.
+   */
+  private async removeNow(name: string): Promise<void> {
     const record = this.volumes.get(name);
     if (!record) return;
     const store = this.storeOf(record);
     const disk = store.diskOf(name);
-    store.remove(name);
-    // The disk store's part, after the record is gone (qemu: the file went with the directory). A
-    // failure leaves an orphan disk rather than a volume whose disk is missing.
-    void this.options.disks.destroyDisk(disk).catch(() => undefined);
+    // Out of the map while the disk goes: no new user takes it, a create of the name waits.
     this.volumes.delete(name);
+    const removal = this.options.disks.destroyDisk(disk);
+    this.removing.set(name, removal);
+    try {
+      await removal;
+    } catch (err) {
+      this.volumes.set(name, record);
+      throw new PortLayerError('System', `remove ${name}: its disk could not be deleted: ${(err as Error).message}`);
+    } finally {
+      this.removing.delete(name);
+    }
+    store.remove(name);
     this.options.events.record('volume', 'destroy', name, { driver: record.driver });
   }
 

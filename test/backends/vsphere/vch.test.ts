@@ -36,10 +36,11 @@ after(async () => {
 });
 
 test('VCH pool + folder: created with limits, found again, reconfigured, destroyed', async () => {
-  const vch = await ensureVch(client, target, 'vch-a', { cpuLimitMHz: 4000, memoryLimitMB: 8192, memoryReservationMB: 512, shares: 'high' });
+  const vch = await ensureVch(client, target, 'vch-a', { cpuLimitMHz: 4000, memoryLimitMB: 8192, memoryReservationMB: 512, cpuShares: 'high', memoryShares: 3000 });
+  assert.deepEqual(await vchLimits(client, vch), { cpuLimitMHz: 4000, cpuReservationMHz: 0, memoryLimitMB: 8192, memoryReservationMB: 512, cpuShares: 'high', memoryShares: 3000 });
   const again = await ensureVch(client, target, 'vch-a', { cpuLimitMHz: 3000, memoryLimitMB: 8192 });
   assert.ok(again.pool.equals(vch.pool) && again.folder.equals(vch.folder), 'idempotent: the same pool and folder');
-  assert.deepEqual(await vchLimits(client, vch), { cpuLimitMHz: 3000, cpuReservationMHz: 0, memoryLimitMB: 8192, memoryReservationMB: 0, shares: 'normal' });
+  assert.deepEqual(await vchLimits(client, vch), { cpuLimitMHz: 3000, cpuReservationMHz: 0, memoryLimitMB: 8192, memoryReservationMB: 0, cpuShares: 'normal', memoryShares: 'normal' });
   await configureVch(client, vch, { memoryLimitMB: 1024 });
   const inv = await sim.inventory();
   const pool = inv.pools.find((p) => p.ref === vch.pool.value)!;
