@@ -50,10 +50,14 @@ func openBlocking(path string) (*os.File, error) {
 	return os.NewFile(uintptr(fd), path), nil
 }
 
-// port is one virtio-serial port; writes of whole frames are serialised.
+// port is one channel to the host: a virtio-serial port, or half of the serial line both channels
+// share on vSphere (then both halves hold one lock and the log half flags its frames' type).
+// Writes of whole frames are serialised.
 type port struct {
-	mu   sync.Mutex
+	mu   *sync.Mutex
 	file *os.File
+	// typeFlag is OR-ed into every frame's type (logFrameFlag for the log half of a shared line).
+	typeFlag byte
 	// stampTime prefixes every payload with the guest's unix-ns clock (the log port's format).
 	stampTime bool
 	// dropWhenNoHost: a write to a port whose host end is closed blocks until a host connects, so the
@@ -68,7 +72,7 @@ func (p *port) send(typ byte, session uint32, body []byte) error {
 		binary.BigEndian.PutUint64(payload[:8], uint64(time.Now().UnixNano()))
 		copy(payload[8:], body)
 	}
-	buf := encodeFrame(typ, session, payload)
+	buf := encodeFrame(typ|p.typeFlag, session, payload)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.dropWhenNoHost && !hostConnected(p.file) {

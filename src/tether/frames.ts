@@ -38,6 +38,12 @@ export const FrameType = {
   Credit: 0x0a,
 } as const;
 
+/**
+ * On a line both channels share (vSphere's serial port), the tether ORs this into the type of every
+ * frame meant for the log port; the host takes it off and appends the frame to the log file.
+ */
+export const LOG_FRAME_FLAG = 0x80;
+
 /** Bytes either side may send on a file request before the first CREDIT (the tether's transferWindow). */
 export const TRANSFER_WINDOW = 256 * 1024;
 
