@@ -21,7 +21,7 @@ command -v xorriso >/dev/null || die "no xorriso"
 # ttyS0 is the tether's line; the kernel's console goes to the second COM port (the test host agent
 # logs it; on ESXi a VM without one just drops it). PCI stays on (the devices are PCI: pvscsi,
 # vmxnet3); the other options are the QEMU backend's, for a quick boot.
-cmdline="console=ttyS1 panic=-1 reboot=t quiet mitigations=off tsc=reliable cryptomgr.notests init_on_alloc=0 audit=0 apparmor=0 ima_appraise=off random.trust_cpu=on i8042.noaux i8042.nokbd scsi_mod.scan=manual bonneville.transport=serial"
+cmdline="console=ttyS1 panic=-1 reboot=t loglevel=4 mitigations=off tsc=reliable cryptomgr.notests init_on_alloc=0 audit=0 apparmor=0 ima_appraise=off random.trust_cpu=on i8042.noaux i8042.nokbd scsi_mod.scan=manual bonneville.transport=serial"
 
 inputs_hash=$({ echo "$cmdline"; sha256sum "$0" "$kernel" "$initramfs" "$isolinux" "$ldlinux"; } | sha256sum | cut -d' ' -f1)
 stamp="$out/bootstrap.iso.sha256"

@@ -61,7 +61,7 @@ func formatIfBlank(dev string) (bool, error) {
 	if err != nil || has {
 		return false, err
 	}
-	out, err := exec.Command(mke2fs, "mke2fs", "-F", "-m", "0", "-b", "4096", dev).CombinedOutput()
+	out, err := exec.Command(mke2fs, "mke2fs", "-F", "-m", "0", "-b", "4096", "-i", "65536", dev).CombinedOutput()
 	if err != nil {
 		return false, fmt.Errorf("make a filesystem on %s: %v: %s", dev, err, out)
 	}

@@ -69,7 +69,7 @@ func serveSerial(t *tether) {
 	t.control = &port{mu: lock, file: line}
 	t.log = &port{mu: lock, file: line, stampTime: true, typeFlag: logFrameFlag}
 	t.sendHello()
-	serveFrames(line, t.handle, func(err error) { t.diag("serial line: %v", err) })
+	serveFramesFrom(line, true, t.handle, func(err error) { t.diag("serial line: %v", err) })
 }
 
 func openPort(name string) (*os.File, error) {

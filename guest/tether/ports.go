@@ -116,6 +116,12 @@ func hostConnected(f *os.File) bool {
 // serveFrames reads host frames for ever. A read of 0 bytes means no host is connected: the partial
 // frame is dropped and the port re-read every 100 ms (poll reports it readable the whole time).
 func serveFrames(f *os.File, handle func(frame), onCorrupt func(error)) {
+	serveFramesFrom(f, false, handle, onCorrupt)
+}
+
+// serveFramesFrom is serveFrames; resync: the line may lose bytes (a serial port), so a frame that
+// cannot start where the decoder is makes it look further instead of dropping what it holds.
+func serveFramesFrom(f *os.File, resync bool, handle func(frame), onCorrupt func(error)) {
 	var dec frameDecoder
 	buf := make([]byte, 64*1024)
 	for {
@@ -123,6 +129,17 @@ func serveFrames(f *os.File, handle func(frame), onCorrupt func(error)) {
 		if n > 0 {
 			dec.push(buf[:n])
 			for {
+				if resync {
+					fr, ok, skipped := dec.nextResync(hostFrameType)
+					if skipped > 0 {
+						onCorrupt(fmt.Errorf("skipped %d bytes that started no frame", skipped))
+					}
+					if !ok {
+						break
+					}
+					handle(fr)
+					continue
+				}
 				fr, ok, derr := dec.next()
 				if derr != nil {
 					onCorrupt(derr)

@@ -137,6 +137,7 @@ func (t *tether) startContainer(payload []byte) {
 	}
 	t.config = cfg
 	t.mu.Unlock()
+	fmt.Fprintf(os.Stderr, "tether: starting container %.12s\n", cfg.ID)
 	steps := newStepTimer()
 
 	// A VM restored from a template shares its RNG state and clock with every other clone: both are

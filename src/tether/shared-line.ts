@@ -14,7 +14,8 @@ export class SharedLine {
   /** The control channel: what a TetherClient reads and writes. */
   readonly control: Duplex;
   readonly #line: Duplex;
-  readonly #decoder = new FrameDecoder();
+  /** Guest → host types, with or without the log flag; anything else is a cut frame's remains. */
+  readonly #decoder = new FrameDecoder((type) => (type & ~LOG_FRAME_FLAG) >= FrameType.Hello && (type & ~LOG_FRAME_FLAG) <= FrameType.Credit);
   #logFd: number | undefined;
   #held: Buffer[] = [];
   #heldBytes = 0;
