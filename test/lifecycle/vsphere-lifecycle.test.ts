@@ -14,6 +14,8 @@ import { Vcsim } from '../helpers/vcsim.ts';
 import type { VchSettings } from '../../src/lifecycle/settings.ts';
 import { removeResourcePool } from '../../src/lifecycle/resource-pool.ts';
 
+// vcsim runs no guest and no host agent runs here: the engine the supervisor starts has no tether line.
+process.env.BONNEVILLE_TETHER_URI = 'none';
 const NAME = `vs-${Math.random().toString(36).slice(2, 7)}`;
 const PASSWORD = `Pw-${Math.random().toString(36).slice(2, 10)}`;
 let home = '';

@@ -266,7 +266,7 @@ export class VsphereBackend implements Backend {
   }
 
   private handle(id: string, ref: ManagedObjectReference, dir: string): VsphereVm {
-    return new VsphereVm(id, ref, { powerOff: (r) => this.powerOff(r), recordedExit: () => lastExit(outputLog(dir)), log: this.log });
+    return new VsphereVm(id, ref, { powerOff: (r) => this.powerOff(r), recordedExit: () => lastExit(outputLog(dir)), log: this.log, tetherless: this.tetherless });
   }
 
   private get tetherless(): boolean {

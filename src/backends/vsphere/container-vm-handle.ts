@@ -12,8 +12,10 @@ import type { TetherChannel } from './tether-listener.ts';
 
 export const NO_TETHER = 'the container VM\'s tether is not connected to the VCH (its serial port: docs/tether-protocol.md)';
 
-function notConnected(what: string): PortLayerError {
-  return new PortLayerError('Conflict', `${what}: ${NO_TETHER}`);
+export const NO_LINE = 'the VCH runs without a tether line to its container VMs (--tether-uri none)';
+
+function notConnected(what: string, tetherless: boolean): PortLayerError {
+  return tetherless ? new PortLayerError('NotImplemented', `${what}: ${NO_LINE}`) : new PortLayerError('Conflict', `${what}: ${NO_TETHER}`);
 }
 
 export interface VsphereVmControl {
@@ -22,6 +24,8 @@ export interface VsphereVmControl {
   /** The exit the container's log recorded, for a VM that ended while its line was down. */
   recordedExit(): Promise<ExitStatus | undefined>;
   log(line: string): void;
+  /** No line at all (`--tether-uri none`): what needs the guest is not implemented rather than not connected. */
+  tetherless?: boolean;
 }
 
 export class VsphereVm implements VmHandle {
@@ -134,7 +138,7 @@ export class VsphereVm implements VmHandle {
   }
 
   private connectedGuest(what: string): TetherGuest {
-    if (!this.guest || !this.connected) throw notConnected(what);
+    if (!this.guest || !this.connected) throw notConnected(what, this.control.tetherless === true);
     return this.guest;
   }
 

@@ -59,6 +59,14 @@ after(async () => {
   await sim?.stop();
 });
 
+async function until(what: string, check: () => Promise<boolean>): Promise<void> {
+  for (let i = 0; i < 600; i++) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  assert.fail(`timed out waiting for ${what}\n${context()}`);
+}
+
 test('docker run --rm busybox echo hi prints hi; an exit code comes back', { timeout: 600_000 }, async () => {
   const run = await vch.docker(['run', '--rm', 'busybox', 'echo', 'hi'], { timeoutMs: 300_000 });
   assert.equal(run.code, 0, `${run.stderr}\n${context()}`);
@@ -70,5 +78,43 @@ test('docker run --rm busybox echo hi prints hi; an exit code comes back', { tim
   assert.equal((await vch.ok(['inspect', '--format', '{{.State.ExitCode}}', 'three'])).trim(), '3');
   assert.equal(await vch.ok(['logs', 'three']), 'out\n');
   await vch.ok(['rm', 'three']);
-  assert.equal(agent.running, 0, 'every QEMU the agent ran has ended');
+  await until('every QEMU the agent ran to end', async () => agent.running === 0);
+});
+
+
+test('docker run -d, exec, logs, stop: a running container VM through its serial line', { timeout: 600_000 }, async () => {
+  await vch.ok(['run', '-d', '--name', 'sleeper', 'busybox', 'sh', '-c', 'echo started; exec sleep 600']);
+  await until('the first output', async () => (await vch.ok(['logs', 'sleeper'])) === 'started\n');
+  const exec = await vch.docker(['exec', 'sleeper', 'sh', '-c', 'echo from-exec; hostname; exit 5'], { timeoutMs: 120_000 });
+  assert.equal(exec.code, 5, `${exec.stderr}\n${context()}`);
+  assert.equal(exec.stdout.split('\n')[0], 'from-exec');
+  assert.match(await vch.ok(['top', 'sleeper']), /sleep 600/);
+  await vch.ok(['stop', '-t', '30', 'sleeper']);
+  // sleep is not PID 1 in the VM (the tether is): SIGTERM ends it, 128 + 15.
+  assert.equal((await vch.ok(['inspect', '--format', '{{.State.ExitCode}}', 'sleeper'])).trim(), '143');
+  assert.equal((await vch.ok(['wait', 'sleeper'])).trim(), '143');
+  await vch.ok(['rm', 'sleeper']);
+  await until('the agent to have no QEMU left', async () => agent.running === 0);
+});
+
+test('a volume written by one container is read by the next (a blank disk formatted by the guest)', { timeout: 600_000 }, async () => {
+  await vch.ok(['volume', 'create', 'shared']);
+  await vch.ok(['run', '--rm', '-v', 'shared:/data', 'busybox', 'sh', '-c', 'echo kept > /data/note']);
+  assert.equal(await vch.ok(['run', '--rm', '-v', 'shared:/data', 'busybox', 'cat', '/data/note']), 'kept\n');
+  await vch.ok(['volume', 'rm', 'shared']);
+});
+
+test('an engine killed with -9 and restarted re-attaches to a running container: output continues, wait returns', { timeout: 600_000 }, async () => {
+  // The process waits for a file only an exec (over the re-attached line) makes.
+  await vch.ok(['run', '-d', '--name', 'survivor', 'busybox', 'sh', '-c', 'echo one; while [ ! -e /tmp/go ]; do sleep 1; done; echo two; exit 7']);
+  await until('the first output', async () => (await vch.ok(['logs', 'survivor'])) === 'one\n');
+  await vch.killEngine();
+  vch = Object.assign(new TestVch(VCH, engineArgs()), { dir: vch.dir, datastore: vch.datastore, socket: vch.socket }) as TestVch;
+  await vch.start();
+  assert.match(await vch.ok(['ps', '--format', '{{.Names}} {{.Status}}']), /^survivor Up/m, 'adopted running');
+  // The VM's serial port reconnects to the new engine's listener (QEMU retries every second, as ESXi does).
+  await until('exec over the re-attached line', async () => (await vch.docker(['exec', 'survivor', 'touch', '/tmp/go'])).code === 0);
+  assert.equal((await vch.ok(['wait', 'survivor'])).trim(), '7');
+  assert.equal(await vch.ok(['logs', 'survivor']), 'one\ntwo\n');
+  await vch.ok(['rm', 'survivor']);
 });
