@@ -2,8 +2,8 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"syscall"
 )
@@ -20,16 +20,16 @@ const (
 
 // formatBlankDisks formats the writable disk and the volume disks that have no filesystem yet; a
 // volume also gets its empty data/ directory (docs/tether-protocol.md, Volumes).
-func formatBlankDisks(rw string, volumes []string) error {
+func (t *tether) formatBlankDisks(rw string, volumes []string) error {
 	disks, err := findDisks(append([]string{rw}, volumes...), diskWait)
 	if err != nil {
 		return err
 	}
-	if _, err := formatIfBlank(disks[rw]); err != nil {
+	if _, err := t.formatIfBlank(disks[rw]); err != nil {
 		return err
 	}
 	for _, v := range volumes {
-		made, err := formatIfBlank(disks[v])
+		made, err := t.formatIfBlank(disks[v])
 		if err != nil {
 			return err
 		}
@@ -56,16 +56,51 @@ func hasExtFilesystem(dev string) (bool, error) {
 	return magic[0] == 0x53 && magic[1] == 0xEF, nil
 }
 
-func formatIfBlank(dev string) (bool, error) {
+func (t *tether) formatIfBlank(dev string) (bool, error) {
 	has, err := hasExtFilesystem(dev)
 	if err != nil || has {
 		return false, err
 	}
-	out, err := exec.Command(mke2fs, "mke2fs", "-F", "-m", "0", "-b", "4096", "-i", "65536", dev).CombinedOutput()
-	if err != nil {
+	if out, err := t.runTool([]string{"mke2fs", "-F", "-m", "0", "-b", "4096", "-i", "65536", dev}); err != nil {
 		return false, fmt.Errorf("make a filesystem on %s: %v: %s", dev, err, out)
 	}
 	return true, nil
+}
+
+// runTool runs a busybox applet to its end and returns its output. The reaper is the only caller of
+// wait4 (reaper.go), so the child is registered with it like a file helper, under procMu from fork on.
+func (t *tether) runTool(argv []string) ([]byte, error) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	null, err := os.Open(os.DevNull)
+	if err != nil {
+		r.Close()
+		w.Close()
+		return nil, err
+	}
+	exited := make(chan syscall.WaitStatus, 1)
+	attr := &syscall.ProcAttr{Env: []string{"PATH=/bin"}, Files: []uintptr{null.Fd(), w.Fd(), w.Fd()}}
+	t.procMu.Lock()
+	pid, err := syscall.ForkExec(mke2fs, argv, attr)
+	if err == nil {
+		t.helpers[pid] = exited
+	}
+	t.procMu.Unlock()
+	w.Close()
+	null.Close()
+	if err != nil {
+		r.Close()
+		return nil, err
+	}
+	out, _ := io.ReadAll(r)
+	r.Close()
+	ws := <-exited
+	if !ws.Exited() || ws.ExitStatus() != 0 {
+		return out, fmt.Errorf("%s: %v", argv[0], ws)
+	}
+	return out, nil
 }
 
 // makeVolumeData creates data/ at the root of a freshly formatted volume disk.

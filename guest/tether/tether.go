@@ -187,7 +187,7 @@ func (t *tether) prepareContainer(cfg *containerConfig, steps *stepTimer) error 
 	}
 	steps.mark("scan")
 	if cfg.FormatBlank {
-		if err := formatBlankDisks(cfg.RW, volumeDisks); err != nil {
+		if err := t.formatBlankDisks(cfg.RW, volumeDisks); err != nil {
 			return err
 		}
 		steps.mark("format")
