@@ -52,7 +52,7 @@ export interface VsphereBackendOptions {
   bootIso?: string;
   /** The image store's folder on its datastore (where the ISO goes); '' for the datastore's root. */
   imageStorePath?: string;
-  /** How long a container VM may take from power-on to its process started (default 300 s: TCG hosts are slow). */
+  /** How long a container VM may take from power-on to its process started (default 600 s: a loaded TCG host boots slowly). */
   bootTimeoutSeconds?: number;
   log?: (line: string) => void;
   /** close() logs the client out (the backend opened it). */
@@ -229,7 +229,7 @@ export class VsphereBackend implements Backend {
   private async startProcess(vm: VsphereVm, listener: TetherListener, spec: ContainerVmSpec): Promise<void> {
     const gone = new AbortController();
     void vm.exited.then(() => gone.abort(new Error('the VM was powered off before its tether answered')));
-    const deadline = Date.now() + (this.options.bootTimeoutSeconds ?? 300) * 1000;
+    const deadline = Date.now() + (this.options.bootTimeoutSeconds ?? 600) * 1000;
     const channel = await listener.next(channelKey(spec.id), deadline - Date.now(), gone.signal);
     this.join(vm, channel, spec.dir);
     if (channel.hello.state !== 'waiting') throw new Error(`the tether is ${channel.hello.state} already`);

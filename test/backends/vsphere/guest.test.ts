@@ -59,6 +59,13 @@ after(async () => {
   await sim?.stop();
 });
 
+/** A docker command that boots or waits for a VM: under TCG on a loaded host that takes minutes. */
+async function slow(args: string[]): Promise<string> {
+  const r = await vch.docker(args, { timeoutMs: 900_000 });
+  assert.equal(r.code, 0, `docker ${args.join(' ')} exited ${r.code}: ${r.stderr}\n${context()}`);
+  return r.stdout;
+}
+
 async function until(what: string, check: () => Promise<boolean>): Promise<void> {
   for (let i = 0; i < 600; i++) {
     if (await check()) return;
@@ -67,11 +74,11 @@ async function until(what: string, check: () => Promise<boolean>): Promise<void>
   assert.fail(`timed out waiting for ${what}\n${context()}`);
 }
 
-test('docker run --rm busybox echo hi prints hi; an exit code comes back', { timeout: 600_000 }, async () => {
-  const run = await vch.docker(['run', '--rm', 'busybox', 'echo', 'hi'], { timeoutMs: 300_000 });
+test('docker run --rm busybox echo hi prints hi; an exit code comes back', { timeout: 1_200_000 }, async () => {
+  const run = await vch.docker(['run', '--rm', 'busybox', 'echo', 'hi'], { timeoutMs: 900_000 });
   assert.equal(run.code, 0, `${run.stderr}\n${context()}`);
   assert.equal(run.stdout, 'hi\n');
-  const three = await vch.docker(['run', '--name', 'three', 'busybox', 'sh', '-c', 'echo out; echo err >&2; exit 3'], { timeoutMs: 300_000 });
+  const three = await vch.docker(['run', '--name', 'three', 'busybox', 'sh', '-c', 'echo out; echo err >&2; exit 3'], { timeoutMs: 900_000 });
   assert.equal(three.code, 3, `${three.stderr}\n${context()}`);
   assert.equal(three.stdout, 'out\n');
   assert.equal(three.stderr, 'err\n');
@@ -82,31 +89,31 @@ test('docker run --rm busybox echo hi prints hi; an exit code comes back', { tim
 });
 
 
-test('docker run -d, exec, logs, stop: a running container VM through its serial line', { timeout: 600_000 }, async () => {
-  await vch.ok(['run', '-d', '--name', 'sleeper', 'busybox', 'sh', '-c', 'echo started; exec sleep 600']);
+test('docker run -d, exec, logs, stop: a running container VM through its serial line', { timeout: 1_200_000 }, async () => {
+  await slow(['run', '-d', '--name', 'sleeper', 'busybox', 'sh', '-c', 'echo started; exec sleep 600']);
   await until('the first output', async () => (await vch.ok(['logs', 'sleeper'])) === 'started\n');
   const exec = await vch.docker(['exec', 'sleeper', 'sh', '-c', 'echo from-exec; hostname; exit 5'], { timeoutMs: 120_000 });
   assert.equal(exec.code, 5, `${exec.stderr}\n${context()}`);
   assert.equal(exec.stdout.split('\n')[0], 'from-exec');
   assert.match(await vch.ok(['top', 'sleeper']), /sleep 600/);
-  await vch.ok(['stop', '-t', '30', 'sleeper']);
+  await slow(['stop', '-t', '30', 'sleeper']);
   // sleep is not PID 1 in the VM (the tether is): SIGTERM ends it, 128 + 15.
   assert.equal((await vch.ok(['inspect', '--format', '{{.State.ExitCode}}', 'sleeper'])).trim(), '143');
-  assert.equal((await vch.ok(['wait', 'sleeper'])).trim(), '143');
+  assert.equal((await slow(['wait', 'sleeper'])).trim(), '143');
   await vch.ok(['rm', 'sleeper']);
   await until('the agent to have no QEMU left', async () => agent.running === 0);
 });
 
-test('a volume written by one container is read by the next (a blank disk formatted by the guest)', { timeout: 600_000 }, async () => {
+test('a volume written by one container is read by the next (a blank disk formatted by the guest)', { timeout: 1_200_000 }, async () => {
   await vch.ok(['volume', 'create', 'shared']);
-  await vch.ok(['run', '--rm', '-v', 'shared:/data', 'busybox', 'sh', '-c', 'echo kept > /data/note']);
-  assert.equal(await vch.ok(['run', '--rm', '-v', 'shared:/data', 'busybox', 'cat', '/data/note']), 'kept\n');
+  await slow(['run', '--rm', '-v', 'shared:/data', 'busybox', 'sh', '-c', 'echo kept > /data/note']);
+  assert.equal(await slow(['run', '--rm', '-v', 'shared:/data', 'busybox', 'cat', '/data/note']), 'kept\n');
   await vch.ok(['volume', 'rm', 'shared']);
 });
 
-test('an engine killed with -9 and restarted re-attaches to a running container: output continues, wait returns', { timeout: 600_000 }, async () => {
+test('an engine killed with -9 and restarted re-attaches to a running container: output continues, wait returns', { timeout: 1_200_000 }, async () => {
   // The process waits for a file only an exec (over the re-attached line) makes.
-  await vch.ok(['run', '-d', '--name', 'survivor', 'busybox', 'sh', '-c', 'echo one; while [ ! -e /tmp/go ]; do sleep 1; done; echo two; exit 7']);
+  await slow(['run', '-d', '--name', 'survivor', 'busybox', 'sh', '-c', 'echo one; while [ ! -e /tmp/go ]; do sleep 1; done; echo two; exit 7']);
   await until('the first output', async () => (await vch.ok(['logs', 'survivor'])) === 'one\n');
   await vch.killEngine();
   vch = Object.assign(new TestVch(VCH, engineArgs()), { dir: vch.dir, datastore: vch.datastore, socket: vch.socket }) as TestVch;
@@ -114,7 +121,7 @@ test('an engine killed with -9 and restarted re-attaches to a running container:
   assert.match(await vch.ok(['ps', '--format', '{{.Names}} {{.Status}}']), /^survivor Up/m, 'adopted running');
   // The VM's serial port reconnects to the new engine's listener (QEMU retries every second, as ESXi does).
   await until('exec over the re-attached line', async () => (await vch.docker(['exec', 'survivor', 'touch', '/tmp/go'])).code === 0);
-  assert.equal((await vch.ok(['wait', 'survivor'])).trim(), '7');
+  assert.equal((await slow(['wait', 'survivor'])).trim(), '7');
   assert.equal(await vch.ok(['logs', 'survivor']), 'one\ntwo\n');
   await vch.ok(['rm', 'survivor']);
 });
