@@ -3,7 +3,7 @@
 #   tether           the guest agent, PID 1 (static Go binary)
 #   vmlinux          the uncompressed kernel ELF, for PVH direct boot (extracted from the newest
 #                    Debian cloud kernel in /boot, or BONNEVILLE_KERNEL_VERSION)
-#   initramfs.cpio   newc archive: /init = tether, the virtio/overlay modules, modules.order, busybox
+#   initramfs.cpio   newc archive: /init = tether, the virtio/overlay modules, modules.order
 #   bootstrap.iso    the same for vSphere, as a bootable CD (guest/build-iso.sh)
 # Rebuilds only when an input changed (build/guest/inputs.sha256). Needs scripts/packages/engine.list.
 set -euo pipefail
@@ -17,11 +17,8 @@ out="$repo/build/guest"
 # template VM can get disks hot-plugged on; virtio_net is there for networking.
 modules=(virtio_ring virtio virtio_mmio virtio_console virtio_blk scsi_common scsi_mod sd_mod virtio_scsi overlay failover net_failover virtio_net)
 # In the initramfs but not in modules.order: the tether loads them only for a container that needs
-# them (virtio-fs for host directory binds), or on vSphere (paravirtual SCSI, vmxnet3), so other boots
-# do not pay for them.
-on_demand=(fuse virtiofs vmw_pvscsi vmxnet3)
-# busybox (Debian's busybox-static) for its mke2fs: on vSphere the tether formats blank disks.
-busybox=/bin/busybox
+# them (virtio-fs for host directory binds), so other boots do not pay for them.
+on_demand=(fuse virtiofs)
 
 die() { echo "guest/build.sh: $*" >&2; exit 1; }
 
@@ -41,7 +38,6 @@ kernel="/boot/vmlinuz-$kver"
 moddir="/lib/modules/$kver"
 [[ -r $kernel ]] || die "cannot read $kernel"
 [[ -r $moddir/modules.dep ]] || die "no $moddir/modules.dep"
-[[ -x /bin/busybox ]] || die "no /bin/busybox (install busybox-static)"
 
 # Path (relative to $moddir) of a module's file, and the names of the modules it needs.
 module_path() { grep -E "^([^:]*/)?$1\.ko(\.[a-z]+)?:" "$moddir/modules.dep" | head -n 1 | cut -d: -f1; }
@@ -69,7 +65,6 @@ inputs_hash=$(
     echo "modules ${modules[*]} on demand ${on_demand[*]}"
     for f in "${module_files[@]}"; do echo "$f $(stat -c '%s %Y' "$f")"; done
     go version
-    echo "busybox $(stat -c '%s %Y' "$busybox")"
     sha256sum "$0" "$src"/go.mod $(ls "$src"/*.go | grep -v '_test\.go$')
   } | sha256sum | cut -d' ' -f1
 )
@@ -105,9 +100,8 @@ done
 
 # 3. initramfs: /init plus the modules, flat in /lib/modules, loaded in modules.order's order.
 stage="$work/stage"
-mkdir -p "$stage"/{dev,proc,sys,mnt,tmp,bin,lib/modules}
+mkdir -p "$stage"/{dev,proc,sys,mnt,tmp,lib/modules}
 cp "$work/tether" "$stage/init"
-cp "$busybox" "$stage/bin/busybox"
 for f in "${module_files[@]}"; do
   name=$(basename "$f")
   case $f in

@@ -10,7 +10,8 @@ import (
 
 // On vSphere the writable and volume disks come as empty thin VMDKs (no host formats them): the
 // tether makes an ext2 filesystem — mounted by the ext4 driver like every other disk — on a disk
-// that has none, with busybox's mke2fs from the initramfs (Go's standard library has no mkfs).
+// that has none, with busybox's mke2fs (Go's standard library has no mkfs), which only the bootstrap
+// ISO's initramfs holds (guest/build-iso.sh).
 const (
 	mke2fs        = "/bin/busybox"
 	formatScratch = "/mnt/format"

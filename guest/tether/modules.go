@@ -50,8 +50,8 @@ func loadModule(path string) error {
 	return nil
 }
 
-// vsphereModules are the drivers of a vSphere VM's devices (paravirtual SCSI, vmxnet3): in the
-// initramfs but not in modules.order, loaded only on the serial transport.
+// vsphereModules are the drivers of a vSphere VM's devices (paravirtual SCSI, vmxnet3): only in the
+// bootstrap ISO's initramfs (guest/build-iso.sh), loaded on the serial transport.
 var vsphereModules = []string{"vmw_pvscsi", "vmxnet3"}
 
 // loadOnDemand loads modules the initramfs holds outside modules.order.
