@@ -1,8 +1,10 @@
 // A container VM (VIC's model): named `<name>-<shortid>` in the VCH's folder and pool, with a
 // paravirtual SCSI controller, the image's layer disks read-only below a per-container child disk
 // (the writable layer), volume disks, one NIC per network on that network's DV port group, the
-// tether's serial port connected out to the VCH, and the container's identity and config in
-// extraConfig (`guestinfo.bonneville.*`, readable by the tether through the VMware backdoor).
+// tether's serial port connected out to the VCH, the bootstrap ISO as a CD-ROM booted first, its BIOS
+// UUID from the container id (the tether names itself by it on the line), and the container's identity
+// and config in extraConfig (`guestinfo.bonneville.*`, for administrators and re-adoption; the tether
+// gets its CONFIG over the line).
 import type { VimClient } from '../../vim25/session.ts';
 import { cdromIso, createVM, destroyVM, disk, dvsNic, powerOff, powerOn, reconfigureVM, removeDevice, scsiController, serialPortURI, virtualMachineInfo } from '../../vim25/virtual-machine.ts';
 import { findChild } from '../../vim25/inventory.ts';

@@ -85,6 +85,9 @@ test('docker run --rm busybox echo hi prints hi; an exit code comes back', { tim
   assert.equal((await vch.ok(['inspect', '--format', '{{.State.ExitCode}}', 'three'])).trim(), '3');
   assert.equal(await vch.ok(['logs', 'three']), 'out\n');
   await vch.ok(['rm', 'three']);
+  const missing = await vch.docker(['run', '--rm', 'busybox', 'no-such-command'], { timeoutMs: 900_000 });
+  assert.equal(missing.code, 127, `${missing.stderr}\n${context()}`);
+  assert.match(missing.stderr, /executable file not found/);
   await until('every QEMU the agent ran to end', async () => agent.running === 0);
 });
 
