@@ -137,7 +137,11 @@ func (t *tether) startContainer(payload []byte) {
 	}
 	t.config = cfg
 	t.mu.Unlock()
-	fmt.Fprintf(os.Stderr, "tether: starting container %.12s\n", cfg.ID)
+	if t.identity != "" {
+		// On vSphere the console is the only trace of a start the VCH did not see (ESXi drops what the
+		// line carries while no VCH listens).
+		fmt.Fprintf(os.Stderr, "tether: starting container %.12s\n", cfg.ID)
+	}
 	steps := newStepTimer()
 
 	// A VM restored from a template shares its RNG state and clock with every other clone: both are
