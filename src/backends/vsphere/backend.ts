@@ -198,6 +198,9 @@ export class VsphereBackend implements Backend {
       throw vsphereError(`creating container VM ${vmName} in VCH ${this.vch.name}`, err);
     }
     this.vms.set(spec.id, { ref, name: vmName });
+    // The line of the container's previous VM may not have closed yet (its host ends it after the
+    // power-off): what connects from now on is this VM's.
+    listener?.drop(channelKey(spec.id));
     try {
       await powerOn(this.client, ref);
     } catch (err) {

@@ -63,6 +63,12 @@ export class TetherListener extends EventEmitter<{ channel: [TetherChannel] }> {
     return c && !c.line.closed ? c : undefined;
   }
 
+  /** Closes the VM's line, if it has one: a new VM of the container is about to power on, so it is stale. */
+  drop(key: string): void {
+    this.current.get(key)?.line.close();
+    this.current.delete(key);
+  }
+
   /** The VM's line now, or the next it gets; rejects after timeoutMs or when the signal aborts. */
   next(key: string, timeoutMs: number, signal?: AbortSignal): Promise<TetherChannel> {
     const now = this.channel(key);

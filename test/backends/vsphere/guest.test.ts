@@ -103,7 +103,10 @@ test('docker run -d, exec, logs, stop: a running container VM through its serial
   // sleep is not PID 1 in the VM (the tether is): SIGTERM ends it, 128 + 15.
   assert.equal((await vch.ok(['inspect', '--format', '{{.State.ExitCode}}', 'sleeper'])).trim(), '143');
   assert.equal((await slow(['wait', 'sleeper'])).trim(), '143');
-  await vch.ok(['rm', 'sleeper']);
+  // Started again: a new VM with the same disks (the writable one formatted already) and a new line.
+  await slow(['start', 'sleeper']);
+  await until('the second start\'s output', async () => (await vch.ok(['logs', 'sleeper'])) === 'started\nstarted\n');
+  await slow(['rm', '-f', 'sleeper']);
   await until('the agent to have no QEMU left', async () => agent.running === 0);
 });
 
