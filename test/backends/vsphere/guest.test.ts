@@ -6,6 +6,9 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
+import { rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { retrieveContained } from '../../../src/vim25/property-collector.ts';
 import { Vcsim } from '../../helpers/vcsim.ts';
 import { HostAgent } from '../../helpers/host-agent.ts';
 import { TestVch } from '../../helpers/vch.ts';
@@ -55,8 +58,14 @@ after(async () => {
   await vch?.destroy();
   await agent?.stop();
   if (placement) await destroyVch(client, placement).catch(() => {});
+  // vcsim leaves its datastores' directories behind; here they hold the ISO and the disks the VMs wrote.
+  const datastores = client ? await retrieveContained(client, client.content.rootFolder, 'Datastore', ['summary.url']).catch(() => []) : [];
   await client?.logout().catch(() => {});
   await sim?.stop();
+  for (const ds of datastores) {
+    const dir = String(ds.props['summary.url'] ?? '').replace(/^ds:\/\//, '');
+    if (dir.startsWith(`${tmpdir()}/govcsim-`)) rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 /** A docker command that boots or waits for a VM: under TCG on a loaded host that takes minutes. */
