@@ -6,7 +6,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { retrieveContained } from '../../../src/vim25/property-collector.ts';
 import { Vcsim } from '../../helpers/vcsim.ts';
@@ -108,6 +109,17 @@ test('docker run -d, exec, logs, stop: a running container VM through its serial
   assert.equal(exec.code, 5, `${exec.stderr}\n${context()}`);
   assert.equal(exec.stdout.split('\n')[0], 'from-exec');
   assert.match(await vch.ok(['top', 'sleeper']), /sleep 600/);
+  // docker cp both ways: tar streams over the line, with the tether's flow control.
+  const local = mkdtempSync(join(tmpdir(), 'bv-vsphere-cp-'));
+  try {
+    writeFileSync(join(local, 'in.txt'), 'x'.repeat(300_000));
+    await vch.ok(['cp', join(local, 'in.txt'), 'sleeper:/tmp/in.txt']);
+    assert.equal((await vch.ok(['exec', 'sleeper', 'wc', '-c', '/tmp/in.txt'])).trim(), '300000 /tmp/in.txt');
+    await vch.ok(['cp', 'sleeper:/tmp/in.txt', join(local, 'out.txt')]);
+    assert.equal(readFileSync(join(local, 'out.txt'), 'utf8'), 'x'.repeat(300_000));
+  } finally {
+    rmSync(local, { recursive: true, force: true });
+  }
   await slow(['stop', '-t', '30', 'sleeper']);
   // sleep is not PID 1 in the VM (the tether is): SIGTERM ends it, 128 + 15.
   assert.equal((await vch.ok(['inspect', '--format', '{{.State.ExitCode}}', 'sleeper'])).trim(), '143');
