@@ -45,7 +45,9 @@ async function main(): Promise<void> {
   const target = await resolveTarget(client, { datacenter: 'DC0', computeResource: 'DC0_C0', datastore: 'LocalDS_0', dvs: 'DVS0' });
   const placement = await ensureVch(client, target, VCH, {});
   const args = ['--backend', 'vsphere', '--target', sim.urlWithCredentials, '--thumbprint', sim.info.thumbprintSha256,
-    '--compute-resource', '/DC0/host/DC0_C0', '--image-store', 'LocalDS_0', '--bridge-network', 'DC0_DVPG0', '--memory', '64'];
+    '--compute-resource', '/DC0/host/DC0_C0', '--image-store', 'LocalDS_0', '--bridge-network', 'DC0_DVPG0', '--memory', '64',
+    // Inventory and power operations only: no guest boots (no host agent), so no tether line.
+    '--tether-uri', 'none'];
   let vch = new TestVch(VCH, args);
   try {
     await vch.startWithBusybox();

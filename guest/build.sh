@@ -4,6 +4,7 @@
 #   vmlinux          the uncompressed kernel ELF, for PVH direct boot (extracted from the newest
 #                    Debian cloud kernel in /boot, or BONNEVILLE_KERNEL_VERSION)
 #   initramfs.cpio   newc archive: /init = tether, the virtio/overlay modules, modules.order
+#   bootstrap.iso    the same for vSphere, as a bootable CD (guest/build-iso.sh)
 # Rebuilds only when an input changed (build/guest/inputs.sha256). Needs scripts/packages/engine.list.
 set -euo pipefail
 
@@ -20,6 +21,9 @@ modules=(virtio_ring virtio virtio_mmio virtio_console virtio_blk scsi_common sc
 on_demand=(fuse virtiofs)
 
 die() { echo "guest/build.sh: $*" >&2; exit 1; }
+# The vSphere backend's boot medium from the same kernel and initramfs; the QEMU backend does not need
+# it, so a host without isolinux/xorriso still gets its guest (and is told).
+build_iso() { bash "$repo/guest/build-iso.sh" || echo "guest/build.sh: no bootstrap ISO: the vSphere backend cannot boot container VMs (install scripts/packages/vsphere.list)" >&2; }
 
 pick_kernel() {
   if [[ -n ${BONNEVILLE_KERNEL_VERSION:-} ]]; then
@@ -70,6 +74,7 @@ inputs_hash=$(
 stamp="$out/inputs.sha256"
 if [[ -f $stamp && $(cat "$stamp") == "$inputs_hash" && -f $out/tether && -f $out/vmlinux && -f $out/initramfs.cpio && -f $out/kernel-version ]]; then
   echo "guest up to date (kernel $kver): $out/{vmlinux,initramfs.cpio,tether}"
+  build_iso
   exit 0
 fi
 
@@ -118,3 +123,4 @@ mv -f "$work/initramfs.cpio" "$out/initramfs.cpio"
 echo "$kver" >"$out/kernel-version"
 echo "$inputs_hash" >"$stamp"
 echo "guest built (kernel $kver): $out/vmlinux $out/initramfs.cpio $out/tether"
+build_iso

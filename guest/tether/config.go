@@ -28,6 +28,9 @@ type containerConfig struct {
 	Hotplugged bool `json:"hotplugged"`
 	// Ephemeral: the disks are destroyed after the exit (--rm, no volumes): no sync or unmount first.
 	Ephemeral bool `json:"ephemeral"`
+	// FormatBlank: the writable and volume disks may be blank (vSphere makes them empty): the tether
+	// makes a filesystem on one that has none (format.go).
+	FormatBlank bool `json:"formatBlank"`
 }
 
 type volumeMount struct {
@@ -52,6 +55,7 @@ type execConfig struct {
 
 type helloReply struct {
 	Version  int    `json:"version"`
+	ID       string `json:"id,omitempty"`
 	State    string `json:"state"`
 	Pid      *int   `json:"pid,omitempty"`
 	ExitCode *int   `json:"exitCode,omitempty"`

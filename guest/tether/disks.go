@@ -16,8 +16,12 @@ import (
 func findDisks(serials []string, timeout time.Duration) (map[string]string, error) {
 	found := map[string]string{}
 	deadline := time.Now().Add(timeout)
+	slots := false
+	for _, s := range serials {
+		slots = slots || isSlotName(s)
+	}
 	for {
-		scanDisks(found)
+		scanDisks(found, slots)
 		missing := []string{}
 		for _, s := range serials {
 			if _, ok := found[s]; !ok {
@@ -34,8 +38,12 @@ func findDisks(serials []string, timeout time.Duration) (map[string]string, erro
 	}
 }
 
-// scanDisks adds every disk with a readable serial and a device node to found.
-func scanDisks(found map[string]string) {
+// scanDisks adds every disk with a readable serial and a device node to found, and the disks on
+// paravirtual SCSI controllers under their slot names (slots.go).
+func scanDisks(found map[string]string, slots bool) {
+	if slots {
+		scanSlotDisks(found)
+	}
 	blk, _ := filepath.Glob("/sys/block/vd*/serial")
 	for _, serialFile := range blk {
 		raw, err := os.ReadFile(serialFile)

@@ -104,6 +104,26 @@ func (d *frameDecoder) next() (f frame, ok bool, err error) {
 	return f, true, nil
 }
 
+// nextResync is next for a line that can lose bytes (a serial port drops what reached its FIFO before
+// the port was opened, cutting a frame anywhere): a header whose type is not valid, or whose length is
+// too large, is taken as misalignment and skipped one byte at a time until a plausible header starts.
+func (d *frameDecoder) nextResync(valid func(byte) bool) (f frame, ok bool, skipped int) {
+	for len(d.buf) >= frameHeaderSize {
+		if valid(d.buf[0]) && binary.BigEndian.Uint32(d.buf[5:9]) <= maxFramePayload {
+			f, ok, _ = d.next()
+			return f, ok, skipped
+		}
+		d.buf = d.buf[1:]
+		skipped++
+	}
+	return frame{}, false, skipped
+}
+
+// hostFrameType reports whether typ is a host → guest frame type.
+func hostFrameType(typ byte) bool {
+	return typ >= typeHelloReq && typ <= typeWarm
+}
+
 // reset forgets a partial frame, e.g. when the host that was sending it disconnected.
 func (d *frameDecoder) reset() {
 	d.buf = nil

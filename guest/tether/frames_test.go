@@ -40,3 +40,14 @@ func TestFrameOversizeIsRejected(t *testing.T) {
 		t.Fatal("decoder kept corrupt bytes")
 	}
 }
+
+func TestNextResyncSkipsBytesThatStartNoFrame(t *testing.T) {
+	var d frameDecoder
+	// The tail of a HELLO_REQ cut by a FIFO flush, then a whole CONFIG.
+	d.push([]byte{0, 0, 0})
+	d.push(encodeFrame(typeConfig, 0, []byte(`{"id":"x"}`)))
+	f, ok, skipped := d.nextResync(hostFrameType)
+	if !ok || f.typ != typeConfig || string(f.payload) != `{"id":"x"}` || skipped != 3 {
+		t.Fatalf("got %+v ok=%v skipped=%d", f, ok, skipped)
+	}
+}

@@ -6,6 +6,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -34,6 +35,10 @@ func main() {
 		// Keep going: the ports may still work, and the host then learns why something is missing.
 		fmt.Fprintf(os.Stderr, "tether: %v\n", err)
 	}
+	if serialTransport() {
+		serveSerial(t)
+		return
+	}
 	control, err := openPort(controlPortName)
 	if err != nil {
 		fatal(err)
@@ -42,9 +47,29 @@ func main() {
 	if err != nil {
 		fatal(err)
 	}
-	t.control = &port{file: control, dropWhenNoHost: true}
-	t.log = &port{file: logPort, stampTime: true}
+	t.control = &port{mu: &sync.Mutex{}, file: control, dropWhenNoHost: true}
+	t.log = &port{mu: &sync.Mutex{}, file: logPort, stampTime: true}
 	serveFrames(control, t.handle, func(err error) { t.diag("control port: %v", err) })
+}
+
+// serveSerial runs both channels over the COM port (vSphere): log frames carry logFrameFlag in their
+// type. A serial line cannot tell whether a host is on the other end, so frames are written whatever
+// (ESXi drops them while no VCH listens); HELLO, with the VM's identity, goes out first, since the
+// VCH cannot know which VM a new connection is until the tether speaks.
+func serveSerial(t *tether) {
+	if err := loadOnDemand(vsphereModules...); err != nil {
+		fmt.Fprintf(os.Stderr, "tether: %v\n", err)
+	}
+	line, err := openSerial(serialDevice)
+	if err != nil {
+		fatal(err)
+	}
+	lock := &sync.Mutex{}
+	t.identity = vmIdentity()
+	t.control = &port{mu: lock, file: line}
+	t.log = &port{mu: lock, file: line, stampTime: true, typeFlag: logFrameFlag}
+	t.sendHello()
+	serveFramesFrom(line, true, t.handle, func(err error) { t.diag("serial line: %v", err) })
 }
 
 func openPort(name string) (*os.File, error) {

@@ -49,3 +49,21 @@ func loadModule(path string) error {
 	}
 	return nil
 }
+
+// vsphereModules are the drivers of a vSphere VM's devices (paravirtual SCSI, vmxnet3): only in the
+// bootstrap ISO's initramfs (guest/build-iso.sh), loaded on the serial transport.
+var vsphereModules = []string{"vmw_pvscsi", "vmxnet3"}
+
+// loadOnDemand loads modules the initramfs holds outside modules.order.
+func loadOnDemand(names ...string) error {
+	var failures []string
+	for _, name := range names {
+		if err := loadModule(filepath.Join(modulesDir, name+".ko")); err != nil {
+			failures = append(failures, fmt.Sprintf("%s: %v", name, err))
+		}
+	}
+	if len(failures) > 0 {
+		return errors.New("module load failed: " + strings.Join(failures, "; "))
+	}
+	return nil
+}

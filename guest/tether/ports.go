@@ -50,10 +50,14 @@ func openBlocking(path string) (*os.File, error) {
 	return os.NewFile(uintptr(fd), path), nil
 }
 
-// port is one virtio-serial port; writes of whole frames are serialised.
+// port is one channel to the host: a virtio-serial port, or half of the serial line both channels
+// share on vSphere (then both halves hold one lock and the log half flags its frames' type).
+// Writes of whole frames are serialised.
 type port struct {
-	mu   sync.Mutex
+	mu   *sync.Mutex
 	file *os.File
+	// typeFlag is OR-ed into every frame's type (logFrameFlag for the log half of a shared line).
+	typeFlag byte
 	// stampTime prefixes every payload with the guest's unix-ns clock (the log port's format).
 	stampTime bool
 	// dropWhenNoHost: a write to a port whose host end is closed blocks until a host connects, so the
@@ -68,7 +72,7 @@ func (p *port) send(typ byte, session uint32, body []byte) error {
 		binary.BigEndian.PutUint64(payload[:8], uint64(time.Now().UnixNano()))
 		copy(payload[8:], body)
 	}
-	buf := encodeFrame(typ, session, payload)
+	buf := encodeFrame(typ|p.typeFlag, session, payload)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.dropWhenNoHost && !hostConnected(p.file) {
@@ -112,6 +116,12 @@ func hostConnected(f *os.File) bool {
 // serveFrames reads host frames for ever. A read of 0 bytes means no host is connected: the partial
 // frame is dropped and the port re-read every 100 ms (poll reports it readable the whole time).
 func serveFrames(f *os.File, handle func(frame), onCorrupt func(error)) {
+	serveFramesFrom(f, false, handle, onCorrupt)
+}
+
+// serveFramesFrom is serveFrames; resync: the line may lose bytes (a serial port), so a frame that
+// cannot start where the decoder is makes it look further instead of dropping what it holds.
+func serveFramesFrom(f *os.File, resync bool, handle func(frame), onCorrupt func(error)) {
 	var dec frameDecoder
 	buf := make([]byte, 64*1024)
 	for {
@@ -119,6 +129,17 @@ func serveFrames(f *os.File, handle func(frame), onCorrupt func(error)) {
 		if n > 0 {
 			dec.push(buf[:n])
 			for {
+				if resync {
+					fr, ok, skipped := dec.nextResync(hostFrameType)
+					if skipped > 0 {
+						onCorrupt(fmt.Errorf("skipped %d bytes that started no frame", skipped))
+					}
+					if !ok {
+						break
+					}
+					handle(fr)
+					continue
+				}
 				fr, ok, derr := dec.next()
 				if derr != nil {
 					onCorrupt(derr)

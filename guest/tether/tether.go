@@ -22,6 +22,8 @@ const (
 type tether struct {
 	control *port
 	log     *port
+	// identity: the VM's BIOS UUID (32 hex digits) on the serial transport, sent in HELLO; "" otherwise.
+	identity string
 
 	mu        sync.Mutex
 	state     string
@@ -109,7 +111,7 @@ func (t *tether) session(id uint32) *session {
 
 func (t *tether) sendHello() {
 	t.mu.Lock()
-	reply := helloReply{Version: protocolVersion, State: t.state}
+	reply := helloReply{Version: protocolVersion, State: t.state, ID: t.identity}
 	if t.mainPid != 0 {
 		pid := t.mainPid
 		reply.Pid = &pid
@@ -135,6 +137,11 @@ func (t *tether) startContainer(payload []byte) {
 	}
 	t.config = cfg
 	t.mu.Unlock()
+	if t.identity != "" {
+		// On vSphere the console is the only trace of a start the VCH did not see (ESXi drops what the
+		// line carries while no VCH listens).
+		fmt.Fprintf(os.Stderr, "tether: starting container %.12s\n", cfg.ID)
+	}
 	steps := newStepTimer()
 
 	// A VM restored from a template shares its RNG state and clock with every other clone: both are
@@ -177,10 +184,18 @@ func (t *tether) prepareContainer(cfg *containerConfig, steps *stepTimer) error 
 		}
 	}
 	volumeDisks, _ := volumeSerials(diskMounts)
-	if !cfg.Hotplugged {
+	if isSlotName(cfg.RW) {
+		scanSlots(append(append(append([]string{}, cfg.Layers...), cfg.RW), volumeDisks...))
+	} else if !cfg.Hotplugged {
 		scanScsiTargets(len(cfg.Layers) + 1 + len(volumeDisks))
 	}
 	steps.mark("scan")
+	if cfg.FormatBlank {
+		if err := t.formatBlankDisks(cfg.RW, volumeDisks); err != nil {
+			return err
+		}
+		steps.mark("format")
+	}
 	if err := assembleRoot(&t.mounts, cfg.Layers, cfg.RW, steps); err != nil {
 		return err
 	}

@@ -13,7 +13,7 @@ commands:
             [--volume-store [NAME:]DIR]… [--bridge-network-range CIDR] [--log-level info|debug]
             [--backend qemu|vsphere]   vsphere: --target https://USER:PASS@HOST/sdk --thumbprint T
             --compute-resource PATH --image-store DATASTORE[/PATH] [--volume-store DATASTORE/PATH:NAME]…
-            [--bridge-network PG] [--tether-uri tcp://HOST:PORT]   (--name is the VCH's pool and folder)
+            [--bridge-network PG] [--tether-uri tcp://HOST:PORT|none]   (--name is the VCH's pool and folder)
       run a VCH's Docker endpoint in the foreground (unix socket; TCP with mutual TLS when asked)
   registry serve --root DIR [--listen HOST:PORT] [--insecure-http] [--tls-cert F --tls-key F]
                  [--tls-hostname NAME] [--admin-password P] [--external-url URL]

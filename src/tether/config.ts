@@ -71,6 +71,11 @@ export interface ContainerConfig {
    * tether skips syncing and unmounting them and reports EXIT at once.
    */
   ephemeral?: boolean;
+  /**
+   * The writable and volume disks may be blank (vSphere makes them empty): the tether formats a disk
+   * with no filesystem (a volume gets its `data/`) before mounting it.
+   */
+  formatBlank?: boolean;
 }
 
 /** An extra process in the running container: the container's env plus `env`; empty fields inherit. */
@@ -90,6 +95,8 @@ export type TetherState = 'waiting' | 'running' | 'exited';
 /** The HELLO reply. */
 export interface TetherHello {
   version: number;
+  /** On a shared serial line (vSphere): the VM's BIOS UUID as 32 hex digits, the container id's first 32. */
+  id?: string;
   state: TetherState;
   pid?: number;
   exitCode?: number;

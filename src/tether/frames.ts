@@ -38,6 +38,12 @@ export const FrameType = {
   Credit: 0x0a,
 } as const;
 
+/**
+ * On a line both channels share (vSphere's serial port), the tether ORs this into the type of every
+ * frame meant for the log port; the host takes it off and appends the frame to the log file.
+ */
+export const LOG_FRAME_FLAG = 0x80;
+
 /** Bytes either side may send on a file request before the first CREDIT (the tether's transferWindow). */
 export const TRANSFER_WINDOW = 256 * 1024;
 
@@ -70,6 +76,17 @@ export function encodeFrame(type: number, session: number, payload: Uint8Array =
 export class FrameDecoder {
   #chunks: Buffer[] = [];
   #buffered = 0;
+  readonly #validType?: (type: number) => boolean;
+  /** Bytes skipped to find a frame (resync only). */
+  skipped = 0;
+
+  /**
+   * `validType`: the stream can lose bytes (a serial line), so a header whose type is not valid or
+   * whose length is too large is misalignment: skipped a byte at a time instead of failing.
+   */
+  constructor(validType?: (type: number) => boolean) {
+    this.#validType = validType;
+  }
 
   /** Bytes received that do not form a complete frame yet. */
   get pending(): number {
@@ -86,6 +103,11 @@ export class FrameDecoder {
     while (this.#buffered >= FRAME_HEADER_SIZE) {
       const head = this.#peek(FRAME_HEADER_SIZE);
       const length = head.readUInt32BE(5);
+      if (this.#validType && (length > MAX_FRAME_PAYLOAD || !this.#validType(head.readUInt8(0)))) {
+        this.#take(1);
+        this.skipped++;
+        continue;
+      }
       if (length > MAX_FRAME_PAYLOAD) {
         this.reset();
         throw new FrameFormatError(`frame length ${length} exceeds ${MAX_FRAME_PAYLOAD}`);

@@ -79,6 +79,10 @@ export interface VmConfigSpec {
   memoryMB?: number;
   deviceChange?: DeviceChange[];
   extraConfig?: Record<string, string>;
+  /** The VM's BIOS UUID (SMBIOS system UUID the guest reads), `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`. */
+  uuid?: string;
+  /** Boot devices in order, e.g. the CD-ROM first. */
+  bootOrder?: Array<'cdrom'>;
 }
 
 /** A device as read back from `config.hardware.device`. */

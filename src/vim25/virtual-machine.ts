@@ -38,6 +38,24 @@ export function disk(o: DiskOptions): DeviceChange {
   return { operation: 'add', fileOperation: o.create ? 'create' : undefined, device };
 }
 
+/**
+ * A CD-ROM with an ISO image from a datastore (`[ds] path.iso`), on the IDE controller every VM has
+ * (key 200, ESXi's and vcsim's default): a container VM's boot medium.
+ */
+export function cdromIso(key: number, fileName: string, controllerKey = 200, unitNumber = 0): DeviceChange {
+  return {
+    operation: 'add',
+    device: {
+      $type: 'VirtualCdrom',
+      key,
+      backing: { $type: 'VirtualCdromIsoBackingInfo', fileName },
+      connectable: { startConnected: true, allowGuestControl: false, connected: true },
+      controllerKey,
+      unitNumber,
+    },
+  };
+}
+
 /** A serial port connected to a network service (`tcp://host:port`, `telnet://…`): the tether's channel. */
 export function serialPortURI(key: number, serviceURI: string, direction: 'client' | 'server' = 'client'): DeviceChange {
   return {
@@ -80,8 +98,10 @@ export function removeDevice(device: VirtualDevice, destroyFile = false): Device
 }
 
 function encodeConfigSpec(spec: VmConfigSpec): Record<string, unknown> {
+  const bootable = { cdrom: 'VirtualMachineCdromBootableDevice' } as const;
   return {
     name: spec.name,
+    uuid: spec.uuid,
     guestId: spec.guestId,
     files: spec.files,
     numCPUs: spec.numCPUs,
@@ -90,6 +110,7 @@ function encodeConfigSpec(spec: VmConfigSpec): Record<string, unknown> {
     extraConfig: spec.extraConfig
       ? Object.entries(spec.extraConfig).map(([key, value]) => ({ key, value: xsdString(value) }))
       : undefined,
+    bootOptions: spec.bootOrder ? { bootOrder: spec.bootOrder.map((d) => ({ $type: bootable[d] })) } : undefined,
   };
 }
 

@@ -18,6 +18,8 @@ import { addPortgroup } from '../../src/vim25/dvs.ts';
 import { downloadFile } from '../../src/vim25/datastore.ts';
 import { mustFind } from '../../src/vim25/inventory.ts';
 
+// vcsim runs no guest and no host agent runs here: the engine the supervisor starts has no tether line.
+process.env.BONNEVILLE_TETHER_URI = 'none';
 const NAME = `vs-${Math.random().toString(36).slice(2, 7)}`;
 const PASSWORD = `Pw-${Math.random().toString(36).slice(2, 10)}`;
 let home = '';

@@ -7,9 +7,11 @@
 //
 // A container VM is made at start (boot) and kept, powered off, after its process ends — what an
 // admin sees in the vSphere client — until the container is removed (teardown); the next start makes
-// it again from the current spec. Output, exit codes and everything inside the guest need the tether's
-// channel, which this backend does not serve yet (container-vm-handle.ts): boot resolves once vSphere
-// has the VM powered on.
+// it again from the current spec. It boots the guest from the image store's bootstrap ISO; its tether
+// connects over the VM's serial port to the engine's listener (tether-listener.ts), which gives it
+// its CONFIG and writes the container's output log (the qemu backend's format, read by the same code).
+// With `tetherURI` 'none' there is no line (a simulator without a host agent runs no guest): boot then
+// resolves once vSphere has the VM powered on, and whatever needs the guest is refused.
 import type {
   Backend, BackendCapabilities, BackendInfo, ContainerVmSpec, ExitStatus, LogReadOptions, OutputRecord, VmHandle,
 } from '../../portlayer/backend.ts';
@@ -18,7 +20,15 @@ import type { VimClient } from '../../vim25/session.ts';
 import { powerOff, powerOn, powerState } from '../../vim25/virtual-machine.ts';
 import { InvalidPowerStateFault, ManagedObjectNotFoundFault } from '../../vim25/faults.ts';
 import type { ManagedObjectReference, PowerState } from '../../vim25/types.ts';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { containerVmName, createContainerVm, diskSlots, removeContainerVm, type ContainerNic, type DiskSlot } from './container-vm.ts';
+import { ProcessStartError } from '../../portlayer/backend.ts';
+import { TetherError } from '../../tether/client.ts';
+import { tetherConfig } from '../tether-vm/container-config.ts';
+import { lastExit, logSize, readOutput } from '../tether-vm/output-log.ts';
+import { channelKey, TetherListener, type TetherChannel } from './tether-listener.ts';
+import { ensureBootIso } from './boot-iso.ts';
 import { listContainers, PowerWatch } from './inventory-adoption.ts';
 import { VsphereVm } from './container-vm-handle.ts';
 import { vsphereError } from './fault-errors.ts';
@@ -33,8 +43,17 @@ export interface VsphereBackendOptions {
   vch: VchPlacement;
   disks: VsphereDiskStore;
   networks: PortgroupPlumbing;
-  /** Where container VMs' serial ports connect (the VCH's tether listener), e.g. `tcp://10.0.0.5:2377`. */
+  /**
+   * Where container VMs' serial ports connect (the VCH's tether listener, which listens on that host
+   * and port), e.g. `tcp://10.0.0.5:2377`; 'none': no tether line (VMs without a guest).
+   */
   tetherURI: string;
+  /** The local bootstrap ISO (guest/build-iso.sh), uploaded to the image store; needed unless tetherURI is 'none'. */
+  bootIso?: string;
+  /** The image store's folder on its datastore (where the ISO goes); '' for the datastore's root. */
+  imageStorePath?: string;
+  /** How long a container VM may take from power-on to its process started (default 600 s: a loaded TCG host boots slowly). */
+  bootTimeoutSeconds?: number;
   log?: (line: string) => void;
   /** close() logs the client out (the backend opened it). */
   ownsClient?: boolean;
@@ -61,6 +80,11 @@ export interface GuestConfig {
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 
+/** The container's output log in its directory: tether log frames, as the qemu backend's `output.log`. */
+function outputLog(dir: string): string {
+  return join(dir, 'output.log');
+}
+
 export class VsphereBackend implements Backend {
   readonly capabilities: BackendCapabilities = { pause: false, stoppedContainerFiles: false };
   readonly disks: VsphereDiskStore;
@@ -83,6 +107,9 @@ export class VsphereBackend implements Backend {
   private creating: Promise<unknown> = Promise.resolve();
   private starting?: Promise<void>;
   private closed = false;
+  private listener?: TetherListener;
+  private listening?: Promise<TetherListener | undefined>;
+  private bootIso?: Promise<string>;
 
   constructor(options: VsphereBackendOptions) {
     this.options = options;
@@ -93,8 +120,9 @@ export class VsphereBackend implements Backend {
     this.log = options.log ?? (() => {});
   }
 
-  /** Starts following the VCH's VMs' power states (the property collector's feed); idempotent. */
+  /** Starts following the VCH's VMs' power states (the property collector's feed) and listening for tethers; idempotent. */
   start(): Promise<void> {
+    void this.listen();
     this.starting ??= Promise.all([PowerWatch.create(this.client, this.vch, 30, false), listContainers(this.client, this.vch)]).then(([watch, vms]) => {
       this.watch = watch;
       for (const vm of vms) this.vms.set(vm.id, { ref: vm.ref, name: containerVmName(vm.name, vm.id) });
@@ -109,6 +137,7 @@ export class VsphereBackend implements Backend {
   /** Stops following and logs out; the VMs keep running (a later engine adopts them). */
   async close(): Promise<void> {
     this.closed = true;
+    await this.listener?.close().catch(() => {});
     await this.watch?.close().catch(() => {});
     this.watch = undefined;
     if (this.options.ownsClient) await this.client.logout().catch(() => {});
@@ -127,7 +156,7 @@ export class VsphereBackend implements Backend {
         ['Image store', `[${target.config.datastore}] ${this.disks.root}`],
         ['VCH pool and folder', this.vch.name],
         ['Container VMs running', String(this.running.size)],
-        ['Tether', 'not served: no output, exec or files from container VMs yet'],
+        ['Tether', this.tetherless ? 'none (no guests: inventory only)' : this.listener ? `listening for serial ports on ${this.options.tetherURI}` : 'not listening'],
       ],
     };
   }
@@ -143,6 +172,13 @@ export class VsphereBackend implements Backend {
       this.vms.delete(spec.id);
     }
     let ref: ManagedObjectReference;
+    let listener: TetherListener | undefined;
+    let bootIso: string | undefined;
+    if (!this.tetherless) {
+      listener = await this.listen();
+      if (!listener) throw new Error(`the VCH does not listen on its tether URI ${this.options.tetherURI} (see the engine log): container VMs cannot be reached`);
+      bootIso = await this.ensureBootIso();
+    }
     try {
       const nics: ContainerNic[] = await Promise.all((spec.nics ?? []).map(async (n) => ({ ...(await this.networks.nicBacking(n.networkId)), macAddress: n.mac })));
       // Published ports are reached through the VCH's public network (VIC's model): one more NIC, last.
@@ -161,11 +197,15 @@ export class VsphereBackend implements Backend {
         nics,
         tetherURI: this.options.tetherURI,
         config: this.guestConfig(spec, name),
+        bootIso,
       }));
     } catch (err) {
       throw vsphereError(`creating container VM ${vmName} in VCH ${this.vch.name}`, err);
     }
     this.vms.set(spec.id, { ref, name: vmName });
+    // The line of the container's previous VM may not have closed yet (its host ends it after the
+    // power-off): what connects from now on is this VM's.
+    listener?.drop(channelKey(spec.id));
     try {
       await powerOn(this.client, ref);
     } catch (err) {
@@ -175,12 +215,100 @@ export class VsphereBackend implements Backend {
       throw vsphereError(`powering on container VM ${vmName}`, err);
     }
     // Followed from here on: the feed's reports of the VM off before its power-on are behind us.
-    const vm = new VsphereVm(spec.id, ref, { powerOff: (r) => this.powerOff(r), log: this.log });
+    const vm = this.handle(spec.id, ref, spec.dir);
     this.running.set(spec.id, vm);
     this.dirs.set(spec.id, spec.dir);
     this.forget(vm);
     if (await this.isOff(ref)) vm.poweredOff(false);
+    if (!listener) return vm;
+    try {
+      await this.startProcess(vm, listener, spec);
+    } catch (err) {
+      await vm.kill().catch(() => {});
+      this.vms.delete(spec.id);
+      await this.remove(ref, vmName).catch((e: unknown) => this.log(`${vmName}: not removed after a failed start: ${(e as Error).message}`));
+      if (err instanceof TetherError && err.reportedByGuest) throw new ProcessStartError(err.message, err.code);
+      throw new Error(`the container VM ${vmName} did not come up: ${(err as Error).message}`, { cause: err });
+    }
     return vm;
+  }
+
+  /** Waits for the VM's tether on the line, gives it its CONFIG, resolves once the process runs. */
+  private async startProcess(vm: VsphereVm, listener: TetherListener, spec: ContainerVmSpec): Promise<void> {
+    const gone = new AbortController();
+    void vm.exited.then(() => gone.abort(new Error('the VM was powered off before its tether answered')));
+    const deadline = Date.now() + (this.options.bootTimeoutSeconds ?? 600) * 1000;
+    const channel = await listener.next(channelKey(spec.id), deadline - Date.now(), gone.signal);
+    this.join(vm, channel, spec.dir);
+    if (channel.hello.state !== 'waiting') throw new Error(`the tether is ${channel.hello.state} already`);
+    const config = tetherConfig(spec, this.tetherDisks(spec));
+    config.formatBlank = true;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        channel.client.configure(config),
+        new Promise((_, reject) => { timer = setTimeout(() => reject(new Error('the container process did not start')), Math.max(1, deadline - Date.now())); }),
+        new Promise((_, reject) => gone.signal.addEventListener('abort', () => reject(gone.signal.reason as Error), { once: true })),
+      ]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** A (re)connected line of a running VM: its log frames go to the container's log, its control to the handle. */
+  private join(vm: VsphereVm, channel: TetherChannel, dir: string): void {
+    if (channel.client.listenerCount('diag') === 0) channel.client.on('diag', (line) => this.log(`tether of ${vm.id.slice(0, 12)}: ${line}`));
+    channel.line.logTo(outputLog(dir));
+    vm.attach(channel);
+  }
+
+  /** The disks as the guest finds them: by SCSI slot (the order createContainerVm attaches them in). */
+  private tetherDisks(spec: ContainerVmSpec): { layers: string[]; rw: string; mounts: Array<{ serial: string; target: string; readOnly: boolean; copyUp: boolean }> } {
+    const { disks } = this.guestConfig(spec, spec.hostname);
+    const name = (s: DiskSlot) => `scsi:${s.bus}:${s.unit}`;
+    return {
+      layers: disks.layers.map(name),
+      rw: name(disks.writable),
+      mounts: disks.volumes.flatMap((v) => v.mounts.map((m) => ({ serial: name(v.slot), ...m }))),
+    };
+  }
+
+  private handle(id: string, ref: ManagedObjectReference, dir: string): VsphereVm {
+    return new VsphereVm(id, ref, { powerOff: (r) => this.powerOff(r), recordedExit: () => lastExit(outputLog(dir)), log: this.log, tetherless: this.tetherless });
+  }
+
+  private get tetherless(): boolean {
+    return this.options.tetherURI === 'none';
+  }
+
+  /** The tether listener, once; undefined (logged) when it cannot listen or there is no line. */
+  private listen(): Promise<TetherListener | undefined> {
+    if (this.tetherless) return Promise.resolve(undefined);
+    this.listening ??= TetherListener.listen(this.options.tetherURI, this.log).then((listener) => {
+      this.listener = listener;
+      // A running VM's line that (re)connects — after an engine restart, or a broken connection.
+      listener.on('channel', (channel) => {
+        const vm = [...this.running.values()].find((v) => channelKey(v.id) === channel.key);
+        const dir = vm && this.dirs.get(vm.id);
+        if (vm && dir && vm.running) this.join(vm, channel, dir);
+      });
+      return listener;
+    }, (err: unknown) => {
+      this.log(`tether listener on ${this.options.tetherURI}: ${(err as Error).message}`);
+      this.listening = undefined;
+      return undefined;
+    });
+    return this.listening;
+  }
+
+  private ensureBootIso(): Promise<string> {
+    const local = this.options.bootIso;
+    if (!local) return Promise.reject(new Error('no bootstrap ISO for container VMs (build it: bash guest/build.sh)'));
+    this.bootIso ??= ensureBootIso(this.client, this.options.target, this.options.imageStorePath ?? '', local).catch((err: unknown) => {
+      this.bootIso = undefined;
+      throw vsphereError('uploading the bootstrap ISO to the image store', err);
+    });
+    return this.bootIso;
   }
 
   async adopt(id: string, dir: string): Promise<VmHandle | undefined> {
@@ -190,7 +318,7 @@ export class VsphereBackend implements Backend {
     const known = this.vms.get(id);
     if (!known) return undefined;
     // Followed before its state is read (one read): a power-off after the read reaches the handle.
-    const vm = new VsphereVm(id, known.ref, { powerOff: (r) => this.powerOff(r), log: this.log });
+    const vm = this.handle(id, known.ref, dir);
     this.running.set(id, vm);
     this.dirs.set(id, dir);
     const drop = () => {
@@ -211,33 +339,32 @@ export class VsphereBackend implements Backend {
       return undefined;
     }
     this.forget(vm);
+    // Its line may be up already (the VM reconnected before the engine got here), or come later.
+    const listener = await this.listen();
+    const channel = listener?.channel(channelKey(id));
+    if (channel) this.join(vm, channel, dir);
     return vm;
   }
 
-  async teardown(id: string): Promise<void> {
+  async teardown(id: string, dir: string): Promise<void> {
     await this.start();
     const found = this.vms.get(id);
     if (found) await this.remove(found.ref, found.name);
     this.vms.delete(id);
+    await rm(outputLog(dir), { force: true });
   }
 
-  logPosition(): number {
-    return 0;
+  logPosition(dir: string): number {
+    return logSize(outputLog(dir));
   }
 
-  /** No output reaches the engine without the tether: an empty log, followed until the VM ends. */
-  async *readLogs(dir: string, options: LogReadOptions): AsyncIterable<OutputRecord> {
-    if (!options.follow) return;
-    const vm = [...this.running].find(([id]) => this.dirs.get(id) === dir)?.[1];
-    if (!vm) return;
-    await new Promise<void>((resolve) => {
-      void vm.exited.then(() => resolve());
-      options.signal?.addEventListener('abort', () => resolve(), { once: true });
-    });
+  /** The output the engine wrote from the tether's log frames (the qemu backend's format). */
+  readLogs(dir: string, options: LogReadOptions): AsyncIterable<OutputRecord> {
+    return readOutput(outputLog(dir), options);
   }
 
-  async lastRecordedExit(): Promise<ExitStatus | undefined> {
-    return undefined;
+  lastRecordedExit(dir: string): Promise<ExitStatus | undefined> {
+    return lastExit(outputLog(dir));
   }
 
   // ---- inside ----

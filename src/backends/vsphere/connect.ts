@@ -141,6 +141,8 @@ export interface VsphereBackendSetup extends VsphereFlags {
   /** The engine's local datastore: the disk index, and the local side of the volume stores. */
   stateDir: string;
   tetherURI: string;
+  /** The local bootstrap ISO container VMs boot from (guest/build-iso.sh). */
+  bootIso?: string;
   log: (line: string) => void;
 }
 
@@ -170,7 +172,7 @@ export async function openVsphereBackend(setup: VsphereBackendSetup): Promise<{ 
       volumeStores: locations,
     });
     await disks.ensure();
-    const backend = new VsphereBackend({ client, target, vch, disks, networks: new PortgroupPlumbing(client, target, vch.name, setup.log, setup.publicNetwork), tetherURI: setup.tetherURI, log: setup.log, ownsClient: true });
+    const backend = new VsphereBackend({ client, target, vch, disks, networks: new PortgroupPlumbing(client, target, vch.name, setup.log, setup.publicNetwork), tetherURI: setup.tetherURI, bootIso: setup.bootIso, imageStorePath: imageStore.path, log: setup.log, ownsClient: true });
     await backend.start();
     return { backend, volumeStores };
   } catch (err) {

@@ -1,10 +1,12 @@
 // A container VM (VIC's model): named `<name>-<shortid>` in the VCH's folder and pool, with a
 // paravirtual SCSI controller, the image's layer disks read-only below a per-container child disk
 // (the writable layer), volume disks, one NIC per network on that network's DV port group, the
-// tether's serial port connected out to the VCH, and the container's identity and config in
-// extraConfig (`guestinfo.bonneville.*`, readable by the tether through the VMware backdoor).
+// tether's serial port connected out to the VCH, the bootstrap ISO as a CD-ROM booted first, its BIOS
+// UUID from the container id (the tether names itself by it on the line), and the container's identity
+// and config in extraConfig (`guestinfo.bonneville.*`, for administrators and re-adoption; the tether
+// gets its CONFIG over the line).
 import type { VimClient } from '../../vim25/session.ts';
-import { createVM, destroyVM, disk, dvsNic, powerOff, powerOn, reconfigureVM, removeDevice, scsiController, serialPortURI, virtualMachineInfo } from '../../vim25/virtual-machine.ts';
+import { cdromIso, createVM, destroyVM, disk, dvsNic, powerOff, powerOn, reconfigureVM, removeDevice, scsiController, serialPortURI, virtualMachineInfo } from '../../vim25/virtual-machine.ts';
 import { findChild } from '../../vim25/inventory.ts';
 import { DuplicateNameFault } from '../../vim25/faults.ts';
 import type { DeviceChange, ManagedObjectReference, VirtualMachineInfo } from '../../vim25/types.ts';
@@ -46,10 +48,21 @@ export interface ContainerVmSpec {
   /** Existing volume disks, attached independent-persistent (not part of snapshots or the chain). */
   volumeDisks: string[];
   nics: ContainerNic[];
-  /** Where the tether's serial port connects, e.g. `tcp://10.0.0.5:2377`. */
+  /** Where the tether's serial port connects, e.g. `tcp://10.0.0.5:2377`; 'none': no serial port. */
   tetherURI: string;
   /** The container config the tether reads (JSON), and other guestinfo values. */
   config: unknown;
+  /** The boot medium, `[ds] path.iso` (boot-iso.ts): a CD-ROM the VM boots from. */
+  bootIso?: string;
+}
+
+/**
+ * The VM's BIOS UUID: the container id's first 32 hex digits. The guest reads it (SMBIOS) and names
+ * itself by it on the tether's line (tether-listener.ts).
+ */
+export function vmUuid(id: string): string {
+  const h = id.slice(0, 32).toLowerCase();
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
 }
 
 const ID = /^[0-9a-f]{12,64}$/;
@@ -85,7 +98,8 @@ function deviceChanges(spec: ContainerVmSpec, switchUuid: string): { changes: De
   changes.push(disk({ key: key--, ...next(), fileName: spec.writableDisk, create: !spec.writableExists, capacityKB: spec.writableExists ? undefined : spec.writableSizeKB, parentFileName: spec.imageDisk }));
   for (const l of spec.layerDisks ?? []) changes.push(disk({ key: key--, ...next(), fileName: l, create: false, diskMode: 'independent_nonpersistent' }));
   for (const v of spec.volumeDisks) changes.push(disk({ key: key--, ...next(), fileName: v, create: false, diskMode: 'independent_persistent' }));
-  changes.push(serialPortURI(key--, spec.tetherURI, 'client'));
+  if (spec.tetherURI !== 'none') changes.push(serialPortURI(key--, spec.tetherURI, 'client'));
+  if (spec.bootIso) changes.push(cdromIso(key--, spec.bootIso));
   for (const n of spec.nics) changes.push(dvsNic({ key: key--, portgroupKey: n.portgroupKey, switchUuid: n.switchUuid ?? switchUuid, macAddress: n.macAddress }));
   return { changes, slots };
 }
@@ -113,6 +127,7 @@ export async function createContainerVm(client: VimClient, vch: VchPlacement, sw
     pool: vch.pool,
     spec: {
       name,
+      uuid: ID.test(spec.id) && spec.id.length >= 32 ? vmUuid(spec.id) : undefined,
       guestId: 'otherLinux64Guest',
       files: { vmPathName: `[${spec.datastore}]` },
       numCPUs: spec.cpus,
@@ -124,6 +139,7 @@ export async function createContainerVm(client: VimClient, vch: VchPlacement, sw
         [KEY_VCH]: vch.name,
         [KEY_CONFIG]: JSON.stringify(spec.config),
       },
+      bootOrder: spec.bootIso ? ['cdrom'] : undefined,
     },
   });
 }

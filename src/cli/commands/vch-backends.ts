@@ -89,6 +89,8 @@ export interface VsphereServeOptions {
   /** vic-machine's DATASTORE/PATH:NAME. */
   volumeStores: string[];
   tetherURI?: string;
+  /** The guest build's directory: its bootstrap.iso is what container VMs boot. */
+  guestDir?: string;
   log: (line: string) => void;
 }
 
@@ -109,6 +111,7 @@ export async function openVsphere(o: VsphereServeOptions): Promise<ServedBackend
     vchName: o.name,
     stateDir: o.datastore,
     tetherURI: o.tetherURI ?? `tcp://${hostname()}:2377`,
+    bootIso: o.guestDir ? join(o.guestDir, 'bootstrap.iso') : undefined,
     log: o.log,
   });
   const host = new URL(o.target!.replace(/\/\/[^@/]*@/, '//')).host;

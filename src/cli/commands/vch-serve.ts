@@ -105,7 +105,7 @@ export async function vchServe(argv: string[]): Promise<void> {
     served = await openVsphere({
       name, datastore, log,
       target: values.target ?? (values['target-file'] ? readFileSync(values['target-file'], 'utf8').trim() : undefined), thumbprint: values.thumbprint, computeResource: values['compute-resource'], imageStore: values['image-store'],
-      bridgeNetwork: values['bridge-network'], publicNetwork: values['public-network'], volumeStores: values['volume-store']!, tetherURI: values['tether-uri'],
+      bridgeNetwork: values['bridge-network'], publicNetwork: values['public-network'], volumeStores: values['volume-store']!, tetherURI: values['tether-uri'] ?? process.env.BONNEVILLE_TETHER_URI, guestDir: values.guest,
     });
   } else if (values.backend === 'qemu') {
     served = await openQemu({

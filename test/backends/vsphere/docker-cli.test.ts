@@ -6,8 +6,9 @@
 // devices (writable, layer and volume disks, NICs on per-network port groups, the tether's serial
 // port) and extraConfig, power states through start/stop/rm, re-adoption by a restarted engine, a VM
 // powered off in vSphere seen by the engine through the property collector, disks and port groups
-// made and removed, a vCenter fault as a Docker error. What needs a guest (vcsim runs none): the
-// process's output and exit code, exec, files — refused with 501 by this backend for now.
+// made and removed, a vCenter fault as a Docker error. No guest runs here (no host agent: the engine
+// has no tether line, `--tether-uri none`), so what needs one is refused with 501; guest.test.ts runs
+// container processes with the test host agent.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
@@ -31,7 +32,7 @@ let vch: TestVch;
 function engineArgs(): string[] {
   return ['--backend', 'vsphere', '--target', sim.urlWithCredentials, '--thumbprint', sim.info.thumbprintSha256,
     '--compute-resource', '/DC0/host/DC0_C0', '--image-store', 'LocalDS_0/bonneville', '--volume-store', 'LocalDS_1/volumes:fast',
-    '--bridge-network', 'DC0_DVPG0', '--tether-uri', 'tcp://127.0.0.1:2377'];
+    '--bridge-network', 'DC0_DVPG0', '--tether-uri', 'none'];
 }
 
 /** Whether a datastore file is there (the datastore's HTTP interface answers 404 otherwise). */
@@ -131,7 +132,7 @@ test('docker create/start/stop/rm, volume and network create on vSphere: the inv
   assert.equal(layerFiles.length, config.disks.layers.length, 'every layer disk, from the image store');
   const volumeFile = disks.find((d) => d.file?.startsWith('[LocalDS_1] volumes/'))?.file;
   assert.ok(volumeFile, 'the volume disk, in the volume store');
-  assert.ok(vm.devices.some((d) => d.type === 'VirtualSerialPort' && d.uri === 'tcp://127.0.0.1:2377'));
+  assert.ok(!vm.devices.some((d) => d.type === 'VirtualSerialPort'), 'no serial port without a tether line (guest.test.ts checks it with one)');
   const nic = vm.devices.find((d) => d.type === 'VirtualVmxnet3');
   assert.equal(nic?.portgroupKey, pg.key, 'the NIC is on appnet\'s port group');
   assert.match(config.nics[0].address, /^\d+\.\d+\.\d+\.\d+\/\d+$/);
