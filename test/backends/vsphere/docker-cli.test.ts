@@ -167,7 +167,7 @@ test('docker create/start/stop/rm, volume and network create on vSphere: the inv
 test('a restarted engine re-adopts its running VMs and follows their power state from vSphere', { timeout: 300_000 }, async () => {
   const id = (await vch.ok(['run', '-d', '--name', 'keeper', 'busybox', 'sleep', '600'])).trim();
   await vch.killEngine();
-  vch = Object.assign(new TestVch(VCH, engineArgs()), { dir: vch.dir, datastore: vch.datastore, socket: vch.socket }) as TestVch;
+  vch = new TestVch(VCH, engineArgs(), vch.dir);
   await vch.start();
   assert.match(await vch.ok(['ps', '--format', '{{.Names}} {{.Status}}']), /^keeper Up/m, 'adopted running');
   // An admin powers the VM off in vSphere: the engine hears it from the property collector.
