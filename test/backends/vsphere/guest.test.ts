@@ -143,7 +143,7 @@ test('an engine killed with -9 and restarted re-attaches to a running container:
   await slow(['run', '-d', '--name', 'survivor', 'busybox', 'sh', '-c', 'echo one; while [ ! -e /tmp/go ]; do sleep 1; done; echo two; exit 7']);
   await until('the first output', async () => (await vch.ok(['logs', 'survivor'])) === 'one\n');
   await vch.killEngine();
-  vch = Object.assign(new TestVch(VCH, engineArgs()), { dir: vch.dir, datastore: vch.datastore, socket: vch.socket }) as TestVch;
+  vch = new TestVch(VCH, engineArgs(), vch.dir);
   await vch.start();
   assert.match(await vch.ok(['ps', '--format', '{{.Names}} {{.Status}}']), /^survivor Up/m, 'adopted running');
   // The VM's serial port reconnects to the new engine's listener (QEMU retries every second, as ESXi does).
