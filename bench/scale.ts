@@ -95,6 +95,8 @@ interface Responsiveness {
   psMs: number;
   runMs: number;
   spawnMs: number;
+  /** `docker run`s that failed (their time still counts). */
+  runFailures: string[];
 }
 
 /** How the host answers now: `docker ps` (5), `docker run --rm busybox true` (3), spawning /bin/true (9); medians. */
@@ -103,9 +105,10 @@ async function responsiveness(host: string): Promise<Responsiveness> {
   const run: number[] = [];
   const spawn: number[] = [];
   for (let i = 0; i < 5; i++) ps.push(await timed(() => docker(host, ['ps'])));
-  for (let i = 0; i < 3; i++) run.push(await timed(() => docker(host, ['run', '--rm', 'busybox', 'true'])));
+  const runFailures: string[] = [];
+  for (let i = 0; i < 3; i++) run.push(await timed(() => docker(host, ['run', '--rm', 'busybox', 'true']).catch((err: Error) => runFailures.push(err.message))));
   for (let i = 0; i < 9; i++) spawn.push(await timed(() => runCommand('/bin/true', [])));
-  return { psMs: median(ps), runMs: median(run), spawnMs: median(spawn) };
+  return { psMs: median(ps), runMs: median(run), spawnMs: median(spawn), runFailures };
 }
 
 interface IdleResult {
@@ -132,6 +135,7 @@ async function idle(host: string, vch?: TestVch): Promise<IdleResult> {
     if (r.code !== 0) failures.push(r.stderr.trim().split('\n')[0]);
   });
   const startS = (performance.now() - t0) / 1000;
+  if (failures.length) console.log(`  ${failures.length} of ${IDLE} idle starts failed (load ${load()})`);
   for (const why of new Set(failures)) console.log(`  idle start failure (${failures.filter((f) => f === why).length}x): ${why}`);
   await new Promise((r) => setTimeout(r, 10_000)); // settled: the starts' transient memory gone
   const running = (await docker(host, ['ps', '-q'])).split('\n').filter(Boolean).length;
@@ -163,7 +167,8 @@ async function idle(host: string, vch?: TestVch): Promise<IdleResult> {
 }
 
 function respLine(r: Responsiveness): string {
-  return `docker ps ${r.psMs.toFixed(0)} ms, docker run --rm ${r.runMs.toFixed(0)} ms, spawn /bin/true ${r.spawnMs.toFixed(1)} ms`;
+  const failed = r.runFailures.length ? ` (${r.runFailures.length} of 3 failed: ${r.runFailures[0].split('\n')[0]})` : '';
+  return `docker ps ${r.psMs.toFixed(0)} ms, docker run --rm ${r.runMs.toFixed(0)} ms${failed}, spawn /bin/true ${r.spawnMs.toFixed(1)} ms`;
 }
 
 async function main(): Promise<void> {
