@@ -10,12 +10,13 @@
 //    seen, remove) through both, and the backend's own phases (its "phases:" log lines: host steps,
 //    then guest-* steps inside the tether's part);
 //  - `docker ps -a` with BENCH_PS created containers through each.
-import { readFileSync } from 'node:fs';
 import Docker from 'dockerode';
 import { TestVch, runCommand, DOCKER } from '../test/helpers/vch.ts';
 import { buildTestImages } from '../test/fixtures/images.ts';
 import { PeerDockerd } from './peer-dockerd.ts';
 import { parsePhases } from '../src/backends/qemu/phase-timer.ts';
+import { median, waitForStandby, memoryOf, meanMemory } from './measure.ts';
+import type { VmMemory } from './measure.ts';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 7);
 const MEMORY_VMS = 3;
@@ -23,12 +24,6 @@ const BURST = Number(process.env.BENCH_BURST ?? 50);
 const PS_CONTAINERS = Number(process.env.BENCH_PS ?? 100);
 /** Standby clones the measured VCH keeps per shape (its --standby-clones). */
 const STANDBY = Number(process.env.BENCH_STANDBY ?? 2);
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
 
 async function timeRuns(dockerHost: string): Promise<number[]> {
   const env = { ...process.env, DOCKER_HOST: dockerHost };
@@ -133,32 +128,6 @@ async function burst(dockerHost: string): Promise<{ seconds: number; running: nu
   return { seconds, running: ps.stdout.split('\n').filter(Boolean).length, failed };
 }
 
-/** Waits until `docker info` says the VCH has a ready template, so that runs measure clones. */
-async function waitForTemplate(vch: TestVch): Promise<string> {
-  const deadline = Date.now() + 120_000;
-  for (;;) {
-    const info = await vch.docker(['info', '--format', '{{json .DriverStatus}}']);
-    const status = Object.fromEntries(JSON.parse(info.stdout) as string[][])['Instant clone'] ?? 'unknown';
-    const standby = Object.fromEntries(JSON.parse(info.stdout) as string[][])['Standby clones'] ?? 'off';
-    const standbyReady = STANDBY === 0 || new RegExp(`: ${STANDBY} ready`).test(standby);
-    if ((/templates ready: (?!none)/.test(status) && standbyReady) || Date.now() > deadline) return status;
-    await new Promise((r) => setTimeout(r, 500));
-  }
-}
-
-interface VmMemory {
-  rssMiB: number;
-  pssMiB: number;
-  /** Pages only this VM maps (Private_Clean + Private_Dirty). */
-  privateMiB: number;
-}
-
-function memoryOf(pid: number): VmMemory {
-  const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
-  const field = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(rollup)?.[1] ?? 0) / 1024;
-  return { rssMiB: field('Rss'), pssMiB: field('Pss'), privateMiB: field('Private_Clean') + field('Private_Dirty') };
-}
-
 async function memoryPerVm(vch: TestVch): Promise<VmMemory> {
   for (let i = 0; i < MEMORY_VMS; i++) {
     const run = await vch.docker(['run', '-d', '--name', `mem${i}`, 'busybox', 'sleep', '3600']);
@@ -167,8 +136,7 @@ async function memoryPerVm(vch: TestVch): Promise<VmMemory> {
   await new Promise((r) => setTimeout(r, 2000));
   const samples = vch.qemuPids().map(memoryOf);
   for (let i = 0; i < MEMORY_VMS; i++) await vch.docker(['rm', '-f', `mem${i}`]);
-  const mean = (pick: (m: VmMemory) => number) => samples.reduce((s, m) => s + pick(m), 0) / samples.length;
-  return { rssMiB: mean((m) => m.rssMiB), pssMiB: mean((m) => m.pssMiB), privateMiB: mean((m) => m.privateMiB) };
+  return meanMemory(samples);
 }
 
 async function main(): Promise<void> {
@@ -183,7 +151,7 @@ async function main(): Promise<void> {
     await peer.start();
     await load(vch.dockerHost, images.busybox);
     await load(peer.dockerHost, images.busybox);
-    const instantClone = await waitForTemplate(vch);
+    const instantClone = await waitForStandby(vch, STANDBY);
     // One warm-up each, so that neither side pays for first-use caches in the figures.
     await timeRuns(vch.dockerHost).then(() => undefined, () => undefined);
     const ours = await timeRuns(vch.dockerHost);

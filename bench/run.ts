@@ -5,14 +5,15 @@ import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const BENCHMARKS = ['engine.ts', 'pull.ts', 'registry.ts'];
+// scale.ts runs only the sections BENCH_SCALE names (minutes each).
+const BENCHMARKS = ['engine.ts', 'pull.ts', 'registry.ts', 'scale.ts'];
 
 let failed = 0;
 for (const file of BENCHMARKS) {
   const path = join(here, file);
   if (!existsSync(path)) continue;
   console.log(`\n== ${file.replace(/\.ts$/, '')} ==`);
-  const result = spawnSync(process.execPath, [path], { stdio: 'inherit' });
+  const result = spawnSync(process.execPath, [path], { stdio: 'inherit', env: { ...process.env, BENCH_FROM_RUN: '1' } });
   if (result.status !== 0) {
     failed++;
     console.log(`${file} failed (exit ${result.status ?? result.signal})`);

@@ -14,6 +14,9 @@ import (
 const portWait = 10 * time.Second
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == warmExitCommand && os.Getpid() != 1 {
+		os.Exit(0)
+	}
 	if len(os.Args) > 1 && os.Args[1] == filesCommand {
 		os.Exit(runFilesHelper(os.Args[2:]))
 	}

@@ -19,7 +19,9 @@ const (
 	volumesDir    = "/mnt/volumes"
 	sharesDir     = "/mnt/shares"
 	volumeDataDir = "data"
-	diskWait      = 5 * time.Second
+	// How long a hot-plugged disk may take to appear and mount. A host running 200 TCG VMs at a load
+	// of 100 took over 5 s; the host's own start deadline (scaled by its load) still bounds a start.
+	diskWait = 30 * time.Second
 )
 
 // mountStack remembers what the tether mounted so that shutdown can unmount it in reverse order.

@@ -3,15 +3,18 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"syscall"
+	"time"
 )
 
 const warmDir = "/warm"
 
 // warm handles WARM: a VM restored ahead of its container (a standby clone) runs the kernel paths a
 // container start takes — tmpfs, overlayfs with a copy-up, proc, sysfs, /dev, devpts, shm, mqueue,
-// lo — on scratch mounts in its own RAM, then removes them. Under TCG each VM translates every guest
+// lo, a NIC configured and deconfigured again, a fork/exec of a process in a new session — on scratch
+// mounts in its own RAM, then removes them. Under TCG each VM translates every guest
 // code path the first time it runs; done here, the container's start finds them translated. Nothing
 // of it is left for the container: the mounts are gone and its root is built afresh from its disks.
 // Only while waiting for the CONFIG; the answer is a HELLO either way.
@@ -22,6 +25,12 @@ func (t *tether) warm() {
 	if waiting {
 		if err := warmUp(); err != nil {
 			t.diag("warm-up: %v", err)
+		}
+		if err := warmNetwork(); err != nil {
+			t.diag("warm-up network: %v", err)
+		}
+		if err := t.warmLaunch(); err != nil {
+			t.diag("warm-up launch: %v", err)
 		}
 		warmCodecs()
 	}
@@ -77,4 +86,59 @@ func warmUp() (err error) {
 	}
 	// Every container brings lo up first thing; up already is what it asks for.
 	return bringUp("lo")
+}
+
+// warmExitCommand is the process warmLaunch starts: the tether itself, exiting at once.
+const warmExitCommand = "warm-exit"
+
+// warmNetwork gives the first NIC an address and a default route in TEST-NET-1 (RFC 5737) with the MAC
+// it has, as configureInterface does for a container, then deconfigures it as a NIC detach does: down,
+// no address, no route. Its tap is on no bridge yet, so nothing it might send reaches anyone.
+func warmNetwork() error {
+	ifaces, err := waitForInterfaces(1)
+	if err != nil {
+		return err
+	}
+	name, mac := ifaces[0].Name, ifaces[0].HardwareAddr.String()
+	err = configureInterface(name, guestNetwork{MAC: mac, Addresses: []string{"192.0.2.2/24"}, Gateway: "192.0.2.1"})
+	if derr := deconfigureInterface(name, mac); err == nil {
+		err = derr
+	}
+	return err
+}
+
+// warmLaunch starts a process the way a container's is started (fork, exec, chroot, a new session,
+// credentials, pipes for its output) — the tether itself, which exits at once — and waits for its exit.
+func (t *tether) warmLaunch() error {
+	r, w, err := os.Pipe()
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	null, err := os.Open(os.DevNull)
+	if err != nil {
+		w.Close()
+		return err
+	}
+	attr := &syscall.ProcAttr{Dir: "/", Env: []string{"PATH=/bin"}, Files: []uintptr{null.Fd(), w.Fd(), w.Fd()},
+		Sys: &syscall.SysProcAttr{Chroot: "/", Setsid: true, Credential: &syscall.Credential{Uid: 0, Gid: 0}}}
+	exited := make(chan syscall.WaitStatus, 1)
+	t.procMu.Lock()
+	pid, err := syscall.ForkExec("/proc/self/exe", []string{"tether", warmExitCommand}, attr)
+	if err == nil {
+		t.helpers[pid] = exited
+	}
+	t.procMu.Unlock()
+	w.Close()
+	null.Close()
+	if err != nil {
+		return err
+	}
+	io.Copy(io.Discard, r)
+	select {
+	case <-exited:
+		return nil
+	case <-time.After(30 * time.Second):
+		return fmt.Errorf("process %d did not exit", pid)
+	}
 }

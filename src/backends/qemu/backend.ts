@@ -167,11 +167,14 @@ export class QemuBackend implements Backend {
     await this.standby?.close();
   }
 
-  /** Keeps the shape's standby clones topped up (once its template is ready). */
-  private fillStandby(shape: { memoryMiB: number; cpus: number }): void {
+  /**
+   * Keeps the shape's standby clones topped up (once its template is ready); `layerDisks`: those of
+   * the start that just took one, for new ones to have plugged in.
+   */
+  private fillStandby(shape: { memoryMiB: number; cpus: number }, layerDisks?: string[]): void {
     if (!this.standby || !this.standbyReady) return;
     const template = this.clones?.templateFor(shape);
-    if (template) this.standby.fill(shape, template);
+    if (template) this.standby.fill(shape, template, layerDisks);
   }
 
   info(): BackendInfo {
@@ -240,7 +243,7 @@ export class QemuBackend implements Backend {
     let why = !this.clones ? 'instant clone is off' : template ? '' : spec.hostDirectories?.length ? 'host directories need a cold boot' : !this.cloneable(spec) ? 'more NICs than a clone has' : 'no template ready';
     // A standby clone has one tap, in its first NIC slot (standby-pool.ts): it serves containers on one network.
     if (template && this.standby && this.standbyReady && spec.nics?.length === 1 && firstStart(spec.dir)) {
-      const standby = this.standby.take(shape, template);
+      const standby = this.standby.take(shape, template, spec.layerDisks);
       if (standby) {
         try {
           const phases = new PhaseTimer();
@@ -251,10 +254,10 @@ export class QemuBackend implements Backend {
           if (!(err instanceof CloneFallback)) throw err;
           this.options.log?.(`standby clone: container ${id} restores its own clone instead: ${err.message}`);
         } finally {
-          this.fillStandby(shape);
+          this.fillStandby(shape, spec.layerDisks);
         }
       } else {
-        this.fillStandby(shape);
+        this.fillStandby(shape, spec.layerDisks);
       }
     }
     if (template) {
@@ -309,8 +312,10 @@ export class QemuBackend implements Backend {
       phases.mark('handover');
       const qmp = await QmpClient.connect(standby.qmpSocket, stepMs, standby.gone);
       try {
-        // Plugged while paused, as for a clone: the guest sees them as soon as it runs.
-        await plugDisks(qmp, disks);
+        // Plugged while paused, as for a clone: the guest sees them as soon as it runs. The standby
+        // clone may have the container's layers already (take() gave it only if they are its first).
+        const plugged = standby.layers.length;
+        await plugDisks(qmp, disks.slice(plugged), plugged);
         phases.mark('disks');
         await qmp.execute('cont');
         phases.mark('resume');

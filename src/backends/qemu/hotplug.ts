@@ -5,8 +5,10 @@ import type { VmDisk } from './cmdline.ts';
 import { SCSI_CONTROLLER } from './cmdline.ts';
 import type { QmpClient } from './qmp.ts';
 
-export async function plugDisks(qmp: QmpClient, disks: VmDisk[]): Promise<void> {
-  for (const [i, disk] of disks.entries()) {
+/** `first`: the SCSI target (and node number) of disks[0], when the VM has the ones before it already. */
+export async function plugDisks(qmp: QmpClient, disks: VmDisk[], first = 0): Promise<void> {
+  for (const [j, disk] of disks.entries()) {
+    const i = first + j;
     const discard = disk.readOnly ? 'ignore' : 'unmap';
     await qmp.execute('blockdev-add', {
       driver: 'raw',

@@ -5,16 +5,20 @@
 // Before it pauses, its tether runs a start's kernel paths once on scratch mounts (WARM): under TCG a
 // VM's first run of a code path is translated first, and that is most of a container start's cost.
 //
+// A standby VM may have an image's read-only layer disks plugged in already (those of the shape's
+// latest start; they are immutable and content-addressed), so that the guest's handling of their
+// hot-plug is done before a start; it is then handed only to a container of exactly those layers.
+//
 // One VM per container still: a standby VM is handed to exactly one container and never comes back
-// (a container's VM is never returned to the pool), and it has no disks, no files and no network of
-// any container before the hand-over. It is a plain clone otherwise: own QEMU, own guest kernel,
+// (a container's VM is never returned to the pool), and it has no writable disk, no files and no
+// network of any container before the hand-over. It is a plain clone otherwise: own QEMU, own guest kernel,
 // the template's RAM mapped copy-on-write.
 //
 // Standby VMs live under <datastore>/standby/<id>/ (standby.json says which process is one). They
 // are not containers: nothing lists them. They are killed when the engine stops (close), and what
 // a crashed engine left is killed by the next one (sweep) before it makes new ones.
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { Socket } from 'node:net';
@@ -49,6 +53,15 @@ export interface StandbyVm {
   readonly tether: TetherClient;
   /** Fires when QEMU exits. */
   readonly gone: AbortSignal;
+  /** Layer disks plugged in already as SCSI targets 0.. (serials l0..), with the file each was. */
+  readonly layers: PluggedLayer[];
+}
+
+export interface PluggedLayer {
+  path: string;
+  /** The file's identity when plugged: a layer removed and made again is another file. */
+  dev: number;
+  ino: number;
 }
 
 /** What the pool needs of the host's networking: a tap on no bridge, deleted with its VM. */
@@ -94,6 +107,8 @@ export class StandbyPool {
   /** Consecutive failures per shape and when the last was: after a few, refills pause for a while. */
   private readonly failures = new Map<string, { count: number; at: number }>();
   private closed = false;
+  /** Per shape key, the layer disks of its latest start: what new standby VMs get plugged in. */
+  private readonly layerHints = new Map<string, string[]>();
   /** VMs spawned but not ready yet: their process, directory and tap, for close(). */
   private readonly starting = new Map<number, { dir: string; tap?: string }>();
 
@@ -121,28 +136,41 @@ export class StandbyPool {
   }
 
   /**
-   * A ready standby VM restored from this template, now no longer the pool's; undefined if none. The
-   * caller refills (fill) once its start is done, so that refills do not compete with it.
+   * A ready standby VM restored from this template for a container with these layer disks, now no
+   * longer the pool's; undefined if none. Its plugged layers (`layers`) are exactly the container's
+   * first ones, or none. When every ready VM has another image's layers, the oldest is discarded so
+   * that the refill makes one for this image. The caller refills (fill) once its start is done, so
+   * that refills do not compete with it.
    */
-  take(shape: TemplateShape, template: ReadyTemplate): StandbyVm | undefined {
+  take(shape: TemplateShape, template: ReadyTemplate, layerDisks: string[]): StandbyVm | undefined {
     const key = shapeKey(shape);
     const list = this.ready.get(key) ?? [];
-    while (list.length > 0) {
-      const vm = list.shift()!;
-      if (vm.templateId === template.id && !vm.gone.aborted) return vm;
+    for (const vm of [...list]) {
+      if (vm.templateId === template.id && !vm.gone.aborted) continue;
+      list.splice(list.indexOf(vm), 1);
       void this.discard(vm); // of a template since replaced, or died while waiting
     }
+    let at = list.findIndex((vm) => vm.layers.length > 0 && sameLayers(vm.layers, layerDisks));
+    if (at < 0) at = list.findIndex((vm) => vm.layers.length === 0);
+    if (at >= 0) return list.splice(at, 1)[0];
+    const other = list.shift();
+    if (other) void this.discard(other);
     return undefined;
   }
 
-  /** Makes VMs in the background until the shape has `size` ready or being made. */
-  fill(shape: TemplateShape, template: ReadyTemplate): void {
+  /**
+   * Makes VMs in the background until the shape has `size` ready or being made; with `layerDisks`
+   * (the layers of the start that took one), new ones get those plugged in.
+   */
+  fill(shape: TemplateShape, template: ReadyTemplate, layerDisks?: string[]): void {
     const key = shapeKey(shape);
+    if (layerDisks) this.layerHints.set(key, layerDisks);
     const failed = this.failures.get(key);
     if (this.closed || this.options.size <= 0 || (failed && failed.count >= 3 && Date.now() - failed.at < FAILURE_PAUSE_MS)) return;
     while ((this.ready.get(key)?.length ?? 0) + (this.making.get(key) ?? 0) < this.options.size) {
       this.making.set(key, (this.making.get(key) ?? 0) + 1);
-      void this.options.admission.run(() => this.make(shape, template), { weight: CLONE_WEIGHT })
+      const layers = this.layerHints.get(key) ?? [];
+      void this.options.admission.run(() => this.make(shape, template, layers), { weight: CLONE_WEIGHT })
         .then((vm) => {
           this.failures.delete(key);
           if (this.closed || vm.gone.aborted) return this.discard(vm);
@@ -197,7 +225,7 @@ export class StandbyPool {
     rmSync(vm.dir, { recursive: true, force: true });
   }
 
-  private async make(shape: TemplateShape, template: ReadyTemplate): Promise<StandbyVm> {
+  private async make(shape: TemplateShape, template: ReadyTemplate, layerDisks: string[]): Promise<StandbyVm> {
     const id = randomBytes(32).toString('hex');
     const dir = join(this.options.dir, id);
     mkdirSync(dir, { mode: 0o700 });
@@ -231,7 +259,10 @@ export class StandbyPool {
       this.starting.set(pid, { dir, tap });
       if (this.closed) throw new Error('the engine is stopping');
       const stepMs = Math.round(this.options.stepTimeoutMs * loadFactor());
-      await restoreClone({ qmpSocket: sockets.qmp, template, disks: [], timeoutMs: stepMs, signal: gone.signal });
+      // A layer that went away since the hint (its image removed) is no reason to fail: none then.
+      const layers = pluggable(layerDisks);
+      const disks = layers.map((layer, i) => ({ serial: `l${i}`, path: layer.path, readOnly: true }));
+      await restoreClone({ qmpSocket: sockets.qmp, template, disks, timeoutMs: stepMs, signal: gone.signal });
       const socket = await connectUnixSocket(sockets.control, { abstract: true, timeoutMs: stepMs, signal: gone.signal });
       const tether = new TetherClient(socket);
       try {
@@ -252,7 +283,7 @@ export class StandbyPool {
         throw err;
       }
       this.starting.delete(pid);
-      return { id, templateId: template.id, pid, vmName, controlSocket: sockets.control, qmpSocket: sockets.qmp, files, dir, tap, socket, tether, gone: gone.signal };
+      return { id, templateId: template.id, pid, vmName, controlSocket: sockets.control, qmpSocket: sockets.qmp, files, dir, tap, socket, tether, gone: gone.signal, layers };
     } catch (err) {
       if (pid) {
         killQuietly(pid);
@@ -273,4 +304,30 @@ function readRecord(dir: string): StandbyRecord | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** The layer files with their identities; none if any of them is missing. */
+function pluggable(paths: string[]): PluggedLayer[] {
+  try {
+    return paths.map((path) => {
+      const st = statSync(path);
+      return { path, dev: st.dev, ino: st.ino };
+    });
+  } catch {
+    return [];
+  }
+}
+
+/** Whether the plugged layers are the first of the container's, and still the same files. */
+function sameLayers(plugged: PluggedLayer[], layerDisks: string[]): boolean {
+  if (plugged.length > layerDisks.length) return false;
+  return plugged.every((layer, i) => {
+    if (layer.path !== layerDisks[i]) return false;
+    try {
+      const st = statSync(layer.path);
+      return st.dev === layer.dev && st.ino === layer.ino;
+    } catch {
+      return false;
+    }
+  });
 }
