@@ -81,14 +81,8 @@ func (t *tether) runTool(argv []string) ([]byte, error) {
 		w.Close()
 		return nil, err
 	}
-	exited := make(chan syscall.WaitStatus, 1)
 	attr := &syscall.ProcAttr{Env: []string{"PATH=/bin"}, Files: []uintptr{null.Fd(), w.Fd(), w.Fd()}}
-	t.procMu.Lock()
-	pid, err := syscall.ForkExec(mke2fs, argv, attr)
-	if err == nil {
-		t.helpers[pid] = exited
-	}
-	t.procMu.Unlock()
+	_, exited, err := t.forkHelper(mke2fs, argv, attr)
 	w.Close()
 	null.Close()
 	if err != nil {

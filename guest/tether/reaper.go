@@ -37,6 +37,20 @@ func (t *tether) reapChildren(onExit func(*session, syscall.WaitStatus)) {
 	}()
 }
 
+// forkHelper starts a helper process the reaper knows: PID 1's reaper is the only wait4 caller, so a
+// helper's exit status reaches the returned channel (buffered) instead of a wait of the caller's own.
+// procMu is held from the fork until the pid is registered, so a fast exit is not missed.
+func (t *tether) forkHelper(path string, argv []string, attr *syscall.ProcAttr) (int, chan syscall.WaitStatus, error) {
+	exited := make(chan syscall.WaitStatus, 1)
+	t.procMu.Lock()
+	defer t.procMu.Unlock()
+	pid, err := syscall.ForkExec(path, argv, attr)
+	if err == nil {
+		t.helpers[pid] = exited
+	}
+	return pid, exited, err
+}
+
 // absorbSignals keeps signals sent to PID 1 (from inside the container, say) from killing the tether:
 // Go's default for SIGTERM and friends is to exit, and init exiting panics the kernel. Handled (not
 // ignored) signals reset to their defaults in exec'd children, so the container's processes are unaffected.

@@ -99,7 +99,7 @@ type helperProc struct {
 func (t *tether) spawnFilesHelper(args []string, withStdin bool) (*helperProc, error) {
 	var parentEnds, childEnds []*os.File
 	fail := func(err error) (*helperProc, error) { closeAll(parentEnds); closeAll(childEnds); return nil, err }
-	h := &helperProc{stderr: make(chan []byte, 1), exited: make(chan syscall.WaitStatus, 1)}
+	h := &helperProc{stderr: make(chan []byte, 1)}
 	var in *os.File
 	if withStdin {
 		r, w, err := os.Pipe()
@@ -128,13 +128,7 @@ func (t *tether) spawnFilesHelper(args []string, withStdin bool) (*helperProc, e
 	parentEnds, childEnds = append(parentEnds, errR), append(childEnds, errW)
 	h.stdout = outR
 	attr := &syscall.ProcAttr{Env: []string{}, Files: []uintptr{in.Fd(), outW.Fd(), errW.Fd()}}
-	t.procMu.Lock()
-	pid, err := syscall.ForkExec("/proc/self/exe", append([]string{"tether", filesCommand}, args...), attr)
-	if err == nil {
-		h.pid = pid
-		t.helpers[pid] = h.exited
-	}
-	t.procMu.Unlock()
+	h.pid, h.exited, err = t.forkHelper("/proc/self/exe", append([]string{"tether", filesCommand}, args...), attr)
 	closeAll(childEnds)
 	childEnds = nil
 	if err != nil {

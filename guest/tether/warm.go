@@ -122,13 +122,7 @@ func (t *tether) warmLaunch() error {
 	}
 	attr := &syscall.ProcAttr{Dir: "/", Env: []string{"PATH=/bin"}, Files: []uintptr{null.Fd(), w.Fd(), w.Fd()},
 		Sys: &syscall.SysProcAttr{Chroot: "/", Setsid: true, Credential: &syscall.Credential{Uid: 0, Gid: 0}}}
-	exited := make(chan syscall.WaitStatus, 1)
-	t.procMu.Lock()
-	pid, err := syscall.ForkExec("/proc/self/exe", []string{"tether", warmExitCommand}, attr)
-	if err == nil {
-		t.helpers[pid] = exited
-	}
-	t.procMu.Unlock()
+	pid, exited, err := t.forkHelper("/proc/self/exe", []string{"tether", warmExitCommand}, attr)
 	w.Close()
 	null.Close()
 	if err != nil {
