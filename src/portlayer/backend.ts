@@ -288,6 +288,8 @@ export interface BackendCapabilities {
   stoppedContainerFiles: boolean;
   /** Host directories can be shared into VMs (ContainerVmSpec.hostDirectories): Docker's bind mounts. */
   hostDirectories?: boolean;
+  /** The smallest VM (MiB) whose guest kernel boots: a container asking for less is refused at create. */
+  minimumMemoryMiB?: number;
 }
 
 export interface Backend {

@@ -120,3 +120,18 @@ test('bytes that are not HTTP are answered 400 in Docker\'s error shape', async 
   assert.match(answer, /^HTTP\/1\.1 400 /);
   assert.equal(typeof JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)).message, 'string');
 });
+
+test('a memory limit smaller than a VM can boot in is refused at create and update with the floor named; the floor itself runs', async () => {
+  const small = await vch.docker(['create', '--name', 'tiny', '-m', '64m', 'busybox', 'true']);
+  assert.equal(small.code, 1);
+  assert.match(small.stderr, /Minimum memory limit allowed is 96MB on this VCH/);
+  assert.equal((await vch.docker(['inspect', 'tiny'])).code, 1, 'nothing was created');
+
+  await vch.ok(['create', '--name', 'sized', 'busybox', 'true']);
+  const shrunk = await vch.docker(['update', '-m', '64m', '--memory-swap', '-1', 'sized']);
+  assert.notEqual(shrunk.code, 0);
+  assert.match(shrunk.stderr, /Minimum memory limit allowed is 96MB/);
+  await vch.ok(['rm', 'sized']);
+
+  assert.equal(await vch.ok(['run', '--rm', '-m', '96m', 'busybox', 'echo', 'fits']), 'fits\n');
+});

@@ -10,11 +10,14 @@ import { liveContainer, view } from './live-container.ts';
 import type { LiveContainer } from './live-container.ts';
 import type { HostContext } from './context.ts';
 import { tearDownContainer } from './teardown.ts';
+import { checkVmMemory, shapeOf } from './vm-boot.ts';
+import type { VmShape } from './vm-boot.ts';
 
 const WRITABLE_DISK_BYTES = 8 * 1024 ** 3;
 
 export interface CreationDeps extends HostContext {
   images: ImageStore;
+  vmDefaults: VmShape;
 }
 
 export async function createContainer(spec: ContainerSpec, deps: CreationDeps): Promise<ContainerView> {
@@ -24,6 +27,7 @@ export async function createContainer(spec: ContainerSpec, deps: CreationDeps): 
   const name = spec.name ? validateName(spec.name) : generateName((n) => live.byName(n) !== undefined);
   live.refuseTakenName(name);
   if (spec.process.argv.length === 0) throw invalid('no command specified');
+  checkVmMemory(shapeOf(spec, deps.vmDefaults), deps.backend.capabilities);
   const id = randomBytes(32).toString('hex');
   // Volumes first (they may be created now); held until the record naming them is saved.
   const attached = await deps.volumes.attach(spec, deps.backend.capabilities.hostDirectories === true);

@@ -107,7 +107,7 @@ export class ContainerService {
   }
 
   create(spec: ContainerSpec): Promise<ContainerView> {
-    return createContainer(spec, { ...this.host, images: this.images });
+    return createContainer(spec, { ...this.host, images: this.images, vmDefaults: this.vmDefaults });
   }
 
   async start(ref: string): Promise<void> {

@@ -7,7 +7,7 @@ import type { HostContext } from './context.ts';
 import { isActive } from './live-container.ts';
 import type { LiveContainer } from './live-container.ts';
 import type { RestartPolicy } from './restart-policy.ts';
-import { shapeOf } from './vm-boot.ts';
+import { checkVmMemory, shapeOf } from './vm-boot.ts';
 import type { VmShape } from './vm-boot.ts';
 
 export interface ContainerUpdate {
@@ -34,6 +34,7 @@ export function updateContainer(host: HostContext, entry: LiveContainer, update:
   const before = shapeOf(spec, vmDefaults);
   const after = shapeOf(next, vmDefaults);
   const resized = before.memoryMiB !== after.memoryMiB || before.cpus !== after.cpus;
+  if (before.memoryMiB !== after.memoryMiB) checkVmMemory(after, host.backend.capabilities);
   if (resized && (isActive(entry) || entry.vm)) {
     throw conflict(`Cannot update container ${entry.record.id}: its VM runs with ${before.memoryMiB} MiB and ${before.cpus} CPU(s), `
       + 'sizes fixed while it runs (no memory balloon or CPU hot-plug); stop it, update, and start it again');

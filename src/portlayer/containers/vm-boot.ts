@@ -1,8 +1,8 @@
 // What the VM is booted from: the container's record turned into a ContainerVmSpec (disks, process, size,
 // volumes, NICs), and what a failed boot means for the container and for the caller.
-import type { ContainerVmSpec, ExitStatus, VmNic, VmVolume } from '../backend.ts';
+import type { BackendCapabilities, ContainerVmSpec, ExitStatus, VmNic, VmVolume } from '../backend.ts';
 import { ProcessStartError } from '../backend.ts';
-import { errorKind, PortLayerError } from '../errors.ts';
+import { errorKind, invalid, PortLayerError } from '../errors.ts';
 import type { ContainerSpec } from './model.ts';
 import { writableDiskOf } from './live-container.ts';
 import { hostDirectoriesOf } from './host-binds.ts';
@@ -20,6 +20,17 @@ export function shapeOf(spec: ContainerSpec, defaults: VmShape): VmShape {
     memoryMiB: spec.memoryBytes > 0 ? Math.ceil(spec.memoryBytes / 1024 ** 2) : defaults.memoryMiB,
     cpus: spec.cpus > 0 ? Math.ceil(spec.cpus) : defaults.cpus,
   };
+}
+
+/**
+ * Refuses a VM smaller than the backend can boot, as Docker refuses a limit below its 6 MB minimum:
+ * the limit is the VM's whole memory, its kernel's included.
+ */
+export function checkVmMemory(shape: VmShape, capabilities: BackendCapabilities): void {
+  const floor = capabilities.minimumMemoryMiB ?? 0;
+  if (shape.memoryMiB < floor) {
+    throw invalid(`Minimum memory limit allowed is ${floor}MB on this VCH: each container is its own VM, and its guest kernel needs that much (asked for ${shape.memoryMiB}MB)`);
+  }
 }
 
 export function vmSpecOf(entry: LiveContainer, shape: VmShape, volumes: VmVolume[], net?: StartNetworking): ContainerVmSpec {
