@@ -17,7 +17,7 @@ const ALLOWED: Record<string, string[]> = {
   'backends/qemu': ['portlayer', 'tether', 'backends/tether-vm'],
   'backends/tether-vm': ['portlayer', 'tether'],
   'backends/fake': ['portlayer'],
-  'backends/vsphere': ['portlayer', 'vim25', 'backends/tether-vm'],
+  'backends/vsphere': ['portlayer', 'vim25', 'tether', 'backends/tether-vm'],
   vim25: [],
   tether: [],
   registry: ['pki', 'match'],
