@@ -7,12 +7,11 @@ import { applyLimits, ensureResourcePool } from './resource-pool.ts';
 import { dnsServers, bridgeRange, existingDirectory, existingFile, parseVolumeStore, positive, refuseClashes, standbyClones } from './checks.ts';
 import { rotateMutualTls, writeEnvFile } from './certificates.ts';
 import type { ServiceManager } from './service-manager.ts';
-import { waitForEngine } from './engine-client.ts';
+import { engineGet, waitForEngine } from './engine-client.ts';
 import { installedVersion } from './version.ts';
 import { keepRelease, pruneReleases } from './releases.ts';
 import { readTarget, reconfiguredVsphere, reconfigureVsphereVch } from './vsphere-vch.ts';
 import { noContainerNetworks, parseContainerNetworks, type ContainerNetworkFlags } from './container-networks.ts';
-import { engineGet } from './engine-client.ts';
 import { resolve } from 'node:path';
 
 export interface ConfigureRequest {
