@@ -90,7 +90,7 @@ test('a 5 MB create body is 413, and no oversized config.json is written', async
 
 test('docker create with many flags passes validation, and inspect shows what was asked', async () => {
   const create = await vch.docker(['create', '--name', 'flags', '-e', 'A=1', '--env', 'B=two', '-l', 'k=v', '-w', '/tmp', '-u', '0:0',
-    '-h', 'host1', '--memory', '64m', '--cpus', '1', '--restart', 'on-failure:3', '-p', '8080:80', '-p', '127.0.0.1:9090:90/udp',
+    '-h', 'host1', '--memory', '128m', '--cpus', '1', '--restart', 'on-failure:3', '-p', '8080:80', '-p', '127.0.0.1:9090:90/udp',
     '--expose', '7000', '--entrypoint', 'sh', '--stop-signal', 'SIGTERM', '--stop-timeout', '5', '--health-cmd', 'true',
     '--health-interval', '30s', '--health-retries', '2', '--init', '--cap-add', 'NET_ADMIN', '--dns', '127.0.0.53', '--add-host', 'a:127.0.0.2',
     '--tmpfs', '/run', '--ulimit', 'nofile=1024:2048', '--log-driver', 'json-file', '--log-opt', 'max-size=1m', '-t', '-i',
