@@ -14,6 +14,7 @@ import { isOurVm, killQuietly } from './process-identity.ts';
 import { QemuVm } from './qemu-vm.ts';
 import { connectUnixSocket } from '../../tether/connect.ts';
 import { readOutput, lastExit, logSize, trimTornFrame } from '../tether-vm/output-log.ts';
+import { withDeadline } from '../tether-vm/deadline.ts';
 import { InstantClone } from './instant-clone.ts';
 import { cloneFamilyArgs } from './template-maker.ts';
 import { CloneRestoreError, restoreClone } from './clone.ts';
@@ -603,13 +604,6 @@ function cloneFailure(err: unknown, restored: boolean, diedByItself: boolean): R
   if (diedByItself) return 'exited';
   if (!restored) return undefined;
   return 'timeout';
-}
-
-function withDeadline<T>(promise: Promise<T>, deadline: number, message: string): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(message)), Math.max(0, deadline - Date.now()));
-    promise.then((v) => { clearTimeout(timer); resolve(v); }, (e) => { clearTimeout(timer); reject(e); });
-  });
 }
 
 function tail(path: string): string {

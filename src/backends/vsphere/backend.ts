@@ -27,6 +27,7 @@ import { ProcessStartError } from '../../portlayer/backend.ts';
 import { TetherError } from '../../tether/client.ts';
 import { tetherConfig } from '../tether-vm/container-config.ts';
 import { lastExit, logSize, readOutput } from '../tether-vm/output-log.ts';
+import { withDeadline } from '../tether-vm/deadline.ts';
 import { channelKey, TetherListener, type TetherChannel } from './tether-listener.ts';
 import { ensureBootIso } from './boot-iso.ts';
 import { listContainers, PowerWatch } from './inventory-adoption.ts';
@@ -243,16 +244,8 @@ export class VsphereBackend implements Backend {
     if (channel.hello.state !== 'waiting') throw new Error(`the tether is ${channel.hello.state} already`);
     const config = tetherConfig(spec, this.tetherDisks(spec));
     config.formatBlank = true;
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      await Promise.race([
-        channel.client.configure(config),
-        new Promise((_, reject) => { timer = setTimeout(() => reject(new Error('the container process did not start')), Math.max(1, deadline - Date.now())); }),
-        new Promise((_, reject) => gone.signal.addEventListener('abort', () => reject(gone.signal.reason as Error), { once: true })),
-      ]);
-    } finally {
-      clearTimeout(timer);
-    }
+    const poweredOff = new Promise<never>((_, reject) => gone.signal.addEventListener('abort', () => reject(gone.signal.reason as Error), { once: true }));
+    await withDeadline(Promise.race([channel.client.configure(config), poweredOff]), deadline, 'the container process did not start');
   }
 
   /** A (re)connected line of a running VM: its log frames go to the container's log, its control to the handle. */
