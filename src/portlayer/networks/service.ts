@@ -59,6 +59,9 @@ export interface NetworkCreateRequest {
 
 const forbidden = (message: string) => new PortLayerError('Forbidden', message);
 
+/** The default bridge and the VCH's networks on existing segments: neither rm nor prune takes them. */
+const isPredefined = (net: NetworkRecord) => net.name === DEFAULT_NETWORK || Boolean(net.external);
+
 /** A subnet a client gave; a malformed one is its mistake (InvalidParameter), said after `context`. */
 function subnetParam(cidr: string, context?: string): Subnet {
   try {
@@ -263,7 +266,7 @@ export class NetworkService implements ContainerNetworking {
 
   async remove(ref: string): Promise<void> {
     const net = this.get(ref);
-    if (net.name === DEFAULT_NETWORK || net.external) throw forbidden(`${net.name} is a pre-defined network and cannot be removed`);
+    if (isPredefined(net)) throw forbidden(`${net.name} is a pre-defined network and cannot be removed`);
     if (Object.keys(net.endpoints).length > 0) throw forbidden(`error while removing network: network ${net.name} id ${net.id} has active endpoints`);
     this.resolver?.close(net.id);
     this.resolving.delete(net.id);
@@ -278,7 +281,7 @@ export class NetworkService implements ContainerNetworking {
   async prune(match: (net: NetworkRecord) => boolean): Promise<string[]> {
     const removed: string[] = [];
     for (const net of [...this.nets.values()]) {
-      if (net.name === DEFAULT_NETWORK || net.external || Object.keys(net.endpoints).length > 0 || !match(net)) continue;
+      if (isPredefined(net) || Object.keys(net.endpoints).length > 0 || !match(net)) continue;
       await this.remove(net.id);
       removed.push(net.name);
     }
