@@ -1,4 +1,4 @@
-// What the benchmarks share: medians, waiting for a VCH's template and standby clones, memory of a process.
+// What the benchmarks share: medians, a bounded pool of workers, waiting for a VCH's template and standby clones, memory of a process.
 import { readFileSync } from 'node:fs';
 import type { TestVch } from '../test/helpers/vch.ts';
 
@@ -6,6 +6,14 @@ export function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+/** Runs `fn` over items with at most `width` at once. */
+export async function pool<T>(items: T[], width: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({ length: Math.min(width, items.length) }, async () => {
+    while (next < items.length) await fn(items[next++]);
+  }));
 }
 
 /**

@@ -15,7 +15,7 @@ import { cpus, loadavg } from 'node:os';
 import { TestVch, runCommand, DOCKER } from '../test/helpers/vch.ts';
 import { buildTestImages } from '../test/fixtures/images.ts';
 import { PeerDockerd } from './peer-dockerd.ts';
-import { median, waitForStandby, memoryOf, meanMemory, memAvailableMiB } from './measure.ts';
+import { median, pool, waitForStandby, memoryOf, meanMemory, memAvailableMiB } from './measure.ts';
 import type { VmMemory } from './measure.ts';
 
 const sections = new Set((process.env.BENCH_SCALE ?? (process.argv[1]?.endsWith('scale.ts') && !process.env.BENCH_FROM_RUN ? 'sustained,ps,idle' : ''))
@@ -45,14 +45,6 @@ async function timed(fn: () => Promise<unknown>): Promise<number> {
   const t0 = performance.now();
   await fn();
   return performance.now() - t0;
-}
-
-/** Runs `fn` over items with at most `width` at once. */
-async function pool<T>(items: T[], width: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(Array.from({ length: Math.min(width, items.length) }, async () => {
-    while (next < items.length) await fn(items[next++]);
-  }));
 }
 
 /** WORKERS loops of `docker run --rm busybox true` for SUSTAINED_SECONDS: completed runs per minute. */

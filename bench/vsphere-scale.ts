@@ -14,16 +14,12 @@ import { Vcsim } from '../test/helpers/vcsim.ts';
 import { VimClient } from '../src/vim25/session.ts';
 import { resolveTarget } from '../src/backends/vsphere/target.ts';
 import { destroyVch, ensureVch } from '../src/backends/vsphere/vch-pool.ts';
+import { median, pool } from './measure.ts';
 
 const COUNT = Number(process.env.BENCH_VSPHERE_VMS ?? 1000);
 const CONCURRENCY = Number(process.env.BENCH_VSPHERE_CONCURRENCY ?? 8);
 const QEMU_COUNT = Number(process.env.BENCH_VSPHERE_QEMU_VMS ?? 50);
 const VCH = 'vch-scale';
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)];
-}
 
 async function timePs(vch: TestVch): Promise<{ ms: number; rows: number }> {
   const times: number[] = [];
@@ -41,18 +37,14 @@ async function timePs(vch: TestVch): Promise<{ ms: number; rows: number }> {
 /** Creates and starts `count` busybox sleepers through the Docker API, `width` at a time: containers per minute. */
 async function provision(vch: TestVch, count: number, width: number): Promise<{ seconds: number; perMinute: number }> {
   const docker = new Docker({ socketPath: vch.socket });
-  let next = 0;
   let done = 0;
   const t0 = performance.now();
-  await Promise.all(Array.from({ length: width }, async () => {
-    while (next < count) {
-      const i = next++;
-      const c = await docker.createContainer({ name: `c${i}`, Image: 'busybox', Cmd: ['sleep', '3600'], HostConfig: { NetworkMode: 'none' } });
-      await c.start();
-      done++;
-      if (done % 100 === 0) console.error(`${done} running after ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-    }
-  }));
+  await pool(Array.from({ length: count }, (_, i) => i), width, async (i) => {
+    const c = await docker.createContainer({ name: `c${i}`, Image: 'busybox', Cmd: ['sleep', '3600'], HostConfig: { NetworkMode: 'none' } });
+    await c.start();
+    done++;
+    if (done % 100 === 0) console.error(`${done} running after ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  });
   const seconds = (performance.now() - t0) / 1000;
   return { seconds, perMinute: Math.round(count / seconds * 60) };
 }
