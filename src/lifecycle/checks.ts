@@ -19,6 +19,11 @@ export function positive(text: string | undefined, flag: string, integer = false
   return n;
 }
 
+/** A limit as configure changes it: absent keeps `now`, "0" lifts it, anything else must be positive. */
+export function changedLimit(text: string | undefined, flag: string, integer: boolean, now: number | undefined): number | undefined {
+  return text === undefined ? now : text === '0' ? undefined : positive(text, flag, integer);
+}
+
 /** Standby clones per VM shape (vch serve --standby-clones): 0 to 16; each one is an idle VM in the pool. */
 export function standbyClones(text: string | undefined, instantClone: boolean): number | undefined {
   if (text === undefined) return undefined;

@@ -4,7 +4,7 @@
 import { join } from 'node:path';
 import type { VchRegistry, VchSettings } from './settings.ts';
 import { applyLimits, ensureResourcePool } from './resource-pool.ts';
-import { dnsServers, bridgeRange, existingDirectory, existingFile, parseVolumeStore, positive, refuseClashes, standbyClones } from './checks.ts';
+import { changedLimit, dnsServers, bridgeRange, existingDirectory, existingFile, parseVolumeStore, positive, refuseClashes, standbyClones } from './checks.ts';
 import { rotateMutualTls, writeEnvFile } from './certificates.ts';
 import type { ServiceManager } from './service-manager.ts';
 import { engineGet, waitForEngine } from './engine-client.ts';
@@ -54,13 +54,11 @@ export function reconfigured(registry: VchRegistry, current: VchSettings, req: C
     throw new Error(`--cpu-limit-mhz and --cpu-reservation-mhz are for VCHs on vSphere; VCH ${current.name} runs on this host: --cpu-limit CPUS, --cpu-shares N`);
   }
   // "0" lifts a limit.
-  const limit = (text: string | undefined, flag: string, integer: boolean, now: number | undefined) =>
-    text === undefined ? now : text === '0' ? undefined : positive(text, flag, integer);
   next.limits = {
-    memoryMiB: limit(req.memoryLimit, '--memory-limit', true, current.limits.memoryMiB),
-    cpus: limit(req.cpuLimit, '--cpu-limit', false, current.limits.cpus),
-    memoryReservationMiB: limit(req.memoryReservation, '--memory-reservation', true, current.limits.memoryReservationMiB),
-    cpuShares: limit(req.cpuShares, '--cpu-shares', true, current.limits.cpuShares),
+    memoryMiB: changedLimit(req.memoryLimit, '--memory-limit', true, current.limits.memoryMiB),
+    cpus: changedLimit(req.cpuLimit, '--cpu-limit', false, current.limits.cpus),
+    memoryReservationMiB: changedLimit(req.memoryReservation, '--memory-reservation', true, current.limits.memoryReservationMiB),
+    cpuShares: changedLimit(req.cpuShares, '--cpu-shares', true, current.limits.cpuShares),
   };
   if (req.containerMemory) next.containerDefaults.memoryMiB = positive(req.containerMemory, '--container-memory', true)!;
   if (req.containerCpus) next.containerDefaults.cpus = positive(req.containerCpus, '--container-cpus', true)!;

@@ -17,6 +17,7 @@ import { listNetworkPortgroups } from '../backends/vsphere/network-portgroups.ts
 import { listPortgroups, destroyPortgroup } from '../vim25/dvs.ts';
 import { datastorePath, deleteDatastoreFile, makeDirectory } from '../vim25/datastore.ts';
 import { addContainerNetworks } from './container-networks.ts';
+import { changedLimit } from './checks.ts';
 import { FileAlreadyExistsFault, FileNotFoundFault } from '../vim25/faults.ts';
 
 export type VsphereSettings = NonNullable<VchSettings['vsphere']>;
@@ -137,13 +138,7 @@ export interface VsphereChange {
 /** The settings after `change`, checked; "0" lifts a limit or a reservation. Nothing is applied. */
 export function reconfiguredVsphere(current: VsphereSettings, change: VsphereChange): VsphereSettings {
   const next = structuredClone(current);
-  const value = (text: string | undefined, flag: string, now: number | undefined) => {
-    if (text === undefined) return now;
-    if (text === '0') return undefined;
-    const n = Number(text);
-    if (!Number.isInteger(n) || n <= 0) throw new Error(`${flag} wants a positive integer (0 lifts it), got ${JSON.stringify(text)}`);
-    return n;
-  };
+  const value = (text: string | undefined, flag: string, now: number | undefined) => changedLimit(text, flag, true, now);
   next.pool = {
     ...current.pool,
     memoryLimitMB: value(change.memoryLimit, '--memory-limit', current.pool.memoryLimitMB),
