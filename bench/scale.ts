@@ -3,7 +3,7 @@
 // each takes minutes:
 //  - sustained: BENCH_SUSTAINED_WORKERS (default 2 per core) loops of `docker run --rm busybox true`
 //    for BENCH_SUSTAINED_SECONDS (default 300) per engine: containers per minute, and per core;
-//  - ps: `docker ps -a` with BENCH_PS (default 500) created containers;
+//  - ps: `docker ps -a` with BENCH_PS (default 500) created containers on each, timed in turn;
 //  - idle: BENCH_IDLE (default 200) `busybox sleep` containers left running: host memory they take
 //    (MemAvailable before and after), PSS per VM, and how the host answers meanwhile (`docker ps`,
 //    `docker run --rm busybox true` and spawning /bin/true, medians, next to the same with none).
@@ -65,22 +65,41 @@ async function sustained(host: string): Promise<{ perMinute: number; done: numbe
   return { perMinute: done / minutes, done, failed, load: load() };
 }
 
-/** PS created containers, `docker ps -a` timed (median of 5), then removed. */
-async function psAll(host: string): Promise<{ ms: number; createS: number }> {
+/** PS created containers on a host; how long that took. */
+async function createMany(host: string): Promise<{ ids: string[]; createS: number }> {
   const t0 = performance.now();
   const ids: string[] = [];
   await pool(Array.from({ length: PS }, (_, i) => i), 8, async () => {
     ids.push((await docker(host, ['create', 'busybox', 'true'])).trim());
   });
-  const createS = (performance.now() - t0) / 1000;
-  const times: number[] = [];
-  for (let i = 0; i < 5; i++) {
-    let listed = 0;
-    times.push(await timed(async () => { listed = (await docker(host, ['ps', '-a', '-q'])).split('\n').filter(Boolean).length; }));
-    if (listed < PS) throw new Error(`docker ps -a listed ${listed} of ${PS} containers against ${host}`);
+  return { ids, createS: (performance.now() - t0) / 1000 };
+}
+
+/** One `docker ps -a` against a host holding PS containers, timed. */
+async function psOnce(host: string): Promise<number> {
+  let listed = 0;
+  const ms = await timed(async () => { listed = (await docker(host, ['ps', '-a', '-q'])).split('\n').filter(Boolean).length; });
+  if (listed < PS) throw new Error(`docker ps -a listed ${listed} of ${PS} containers against ${host}`);
+  return ms;
+}
+
+/**
+ * PS containers created on both hosts, then `docker ps -a` timed on each in turn (median of 9):
+ * interleaved, so a change in the host's load weighs on both alike. Then removed.
+ */
+async function psBoth(ours: string, theirs: string): Promise<{ oursMs: number; theirsMs: number; oursCreateS: number; theirsCreateS: number }> {
+  const a = await createMany(ours);
+  const b = await createMany(theirs);
+  const oursTimes: number[] = [];
+  const theirsTimes: number[] = [];
+  for (let i = 0; i < 9; i++) {
+    oursTimes.push(await psOnce(ours));
+    theirsTimes.push(await psOnce(theirs));
   }
-  for (let i = 0; i < ids.length; i += 50) await docker(host, ['rm', ...ids.slice(i, i + 50)]);
-  return { ms: median(times), createS };
+  for (const [host, ids] of [[ours, a.ids], [theirs, b.ids]] as const) {
+    for (let i = 0; i < ids.length; i += 50) await docker(host, ['rm', ...ids.slice(i, i + 50)]);
+  }
+  return { oursMs: median(oursTimes), theirsMs: median(theirsTimes), oursCreateS: a.createS, theirsCreateS: b.createS };
 }
 
 interface Responsiveness {
@@ -188,9 +207,8 @@ async function main(): Promise<void> {
       console.log(`sustained docker run --rm busybox true, ${WORKERS} workers, ${SUSTAINED_SECONDS} s each  bonneville ${line(ours)} | dockerd ${line(theirs)} | ratio dockerd/bonneville ${(theirs.perMinute / ours.perMinute).toFixed(2)}x`);
     }
     if (sections.has('ps')) {
-      const ours = await psAll(vch.dockerHost);
-      const theirs = await psAll(peer.dockerHost);
-      console.log(`docker ps -a with ${PS} containers  bonneville median ${ours.ms.toFixed(0)} ms | dockerd median ${theirs.ms.toFixed(0)} ms | ratio ${(ours.ms / theirs.ms).toFixed(2)}x (creating them: ${ours.createS.toFixed(1)} s | ${theirs.createS.toFixed(1)} s)`);
+      const ps = await psBoth(vch.dockerHost, peer.dockerHost);
+      console.log(`docker ps -a with ${PS} containers (interleaved)  bonneville median ${ps.oursMs.toFixed(0)} ms | dockerd median ${ps.theirsMs.toFixed(0)} ms | ratio ${(ps.oursMs / ps.theirsMs).toFixed(2)}x (creating them: ${ps.oursCreateS.toFixed(1)} s | ${ps.theirsCreateS.toFixed(1)} s; load ${load()})`);
     }
     if (sections.has('idle')) {
       const ours = await idle(vch.dockerHost, vch);

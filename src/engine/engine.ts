@@ -176,7 +176,7 @@ export async function startEngine(options: EngineOptions): Promise<RunningEngine
     .add(networkRoutes({
       networks,
       containerId: (ref) => containers.get(ref).record.id,
-      containerName: (id) => containers.list().find((c) => c.record.id === id)?.record.spec.name,
+      containerName: (id) => containers.withId(id)?.record.spec.name,
     }))
     .add(eventRoutes(events))
     .add(commitRoutes({ containers, images }))

@@ -75,12 +75,11 @@ export async function openPortLayer(options: PortLayerOptions): Promise<PortLaye
     networking: networks,
     memoryLimitMiB: options.memoryLimitMiB,
   });
+  // Asked once per container when listing them all: by id, not by scanning the list.
   networks.useContainers((id) => {
-    const c = containers.list().find((v) => v.record.id === id);
+    const c = containers.withId(id);
     if (!c) return undefined;
-    let vm;
-    try { vm = containers.runningVm(id).vm; } catch { /* not running */ }
-    return { name: c.record.spec.name, hostname: c.record.spec.hostname, vm, request: c.record.spec.network, env: c.record.spec.process.env };
+    return { name: c.record.spec.name, hostname: c.record.spec.hostname, vm: containers.vmWithId(id), request: c.record.spec.network, env: c.record.spec.process.env };
   }, (ref) => {
     const all = containers.list();
     const exact = all.find((v) => v.record.id === ref || v.record.spec.name === ref.replace(/^\//, ''));

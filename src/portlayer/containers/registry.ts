@@ -13,6 +13,11 @@ export class LiveContainers {
     return this.byId.has(id);
   }
 
+  /** By full id only: O(1), for callers that ask once per container of a listing. */
+  withId(id: string): LiveContainer | undefined {
+    return this.byId.get(id);
+  }
+
   add(entry: LiveContainer): void {
     this.byId.set(entry.record.id, entry);
   }

@@ -101,6 +101,12 @@ export class ContainerService {
     return this.live.all().map(view);
   }
 
+  /** By full id only, undefined when there is none (no prefix or name matching; constant time). */
+  withId(id: string): ContainerView | undefined {
+    const entry = this.live.withId(id);
+    return entry && view(entry);
+  }
+
   /** By full id, unique id prefix, or name (with or without the leading slash). */
   get(ref: string): ContainerView {
     return view(this.live.find(ref));
@@ -202,6 +208,11 @@ export class ContainerService {
   }
 
   /** The running container's VM, for work inside it (exec). */
+  /** The VM of the container with this full id while it runs; undefined otherwise (no error to build per container). */
+  vmWithId(id: string): VmHandle | undefined {
+    return this.live.withId(id)?.vm;
+  }
+
   runningVm(ref: string): { id: string; vm: VmHandle } {
     const entry = this.live.find(ref);
     if (!entry.vm) throw conflict(`container ${entry.record.id} is not running`);
