@@ -1,11 +1,13 @@
 // `docker stats` on the vSphere backend: vSphere shows no host process to read, so the guest reports
 // its own CPU times and memory over the tether (USAGE, docs/tether-protocol.md). Against vcsim with
 // the test host agent running the container VMs in QEMU (test/helpers/vsphere-guests.ts), driven by
-// the real docker CLI: one-shot and streaming, a busy container against an idle one, a stopped one.
+// the real docker CLI (one-shot and streaming) and the stats stream itself: a busy container against an
+// idle one, precpu carried from sample to sample, a stopped one.
 // Values are compared with each other, never with the clock; polls are bounded by attempts.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { request } from 'node:http';
 import { VcsimWithGuests } from '../../helpers/vsphere-guests.ts';
 import { DOCKER, TestVch } from '../../helpers/vch.ts';
 import { resolveTarget } from '../../../src/backends/vsphere/target.ts';
@@ -77,6 +79,40 @@ function streamedRows(name: string, count: number): Promise<StatsRow[]> {
   });
 }
 
+/** Docker's stats JSON as the engine streams it (the figures the CLI computes from). */
+interface ApiStats {
+  read: string;
+  cpu_stats: { cpu_usage: { total_usage: number }; system_cpu_usage: number; online_cpus: number };
+  precpu_stats: { cpu_usage: { total_usage: number }; system_cpu_usage: number; online_cpus: number };
+  memory_stats: { usage?: number; limit?: number };
+}
+
+/** The first `count` objects of GET /containers/{name}/stats (streaming), then the connection is closed. */
+function streamedApi(name: string, count: number): Promise<ApiStats[]> {
+  return new Promise((resolve, reject) => {
+    const req = request({ socketPath: vch.socket, path: `/containers/${name}/stats?stream=true` }, (res) => {
+      if (res.statusCode !== 200) return reject(new Error(`stats answered ${res.statusCode}`));
+      let text = '';
+      const got: ApiStats[] = [];
+      res.on('data', (chunk: Buffer) => {
+        text += chunk.toString();
+        let nl: number;
+        while ((nl = text.indexOf('\n')) >= 0 && got.length < count) {
+          got.push(JSON.parse(text.slice(0, nl)) as ApiStats);
+          text = text.slice(nl + 1);
+        }
+        if (got.length >= count) {
+          req.destroy();
+          resolve(got);
+        }
+      });
+      res.on('end', () => reject(new Error(`the stats stream ended after ${got.length} objects`)));
+    });
+    req.on('error', (err) => reject(err));
+    req.end();
+  });
+}
+
 before(async () => {
   host = await VcsimWithGuests.start();
   const target = await resolveTarget(host.client, { datacenter: 'DC0', computeResource: 'DC0_C0', datastore: 'LocalDS_0', dvs: 'DVS0' });
@@ -91,7 +127,7 @@ after(async () => {
   await host?.stop();
 });
 
-test('docker stats reads the guest: memory in use against its MemTotal, a busy loop clearly above an idle container, streamed with precpu, zeros once stopped', { timeout: 1_800_000 }, async () => {
+test('docker stats reads the guest: memory in use against its MemTotal, a busy loop clearly above an idle container, streamed with precpu, zeros once stopped', { timeout: 1_800_000 }, async (t) => {
   for (const args of [['--name', 'idle', 'busybox', 'sleep', '600'], ['--name', 'burner', '-m', '192m', 'busybox', 'sh', '-c', 'while :; do :; done']]) {
     const run = await vch.docker(['run', '-d', ...args], { timeoutMs: 900_000 });
     assert.equal(run.code, 0, `docker run ${args.join(' ')}: ${run.stderr}\n${context()}`);
@@ -123,10 +159,24 @@ test('docker stats reads the guest: memory in use against its MemTotal, a busy l
     assert.ok(attempt < 4, `the busy container does not show clearly more CPU than the idle one:${compared}\n${context()}`);
   }
 
-  // Streaming: one row per engine sample; after the first, each row's CPU is the difference from the
-  // previous sample (precpu), so the busy loop reads as busy in every one of them.
-  const streamed = await streamedRows('burner', 4);
-  for (const row of streamed.slice(1)) {
+  t.diagnostic(`one-shot samples:${compared} memory: ${[...rows.values()].map((r) => `${r.Name} ${r.MemUsage}`).join(', ')}`);
+
+  // Streaming: one object a second, each carrying the previous sample as precpu, so that every CPU
+  // figure after the first is the difference over the last interval: the busy loop reads as busy in each.
+  const api = await streamedApi('burner', 3);
+  for (let i = 1; i < api.length; i++) {
+    const [now, previous] = [api[i], api[i - 1]];
+    assert.deepEqual(now.precpu_stats, previous.cpu_stats, 'precpu is the previous sample');
+    assert.ok(now.read > previous.read, 'samples follow each other');
+    const busy = now.cpu_stats.cpu_usage.total_usage - now.precpu_stats.cpu_usage.total_usage;
+    const total = now.cpu_stats.system_cpu_usage - now.precpu_stats.system_cpu_usage;
+    assert.ok(total > 0 && busy > total / 2 && busy <= total, `burner busy ${busy} ns of ${total} ns`);
+    assert.ok((now.memory_stats.usage ?? 0) > 0 && (now.memory_stats.usage ?? 0) < (now.memory_stats.limit ?? 0));
+  }
+  // The CLI's streaming form redraws its latest figures (twice a second): each row is sane.
+  const streamed = await streamedRows('burner', 6);
+  t.diagnostic(`streamed burner (CLI): ${streamed.map((r) => `${r.CPUPerc} ${r.MemUsage}`).join(', ')}`);
+  for (const row of streamed) {
     const cpu = cpuPercent(row);
     assert.ok(cpu > 50 && cpu <= 100, `streamed burner CPU ${row.CPUPerc} (all: ${streamed.map((r) => r.CPUPerc).join(', ')})`);
     assert.ok(memory(row).used > 0, row.MemUsage);
