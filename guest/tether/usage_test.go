@@ -90,3 +90,10 @@ func TestReadUsageOfThisMachine(t *testing.T) {
 		t.Fatalf("memory %+v", u)
 	}
 }
+
+// A USAGE frame is a host frame: the serial line's resync must not skip it as garbage.
+func TestUsageIsAHostFrameType(t *testing.T) {
+	if !hostFrameType(typeUsage) || hostFrameType(typeUsage+1) {
+		t.Fatal("typeUsage must be the last host frame type")
+	}
+}
