@@ -37,6 +37,8 @@ const (
 	typeNetAttach byte = 0x21
 	typeNetDetach byte = 0x22
 	typeWarm      byte = 0x23
+	// USAGE: the guest's CPU times and memory in use (usage.go), answered with RESULT or ERROR.
+	typeUsage byte = 0x24
 )
 
 // Guest → host frame types.
@@ -121,7 +123,7 @@ func (d *frameDecoder) nextResync(valid func(byte) bool) (f frame, ok bool, skip
 
 // hostFrameType reports whether typ is a host → guest frame type.
 func hostFrameType(typ byte) bool {
-	return typ >= typeHelloReq && typ <= typeWarm
+	return typ >= typeHelloReq && typ <= typeUsage
 }
 
 // reset forgets a partial frame, e.g. when the host that was sending it disconnected.

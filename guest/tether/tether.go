@@ -96,6 +96,8 @@ func (t *tether) handle(f frame) {
 		go t.detachNetwork(f.session, f.payload)
 	case typeTop, typeStat, typeArchiveGet, typeArchivePut:
 		t.startFileRequest(f.typ, f.session, f.payload)
+	case typeUsage:
+		go t.sendUsage(f.session)
 	case typeHostData, typeHostCredit, typeCancel:
 		t.onTransferFrame(f)
 	default:

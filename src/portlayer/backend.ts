@@ -133,15 +133,24 @@ export interface ExecSession {
   readonly exited: Promise<number>;
 }
 
-/** What a container VM costs its host right now (for `docker stats`). */
+/**
+ * What a container VM uses right now (for `docker stats`): seen from the host (qemu: its QEMU process)
+ * or reported by the guest (vSphere: the tether reads the guest's /proc).
+ */
 export interface VmUsage {
   /** CPU time the VM has used, in nanoseconds. */
   cpuNs: number;
-  /** The host's total CPU time so far (all CPUs), in nanoseconds: what cpuNs is a share of. */
+  /**
+   * The total CPU time (all CPUs, idle included) cpuNs is a share of, in nanoseconds: the host's when
+   * cpuNs is the VM's process, the guest's when the guest counted it.
+   */
   systemCpuNs: number;
+  /** The CPUs systemCpuNs is counted over. */
   onlineCpus: number;
-  /** Host memory the VM holds (resident). */
+  /** Memory the VM uses: resident on the host, or in use inside the guest. */
   memoryBytes: number;
+  /** What memoryBytes is a share of when the backend knows it (the guest's MemTotal); else the VM's configured size. */
+  memoryLimitBytes?: number;
 }
 
 /**

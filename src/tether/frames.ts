@@ -25,6 +25,8 @@ export const FrameType = {
   NetAttach: 0x21,
   NetDetach: 0x22,
   Warm: 0x23,
+  // the guest's CPU times and memory in use, for docker stats (answered with RESULT or ERROR)
+  Usage: 0x24,
   // guest → host
   Hello: 0x01,
   Started: 0x02,

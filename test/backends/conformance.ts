@@ -18,7 +18,7 @@ export interface ConformanceTarget {
    * An engine restart: the first backend lets go of `vm` as a dead engine would (its connection gone),
    * and a new backend on the same host is returned.
    */
-  restart(vm: VmHandle): Backend;
+  restart(vm: VmHandle): Backend | Promise<Backend>;
   close(): Promise<void>;
   /**
    * Set when the target runs no guest (vcsim: VMs are inventory entries, nothing boots): the tests
@@ -187,6 +187,8 @@ export function backendConformance(name: string, open: () => Promise<Conformance
         const usage = await vm.usage();
         for (const figure of [usage.cpuNs, usage.systemCpuNs, usage.memoryBytes]) assert.ok(Number.isFinite(figure) && figure >= 0);
         assert.ok(usage.onlineCpus >= 1);
+        assert.ok(usage.cpuNs <= usage.systemCpuNs, 'CPU time used is a share of the total');
+        if (usage.memoryLimitBytes !== undefined) assert.ok(usage.memoryBytes > 0 && usage.memoryBytes <= usage.memoryLimitBytes, 'memory in use is a share of the limit');
       });
 
       it('pauses and resumes, when the backend declares it can', async (t) => {
@@ -201,7 +203,7 @@ export function backendConformance(name: string, open: () => Promise<Conformance
       });
 
       it('is adopted by a restarted engine, which can stop it', async () => {
-        const restarted = target.restart(vm);
+        const restarted = await target.restart(vm);
         const adopted = await restarted.adopt(s.id, s.dir);
         assert.ok(adopted, 'the running VM is adopted');
         running.push(adopted);

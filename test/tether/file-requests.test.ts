@@ -6,6 +6,7 @@ import { describe, it } from 'node:test';
 import { TetherClient } from '../../src/tether/client.ts';
 import { encodeFrame, FrameDecoder, FrameType, TRANSFER_WINDOW, type Frame } from '../../src/tether/frames.ts';
 import { listProcesses, readArchive, statPath, writeArchive } from '../../src/backends/tether-vm/archive-session.ts';
+import { guestUsage } from '../../src/backends/tether-vm/guest-usage.ts';
 import { errorKind } from '../../src/portlayer/errors.ts';
 
 /** A client wired to a fake guest: `frames` are what the host sent, `send` answers as the guest. */
@@ -40,6 +41,25 @@ describe('file requests', () => {
     assert.deepEqual(await listProcesses(client, 1), { now: 1, memTotalKiB: 2, processes: [] });
     assert.equal((await statPath(client, 2, '/etc')).name, 'etc');
     await assert.rejects(statPath(client, 3, '/nope'), (err: unknown) => errorKind(err) === 'NotFound' && /\/nope/.test((err as Error).message));
+    client.close();
+  });
+
+  it('USAGE: the guest\'s figures become VmUsage with its MemTotal as the limit; ERROR and nonsense are refused', async () => {
+    const answers = [
+      { cpuBusyNs: 3e9, cpuTotalNs: 8e9, onlineCpus: 2, memoryUsedBytes: 40 << 20, memoryTotalBytes: 200 << 20 },
+      { cpuBusyNs: -1, cpuTotalNs: 8e9, onlineCpus: 2, memoryUsedBytes: 1, memoryTotalBytes: 2 },
+    ];
+    const { client, frames } = fakeGuest((f, send) => {
+      if (f.type !== FrameType.Usage) return;
+      const answer = answers.shift();
+      if (answer) send(FrameType.Result, f.session, json(answer));
+      else send(FrameType.Error, f.session, json({ message: 'guest usage: open /proc/stat: no such file', code: 125, kind: 'System' }));
+    });
+    assert.deepEqual(await guestUsage(client, 5), { cpuNs: 3e9, systemCpuNs: 8e9, onlineCpus: 2, memoryBytes: 40 << 20, memoryLimitBytes: 200 << 20 });
+    assert.equal(frames[0].session, 5);
+    assert.equal(frames[0].payload.length, 0, 'USAGE has no body');
+    await assert.rejects(guestUsage(client, 6), /no valid cpuBusyNs/);
+    await assert.rejects(guestUsage(client, 7), (err: unknown) => errorKind(err) === 'System' && /\/proc\/stat/.test((err as Error).message));
     client.close();
   });
 

@@ -3,32 +3,12 @@
 // engine nor the guest holds more than a window of a large file, however slow the other end.
 import { Readable } from 'node:stream';
 import type { ArchiveWriteOptions, GuestProcessList, PathStat } from '../../portlayer/backend.ts';
-import { PortLayerError } from '../../portlayer/errors.ts';
-import type { ErrorKind } from '../../portlayer/errors.ts';
 import { FrameType, TRANSFER_WINDOW } from '../../tether/frames.ts';
-import { TetherError } from '../../tether/client.ts';
-import type { CreditEvent, DataEvent, TetherClient } from '../../tether/client.ts';
+import type { CreditEvent, DataEvent, TetherClient, TetherError } from '../../tether/client.ts';
+import { ask, portLayerError } from './tether-request.ts';
 
 /** Largest DATA frame the engine sends (well under the 1 MiB frame limit). */
 const CHUNK = 64 * 1024;
-const KINDS = new Set<string>(['NotFound', 'InvalidParameter', 'Conflict', 'System']);
-
-/** The tether's ERROR kinds are the port layer's; anything else (a lost connection) is a System error. */
-function portLayerError(err: unknown): Error {
-  if (err instanceof TetherError) {
-    const kind = (err.kind && KINDS.has(err.kind) ? err.kind : 'System') as ErrorKind;
-    return new PortLayerError(kind, err.message, { cause: err });
-  }
-  return err instanceof Error ? err : new Error(String(err));
-}
-
-async function ask<T>(tether: TetherClient, session: number, type: number, body?: object): Promise<T> {
-  try {
-    return JSON.parse((await tether.request(session, type, body)).toString('utf8')) as T;
-  } catch (err) {
-    throw portLayerError(err);
-  }
-}
 
 export function listProcesses(tether: TetherClient, session: number): Promise<GuestProcessList> {
   return ask<GuestProcessList>(tether, session, FrameType.Top);

@@ -1,14 +1,16 @@
 // The tether side of a container VM, for any backend whose VMs run the tether (qemu, vSphere): the
 // container's process (session 0), exec sessions and file requests over one TetherClient, whatever
 // carries it (qemu: virtio-serial over a unix socket; vSphere: a serial port over the network). The
-// backend adds what only the hypervisor knows: the VM's end, its cost, pausing.
+// backend adds what only the hypervisor knows: the VM's end, pausing, and its cost when the hypervisor
+// shows it (qemu; vSphere asks the guest: usage()).
 import type { Readable } from 'node:stream';
-import type { ArchiveWriteOptions, ExecProcessSpec, ExecSession, GuestProcessList, PathStat } from '../../portlayer/backend.ts';
+import type { ArchiveWriteOptions, ExecProcessSpec, ExecSession, GuestProcessList, PathStat, VmUsage } from '../../portlayer/backend.ts';
 import type { TetherClient } from '../../tether/client.ts';
 import type { GuestNetwork } from '../../tether/config.ts';
 import { FrameType } from '../../tether/frames.ts';
 import { startExecSession } from './exec-session.ts';
 import { listProcesses, readArchive, statPath, writeArchive } from './archive-session.ts';
+import { guestUsage } from './guest-usage.ts';
 
 export class TetherGuest {
   readonly tether: TetherClient;
@@ -60,6 +62,11 @@ export class TetherGuest {
 
   processes(): Promise<GuestProcessList> {
     return listProcesses(this.tether, this.nextSession++);
+  }
+
+  /** The guest's own CPU times and memory in use (its /proc). */
+  usage(): Promise<VmUsage> {
+    return guestUsage(this.tether, this.nextSession++);
   }
 
   statPath(path: string): Promise<PathStat> {

@@ -1,6 +1,6 @@
 // A running container VM on vSphere as the port layer holds it. What vSphere itself answers is here:
 // the VM's power state (its end comes from the property collector's feed), a hard power-off. What
-// needs the guest — signals, stdin, exec, processes, files — travels over the tether's line, the VM's
+// needs the guest — signals, stdin, exec, processes, files, usage — travels over the tether's line, the VM's
 // serial port connected to the VCH (tether-listener.ts), shared with tether-vm/guest.ts like on qemu.
 // The line may drop and come back (an engine restart, a broken connection): each new one is attached.
 import type { Readable } from 'node:stream';
@@ -133,8 +133,9 @@ export class VsphereVm implements VmHandle {
     await this.exited;
   }
 
+  /** vSphere shows no host process to read: the guest reports its own CPU times and memory. */
   async usage(): Promise<VmUsage> {
-    throw new PortLayerError('NotImplemented', 'docker stats: the vSphere backend does not read VM usage yet');
+    return this.connectedGuest('docker stats').usage();
   }
 
   private connectedGuest(what: string): TetherGuest {

@@ -1,5 +1,7 @@
-// GET /containers/{id}/stats: what the container's VM costs its host, in Docker's stats shape. CPU is
-// the VM process's time against the host's; memory is what the VM holds against its configured size.
+// GET /containers/{id}/stats: what the container's VM uses, in Docker's stats shape. CPU is the VM's
+// time against the total it is a share of (qemu: the VM process's against the host's; vSphere: the
+// guest's busy time against all its CPUs' time); memory is what the VM uses against its limit (the
+// VM's configured size, or the guest's MemTotal when the guest reports its own).
 import type { RequestContext } from '../http/router.ts';
 import { queryBool } from '../http/io.ts';
 import type { ContainerRoutesBackend } from './containers.ts';
@@ -51,6 +53,9 @@ export async function statsHandler(b: ContainerRoutesBackend, ctx: RequestContex
   };
   const stream = queryBool(ctx.query, 'stream', true);
   const oneShot = queryBool(ctx.query, 'one-shot');
+  // The first sample before the answer starts: a backend that cannot say (a guest out of reach) is
+  // then an error status with its message, not a stream cut short.
+  let before = await sample();
   const closed = new AbortController();
   ctx.res.on('close', () => closed.abort());
   ctx.res.writeHead(200, { 'Content-Type': 'application/json' });
@@ -58,7 +63,6 @@ export async function statsHandler(b: ContainerRoutesBackend, ctx: RequestContex
     const timer = setTimeout(resolve, INTERVAL_MS);
     closed.signal.addEventListener('abort', () => { clearTimeout(timer); resolve(); }, { once: true });
   });
-  let before = await sample();
   if (!stream) {
     // A single answer still carries a CPU delta, as dockerd's does, unless the client asked for one shot.
     if (!oneShot && before.usage) {

@@ -33,6 +33,7 @@ import type { ContainerUpdate } from './updating.ts';
 import { recoverContainers } from './recovery.ts';
 import { ContainerRunner } from './runner.ts';
 import { ContainerRemoval } from './removal.ts';
+import { containerUsage } from './usage.ts';
 
 export type { FilesAccess, WaitCondition };
 
@@ -249,10 +250,8 @@ export class ContainerService {
   }
 
   /** What the container's VM costs now, and its memory limit; undefined when it is not running. */
-  async usage(ref: string): Promise<{ usage: VmUsage; limitBytes: number } | undefined> {
-    const entry = this.live.find(ref);
-    if (!entry.vm) return undefined;
-    return { usage: await entry.vm.usage(), limitBytes: shapeOf(entry.record.spec, this.vmDefaults).memoryMiB * 1024 ** 2 };
+  usage(ref: string): Promise<{ usage: VmUsage; limitBytes: number } | undefined> {
+    return containerUsage(this.live.find(ref), this.vmDefaults);
   }
 
   /** Bytes the container's writable disk takes on its store (sparse: what its writes cost). */

@@ -5,68 +5,36 @@
 // shared by two containers in turn, and an engine killed and restarted while a container runs.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import net from 'node:net';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { retrieveContained } from '../../../src/vim25/property-collector.ts';
-import { Vcsim } from '../../helpers/vcsim.ts';
-import { HostAgent } from '../../helpers/host-agent.ts';
+import { VcsimWithGuests } from '../../helpers/vsphere-guests.ts';
 import { TestVch } from '../../helpers/vch.ts';
-import { VimClient } from '../../../src/vim25/session.ts';
 import { resolveTarget } from '../../../src/backends/vsphere/target.ts';
 import { destroyVch, ensureVch, type VchPlacement } from '../../../src/backends/vsphere/vch-pool.ts';
 
 const VCH = 'vch-guest';
-let sim: Vcsim;
-let agent: HostAgent;
-let client: VimClient;
+let host: VcsimWithGuests;
 let placement: VchPlacement;
 let vch: TestVch;
-let tetherPort: number;
 
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-function engineArgs(): string[] {
-  return ['--backend', 'vsphere', '--target', sim.urlWithCredentials, '--thumbprint', sim.info.thumbprintSha256,
-    '--compute-resource', '/DC0/host/DC0_C0', '--image-store', 'LocalDS_0/bonneville', '--volume-store', 'LocalDS_1/volumes:default',
-    '--bridge-network', 'DC0_DVPG0', '--tether-uri', `tcp://127.0.0.1:${tetherPort}`];
-}
-
-/** What to look at when a step fails: the agent's troubles and the engine's log. */
+/** What to look at when a step fails: the agent's troubles, the guests' consoles and the engine's log. */
 function context(): string {
-  return `agent: ${JSON.stringify(agent.problems)}\nengine: ${vch.engineLog.slice(-3000)}\nconsoles:\n${agent.consoleTails()}`;
+  return `${host.context()}\nengine: ${vch.engineLog.slice(-3000)}`;
 }
 
 before(async () => {
-  sim = await Vcsim.start();
-  client = await VimClient.connect({ url: sim.info.url, thumbprint: sim.info.thumbprintSha256, username: sim.info.username, password: sim.info.password });
-  const target = await resolveTarget(client, { datacenter: 'DC0', computeResource: 'DC0_C0', datastore: 'LocalDS_0', dvs: 'DVS0' });
-  placement = await ensureVch(client, target, VCH, {});
-  agent = await HostAgent.start(sim.info);
-  tetherPort = await freePort();
-  vch = new TestVch(VCH, engineArgs());
+  host = await VcsimWithGuests.start();
+  const target = await resolveTarget(host.client, { datacenter: 'DC0', computeResource: 'DC0_C0', datastore: 'LocalDS_0', dvs: 'DVS0' });
+  placement = await ensureVch(host.client, target, VCH, {});
+  vch = new TestVch(VCH, host.engineArgs());
   await vch.startWithBusybox();
 });
 
 after(async () => {
   await vch?.destroy();
-  await agent?.stop();
-  if (placement) await destroyVch(client, placement).catch(() => {});
-  // vcsim leaves its datastores' directories behind; here they hold the ISO and the disks the VMs wrote.
-  const datastores = client ? await retrieveContained(client, client.content.rootFolder, 'Datastore', ['summary.url']).catch(() => []) : [];
-  await client?.logout().catch(() => {});
-  await sim?.stop();
-  for (const ds of datastores) {
-    const dir = String(ds.props['summary.url'] ?? '').replace(/^ds:\/\//, '');
-    if (dir.startsWith(`${tmpdir()}/govcsim-`)) rmSync(dir, { recursive: true, force: true });
-  }
+  if (placement) await destroyVch(host.client, placement).catch(() => {});
+  await host?.stop();
 });
 
 /** A docker command that boots or waits for a VM: under TCG on a loaded host that takes minutes. */
@@ -98,7 +66,7 @@ test('docker run --rm busybox echo hi prints hi; an exit code comes back', { tim
   const missing = await vch.docker(['run', '--rm', 'busybox', 'no-such-command'], { timeoutMs: 900_000 });
   assert.equal(missing.code, 127, `${missing.stderr}\n${context()}`);
   assert.match(missing.stderr, /executable file not found/);
-  await until('every QEMU the agent ran to end', async () => agent.running === 0);
+  await until('every QEMU the agent ran to end', async () => host.agent.running === 0);
 });
 
 
@@ -128,7 +96,7 @@ test('docker run -d, exec, logs, stop: a running container VM through its serial
   await slow(['start', 'sleeper']);
   await until('the second start\'s output', async () => (await vch.ok(['logs', 'sleeper'])) === 'started\nstarted\n');
   await slow(['rm', '-f', 'sleeper']);
-  await until('the agent to have no QEMU left', async () => agent.running === 0);
+  await until('the agent to have no QEMU left', async () => host.agent.running === 0);
 });
 
 test('a volume written by one container is read by the next (a blank disk formatted by the guest)', { timeout: 1_200_000 }, async () => {
@@ -143,7 +111,7 @@ test('an engine killed with -9 and restarted re-attaches to a running container:
   await slow(['run', '-d', '--name', 'survivor', 'busybox', 'sh', '-c', 'echo one; while [ ! -e /tmp/go ]; do sleep 1; done; echo two; exit 7']);
   await until('the first output', async () => (await vch.ok(['logs', 'survivor'])) === 'one\n');
   await vch.killEngine();
-  vch = new TestVch(VCH, engineArgs(), vch.dir);
+  vch = new TestVch(VCH, host.engineArgs(), vch.dir);
   await vch.start();
   assert.match(await vch.ok(['ps', '--format', '{{.Names}} {{.Status}}']), /^survivor Up/m, 'adopted running');
   // The VM's serial port reconnects to the new engine's listener (QEMU retries every second, as ESXi does).
