@@ -37,6 +37,10 @@ const (
 	typeNetAttach byte = 0x21
 	typeNetDetach byte = 0x22
 	typeWarm      byte = 0x23
+	// Replay after an engine restart on the serial line (journal.go): where the engine's log stands,
+	// and that it holds the EXIT (or ERROR) durably.
+	typeResume  byte = 0x28
+	typeExitAck byte = 0x29
 )
 
 // Guest → host frame types.
@@ -51,6 +55,8 @@ const (
 	typeResult  byte = 0x08
 	typeData    byte = 0x09
 	typeCredit  byte = 0x0a
+	// GAP (log only, serial line): output the journal no longer held when it was due.
+	typeGap byte = 0x0e
 )
 
 type frame struct {
@@ -121,7 +127,7 @@ func (d *frameDecoder) nextResync(valid func(byte) bool) (f frame, ok bool, skip
 
 // hostFrameType reports whether typ is a host → guest frame type.
 func hostFrameType(typ byte) bool {
-	return typ >= typeHelloReq && typ <= typeWarm
+	return typ >= typeHelloReq && typ <= typeWarm || typ == typeResume || typ == typeExitAck
 }
 
 // reset forgets a partial frame, e.g. when the host that was sending it disconnected.
