@@ -168,7 +168,7 @@ async function standInForEngine<T>(talk: (socket: net.Socket) => Promise<T>): Pr
   });
   let socket: net.Socket | undefined;
   try {
-    socket = await Promise.race([connected, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no serial line connected\n${context()}`)), 120_000))]);
+    socket = await Promise.race([connected, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no serial line connected\n${context()}`)), 120_000).unref())]);
     return await talk(socket);
   } finally {
     socket?.destroy();
@@ -191,7 +191,7 @@ test('a container that prints and exits while its engine is down: after the rest
     }));
     line.write(encodeFrame(FrameType.Stdin, 0, Buffer.from('now\n')));
     // The tether's EXIT for the log, on a line no engine reads: the process has ended, its output gone by.
-    await Promise.race([exited, new Promise((_, reject) => setTimeout(() => reject(new Error(`no EXIT on the line\n${context()}`)), 300_000))]);
+    await Promise.race([exited, new Promise((_, reject) => setTimeout(() => reject(new Error(`no EXIT on the line\n${context()}`)), 300_000).unref())]);
   });
   vch = new TestVch(VCH, engineArgs(), vch.dir);
   await vch.start();
