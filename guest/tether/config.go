@@ -59,6 +59,10 @@ type helloReply struct {
 	State    string `json:"state"`
 	Pid      *int   `json:"pid,omitempty"`
 	ExitCode *int   `json:"exitCode,omitempty"`
+	// Boot and Seq: a journaled line's (vSphere) HELLO — this boot of the tether, and this HELLO's
+	// number, which the engine's RESUME echoes (journal.go).
+	Boot string `json:"boot,omitempty"`
+	Seq  uint32 `json:"seq,omitempty"`
 }
 
 type startedReply struct {
@@ -66,6 +70,8 @@ type startedReply struct {
 	// Steps milliseconds from CONFIG to the process's start, in order ("scan 12,disks 40,..."):
 	// session 0 only, for the host's per-phase timings.
 	Steps string `json:"steps,omitempty"`
+	// Boot: on a journaled line, which boot this start is (the engine counts its log from it).
+	Boot string `json:"boot,omitempty"`
 }
 
 type exitReply struct {

@@ -39,6 +39,10 @@ const (
 	typeWarm      byte = 0x23
 	// USAGE: the guest's CPU times and memory in use (usage.go), answered with RESULT or ERROR.
 	typeUsage byte = 0x24
+	// Replay after an engine restart on the serial line (journal.go): where the engine's log stands,
+	// and that it holds the EXIT (or ERROR) durably.
+	typeResume  byte = 0x28
+	typeExitAck byte = 0x29
 )
 
 // Guest → host frame types.
@@ -53,6 +57,8 @@ const (
 	typeResult  byte = 0x08
 	typeData    byte = 0x09
 	typeCredit  byte = 0x0a
+	// GAP (log only, serial line): output the journal no longer held when it was due.
+	typeGap byte = 0x0e
 )
 
 type frame struct {
@@ -123,7 +129,7 @@ func (d *frameDecoder) nextResync(valid func(byte) bool) (f frame, ok bool, skip
 
 // hostFrameType reports whether typ is a host → guest frame type.
 func hostFrameType(typ byte) bool {
-	return typ >= typeHelloReq && typ <= typeUsage
+	return typ >= typeHelloReq && typ <= typeUsage || typ == typeResume || typ == typeExitAck
 }
 
 // reset forgets a partial frame, e.g. when the host that was sending it disconnected.

@@ -69,8 +69,11 @@ func serveSerial(t *tether) {
 	}
 	lock := &sync.Mutex{}
 	t.identity = vmIdentity()
+	t.boot = bootID()
+	t.journal = newLogJournal(journalByteLimit, journalChunkLimit)
 	t.control = &port{mu: lock, file: line}
-	t.log = &port{mu: lock, file: line, stampTime: true, typeFlag: logFrameFlag}
+	t.log = &journalSink{journal: t.journal}
+	go t.journalSender(t.control, t.journal)
 	t.sendHello()
 	serveFramesFrom(line, true, t.handle, func(err error) { t.diag("serial line: %v", err) })
 }

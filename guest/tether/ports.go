@@ -51,13 +51,11 @@ func openBlocking(path string) (*os.File, error) {
 }
 
 // port is one channel to the host: a virtio-serial port, or half of the serial line both channels
-// share on vSphere (then both halves hold one lock and the log half flags its frames' type).
+// share on vSphere (then both halves hold one lock; the log half is the journal's, journal.go).
 // Writes of whole frames are serialised.
 type port struct {
 	mu   *sync.Mutex
 	file *os.File
-	// typeFlag is OR-ed into every frame's type (logFrameFlag for the log half of a shared line).
-	typeFlag byte
 	// stampTime prefixes every payload with the guest's unix-ns clock (the log port's format).
 	stampTime bool
 	// dropWhenNoHost: a write to a port whose host end is closed blocks until a host connects, so the
@@ -72,13 +70,17 @@ func (p *port) send(typ byte, session uint32, body []byte) error {
 		binary.BigEndian.PutUint64(payload[:8], uint64(time.Now().UnixNano()))
 		copy(payload[8:], body)
 	}
-	buf := encodeFrame(typ|p.typeFlag, session, payload)
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	return p.writeLocked(typ, session, payload)
+}
+
+// writeLocked writes one frame; the caller holds p.mu.
+func (p *port) writeLocked(typ byte, session uint32, payload []byte) error {
 	if p.dropWhenNoHost && !hostConnected(p.file) {
 		return nil
 	}
-	_, err := p.file.Write(buf)
+	_, err := p.file.Write(encodeFrame(typ, session, payload))
 	return err
 }
 

@@ -5,6 +5,7 @@ import (
 	"os"
 	"strings"
 	"syscall"
+	"time"
 	"unsafe"
 )
 
@@ -45,6 +46,16 @@ func vmIdentity() string {
 		return ""
 	}
 	return strings.ToLower(strings.ReplaceAll(strings.TrimSpace(string(raw)), "-", ""))
+}
+
+// bootID names this boot of the tether (the kernel's random boot id), so the engine can tell which of
+// a container's starts its log's records belong to (journal.go).
+func bootID() string {
+	raw, err := os.ReadFile("/proc/sys/kernel/random/boot_id")
+	if id := strings.ReplaceAll(strings.TrimSpace(string(raw)), "-", ""); err == nil && id != "" {
+		return id
+	}
+	return fmt.Sprintf("%x", time.Now().UnixNano())
 }
 
 // openSerial opens the COM port blocking and in raw mode: no echo, no line discipline, no signals

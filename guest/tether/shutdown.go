@@ -47,6 +47,10 @@ func (t *tether) finishContainer(typ byte, body interface{}) {
 		if err := t.control.sendWithin(finalControlWait, typ, 0, mustJSON(body)); err != nil {
 			fmt.Fprintf(os.Stderr, "tether: %v\n", err)
 		}
+		if t.journal != nil {
+			// The engine may be away: the VM stays up, the exit held, until an engine has it on disk.
+			<-t.journal.acknowledged()
+		}
 		powerOffNow()
 	})
 }

@@ -7,6 +7,7 @@ import (
 	"os"
 	"sync"
 	"syscall"
+	"time"
 )
 
 const protocolVersion = 1
@@ -21,9 +22,13 @@ const (
 // tether is the guest agent's state: one container, its sessions, and the two ports.
 type tether struct {
 	control *port
-	log     *port
+	log     outputSink
 	// identity: the VM's BIOS UUID (32 hex digits) on the serial transport, sent in HELLO; "" otherwise.
 	identity string
+	// journal: session 0's log kept for replay on the serial transport (journal.go); nil on QEMU's
+	// ports, whose log port is a file that no engine restart loses. boot names this boot in HELLO.
+	journal *logJournal
+	boot    string
 
 	mu        sync.Mutex
 	state     string
@@ -52,6 +57,8 @@ func (t *tether) handle(f frame) {
 	switch f.typ {
 	case typeHelloReq:
 		t.sendHello()
+	case typeResume, typeExitAck:
+		t.onReplayFrame(f)
 	case typeConfig:
 		t.startContainer(f.payload)
 	case typeExec:
@@ -120,7 +127,36 @@ func (t *tether) sendHello() {
 	}
 	reply.ExitCode = t.exitCode
 	t.mu.Unlock()
-	t.sendControl(typeHello, 0, reply)
+	if t.journal == nil {
+		t.sendControl(typeHello, 0, reply)
+		return
+	}
+	// Under the line's write lock: no log frame may follow this HELLO before its RESUME.
+	t.control.mu.Lock()
+	defer t.control.mu.Unlock()
+	reply.Boot = t.boot
+	reply.Seq = t.journal.hello(time.Now())
+	if err := t.control.writeLocked(typeHello, 0, mustJSON(reply)); err != nil {
+		fmt.Fprintf(os.Stderr, "tether: control port: %v\n", err)
+	}
+}
+
+// onReplayFrame handles RESUME and EXIT_ACK, which only a journaled line (vSphere) has.
+func (t *tether) onReplayFrame(f frame) {
+	if t.journal == nil {
+		t.diag("frame type 0x%02x without a journal", f.typ)
+		return
+	}
+	if f.typ == typeExitAck {
+		t.journal.ack()
+		return
+	}
+	var r resumeRequest
+	if err := json.Unmarshal(f.payload, &r); err != nil {
+		t.diag("invalid RESUME: %v", err)
+		return
+	}
+	t.journal.resume(r)
 }
 
 // startContainer handles CONFIG: build the root, give the container its identity, start session 0.
@@ -172,7 +208,7 @@ func (t *tether) startContainer(payload []byte) {
 	t.mainPid = s.pid
 	t.state = stateRunning
 	steps.mark("launch")
-	started := startedReply{Pid: s.pid, Steps: steps.String()}
+	started := startedReply{Pid: s.pid, Steps: steps.String(), Boot: t.boot}
 	t.sendLog(typeStarted, 0, started)
 	t.sendControl(typeStarted, 0, started)
 	s.startIO()

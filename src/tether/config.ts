@@ -100,4 +100,19 @@ export interface TetherHello {
   state: TetherState;
   pid?: number;
   exitCode?: number;
+  /** A journaled line's tether (vSphere): this boot, which its log records name in STARTED. */
+  boot?: string;
+  /** A journaled line's tether: this HELLO's number, echoed by the RESUME that answers it. */
+  seq?: number;
+}
+
+/** RESUME: how much of this boot's log the engine's log file holds (the tether sends the rest). */
+export interface TetherResume {
+  seq: number;
+  /** The log holds this boot's STARTED; the counts are of what follows it (else they are 0). */
+  started: boolean;
+  stdout: number;
+  stderr: number;
+  /** The log holds this boot's EXIT or ERROR: the tether takes it as acknowledged. */
+  exited: boolean;
 }

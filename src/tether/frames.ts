@@ -27,6 +27,9 @@ export const FrameType = {
   Warm: 0x23,
   // the guest's CPU times and memory in use, for docker stats (answered with RESULT or ERROR)
   Usage: 0x24,
+  // replay after an engine restart on vSphere's serial line (docs/tether-protocol.md)
+  Resume: 0x28,
+  ExitAck: 0x29,
   // guest → host
   Hello: 0x01,
   Started: 0x02,
@@ -38,6 +41,8 @@ export const FrameType = {
   Result: 0x08,
   Data: 0x09,
   Credit: 0x0a,
+  // log only, vSphere's serial line: output the tether's journal no longer held when it was due
+  Gap: 0x0e,
 } as const;
 
 /**

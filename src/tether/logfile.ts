@@ -1,10 +1,10 @@
 // Reading the log port's file: the main process's output and fate, appended by QEMU across boots.
 // Every payload starts with the guest's i64 unix-ns timestamp (docs/tether-protocol.md).
 import { watch, type FSWatcher } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
+import { open, stat, truncate, type FileHandle } from 'node:fs/promises';
 import { FRAME_HEADER_SIZE, FrameDecoder, FrameType, type Frame } from './frames.ts';
 
-export type LogRecordKind = 'stdout' | 'stderr' | 'started' | 'exit' | 'error';
+export type LogRecordKind = 'stdout' | 'stderr' | 'started' | 'exit' | 'error' | 'gap';
 
 export interface LogRecord {
   kind: LogRecordKind;
@@ -29,6 +29,7 @@ const KINDS = new Map<number, LogRecordKind>([
   [FrameType.Started, 'started'],
   [FrameType.Exit, 'exit'],
   [FrameType.Error, 'error'],
+  [FrameType.Gap, 'gap'],
 ]);
 
 const TIMESTAMP_SIZE = 8;
@@ -51,6 +52,78 @@ export async function readLogRecords(path: string, fromOffset = 0): Promise<LogR
   } finally {
     await file.close();
   }
+}
+
+/** Cuts a torn last frame (its writer was killed mid-frame) off the file; the records that remain. */
+export async function trimTornTail(path: string): Promise<LogReadResult> {
+  const read = await readLogRecords(path, 0);
+  const size = await stat(path).then((s) => s.size, () => 0);
+  if (size > read.nextOffset) await truncate(path, read.nextOffset);
+  return read;
+}
+
+/** How a session-0 EXIT or ERROR record ended the process. */
+export interface RecordedEnd {
+  code: number;
+  error?: string;
+}
+
+export function recordedEnd(record: LogRecord): RecordedEnd {
+  if (record.kind === 'error') {
+    const error = JSON.parse(record.data.toString()) as { code: number; message: string };
+    return { code: error.code, error: error.message };
+  }
+  return { code: (JSON.parse(record.data.toString()) as { code: number }).code };
+}
+
+/** A GAP record's body: bytes of a stream the tether's journal had no longer (docs/tether-protocol.md). */
+export interface LogGap {
+  stream: 'stdout' | 'stderr';
+  bytes: number;
+}
+
+export function gapOf(record: LogRecord): LogGap | undefined {
+  try {
+    const gap = JSON.parse(record.data.toString()) as LogGap;
+    return (gap.stream === 'stdout' || gap.stream === 'stderr') && Number.isSafeInteger(gap.bytes) && gap.bytes >= 0 ? gap : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** What a log holds of one boot of a journaled tether: RESUME's figures, and its end if recorded. */
+export interface BootPosition {
+  started: boolean;
+  stdout: number;
+  stderr: number;
+  end?: RecordedEnd;
+}
+
+/**
+ * Counts each stream's bytes of session 0 after the boot's STARTED (a GAP counts the bytes it stands
+ * for): the offsets in the tether's journal the log has reached.
+ */
+export function bootPosition(records: readonly LogRecord[], boot: string): BootPosition {
+  let from = -1;
+  for (let i = records.length - 1; i >= 0 && from < 0; i--) {
+    const r = records[i];
+    if (r.session !== 0 || r.kind !== 'started') continue;
+    try {
+      if ((JSON.parse(r.data.toString()) as { boot?: unknown }).boot === boot) from = i;
+    } catch { /* not this boot's */ }
+  }
+  const position: BootPosition = { started: from >= 0, stdout: 0, stderr: 0 };
+  if (from < 0) return position;
+  for (const r of records.slice(from + 1)) {
+    if (r.session !== 0) continue;
+    if (r.kind === 'stdout' || r.kind === 'stderr') position[r.kind] += r.data.length;
+    else if (r.kind === 'gap') {
+      const gap = gapOf(r);
+      if (gap) position[gap.stream] += gap.bytes;
+    } else if (r.kind === 'exit' || r.kind === 'error') position.end ??= recordedEnd(r);
+    else if (r.kind === 'started') break;
+  }
+  return position;
 }
 
 /**
@@ -135,7 +208,8 @@ class LogReader {
   }
 }
 
-function toRecord(frame: Frame, offset: number): LogRecord | undefined {
+/** A log port frame as a record (`offset`: where it ends in its file); undefined for other types. */
+export function toRecord(frame: Frame, offset: number): LogRecord | undefined {
   const kind = KINDS.get(frame.type);
   if (!kind || frame.payload.length < TIMESTAMP_SIZE) return undefined;
   return {

@@ -1,8 +1,8 @@
 // The container's output as the port layer reads it, from the log-port file the guest writes through
 // QEMU (durable while no engine runs).
-import { statSync, truncateSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import type { ExitStatus, LogReadOptions, OutputRecord } from '../../portlayer/backend.ts';
-import { followLog, readLogRecords } from '../../tether/logfile.ts';
+import { followLog, gapOf, readLogRecords, recordedEnd, trimTornTail } from '../../tether/logfile.ts';
 import type { LogRecord } from '../../tether/logfile.ts';
 
 export function logSize(path: string): number {
@@ -15,7 +15,11 @@ export function logSize(path: string): number {
 
 function* outputOf(records: Iterable<LogRecord>): Iterable<OutputRecord> {
   for (const r of records) {
-    if (r.session === 0 && (r.kind === 'stdout' || r.kind === 'stderr')) yield { stream: r.kind, timeNs: r.timeNs, data: r.data };
+    if (r.session !== 0) continue;
+    if (r.kind === 'stdout' || r.kind === 'stderr') yield { stream: r.kind, timeNs: r.timeNs, data: r.data };
+    const gap = r.kind === 'gap' ? gapOf(r) : undefined;
+    // The guest's journal overflowed while no engine listened: said where it happened, on stderr.
+    if (gap) yield { stream: 'stderr', timeNs: r.timeNs, data: Buffer.from(`[bonneville: ${gap.bytes} bytes of ${gap.stream} were lost while the engine was away]\n`) };
   }
 }
 
@@ -47,17 +51,12 @@ export async function lastExit(path: string): Promise<ExitStatus | undefined> {
   for (const r of records) {
     if (r.session !== 0) continue;
     if (r.kind === 'started') status = undefined;
-    else if (r.kind === 'exit') status = { code: (JSON.parse(r.data.toString()) as { code: number }).code };
-    else if (r.kind === 'error') {
-      const error = JSON.parse(r.data.toString()) as { code: number; message: string };
-      status = { code: error.code, error: error.message };
-    }
+    else if (r.kind === 'exit' || r.kind === 'error') status = recordedEnd(r);
   }
   return status;
 }
 
 /** A VM killed mid-frame leaves a torn last frame; cut it off before the next boot appends. */
 export async function trimTornFrame(path: string): Promise<void> {
-  const { nextOffset } = await readLogRecords(path, 0);
-  if (logSize(path) > nextOffset) truncateSync(path, nextOffset);
+  await trimTornTail(path);
 }

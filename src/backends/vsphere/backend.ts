@@ -251,7 +251,10 @@ export class VsphereBackend implements Backend {
   /** A (re)connected line of a running VM: its log frames go to the container's log, its control to the handle. */
   private join(vm: VsphereVm, channel: TetherChannel, dir: string): void {
     if (channel.client.listenerCount('diag') === 0) channel.client.on('diag', (line) => this.log(`tether of ${vm.id.slice(0, 12)}: ${line}`));
-    channel.line.logTo(outputLog(dir));
+    void channel.line.logTo(outputLog(dir)).catch((err: unknown) => {
+      this.log(`tether of ${vm.id.slice(0, 12)}: its log ${outputLog(dir)}: ${(err as Error).message}`);
+      channel.line.close();
+    });
     vm.attach(channel);
   }
 

@@ -62,20 +62,26 @@ export class VsphereVm implements VmHandle {
     if (this.channel === channel) return;
     this.channel = channel;
     this.guest = new TetherGuest(channel.client);
+    if (channel.line.journaled) {
+      // The end counts once the log has it on disk: after the output the tether replays (it may have
+      // exited while no engine listened) and before the tether, acknowledged, lets the VM go.
+      channel.line.onEnd((end) => this.exited0(end));
+      return;
+    }
     channel.client.on('exit', (e) => {
-      if (e.session === 0) this.exited0(e.code);
+      if (e.session === 0) this.exited0({ code: e.code });
     });
     // Reconnected to a tether whose process ended while the line was down.
-    if (channel.hello.state === 'exited' && typeof channel.hello.exitCode === 'number') this.exited0(channel.hello.exitCode);
+    if (channel.hello.state === 'exited' && typeof channel.hello.exitCode === 'number') this.exited0({ code: channel.hello.exitCode });
   }
 
   /**
    * The tether has stopped everything and left the disks clean; what follows is its reboot, which on
    * ESXi would boot the VM again: power it off now (the VM is the container's, not the guest's).
    */
-  private exited0(code: number): void {
+  private exited0(status: ExitStatus): void {
     if (this.exit) return;
-    this.exit = { code };
+    this.exit = status;
     void this.control.powerOff(this.ref).catch((err: unknown) => this.control.log(`power-off of ${this.id.slice(0, 12)} after its exit: ${(err as Error).message}`));
   }
 

@@ -2,7 +2,8 @@
 // test host agent (test/helpers/host-agent.ts) playing ESXi — each container VM vcsim powers on runs in
 // QEMU (TCG) from its datastore files, booting the bootstrap ISO, its serial port connected out to the
 // VCH's tether listener. Driven by the real docker CLI: output, exit codes, exec, logs, stop, a volume
-// shared by two containers in turn, and an engine killed and restarted while a container runs.
+// shared by two containers in turn, an engine killed and restarted while a container runs, and a
+// container that prints and exits while its engine is down (the tether's journal replays it).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -12,6 +13,7 @@ import { VcsimWithGuests } from '../../helpers/vsphere-guests.ts';
 import { TestVch } from '../../helpers/vch.ts';
 import { resolveTarget } from '../../../src/backends/vsphere/target.ts';
 import { destroyVch, ensureVch, type VchPlacement } from '../../../src/backends/vsphere/vch-pool.ts';
+import { encodeFrame, FrameDecoder, FrameType, LOG_FRAME_FLAG } from '../../../src/tether/frames.ts';
 
 const VCH = 'vch-guest';
 let host: VcsimWithGuests;
@@ -119,4 +121,54 @@ test('an engine killed with -9 and restarted re-attaches to a running container:
   assert.equal((await slow(['wait', 'survivor'])).trim(), '7');
   assert.equal(await vch.ok(['logs', 'survivor']), 'one\ntwo\n');
   await vch.ok(['rm', 'survivor']);
+});
+
+/**
+ * Holds the tether port while no engine does: the VM's serial port reconnects here (as ESXi would to
+ * whatever listens). `talk` gets the connection; the listener is closed when it returns.
+ */
+async function standInForEngine<T>(talk: (socket: net.Socket) => Promise<T>): Promise<T> {
+  const server = net.createServer();
+  const connected = new Promise<net.Socket>((resolve) => server.once('connection', resolve));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(tetherPort, '127.0.0.1', resolve);
+  });
+  let socket: net.Socket | undefined;
+  try {
+    socket = await Promise.race([connected, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no serial line connected\n${context()}`)), 120_000).unref())]);
+    return await talk(socket);
+  } finally {
+    socket?.destroy();
+    await new Promise((resolve) => server.close(resolve));
+  }
+}
+
+test('a container that prints and exits while its engine is down: after the restart wait gives its code and logs hold every line once', { timeout: 1_200_000 }, async () => {
+  // The process prints, then waits for a line on its stdin. Only the test sends it, over the VM's
+  // serial line while it holds the tether port itself: what follows happens with no engine there.
+  await slow(['run', '-d', '-i', '--name', 'away', 'busybox', 'sh', '-c',
+    'echo one; echo two; read word; echo "got $word"; for i in 3 4 5; do echo line$i; done; echo warn >&2; exit 7']);
+  await until('the first output', async () => (await vch.ok(['logs', 'away'])) === 'one\ntwo\n');
+  await vch.killEngine();
+  await standInForEngine(async (line) => {
+    const guestType = (t: number) => ((t & ~LOG_FRAME_FLAG) >= FrameType.Hello && (t & ~LOG_FRAME_FLAG) <= FrameType.Credit) || t === (FrameType.Gap | LOG_FRAME_FLAG);
+    const decoder = new FrameDecoder(guestType);
+    const exited = new Promise<void>((resolve) => line.on('data', (chunk: Buffer) => {
+      if (decoder.push(chunk).some((f) => f.type === (FrameType.Exit | LOG_FRAME_FLAG))) resolve();
+    }));
+    line.write(encodeFrame(FrameType.Stdin, 0, Buffer.from('now\n')));
+    // The tether's EXIT for the log, on a line no engine reads: the process has ended, its output gone by.
+    await Promise.race([exited, new Promise((_, reject) => setTimeout(() => reject(new Error(`no EXIT on the line\n${context()}`)), 300_000).unref())]);
+  });
+  vch = new TestVch(VCH, engineArgs(), vch.dir);
+  await vch.start();
+  assert.equal((await slow(['wait', 'away'])).trim(), '7');
+  assert.equal((await vch.ok(['inspect', '--format', '{{.State.ExitCode}}', 'away'])).trim(), '7');
+  const logs = await vch.docker(['logs', 'away']);
+  assert.equal(logs.code, 0, logs.stderr);
+  assert.equal(logs.stdout, 'one\ntwo\ngot now\nline3\nline4\nline5\n');
+  assert.equal(logs.stderr, 'warn\n');
+  await vch.ok(['rm', 'away']);
+  await until('the agent to have no QEMU left', async () => agent.running === 0);
 });
