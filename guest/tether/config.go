@@ -31,6 +31,9 @@ type containerConfig struct {
 	// FormatBlank: the writable and volume disks may be blank (vSphere makes them empty): the tether
 	// makes a filesystem on one that has none (format.go).
 	FormatBlank bool `json:"formatBlank"`
+	// Public: a NIC on the public network, its address from that network's DHCP, where the published
+	// ports are served (public_network.go); nil without one.
+	Public *publicConfig `json:"public"`
 }
 
 type volumeMount struct {
@@ -59,6 +62,8 @@ type helloReply struct {
 	State    string `json:"state"`
 	Pid      *int   `json:"pid,omitempty"`
 	ExitCode *int   `json:"exitCode,omitempty"`
+	// PublicAddress: the public network's leased address with its prefix, when there is one.
+	PublicAddress string `json:"publicAddress,omitempty"`
 }
 
 type startedReply struct {
@@ -66,6 +71,8 @@ type startedReply struct {
 	// Steps milliseconds from CONFIG to the process's start, in order ("scan 12,disks 40,..."):
 	// session 0 only, for the host's per-phase timings.
 	Steps string `json:"steps,omitempty"`
+	// PublicAddress: session 0 only, the public network's address when it has a lease by now.
+	PublicAddress string `json:"publicAddress,omitempty"`
 }
 
 type exitReply struct {

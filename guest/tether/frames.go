@@ -51,6 +51,8 @@ const (
 	typeResult  byte = 0x08
 	typeData    byte = 0x09
 	typeCredit  byte = 0x0a
+	// LEASE: the public network's address changed (public_network.go).
+	typeLease byte = 0x0b
 )
 
 type frame struct {

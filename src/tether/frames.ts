@@ -36,6 +36,8 @@ export const FrameType = {
   Result: 0x08,
   Data: 0x09,
   Credit: 0x0a,
+  // the public network's address changed: JSON {"address": "10.1.2.3/24" | ""}
+  Lease: 0x0b,
 } as const;
 
 /**

@@ -367,9 +367,15 @@ export class NetworkService implements ContainerNetworking {
     return found.sort((a, b) => rank(a.network) - rank(b.network) || a.network.created.localeCompare(b.network.created));
   }
 
-  /** The ports the container publishes now (empty while it is stopped). */
+  /**
+   * The ports the container publishes now (empty while it is stopped). A VM with an address of its
+   * own for them (VmHandle.publicAddress: vSphere's public network) is reached there, on the same
+   * host ports: that address is the binding's HostIp, what `docker port` shows.
+   */
   portsOf(containerId: string): PortBinding[] {
-    return (this.proxies.get(containerId) ?? []).map((p) => p.binding);
+    const bindings = (this.proxies.get(containerId) ?? []).map((p) => p.binding);
+    const publicIp = this.lookup(containerId)?.vm?.publicAddress?.();
+    return publicIp ? bindings.map((b) => ({ ...b, hostIp: publicIp })) : bindings;
   }
 
   /** Whether names resolve between containers on this network. */
