@@ -101,9 +101,10 @@ func (t *tether) startPublicNetwork(cfg *publicConfig, hasDefaultRoute bool) err
 		return err
 	}
 	defer null.Close()
-	// -f: stay in the foreground (renewals); -R: release the lease when killed; -x: the hostname
-	// for the DHCP server's records. Retries for ever (-t/-A: 3 discovers, then a 10 s pause).
-	argv := []string{"udhcpc", "-f", "-R", "-i", name, "-s", dhcpEventLink, "-t", "3", "-T", "2", "-A", "10", "-x", "hostname:" + t.config.Hostname}
+	// -f: stay in the foreground (renewals); -x: the hostname for the DHCP server's records. Retries
+	// for ever (-t/-T/-A: 3 discovers 2 s apart, then a 10 s pause). No -R: the lease outlives the VM,
+	// so the container's next start (same MAC) gets the same address.
+	argv := []string{"udhcpc", "-f", "-i", name, "-s", dhcpEventLink, "-t", "3", "-T", "2", "-A", "10", "-x", "hostname:" + t.config.Hostname}
 	attr := &syscall.ProcAttr{Env: []string{"PATH=/bin"}, Files: []uintptr{null.Fd(), os.Stderr.Fd(), os.Stderr.Fd()}}
 	_, exited, err := t.forkHelper(udhcpc, argv, attr)
 	if err != nil {

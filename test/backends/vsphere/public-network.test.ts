@@ -25,6 +25,7 @@ let client: VimClient;
 let placement: VchPlacement;
 let vch: TestVch;
 let bridge: DhcpBridge;
+let engineArgs: string[];
 
 async function freePort(): Promise<number> {
   const server = net.createServer();
@@ -47,9 +48,10 @@ before(async () => {
   agent = await HostAgent.start(sim.info);
   await agent.bridgePortgroup(PUBLIC, bridge.name);
   const tetherPort = await freePort();
-  vch = new TestVch(VCH, ['--backend', 'vsphere', '--target', sim.urlWithCredentials, '--thumbprint', sim.info.thumbprintSha256,
+  engineArgs = ['--backend', 'vsphere', '--target', sim.urlWithCredentials, '--thumbprint', sim.info.thumbprintSha256,
     '--compute-resource', '/DC0/host/DC0_C0', '--image-store', 'LocalDS_0/bonneville', '--volume-store', 'LocalDS_1/volumes:default',
-    '--bridge-network', 'DC0_DVPG0', '--public-network', PUBLIC, '--tether-uri', `tcp://127.0.0.1:${tetherPort}`]);
+    '--bridge-network', 'DC0_DVPG0', '--public-network', PUBLIC, '--tether-uri', `tcp://127.0.0.1:${tetherPort}`];
+  vch = new TestVch(VCH, engineArgs);
   await vch.startWithBusybox();
 });
 
@@ -103,7 +105,7 @@ async function publicEndpoint(name: string, port: string): Promise<{ ip: string;
   return { ip: m[1], port: Number(m[2]) };
 }
 
-test('docker run -d -p HOSTPORT:80 serves on the container\'s public address; docker port and inspect show it', { timeout: 1_800_000 }, async () => {
+test('docker run -d -p HOSTPORT:80 serves on the container\'s public address; docker port and inspect show it, also after an engine restart', { timeout: 1_800_000 }, async () => {
   const hostPort = await freePort();
   const serve = 'mkdir -p /www && echo "served from $(hostname)" > /www/index.html && exec httpd -f -p 80 -h /www';
   await slow(['run', '-d', '--name', 'web', '-p', `${hostPort}:80`, 'busybox', 'sh', '-c', serve]);
@@ -117,6 +119,14 @@ test('docker run -d -p HOSTPORT:80 serves on the container\'s public address; do
   const web = agent.started.find((s) => s.vm.startsWith('web-'));
   assert.equal(web?.args.filter((a) => a.startsWith('vmxnet3,')).length, 2, 'a bridge NIC and a public NIC');
   assert.equal(web?.args.filter((a) => a.startsWith('tap,')).length, 1, 'only the public NIC on the test bridge');
+  // A new engine learns the address again from the tether's HELLO once the VM's line reconnects.
+  await vch.killEngine();
+  vch = new TestVch(VCH, engineArgs, vch.dir);
+  await vch.start();
+  const shown = `${endpoint.ip}:${hostPort}`;
+  for (let i = 0; i < 120 && (await vch.docker(['port', 'web', '80'])).stdout.trim() !== shown; i++) await new Promise((r) => setTimeout(r, 1000));
+  assert.equal((await vch.ok(['port', 'web', '80'])).trim(), shown, `after an engine restart\n${context()}`);
+  assert.equal(await fetchEventually(`http://${endpoint.ip}:${hostPort}/index.html`), `served from ${hostname}\n`);
   await slow(['rm', '-f', 'web']);
 });
 
