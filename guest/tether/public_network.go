@@ -112,7 +112,12 @@ func (t *tether) startPublicNetwork(cfg *publicConfig, hasDefaultRoute bool) err
 	}
 	go func() {
 		ws := <-exited
-		t.diag("public network: udhcpc ended (%v): the lease is no longer renewed", ws)
+		t.mu.Lock()
+		ending := t.state == stateExited // killed with everything else at the container's end
+		t.mu.Unlock()
+		if !ending {
+			t.diag("public network: udhcpc ended (%v): the lease is no longer renewed", ws)
+		}
 	}()
 	select {
 	case <-p.leased:
