@@ -31,6 +31,9 @@ type containerConfig struct {
 	// FormatBlank: the writable and volume disks may be blank (vSphere makes them empty): the tether
 	// makes a filesystem on one that has none (format.go).
 	FormatBlank bool `json:"formatBlank"`
+	// Public: a NIC on the public network, its address from that network's DHCP, where the published
+	// ports are served (public_network.go); nil without one.
+	Public *publicConfig `json:"public"`
 }
 
 type volumeMount struct {
@@ -63,6 +66,8 @@ type helloReply struct {
 	// number, which the engine's RESUME echoes (journal.go).
 	Boot string `json:"boot,omitempty"`
 	Seq  uint32 `json:"seq,omitempty"`
+	// PublicAddress: the public network's leased address with its prefix, when there is one.
+	PublicAddress string `json:"publicAddress,omitempty"`
 }
 
 type startedReply struct {
@@ -72,6 +77,8 @@ type startedReply struct {
 	Steps string `json:"steps,omitempty"`
 	// Boot: on a journaled line, which boot this start is (the engine counts its log from it).
 	Boot string `json:"boot,omitempty"`
+	// PublicAddress: session 0 only, the public network's address when it has a lease by now.
+	PublicAddress string `json:"publicAddress,omitempty"`
 }
 
 type exitReply struct {

@@ -59,6 +59,8 @@ const (
 	typeCredit  byte = 0x0a
 	// GAP (log only, serial line): output the journal no longer held when it was due.
 	typeGap byte = 0x0e
+	// LEASE: the public network's address changed (public_network.go).
+	typeLease byte = 0x0b
 )
 
 type frame struct {

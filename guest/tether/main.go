@@ -1,11 +1,13 @@
 // Command tether is PID 1 of every Bonneville container VM: it loads the virtio drivers, talks to the
 // host over two virtio-serial ports (docs/tether-protocol.md), builds the container's root and runs
-// its processes. Run as `tether files …` it is instead a one-shot file helper for `docker cp` (files.go).
+// its processes. Run as `tether files …` it is instead a one-shot file helper for `docker cp` (files.go);
+// run as bonneville-dhcp-event, udhcpc's event script for the public network (public_network.go).
 package main
 
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"sync"
 	"syscall"
 	"time"
@@ -16,6 +18,9 @@ const portWait = 10 * time.Second
 func main() {
 	if len(os.Args) > 1 && os.Args[1] == warmExitCommand && os.Getpid() != 1 {
 		os.Exit(0)
+	}
+	if filepath.Base(os.Args[0]) == dhcpEventName {
+		os.Exit(runDhcpEvent(os.Args[1:]))
 	}
 	if len(os.Args) > 1 && os.Args[1] == filesCommand {
 		os.Exit(runFilesHelper(os.Args[2:]))

@@ -233,3 +233,18 @@ func replaceHosts(root string, lines []string) error {
 	}
 	return os.Rename(tmp, filepath.Join(etc, "hosts"))
 }
+
+// hasDefaultRoute: some configured network routes 0.0.0.0/0 (a gateway, or such a route).
+func hasDefaultRoute(nets []guestNetwork) bool {
+	for _, n := range nets {
+		if n.Gateway != "" {
+			return true
+		}
+		for _, r := range n.Routes {
+			if r.Destination == "0.0.0.0/0" {
+				return true
+			}
+		}
+	}
+	return false
+}

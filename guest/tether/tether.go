@@ -44,6 +44,8 @@ type tether struct {
 	helpers map[int]chan syscall.WaitStatus // `tether files` processes (transfer.go), under procMu
 
 	transfers map[uint32]*transfer // file requests in flight, under mu
+
+	public *publicNetwork // the public network's NIC, when CONFIG has one; under mu
 }
 
 func newTether() *tether {
@@ -126,7 +128,9 @@ func (t *tether) sendHello() {
 		reply.Pid = &pid
 	}
 	reply.ExitCode = t.exitCode
+	public := t.public
 	t.mu.Unlock()
+	reply.PublicAddress = public.currentAddress()
 	if t.journal == nil {
 		t.sendControl(typeHello, 0, reply)
 		return
@@ -208,7 +212,7 @@ func (t *tether) startContainer(payload []byte) {
 	t.mainPid = s.pid
 	t.state = stateRunning
 	steps.mark("launch")
-	started := startedReply{Pid: s.pid, Steps: steps.String(), Boot: t.boot}
+	started := startedReply{Pid: s.pid, Steps: steps.String(), Boot: t.boot, PublicAddress: t.public.currentAddress()}
 	t.sendLog(typeStarted, 0, started)
 	t.sendControl(typeStarted, 0, started)
 	s.startIO()
@@ -255,6 +259,12 @@ func (t *tether) prepareContainer(cfg *containerConfig, steps *stepTimer) error 
 		return err
 	}
 	steps.mark("network")
+	if cfg.Public != nil {
+		if err := t.startPublicNetwork(cfg.Public, hasDefaultRoute(cfg.Networks)); err != nil {
+			return err
+		}
+		steps.mark("dhcp")
+	}
 	err := writeEtcFiles(containerRoot, cfg)
 	steps.mark("etc")
 	return err

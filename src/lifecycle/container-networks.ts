@@ -1,9 +1,9 @@
 // vic-machine's container networks: existing port groups a VCH offers as Docker networks under an
 // alias. `--container-network PG[:ALIAS]` (repeatable), `--container-network-gateway PG:GW/PREFIX`,
-// `--container-network-ip-range PG:CIDR`, `--container-network-dns PG:IP` (repeatable). Parsed and
+// `--container-network-ip-range PG:CIDR|FIRST-LAST`, `--container-network-dns PG:IP` (repeatable). Parsed and
 // checked here for create, configure and `vch serve` alike; the port layer keeps them as predefined
 // networks (NetworkRecord.external names the port group).
-import { formatSubnet, isHostAddress, parseSubnet, within } from '../portlayer/networks/ipam.ts';
+import { formatSubnet, isHostAddress, numberToIp, parseRange, parseSubnet, rangeWithin } from '../portlayer/networks/ipam.ts';
 import type { PredefinedNetwork } from '../portlayer/networks/model.ts';
 
 export interface ContainerNetworkFlags {
@@ -62,17 +62,20 @@ export function parseContainerNetworks(flags: ContainerNetworkFlags): Predefined
     net.gateway = cidr;
   }
   for (const spec of flags.ipRanges) {
-    const [pg, range] = pgAndValue(spec, '--container-network-ip-range', 'CIDR');
+    const [pg, text] = pgAndValue(spec, '--container-network-ip-range', 'CIDR or PORTGROUP:FIRST-LAST');
     const net = networkOf(pg, '--container-network-ip-range');
     if (!net.gateway) throw new Error(`--container-network-ip-range ${spec}: give the network's --container-network-gateway ${pg}:GW/PREFIX too`);
-    let inner;
+    let range;
     try {
-      inner = parseSubnet(range);
-    } catch {
-      throw new Error(`--container-network-ip-range ${spec}: wants a CIDR inside the network (e.g. 10.3.4.0/24)`);
+      range = parseRange(text);
+    } catch (err) {
+      const why = err instanceof RangeError && /first address is after/.test(err.message) ? `${err.message}; ` : '';
+      throw new Error(`--container-network-ip-range ${spec}: ${why}wants a CIDR or FIRST-LAST inside the network (e.g. 10.3.4.0/24 or 10.3.4.10-10.3.4.20)`);
     }
-    if (!within(parseSubnet(net.gateway), inner)) throw new Error(`--container-network-ip-range ${spec}: not inside ${formatSubnet(parseSubnet(net.gateway))}`);
-    net.ipRange = formatSubnet(inner);
+    const subnet = parseSubnet(net.gateway);
+    if (!rangeWithin(subnet, range)) throw new Error(`--container-network-ip-range ${spec}: not inside ${formatSubnet(subnet)}`);
+    // A CIDR is kept as one (its network address); FIRST-LAST as written, normalised.
+    net.ipRange = text.includes('-') ? `${numberToIp(range.first)}-${numberToIp(range.last)}` : formatSubnet(parseSubnet(text));
   }
   for (const spec of flags.dns) {
     const [pg, ip] = pgAndValue(spec, '--container-network-dns', 'IP');

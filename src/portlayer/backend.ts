@@ -249,6 +249,12 @@ export interface VmHandle {
   resume?(): Promise<void>;
   /** Whether the hypervisor has the VM frozen now (read at re-adoption: a pause outlives the engine). Capability `pause`. */
   isPaused?(): Promise<boolean>;
+  /**
+   * The address of the VM's own way in for published ports (vSphere: its NIC on the public network,
+   * from that network's DHCP), without prefix; undefined while it has none or the backend gives none.
+   * The published ports are then reached at this address on their host ports.
+   */
+  publicAddress?(): string | undefined;
   /** Settles once the VM is gone, with the process's exit status. */
   readonly exited: Promise<ExitStatus>;
 }

@@ -39,6 +39,8 @@ export interface StartedProcess {
   pid: number;
   /** Session 0: the guest's steps from CONFIG to the process, "name ms" comma-separated (timings only). */
   steps?: string;
+  /** Session 0 with a public network: its leased address by then ("10.1.2.3/24"). */
+  publicAddress?: string;
 }
 
 /** Tar bytes of a file request (ARCHIVE_GET); an empty chunk ends the stream. */
@@ -61,6 +63,8 @@ export interface TetherClientEvents {
   credit: [CreditEvent];
   /** An ERROR no start or request was waiting for: a file transfer failed midway. */
   failure: [TetherError];
+  /** The public network's address changed ("" : the lease is gone). */
+  lease: [string];
   /** The stream ended; pending requests were rejected. */
   close: [];
 }
@@ -249,7 +253,11 @@ export class TetherClient extends EventEmitter<TetherClientEvents> {
       }
       case FrameType.Started: {
         const started = parseJson<StartedProcess>(payload);
-        this.#settle(session)?.resolve(typeof started.steps === 'string' ? { pid: started.pid, steps: started.steps } : { pid: started.pid });
+        this.#settle(session)?.resolve({
+          pid: started.pid,
+          ...(typeof started.steps === 'string' ? { steps: started.steps } : {}),
+          ...(typeof started.publicAddress === 'string' ? { publicAddress: started.publicAddress } : {}),
+        });
         break;
       }
       case FrameType.Error: {
@@ -281,6 +289,9 @@ export class TetherClient extends EventEmitter<TetherClientEvents> {
         break;
       case FrameType.Exit:
         this.emit('exit', { session, code: parseJson<{ code: number }>(payload).code });
+        break;
+      case FrameType.Lease:
+        this.emit('lease', String(parseJson<{ address?: string }>(payload).address ?? ''));
         break;
       case FrameType.Diag:
         this.emit('diag', payload.toString('utf8'));

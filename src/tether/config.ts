@@ -76,6 +76,17 @@ export interface ContainerConfig {
    * with no filesystem (a volume gets its `data/`) before mounting it.
    */
   formatBlank?: boolean;
+  /**
+   * A NIC on the public network (vSphere's --public-network): the tether gets its address from that
+   * network's DHCP and serves the published ports there (hostPort on that address → containerPort).
+   */
+  public?: PublicNetworkConfig;
+}
+
+export interface PublicNetworkConfig {
+  /** The public NIC's MAC. */
+  mac: string;
+  ports: Array<{ hostPort: number; containerPort: number; protocol: 'tcp' | 'udp' }>;
 }
 
 /** An extra process in the running container: the container's env plus `env`; empty fields inherit. */
@@ -104,6 +115,8 @@ export interface TetherHello {
   boot?: string;
   /** A journaled line's tether: this HELLO's number, echoed by the RESUME that answers it. */
   seq?: number;
+  /** The public network's leased address with its prefix ("10.1.2.3/24"), when the container has one. */
+  publicAddress?: string;
 }
 
 /** RESUME: how much of this boot's log the engine's log file holds (the tether sends the rest). */

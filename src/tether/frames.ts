@@ -43,6 +43,8 @@ export const FrameType = {
   Credit: 0x0a,
   // log only, vSphere's serial line: output the tether's journal no longer held when it was due
   Gap: 0x0e,
+  // the public network's address changed: JSON {"address": "10.1.2.3/24" | ""}
+  Lease: 0x0b,
 } as const;
 
 /**

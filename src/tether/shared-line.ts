@@ -16,10 +16,14 @@ import { bootPosition, gapOf, readLogRecords, recordedEnd, toRecord, trimTornTai
 /** Log frames held while the line's log file is not known yet (a VM re-connecting before its adoption). */
 const HELD_LOG_LIMIT = 8 << 20;
 
-/** Guest → host types, with or without the log flag; anything else is a cut frame's remains. */
-function guestType(flagged: number): boolean {
+/**
+ * Guest → host types, with or without the log flag (LEASE only unflagged, GAP only flagged); anything
+ * else is a cut frame's remains.
+ */
+export function guestType(flagged: number): boolean {
+  const logged = (flagged & LOG_FRAME_FLAG) !== 0;
   const type = flagged & ~LOG_FRAME_FLAG;
-  return (type >= FrameType.Hello && type <= FrameType.Credit) || (type === FrameType.Gap && (flagged & LOG_FRAME_FLAG) !== 0);
+  return (type >= FrameType.Hello && type <= FrameType.Credit) || (type === FrameType.Gap && logged) || (type === FrameType.Lease && !logged);
 }
 
 export class SharedLine {

@@ -9,20 +9,23 @@
 //     disks (layers) with snapshot=on (writes go to a temporary overlay, as ESXi's redo log);
 //   - the serial port's `tcp://host:port` URI as a client chardev (ESXi connects out, direction
 //     client), reconnecting every second while nobody listens, as ESXi does;
-//   - vmxnet3 NICs with the VM's MACs, each on an empty hub (no traffic leaves: loopback-only tests);
+//   - vmxnet3 NICs with the VM's MACs, each on an empty hub (no traffic leaves: loopback-only tests),
+//     except NICs on a port group a test joined to a Linux bridge it made (bridgePortgroup): those get
+//     a tap of the agent's on that bridge (removed when the VM's QEMU ends, and at stop);
 //   - the VM's BIOS UUID (config.uuid) as the SMBIOS UUID; -no-reboot.
 // vcsim's VirtualDiskManager makes a thin disk as two empty files (descriptor and `-flat.vmdk`); the
 // agent then sizes the flat file (sparse) to the disk's capacity — what ESXi's thin disk reads as:
 // zeros — and uses it raw, so what the guest writes stays in the datastore across VMs.
 // When QEMU exits (the guest powered off), the agent powers the VM off in vcsim (PowerOffVM_Task);
 // when vcsim powers a VM off or it leaves the inventory, the agent kills its QEMU. Test code only.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, statSync, truncateSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { VimClient } from '../../src/vim25/session.ts';
 import { PropertyWatch, retrieveContained, retrieveOne } from '../../src/vim25/property-collector.ts';
 import { powerOff, virtualMachineInfo } from '../../src/vim25/virtual-machine.ts';
+import { listPortgroups } from '../../src/vim25/dvs.ts';
 import type { ManagedObjectReference, VirtualDevice } from '../../src/vim25/types.ts';
 import type { VcsimInfo } from './vcsim.ts';
 
@@ -37,6 +40,8 @@ interface RunningVm {
   console: string;
   /** The agent killed it (vcsim powered the VM off): no power-off to report back. */
   killed: boolean;
+  /** Taps the agent made for its bridged NICs. */
+  taps: string[];
   exited: Promise<void>;
 }
 
@@ -50,6 +55,9 @@ export class HostAgent {
   private datastores?: Map<string, string>;
   private stopped = false;
   private loop: Promise<void>;
+  /** Port group key → the Linux bridge its NICs join (bridgePortgroup). */
+  private readonly bridges = new Map<string, string>();
+  private taps = 0;
   /** What went wrong in the agent itself (tests show it on failure). */
   readonly problems: string[] = [];
   /** QEMU command lines started, for tests and diagnostics. */
@@ -86,6 +94,17 @@ export class HostAgent {
       try { text = readFileSync(console, 'utf8'); } catch { /* never written */ }
       return `--- ${vm}\n${text.split('\n').slice(-lines).join('\n')}`;
     }).join('\n');
+  }
+
+  /**
+   * NICs on this port group (by name) of VMs started from now on join a tap on `bridge` — a Linux
+   * bridge the test made and removes — instead of an empty hub: the test's own network, e.g. with
+   * a DHCP server on it for the public network.
+   */
+  async bridgePortgroup(name: string, bridge: string): Promise<void> {
+    const pg = (await listPortgroups(this.client, this.client.content.rootFolder)).find((p) => p.name === name);
+    if (!pg) throw new Error(`no distributed port group ${name}`);
+    this.bridges.set(pg.key, bridge);
   }
 
   /** How many QEMU processes run now. */
@@ -182,20 +201,35 @@ export class HostAgent {
     }
     const console = join(this.work, `${ref.value}.console.log`);
     args.push('-chardev', `file,id=console,path=${opt(console)}`, '-device', 'isa-serial,chardev=console,index=1');
+    const taps: string[] = [];
     info.devices.filter((d) => d.macAddress).forEach((d, i) => {
-      args.push('-netdev', `hubport,id=nic${i},hubid=${i}`, '-device', `vmxnet3,netdev=nic${i},mac=${d.macAddress}`);
+      const bridge = d.portgroupKey ? this.bridges.get(d.portgroupKey) : undefined;
+      if (bridge) {
+        const tap = `bvtap${process.pid % 100000}x${this.taps++}`;
+        execFileSync('ip', ['tuntap', 'add', 'dev', tap, 'mode', 'tap']);
+        taps.push(tap);
+        execFileSync('ip', ['link', 'set', 'dev', tap, 'master', bridge, 'up']);
+        args.push('-netdev', `tap,id=nic${i},ifname=${tap},script=no,downscript=no`);
+      } else {
+        args.push('-netdev', `hubport,id=nic${i},hubid=${i}`);
+      }
+      args.push('-device', `vmxnet3,netdev=nic${i},mac=${d.macAddress}`);
     });
-    if (this.stopped) return;
+    if (this.stopped) {
+      removeTaps(taps);
+      return;
+    }
     const qemu = spawn(QEMU, args, { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     qemu.stderr!.on('data', (c: Buffer) => { stderr = (stderr + c.toString()).slice(-2000); });
     const vm: RunningVm = {
-      ref, name: info.name, qemu, console, killed: false,
+      ref, name: info.name, qemu, console, killed: false, taps,
       exited: new Promise((resolve) => qemu.once('exit', () => resolve())),
     };
     this.vms.set(ref.value, vm);
     this.started.push({ vm: info.name, args, console });
     void vm.exited.then(async () => {
+      removeTaps(vm.taps);
       if (this.vms.get(ref.value) === vm) this.vms.delete(ref.value);
       if (stderr.trim() && !vm.killed) this.problems.push(`${info.name}: qemu: ${stderr.trim()}`);
       // The guest powered off: so is the VM, as ESXi reports it.
@@ -208,6 +242,14 @@ export class HostAgent {
     if (vm.qemu.exitCode === null && vm.qemu.signalCode === null) vm.qemu.kill('SIGKILL');
     await vm.exited;
     if (this.vms.get(vm.ref.value) === vm) this.vms.delete(vm.ref.value);
+  }
+}
+
+function removeTaps(taps: string[]): void {
+  for (const tap of taps) {
+    try {
+      execFileSync('ip', ['link', 'del', 'dev', tap], { stdio: 'ignore' });
+    } catch { /* gone with its QEMU already */ }
   }
 }
 

@@ -137,7 +137,7 @@ test('configure on vSphere changes the pool and adds volume stores and container
     await addPortgroup(client, dvs, 'ext-net');
     await addPortgroup(client, dvs, 'ext-two');
     const containerNet = ['--container-network', 'ext-net:routed', '--container-network-gateway', 'ext-net:10.30.0.1/16',
-      '--container-network-ip-range', 'ext-net:10.30.5.0/24', '--container-network-dns', 'ext-net:10.30.0.53'];
+      '--container-network-ip-range', 'ext-net:10.30.5.10-10.30.5.20', '--container-network-dns', 'ext-net:10.30.0.53'];
 
     // Refused before anything is made: a port group that does not exist, a range without its gateway.
     const missing = await bonneville(['create', '--name', name, ...vsphereArgs(), '--container-network', 'no-such-pg:x']);
@@ -153,10 +153,11 @@ test('configure on vSphere changes the pool and adds volume stores and container
     const [publicKey, extKey] = [key('DC0_DVPG1'), key('ext-net')];
     assert.ok(publicKey && extKey);
 
-    // The container network is a Docker network under its alias, with the address plan given.
+    // The container network is a Docker network under its alias, with the address plan given (the range
+    // in vic-machine's FIRST-LAST form).
     assert.match(await dockerOk(name, ['network', 'ls', '--format', '{{.Name}}']), /^routed$/m);
     const ipam = JSON.parse(await dockerOk(name, ['network', 'inspect', 'routed', '--format', '{{json .IPAM.Config}}'])) as Array<{ Subnet: string; Gateway: string; IPRange: string }>;
-    assert.deepEqual([ipam[0].Subnet, ipam[0].Gateway, ipam[0].IPRange], ['10.30.0.0/16', '10.30.0.1', '10.30.5.0/24']);
+    assert.deepEqual([ipam[0].Subnet, ipam[0].Gateway, ipam[0].IPRange], ['10.30.0.0/16', '10.30.0.1', '10.30.5.10-10.30.5.20']);
 
     await dockerOk(name, ['load', '-i', busybox]);
     const hostPort = String(20000 + Math.floor(Math.random() * 20000));
@@ -171,7 +172,7 @@ test('configure on vSphere changes the pool and adds volume stores and container
     assert.ok(!nicKeys(plain).includes(publicKey), 'one that publishes none has no NIC there');
     assert.deepEqual(nicKeys(routed), [extKey], '--net routed: its NIC is on the existing port group');
     const guest = JSON.parse(vmOf(routed).extraConfig['guestinfo.bonneville.config']) as { nics: Array<{ address: string; gateway: string }> };
-    assert.match(guest.nics[0].address, /^10\.30\.5\.\d+\/16$/);
+    assert.match(guest.nics[0].address, /^10\.30\.5\.(1\d|20)\/16$/, 'from vic-machine\'s FIRST-LAST range');
     assert.equal(guest.nics[0].gateway, '10.30.0.1');
     const pubGuest = JSON.parse(vmOf(published).extraConfig['guestinfo.bonneville.config']) as { published?: Array<{ hostPort: number; containerPort: number }> };
     assert.deepEqual(pubGuest.published?.map((p) => [p.hostPort, p.containerPort]), [[Number(hostPort), 80]]);

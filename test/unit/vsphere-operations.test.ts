@@ -34,10 +34,17 @@ test('container-network flags: alias, gateway, range, DNS per port group; mistak
     [{ networks: ['pg:a'], gateways: ['pg:10.0.0.1'] }, /IPv4 address with a prefix/],
     [{ networks: ['pg:a'], ipRanges: ['pg:10.0.0.0/28'] }, /give the network's --container-network-gateway/],
     [{ networks: ['pg:a'], gateways: ['pg:10.0.0.1/24'], ipRanges: ['pg:10.0.1.0/28'] }, /not inside 10\.0\.0\.0\/24/],
-    [{ networks: ['pg:a'], gateways: ['pg:10.0.0.1/24'], ipRanges: ['pg:10.0.0.5-10.0.0.9'] }, /wants a CIDR/],
+    [{ networks: ['pg:a'], gateways: ['pg:10.0.0.1/24'], ipRanges: ['pg:10.0.0.9-10.0.0.5'] }, /first address is after the last/],
+    [{ networks: ['pg:a'], gateways: ['pg:10.0.0.1/24'], ipRanges: ['pg:10.0.0.5-10.0.0.x'] }, /wants a CIDR or FIRST-LAST/],
+    [{ networks: ['pg:a'], gateways: ['pg:10.0.0.1/24'], ipRanges: ['pg:10.0.0.5-'] }, /wants a CIDR or FIRST-LAST/],
+    [{ networks: ['pg:a'], gateways: ['pg:10.0.0.1/24'], ipRanges: ['pg:10.0.0.250-10.0.1.5'] }, /not inside 10\.0\.0\.0\/24/],
     [{ networks: ['pg:a'], dns: ['pg:dns.example'] }, /not an IPv4 address/],
   ];
   for (const [flags, pattern] of bad) assert.throws(() => parseContainerNetworks({ ...none, ...flags }), pattern, JSON.stringify(flags));
+  // vic-machine's FIRST-LAST form, kept as such (and given back to `vch serve` so).
+  const ranged = parseContainerNetworks({ ...none, networks: ['pg:r'], gateways: ['pg:10.1.1.1/24'], ipRanges: ['pg:10.1.1.10-10.1.1.20'] });
+  assert.equal(ranged[0].ipRange, '10.1.1.10-10.1.1.20');
+  assert.ok(containerNetworkArgs(ranged).includes('pg:10.1.1.10-10.1.1.20'));
   assert.throws(() => addContainerNetworks(nets, [{ name: 'x', external: 'plain-pg' }]), /has it already \(as plain-pg\)/);
   assert.throws(() => addContainerNetworks(nets, [{ name: 'lab', external: 'new' }]), /named lab already/);
 });
@@ -97,6 +104,28 @@ test('predefined networks: made at open on their segment, kept across engines, r
     assert.match(start.nics[0].address, /^10\.20\.8\.\d+\/16$/);
     assert.deepEqual(start.dns?.servers, ['10.20.0.54']);
     again.close();
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('a predefined network with a FIRST-LAST range: addresses come from it only; a bad range is a 400', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'bonneville-range-'));
+  try {
+    const plumbing: NetworkPlumbing = { hostSubnets: async () => [], ensureNetwork: async () => {}, removeNetwork: async () => {}, sweep: async () => {}, describe: () => 'test' };
+    const service = new NetworkService({ root, plumbing, events: new EventLog(), predefined: [{ name: 'r', external: 'pg', gateway: '10.1.1.1/24', ipRange: '10.1.1.10-10.1.1.12' }] });
+    await service.open();
+    const request = { enabled: true, endpoints: [{ network: 'r', aliases: [] }], ports: [], publishAll: false, exposed: [], extraHosts: [] };
+    const ids = ['a', 'b', 'c', 'd'].map((c) => c.repeat(64));
+    service.useContainers((id) => (ids.includes(id) ? { name: id.slice(0, 1), hostname: id.slice(0, 12), request } : undefined));
+    for (const id of ids.slice(0, 3)) await service.created({ id, spec: { network: request } } as never);
+    assert.deepEqual(ids.slice(0, 3).map((id) => service.get('r').endpoints[id].ip), ['10.1.1.10', '10.1.1.11', '10.1.1.12']);
+    await assert.rejects(service.created({ id: ids[3], spec: { network: request } } as never), /no available IPv4 addresses on network r/, 'the range is full, the subnet is not');
+    // Docker's own ip-range stays a CIDR; a predefined network's range must lie in its subnet.
+    await assert.rejects(service.create({ name: 'x', subnet: '10.9.0.0/24', ipRange: '10.9.0.10-10.9.0.20' }), (err) => statusOf(err) === 400 && /invalid ip-range/.test((err as Error).message));
+    await assert.rejects(service.create({ name: 'y', subnet: '10.9.1.0/24', ipRange: '10.9.1.10-10.9.2.20', external: 'pg2' }), (err) => statusOf(err) === 400 && /is not inside the subnet 10\.9\.1\.0\/24/.test((err as Error).message));
+    await assert.rejects(service.create({ name: 'z', subnet: '10.9.3.0/24', ipRange: '10.9.3.20-10.9.3.10', external: 'pg3' }), (err) => statusOf(err) === 400 && /first address is after the last/.test((err as Error).message));
+    service.close();
   } finally {
     rmSync(root, { recursive: true, force: true });
   }

@@ -70,7 +70,8 @@ export interface GuestConfig {
   hosts?: string[];
   dns?: ContainerVmSpec['dns'];
   nics: Array<{ mac: string; address: string; gateway?: string }>;
-  /** With a public network: the NIC after `nics` is on it (address from its DHCP), and these ports are published there. */
+  /** With a public network: the NIC after `nics` is on it (this MAC, address from its DHCP), and these ports are published there. */
+  publicMac?: string;
   published?: NonNullable<ContainerVmSpec['ports']>;
   disks: {
     writable: DiskSlot;
@@ -80,6 +81,14 @@ export interface GuestConfig {
 }
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+
+/**
+ * The public NIC's MAC: locally administered, from the container id, so that every start of the
+ * container asks the public network's DHCP server for the same lease.
+ */
+export function publicMac(id: string): string {
+  return ['02', ...(id.slice(0, 10).match(/../g) ?? [])].join(':');
+}
 
 /** The container's output log in its directory: tether log frames, as the qemu backend's `output.log`. */
 function outputLog(dir: string): string {
@@ -184,7 +193,7 @@ export class VsphereBackend implements Backend {
       const nics: ContainerNic[] = await Promise.all((spec.nics ?? []).map(async (n) => ({ ...(await this.networks.nicBacking(n.networkId)), macAddress: n.mac })));
       // Published ports are reached through the VCH's public network (VIC's model): one more NIC, last.
       const publicNic = spec.ports?.length ? await this.networks.publicBacking() : undefined;
-      if (publicNic) nics.push(publicNic);
+      if (publicNic) nics.push({ ...publicNic, macAddress: publicMac(spec.id) });
       ref = await this.oneAtATime(() => createContainerVm(this.client, this.vch, this.options.target.dvsUuid, {
         id: spec.id,
         name,
@@ -242,10 +251,29 @@ export class VsphereBackend implements Backend {
     const channel = await listener.next(channelKey(spec.id), deadline - Date.now(), gone.signal);
     this.join(vm, channel, spec.dir);
     if (channel.hello.state !== 'waiting') throw new Error(`the tether is ${channel.hello.state} already`);
-    const config = tetherConfig(spec, this.tetherDisks(spec));
+    const config = tetherConfig(this.publishing(spec) ? this.routedNics(spec) : spec, this.tetherDisks(spec));
     config.formatBlank = true;
+    if (this.publishing(spec)) {
+      config.public = { mac: publicMac(spec.id), ports: spec.ports!.map((p) => ({ hostPort: p.hostPort, containerPort: p.containerPort, protocol: p.protocol })) };
+    }
     const poweredOff = new Promise<never>((_, reject) => gone.signal.addEventListener('abort', () => reject(gone.signal.reason as Error), { once: true }));
-    await withDeadline(Promise.race([channel.client.configure(config), poweredOff]), deadline, 'the container process did not start');
+    const started = await withDeadline(Promise.race([channel.client.configure(config), poweredOff]), deadline, 'the container process did not start');
+    if (started.publicAddress) vm.leaseReported(started.publicAddress);
+  }
+
+  /** The container gets a NIC on the public network (it publishes ports, and the VCH has one). */
+  private publishing(spec: ContainerVmSpec): boolean {
+    return Boolean(spec.ports?.length && this.networks.publicNetwork);
+  }
+
+  /**
+   * With a public NIC, the default route: a gateway on a VCH-made (bridge) network is nobody's on
+   * vSphere (the engine's host is not on its port group), so those NICs route nothing beyond their
+   * subnet; an existing port group's gateway is the admin's router and stays. The tether then takes
+   * the public network's DHCP router as the default route only when no gateway is left.
+   */
+  private routedNics(spec: ContainerVmSpec): ContainerVmSpec {
+    return { ...spec, nics: (spec.nics ?? []).map((n) => (this.networks.routesOut(n.networkId) ? n : { ...n, gateway: undefined })) };
   }
 
   /** A (re)connected line of a running VM: its log frames go to the container's log, its control to the handle. */
@@ -391,7 +419,7 @@ export class VsphereBackend implements Backend {
       hosts: spec.hosts,
       dns: spec.dns,
       nics: (spec.nics ?? []).map((n) => ({ mac: n.mac, address: n.address, gateway: n.gateway })),
-      ...(spec.ports?.length && this.networks.publicNetwork ? { published: spec.ports } : {}),
+      ...(this.publishing(spec) ? { publicMac: publicMac(spec.id), published: spec.ports } : {}),
       disks: {
         writable: slots[0],
         layers: slots.slice(1, 1 + spec.layerDisks.length),

@@ -41,6 +41,8 @@ export class VsphereVm implements VmHandle {
   private exit?: ExitStatus;
   private killed = false;
   private ended = false;
+  /** The public network's leased address ("10.1.2.3/24"), as the tether last reported it. */
+  private leased?: string;
 
   constructor(id: string, ref: ManagedObjectReference, control: VsphereVmControl) {
     this.id = id;
@@ -71,8 +73,19 @@ export class VsphereVm implements VmHandle {
     channel.client.on('exit', (e) => {
       if (e.session === 0) this.exited0({ code: e.code });
     });
+    channel.client.on('lease', (address) => this.leaseReported(address));
+    if (channel.hello.publicAddress) this.leaseReported(channel.hello.publicAddress);
     // Reconnected to a tether whose process ended while the line was down.
     if (channel.hello.state === 'exited' && typeof channel.hello.exitCode === 'number') this.exited0({ code: channel.hello.exitCode });
+  }
+
+  /** The tether's word on the public network's address (LEASE, STARTED, HELLO); "" : none. */
+  leaseReported(address: string): void {
+    this.leased = address || undefined;
+  }
+
+  publicAddress(): string | undefined {
+    return this.running ? this.leased?.split('/')[0] : undefined;
   }
 
   /**

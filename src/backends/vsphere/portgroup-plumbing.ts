@@ -79,6 +79,11 @@ export class PortgroupPlumbing implements NetworkPlumbing {
     return backing;
   }
 
+  /** Whether the network's gateway is a router that exists: an existing port group's (the admin's), not one the VCH made. */
+  routesOut(networkId: string): boolean {
+    return this.externals.has(networkId);
+  }
+
   /** The public network's port group (a NIC for containers that publish ports); undefined without one. */
   async publicBacking(): Promise<NicBacking | undefined> {
     return this.publicNetwork ? this.existing(this.publicNetwork, 'public network') : undefined;

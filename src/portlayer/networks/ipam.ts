@@ -58,13 +58,41 @@ export function within(outer: Subnet, inner: Subnet): boolean {
   return inner.base >= outer.base && inner.base + size(inner) <= outer.base + size(outer);
 }
 
+/** Addresses from first to last (32-bit numbers), both included: a network's IP range. */
+export interface AddressRange {
+  first: number;
+  last: number;
+}
+
+const ADDRESS_SPAN = /^(\d+\.\d+\.\d+\.\d+)-(\d+\.\d+\.\d+\.\d+)$/;
+
+/**
+ * A network's IP range as written: a CIDR (Docker's IPRange), or FIRST-LAST (vic-machine's
+ * --container-network-ip-range also takes that form: 10.1.1.10-10.1.1.20). Throws RangeError.
+ */
+export function parseRange(text: string): AddressRange {
+  const span = ADDRESS_SPAN.exec(text);
+  if (span) {
+    const range = { first: ipToNumber(span[1]), last: ipToNumber(span[2]) };
+    if (range.first > range.last) throw new RangeError(`invalid IPv4 range ${text} (the first address is after the last)`);
+    return range;
+  }
+  const s = parseSubnet(text);
+  return { first: s.base, last: s.base + size(s) - 1 };
+}
+
+/** Whether the range lies wholly inside the subnet. */
+export function rangeWithin(outer: Subnet, range: AddressRange): boolean {
+  return range.first >= outer.base && range.last < outer.base + size(outer);
+}
+
 /**
  * The lowest host address of the subnet not in `taken` — inside `range` when the network has one
  * (IPAM's IPRange: dynamic addresses come from there, static ones from the whole subnet); undefined when full.
  */
-export function nextFree(s: Subnet, taken: Set<string>, range?: Subnet): string | undefined {
-  const first = Math.max(s.base + 1, range?.base ?? 0);
-  const end = Math.min(s.base + size(s) - 1, range ? range.base + size(range) : Infinity);
+export function nextFree(s: Subnet, taken: Set<string>, range?: AddressRange): string | undefined {
+  const first = Math.max(s.base + 1, range?.first ?? 0);
+  const end = Math.min(s.base + size(s) - 1, range ? range.last + 1 : Infinity);
   for (let n = first; n < end; n++) {
     const ip = numberToIp(n);
     if (!taken.has(ip)) return ip;

@@ -9,7 +9,7 @@ import type { ContainerRecord } from '../containers/model.ts';
 import { PortLayerError, conflict, invalid, notFound } from '../errors.ts';
 import type { EventLog } from '../events.ts';
 import type { ContainerNetworking, StartNetworking } from './attachment.ts';
-import { contains, firstHost, overlaps, formatSubnet, ipToNumber, isHostAddress, macFor, nextFree, parseSubnet, pickSubnet, within } from './ipam.ts';
+import { contains, firstHost, overlaps, formatSubnet, ipToNumber, isHostAddress, macFor, nextFree, parseRange, parseSubnet, pickSubnet, rangeWithin, within } from './ipam.ts';
 import type { Subnet } from './ipam.ts';
 import type { ContainerNetworkRequest, EndpointRecord, NetworkRecord, PortBinding, PortRequest, PredefinedNetwork } from './model.ts';
 import { DEFAULT_NETWORK } from './model.ts';
@@ -169,7 +169,7 @@ export class NetworkService implements ContainerNetworking {
     const subnet = request.subnet ? this.userSubnet(request.subnet) : await this.freeSubnet();
     const gateway = request.gateway ?? firstHost(subnet);
     if (!isHostAddress(subnet, gateway)) throw invalid(`gateway ${gateway} is not a host address of ${formatSubnet(subnet)}`);
-    const ipRange = request.ipRange ? this.rangeWithin(subnet, request.ipRange) : undefined;
+    const ipRange = request.ipRange ? this.checkedRange(subnet, request.ipRange, request.external !== undefined) : undefined;
     const net: NetworkRecord = {
       id: randomBytes(32).toString('hex'),
       name: request.name,
@@ -201,9 +201,20 @@ export class NetworkService implements ContainerNetworking {
     return subnet;
   }
 
-  private rangeWithin(subnet: Subnet, cidr: string): string {
-    const range = subnetParam(cidr, `invalid ip-range ${cidr}`);
-    if (!within(subnet, range)) throw invalid(`ip-range ${cidr} is not inside the subnet ${formatSubnet(subnet)}`);
+  /** A network's IP range inside its subnet: a CIDR, or (a predefined network's, vic-machine's form) FIRST-LAST. */
+  private checkedRange(subnet: Subnet, text: string, firstLast: boolean): string {
+    if (firstLast && text.includes('-')) {
+      let range;
+      try {
+        range = parseRange(text);
+      } catch (err) {
+        throw invalid(`invalid ip-range ${text}: ${(err as Error).message}`);
+      }
+      if (!rangeWithin(subnet, range)) throw invalid(`ip-range ${text} is not inside the subnet ${formatSubnet(subnet)}`);
+      return text;
+    }
+    const range = subnetParam(text, `invalid ip-range ${text}`);
+    if (!within(subnet, range)) throw invalid(`ip-range ${text} is not inside the subnet ${formatSubnet(subnet)}`);
     return formatSubnet(range);
   }
 
@@ -345,7 +356,7 @@ export class NetworkService implements ContainerNetworking {
       if (taken.has(ipv4)) throw forbidden(`Address already in use: ${ipv4} on network ${net.name}`);
       ip = ipv4;
     } else {
-      ip = nextFree(subnet, taken, net.ipRange ? parseSubnet(net.ipRange) : undefined);
+      ip = nextFree(subnet, taken, net.ipRange ? parseRange(net.ipRange) : undefined);
       if (!ip) throw new PortLayerError('Unavailable', `no available IPv4 addresses on network ${net.name}`);
     }
     // The default bridge has no name resolution, hence no aliases (as in Docker).
@@ -367,9 +378,15 @@ export class NetworkService implements ContainerNetworking {
     return found.sort((a, b) => rank(a.network) - rank(b.network) || a.network.created.localeCompare(b.network.created));
   }
 
-  /** The ports the container publishes now (empty while it is stopped). */
+  /**
+   * The ports the container publishes now (empty while it is stopped). A VM with an address of its
+   * own for them (VmHandle.publicAddress: vSphere's public network) is reached there, on the same
+   * host ports: that address is the binding's HostIp, what `docker port` shows.
+   */
   portsOf(containerId: string): PortBinding[] {
-    return (this.proxies.get(containerId) ?? []).map((p) => p.binding);
+    const bindings = (this.proxies.get(containerId) ?? []).map((p) => p.binding);
+    const publicIp = this.lookup(containerId)?.vm?.publicAddress?.();
+    return publicIp ? bindings.map((b) => ({ ...b, hostIp: publicIp })) : bindings;
   }
 
   /** Whether names resolve between containers on this network. */

@@ -6,6 +6,7 @@
 // container that prints and exits while its engine is down (the tether's journal replays it).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
@@ -14,6 +15,7 @@ import { TestVch } from '../../helpers/vch.ts';
 import { resolveTarget } from '../../../src/backends/vsphere/target.ts';
 import { destroyVch, ensureVch, type VchPlacement } from '../../../src/backends/vsphere/vch-pool.ts';
 import { encodeFrame, FrameDecoder, FrameType, LOG_FRAME_FLAG } from '../../../src/tether/frames.ts';
+import { guestType } from '../../../src/tether/shared-line.ts';
 
 const VCH = 'vch-guest';
 let host: VcsimWithGuests;
@@ -132,7 +134,7 @@ async function standInForEngine<T>(talk: (socket: net.Socket) => Promise<T>): Pr
   const connected = new Promise<net.Socket>((resolve) => server.once('connection', resolve));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(tetherPort, '127.0.0.1', resolve);
+    server.listen(Number(new URL(host.tetherURI).port), '127.0.0.1', resolve);
   });
   let socket: net.Socket | undefined;
   try {
@@ -152,7 +154,6 @@ test('a container that prints and exits while its engine is down: after the rest
   await until('the first output', async () => (await vch.ok(['logs', 'away'])) === 'one\ntwo\n');
   await vch.killEngine();
   await standInForEngine(async (line) => {
-    const guestType = (t: number) => ((t & ~LOG_FRAME_FLAG) >= FrameType.Hello && (t & ~LOG_FRAME_FLAG) <= FrameType.Credit) || t === (FrameType.Gap | LOG_FRAME_FLAG);
     const decoder = new FrameDecoder(guestType);
     const exited = new Promise<void>((resolve) => line.on('data', (chunk: Buffer) => {
       if (decoder.push(chunk).some((f) => f.type === (FrameType.Exit | LOG_FRAME_FLAG))) resolve();
@@ -161,7 +162,7 @@ test('a container that prints and exits while its engine is down: after the rest
     // The tether's EXIT for the log, on a line no engine reads: the process has ended, its output gone by.
     await Promise.race([exited, new Promise((_, reject) => setTimeout(() => reject(new Error(`no EXIT on the line\n${context()}`)), 300_000).unref())]);
   });
-  vch = new TestVch(VCH, engineArgs(), vch.dir);
+  vch = new TestVch(VCH, host.engineArgs(), vch.dir);
   await vch.start();
   assert.equal((await slow(['wait', 'away'])).trim(), '7');
   assert.equal((await vch.ok(['inspect', '--format', '{{.State.ExitCode}}', 'away'])).trim(), '7');
@@ -170,5 +171,5 @@ test('a container that prints and exits while its engine is down: after the rest
   assert.equal(logs.stdout, 'one\ntwo\ngot now\nline3\nline4\nline5\n');
   assert.equal(logs.stderr, 'warn\n');
   await vch.ok(['rm', 'away']);
-  await until('the agent to have no QEMU left', async () => agent.running === 0);
+  await until('the agent to have no QEMU left', async () => host.agent.running === 0);
 });
