@@ -64,6 +64,8 @@ export class VsphereVm implements VmHandle {
     if (this.channel === channel) return;
     this.channel = channel;
     this.guest = new TetherGuest(channel.client);
+    channel.client.on('lease', (address) => this.leaseReported(address));
+    if (channel.hello.publicAddress) this.leaseReported(channel.hello.publicAddress);
     if (channel.line.journaled) {
       // The end counts once the log has it on disk: after the output the tether replays (it may have
       // exited while no engine listened) and before the tether, acknowledged, lets the VM go.
@@ -73,8 +75,6 @@ export class VsphereVm implements VmHandle {
     channel.client.on('exit', (e) => {
       if (e.session === 0) this.exited0({ code: e.code });
     });
-    channel.client.on('lease', (address) => this.leaseReported(address));
-    if (channel.hello.publicAddress) this.leaseReported(channel.hello.publicAddress);
     // Reconnected to a tether whose process ended while the line was down.
     if (channel.hello.state === 'exited' && typeof channel.hello.exitCode === 'number') this.exited0({ code: channel.hello.exitCode });
   }
