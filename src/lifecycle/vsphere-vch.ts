@@ -14,7 +14,7 @@ import { findVch, destroyVch as destroyPoolAndFolder, configureVch as updatePool
 import { listContainers } from '../backends/vsphere/inventory-adoption.ts';
 import { removeContainerVm } from '../backends/vsphere/container-vm.ts';
 import { listNetworkPortgroups } from '../backends/vsphere/network-portgroups.ts';
-import { listPortgroups, destroyPortgroup } from '../vim25/dvs.ts';
+import { listPortgroups, destroyPortgroup, noSuchPortgroup } from '../vim25/dvs.ts';
 import { datastorePath, deleteDatastoreFile, makeDirectory } from '../vim25/datastore.ts';
 import { addContainerNetworks } from './container-networks.ts';
 import { changedLimit } from './checks.ts';
@@ -93,9 +93,9 @@ export async function planVsphere(name: string, req: VsphereRequest, targetFileP
 async function checkPortgroups(opened: OpenedVsphere, publicNetwork: string | undefined, containerNetworks: PredefinedNetwork[]): Promise<void> {
   const names = new Set((await listPortgroups(opened.client, opened.target.datacenter)).map((p) => p.name));
   const where = opened.target.config.datacenter;
-  if (publicNetwork && !names.has(publicNetwork)) throw new Error(`--public-network ${publicNetwork}: no distributed port group of that name in ${where}`);
+  if (publicNetwork && !names.has(publicNetwork)) throw noSuchPortgroup('--public-network', publicNetwork, where);
   for (const n of containerNetworks) {
-    if (!names.has(n.external)) throw new Error(`--container-network ${n.external}: no distributed port group of that name in ${where}`);
+    if (!names.has(n.external)) throw noSuchPortgroup('--container-network', n.external, where);
   }
 }
 

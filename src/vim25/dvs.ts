@@ -37,6 +37,18 @@ export async function listPortgroups(client: VimClient, root: ManagedObjectRefer
   return out;
 }
 
+/** What a flag naming a port group gets when there is none of that name (`what`: the flag). */
+export function noSuchPortgroup(what: string, name: string, where: string): Error {
+  return new Error(`${what} ${name}: no distributed port group of that name in ${where}`);
+}
+
+/** An existing DV port group by name, on any switch under `root` (`where` names root in the error). */
+export async function portgroupNamed(client: VimClient, root: ManagedObjectReference, name: string, what: string, where: string): Promise<Portgroup> {
+  const pg = (await listPortgroups(client, root)).find((p) => p.name === name);
+  if (!pg) throw noSuchPortgroup(what, name, where);
+  return pg;
+}
+
 export async function destroyPortgroup(client: VimClient, portgroup: ManagedObjectReference): Promise<void> {
   await runTask(client, 'Destroy_Task', portgroup);
 }

@@ -9,7 +9,7 @@ import { mkdirSync } from 'node:fs';
 import { VimClient } from '../../vim25/session.ts';
 import { mustFind } from '../../vim25/inventory.ts';
 import { retrieveContained } from '../../vim25/property-collector.ts';
-import { listPortgroups } from '../../vim25/dvs.ts';
+import { portgroupNamed } from '../../vim25/dvs.ts';
 import { DiskStore } from './disk-store.ts';
 import { resolveTarget, type Target } from './target.ts';
 import { ensureVch, findVch, type VchLimits, type VchPlacement } from './vch-pool.ts';
@@ -92,8 +92,7 @@ async function switchName(client: VimClient, datacenter: string, bridgeNetwork?:
   const dc = await mustFind(client, datacenter, 'Datacenter');
   const switches = await retrieveContained(client, dc, 'DistributedVirtualSwitch', ['name', 'uuid']);
   if (bridgeNetwork) {
-    const pg = (await listPortgroups(client, dc)).find((p) => p.name === bridgeNetwork);
-    if (!pg) throw new Error(`--bridge-network ${bridgeNetwork}: no distributed port group of that name in ${datacenter}`);
+    const pg = await portgroupNamed(client, dc, bridgeNetwork, '--bridge-network', datacenter);
     const sw = switches.find((s) => String(s.props.uuid) === pg.switchUuid);
     if (!sw) throw new Error(`--bridge-network ${bridgeNetwork}: its switch is not in ${datacenter}`);
     return String(sw.props.name);

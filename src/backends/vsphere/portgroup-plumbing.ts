@@ -7,7 +7,7 @@
 // the port layer's IPAM, applied inside the guest by the tether.
 import type { NetworkPlumbing } from '../../portlayer/backend.ts';
 import type { VimClient } from '../../vim25/session.ts';
-import { listPortgroups } from '../../vim25/dvs.ts';
+import { portgroupNamed } from '../../vim25/dvs.ts';
 import { ensureNetworkPortgroup, listNetworkPortgroups, portgroupName, removeNetworkPortgroup } from './network-portgroups.ts';
 import type { Target } from './target.ts';
 
@@ -91,8 +91,7 @@ export class PortgroupPlumbing implements NetworkPlumbing {
 
   /** An existing port group by name, on any switch of the datacenter. */
   private async existing(name: string, what: string): Promise<NicBacking> {
-    const pg = (await listPortgroups(this.client, this.target.datacenter)).find((p) => p.name === name);
-    if (!pg) throw new Error(`${what} ${name}: no distributed port group of that name in ${this.target.config.datacenter}`);
+    const pg = await portgroupNamed(this.client, this.target.datacenter, name, what, this.target.config.datacenter);
     return { portgroupKey: pg.key, switchUuid: pg.switchUuid };
   }
 
