@@ -288,7 +288,7 @@ export class VsphereBackend implements Backend {
 
   /** The disks as the guest finds them: by SCSI slot (the order createContainerVm attaches them in). */
   private tetherDisks(spec: ContainerVmSpec): { layers: string[]; rw: string; mounts: Array<{ serial: string; target: string; readOnly: boolean; copyUp: boolean }> } {
-    const { disks } = this.guestConfig(spec, spec.hostname);
+    const disks = this.diskLayout(spec);
     const name = (s: DiskSlot) => `scsi:${s.bus}:${s.unit}`;
     return {
       layers: disks.layers.map(name),
@@ -407,9 +407,21 @@ export class VsphereBackend implements Backend {
     return [...new Set((spec.volumes ?? []).map((v) => v.disk))];
   }
 
-  private guestConfig(spec: ContainerVmSpec, name: string): GuestConfig {
+  /** Which SCSI slot holds which disk: the writable one, then the layers, then one per volume disk. */
+  private diskLayout(spec: ContainerVmSpec): GuestConfig['disks'] {
     const volumes = this.volumeDisks(spec);
     const slots = diskSlots(1 + spec.layerDisks.length + volumes.length);
+    return {
+      writable: slots[0],
+      layers: slots.slice(1, 1 + spec.layerDisks.length),
+      volumes: volumes.map((disk, i) => ({
+        slot: slots[1 + spec.layerDisks.length + i],
+        mounts: (spec.volumes ?? []).filter((v) => v.disk === disk).map((v) => ({ target: v.target, readOnly: v.readOnly, copyUp: v.copyUp })),
+      })),
+    };
+  }
+
+  private guestConfig(spec: ContainerVmSpec, name: string): GuestConfig {
     return {
       id: spec.id,
       name,
@@ -420,14 +432,7 @@ export class VsphereBackend implements Backend {
       dns: spec.dns,
       nics: (spec.nics ?? []).map((n) => ({ mac: n.mac, address: n.address, gateway: n.gateway })),
       ...(this.publishing(spec) ? { publicMac: publicMac(spec.id), published: spec.ports } : {}),
-      disks: {
-        writable: slots[0],
-        layers: slots.slice(1, 1 + spec.layerDisks.length),
-        volumes: volumes.map((disk, i) => ({
-          slot: slots[1 + spec.layerDisks.length + i],
-          mounts: (spec.volumes ?? []).filter((v) => v.disk === disk).map((v) => ({ target: v.target, readOnly: v.readOnly, copyUp: v.copyUp })),
-        })),
-      },
+      disks: this.diskLayout(spec),
     };
   }
 
