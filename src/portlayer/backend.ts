@@ -242,7 +242,16 @@ export interface VmHandle {
   isPaused?(): Promise<boolean>;
   /** Settles once the VM is gone, with the process's exit status. */
   readonly exited: Promise<ExitStatus>;
+  /**
+   * The backend's own steps of the VM's end, once `exited` settled: each a name and the
+   * performance.now() it was reached at, the first when the backend learnt of the exit. For the exit's
+   * phase log (the bench reads it); absent: the backend does not say.
+   */
+  exitMarks?(): ExitMark[];
 }
+
+/** A named step of a VM's end and the performance.now() it was reached at. */
+export type ExitMark = [name: string, at: number];
 
 export interface OutputRecord {
   stream: 'stdout' | 'stderr';

@@ -74,6 +74,7 @@ export async function openPortLayer(options: PortLayerOptions): Promise<PortLaye
     volumes,
     networking: networks,
     memoryLimitMiB: options.memoryLimitMiB,
+    log,
   });
   networks.useContainers((id) => {
     const c = containers.list().find((v) => v.record.id === id);

@@ -3,7 +3,7 @@
 // closed and the process has left /proc.
 import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
-import type { ArchiveWriteOptions, ExecProcessSpec, ExecSession, ExitStatus, GuestProcessList, PathStat, VmHandle, VmNic, VmUsage } from '../../portlayer/backend.ts';
+import type { ArchiveWriteOptions, ExecProcessSpec, ExecSession, ExitMark, ExitStatus, GuestProcessList, PathStat, VmHandle, VmNic, VmUsage } from '../../portlayer/backend.ts';
 import type { NicHotplug } from './nic-slots.ts';
 import { processUsage } from './process-usage.ts';
 import { TetherGuest } from '../tether-vm/guest.ts';
@@ -45,6 +45,8 @@ export class QemuVm implements VmHandle {
   private exit?: ExitStatus;
   private killed = false;
   private readonly nics?: NicHotplug;
+  /** The end's steps (exitMarks): EXIT received, QEMU's channel closed, its process gone. */
+  private readonly marks: ExitMark[] = [];
 
   constructor(options: QemuVmOptions) {
     this.pid = options.pid;
@@ -55,6 +57,7 @@ export class QemuVm implements VmHandle {
     options.tether.on('exit', (e: { session: number; code: number }) => {
       if (e.session !== 0) return;
       this.exit = { code: e.code };
+      this.marks.push(['exit-frame', performance.now()]);
       // The tether sends EXIT once every process is gone and the disks are unmounted and synced
       // (tether shutdown.go), and its log-port frames before it: all that is left is the guest's
       // power-off, which under TCG takes a few hundred ms. Ending QEMU now loses nothing.
@@ -62,8 +65,10 @@ export class QemuVm implements VmHandle {
     });
     this.exited = new Promise<ExitStatus>((resolve) => {
       this.socket.once('close', () => {
+        this.marks.push(['qemu-closed', performance.now()]);
         // QEMU closes the channel when it exits; make sure the process is really gone before saying so.
         void waitUntilGone(this.pid, 10_000).then(async () => {
+          this.marks.push(['qemu-gone', performance.now()]);
           if (this.exit) return resolve(this.exit);
           const recorded = await options.recordedExit().catch(() => undefined);
           if (recorded) return resolve(recorded);
@@ -71,6 +76,10 @@ export class QemuVm implements VmHandle {
         });
       });
     });
+  }
+
+  exitMarks(): ExitMark[] {
+    return [...this.marks];
   }
 
   get reportedPid(): number {

@@ -8,6 +8,7 @@ import type { ContainerContext, HostContext } from './context.ts';
 import type { RestartScheduler } from './restart-scheduler.ts';
 import { filesSettled } from './files-lock.ts';
 import { tearDownContainer } from './teardown.ts';
+import type { ExitTrace } from './exit-trace.ts';
 
 export interface RemovalDeps extends ContainerContext, Pick<HostContext, 'networking' | 'volumes' | 'backend'> {
   /** The container service's emitter: 'removed' is emitted here. */
@@ -45,9 +46,9 @@ export class ContainerRemoval {
   /**
    * Forgets the container at once (its VM, if any, is gone or going) and tears down what it had; a
    * second call does nothing. Rejects when the teardown failed: the record stays, saved as 'removing',
-   * and the next engine start finishes it.
+   * and the next engine start finishes it. `trace`: an exit's phase log (--rm) is told each step.
    */
-  async removeNow(entry: LiveContainer, removeVolumes = false): Promise<void> {
+  async removeNow(entry: LiveContainer, removeVolumes = false, trace?: ExitTrace): Promise<void> {
     const { live, store, networking } = this.deps;
     this.deps.restarts.cancel(entry);
     entry.health?.stop();
@@ -56,12 +57,15 @@ export class ContainerRemoval {
       if (entry.state.status !== 'removing') {
         entry.state = { ...entry.state, status: 'removing' };
         store.saveState(entry.record.id, entry.state);
+        trace?.mark('removing-saved');
       }
-      await tearDownContainer(this.deps.backend, store, entry.record.id, entry.writableDisk);
+      await tearDownContainer(this.deps.backend, store, entry.record.id, entry.writableDisk, (step) => trace?.mark(step));
     } finally {
       await networking?.removed(entry.record.id);
+      trace?.mark('network');
       this.deps.announce(entry, 'destroy');
       this.deps.events.emit('removed', entry.record.id);
+      trace?.mark('removed');
       // After the container is gone, so that it no longer counts as a user.
       if (removeVolumes) {
         // A disk the backend could not delete stays with its volume, listed, for a later `volume rm`.

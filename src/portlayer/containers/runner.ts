@@ -15,6 +15,7 @@ import { filesSettled } from './files-lock.ts';
 import { shapeOf, startFailure, vmSpecOf } from './vm-boot.ts';
 import type { VmShape } from './vm-boot.ts';
 import { exitedState, runningState } from './state-transitions.ts';
+import { ExitTrace } from './exit-trace.ts';
 
 export interface RunnerDeps extends HostContext {
   /** The container service's emitter: 'start' and 'exit' are emitted here. */
@@ -93,20 +94,30 @@ export class ContainerRunner {
     entry.vm = vm;
     entry.stdin.attach(vm);
     watchHealth(entry, this.deps);
+    const runningSince = performance.now();
     vm.exited.then((exit) => {
+      const trace = new ExitTrace(runningSince, vm.exitMarks?.());
       entry.vm = undefined;
       entry.stdin.detach();
       this.deps.networking?.stopped(entry.record.id);
       this.recordExit(entry, exit);
-      if (entry.record.spec.autoRemove) this.autoRemove(entry);
-      else this.deps.restarts.afterExit(entry);
+      trace.mark('exit-recorded');
+      if (entry.record.spec.autoRemove) this.autoRemove(entry, trace);
+      else {
+        this.deps.restarts.afterExit(entry);
+        this.logExit(entry, trace);
+      }
     });
   }
 
   /** --rm: the container goes when its process ends (or fails to start). */
-  private autoRemove(entry: LiveContainer): void {
+  private autoRemove(entry: LiveContainer, trace?: ExitTrace): void {
     // A teardown that fails leaves the record saved as 'removing': the next engine start finishes it.
-    this.deps.removal.removeNow(entry, true).catch(() => undefined);
+    this.deps.removal.removeNow(entry, true, trace).then(() => { if (trace) this.logExit(entry, trace); }, () => undefined);
+  }
+
+  private logExit(entry: LiveContainer, trace: ExitTrace): void {
+    this.deps.log?.(`container ${entry.record.id.slice(0, 12)} ended${entry.record.spec.autoRemove ? ' (--rm)' : ''}; exit phases: ${trace.describe()}`);
   }
 
   recordExit(entry: LiveContainer, exit: ExitStatus): void {

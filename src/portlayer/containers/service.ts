@@ -51,6 +51,8 @@ export interface ContainerServiceOptions {
   networking?: ContainerNetworking;
   /** The VCH's memory limit in MiB: starts that would take the VMs' memory past it are refused. */
   memoryLimitMiB?: number;
+  /** Diagnostics (the engine's log). */
+  log?: (line: string) => void;
 }
 
 export class ContainerService {
@@ -77,7 +79,7 @@ export class ContainerService {
     const store = new ContainerDirectoryStore(options.root);
     const announce = announcer(options.events);
     const volumes = new ContainerVolumes(options.volumes, live);
-    this.host = { live, store, announce, backend: options.backend, networking: options.networking, volumes };
+    this.host = { live, store, announce, backend: options.backend, networking: options.networking, volumes, log: options.log };
     // Wired once, in dependency order; the restart scheduler reaches the runner, built after it, when a timer fires.
     const restarts = new RestartScheduler({ live, store, launch: (entry) => this.runner.launch(entry) });
     const removal = new ContainerRemoval({ ...this.host, events, restarts });
