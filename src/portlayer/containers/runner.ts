@@ -77,7 +77,7 @@ export class ContainerRunner {
     } catch (err) {
       networking?.stopped(record.id);
       const failure = startFailure(err);
-      this.recordExit(entry, failure.exit);
+      this.recordExit(entry, failure.exit, record.spec.autoRemove);
       if (record.spec.autoRemove) this.autoRemove(entry);
       throw failure.error;
     }
@@ -100,7 +100,7 @@ export class ContainerRunner {
       entry.vm = undefined;
       entry.stdin.detach();
       this.deps.networking?.stopped(entry.record.id);
-      this.recordExit(entry, exit);
+      this.recordExit(entry, exit, entry.record.spec.autoRemove);
       trace.mark('exit-recorded');
       if (entry.record.spec.autoRemove) this.autoRemove(entry, trace);
       else {
@@ -110,19 +110,28 @@ export class ContainerRunner {
     });
   }
 
-  /** --rm: the container goes when its process ends (or fails to start). */
+  /**
+   * --rm: the container goes when its process ends (or fails to start). Its waiters are answered once
+   * the removal is durable (the record saved as 'removing', out of the list, off its networks); its
+   * files and disks go after that (ContainerRemoval.removeNow, `early`).
+   */
   private autoRemove(entry: LiveContainer, trace?: ExitTrace): void {
     // A teardown that fails leaves the record saved as 'removing': the next engine start finishes it.
-    this.deps.removal.removeNow(entry, true, trace).then(() => { if (trace) this.logExit(entry, trace); }, () => undefined);
+    this.deps.removal.removeNow(entry, true, { early: true, trace }).then(() => { if (trace) this.logExit(entry, trace); }, () => undefined);
   }
 
   private logExit(entry: LiveContainer, trace: ExitTrace): void {
     this.deps.log?.(`container ${entry.record.id.slice(0, 12)} ended${entry.record.spec.autoRemove ? ' (--rm)' : ''}; exit phases: ${trace.describe()}`);
   }
 
-  recordExit(entry: LiveContainer, exit: ExitStatus): void {
+  /**
+   * `removing`: the container goes next (--rm), so the exit is saved with the state 'removing' in one
+   * write — a crash after it leaves a removal for the next engine start to finish, never an exited
+   * --rm container that stays.
+   */
+  recordExit(entry: LiveContainer, exit: ExitStatus, removing = false): void {
     stopHealth(entry);
-    entry.state = exitedState(entry.state, exit);
+    entry.state = exitedState(removing ? { ...entry.state, status: 'removing' } : entry.state, exit);
     if (this.deps.live.has(entry.record.id)) this.deps.store.saveState(entry.record.id, entry.state);
     this.deps.announce(entry, 'die', { exitCode: String(exit.code) });
     this.deps.events.emit('exit', entry.record.id, exit);

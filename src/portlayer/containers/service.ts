@@ -168,6 +168,14 @@ export class ContainerService {
     return waitFor(this.live.find(ref), condition, this.events);
   }
 
+  /**
+   * Resolves once the removals under way have torn down what their containers had: an --rm
+   * container's waiters are answered before its files and disks are gone.
+   */
+  teardownsSettled(): Promise<void> {
+    return this.removal.settled();
+  }
+
   async rename(ref: string, newName: string): Promise<void> {
     const entry = this.live.find(ref);
     const name = validateName(newName);
