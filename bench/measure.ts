@@ -58,13 +58,13 @@ export function memAvailableMiB(): number {
 /**
  * The requests of `docker run --rm` as the docker CLI sends them (create with AutoRemove, attach,
  * wait?condition=removed, start), RUNS times through dockerode: per run, the start request, and from
- * its answer until the attach stream ended and until the wait was answered (what the CLI waits for
- * before it returns).
+ * its answer until the attach stream ended, until the wait was answered, and until both (what the
+ * CLI waits for before it returns).
  */
 export async function runRmRequests(socket: string, runs: number): Promise<Map<string, number[]>> {
   const { default: Docker } = await import('dockerode');
   const docker = new Docker({ socketPath: socket });
-  const phases = new Map<string, number[]>([['create', []], ['start', []], ['attach end', []], ['wait removed', []]]);
+  const phases = new Map<string, number[]>([['create', []], ['start', []], ['attach end', []], ['wait removed', []], ['both', []]]);
   for (let i = 0; i < runs; i++) {
     const t0 = performance.now();
     const container = await docker.createContainer({ Image: 'busybox', Cmd: ['true'], AttachStdout: true, AttachStderr: true, HostConfig: { AutoRemove: true } });
@@ -87,6 +87,7 @@ export async function runRmRequests(socket: string, runs: number): Promise<Map<s
     phases.get('start')!.push(t3 - t2);
     phases.get('attach end')!.push(attachEnd - t3);
     phases.get('wait removed')!.push(waitEnd - t3);
+    phases.get('both')!.push(Math.max(attachEnd, waitEnd) - t3);
   }
   return phases;
 }
@@ -106,7 +107,7 @@ export function exitPhases(log: string, autoRemove: boolean, parse: (line: strin
 
 /** The end of `docker run --rm`: its requests as the CLI sends them, through both, and the engine's exit phases. */
 export function printExit(ours: Map<string, number[]>, theirs: Map<string, number[]>, phases: Map<string, number>): void {
-  console.log('docker run --rm as the CLI sends it (create AutoRemove, attach, wait?condition=removed, start), medians; "attach end" and "wait removed" count from the start\'s answer:');
+  console.log('docker run --rm as the CLI sends it (create AutoRemove, attach, wait?condition=removed, start), medians; "attach end", "wait removed" and "both" (what the CLI waits for) count from the start\'s answer:');
   for (const [name, values] of ours) {
     console.log(`  ${name.padEnd(12)} bonneville ${median(values).toFixed(0).padStart(5)} ms | dockerd ${median(theirs.get(name)!).toFixed(0).padStart(5)} ms`);
   }

@@ -39,6 +39,7 @@ export class QemuVm implements VmHandle {
   /** The QEMU process: what Docker shows as State.Pid. */
   readonly pid: number;
   readonly exited: Promise<ExitStatus>;
+  readonly exitReported: Promise<ExitStatus>;
   private readonly guest: TetherGuest;
   private readonly socket: Socket;
   private readonly qmpSocket: string;
@@ -54,6 +55,8 @@ export class QemuVm implements VmHandle {
     this.socket = options.socket;
     this.qmpSocket = options.qmpSocket;
     this.nics = options.nics;
+    let reported!: (exit: ExitStatus) => void;
+    const report = new Promise<ExitStatus>((resolve) => { reported = resolve; });
     options.tether.on('exit', (e: { session: number; code: number }) => {
       if (e.session !== 0) return;
       this.exit = { code: e.code };
@@ -62,6 +65,8 @@ export class QemuVm implements VmHandle {
       // (tether shutdown.go), and its log-port frames before it: all that is left is the guest's
       // power-off, which under TCG takes a few hundred ms. Ending QEMU now loses nothing.
       killQuietly(this.pid);
+      // SIGKILLed: the guest runs nothing more, whatever the kernel still takes to end the process.
+      reported(this.exit);
     });
     this.exited = new Promise<ExitStatus>((resolve) => {
       this.socket.once('close', () => {
@@ -76,6 +81,7 @@ export class QemuVm implements VmHandle {
         });
       });
     });
+    this.exitReported = Promise.race([report, this.exited]);
   }
 
   exitMarks(): ExitMark[] {

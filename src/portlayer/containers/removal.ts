@@ -52,9 +52,10 @@ export class ContainerRemoval {
    * answers on) is emitted once the removal is durable — the record saved as 'removing', the
    * container out of the list and off its networks — and the VM's files, the writable disk and the
    * directory go after it; the promise settles when they are gone (settled() waits for all such).
-   * `trace`: an exit's phase log is told each step.
+   * `trace`: an exit's phase log is told each step. `vmGone`: the teardown waits for it (the VM's
+   * exit was reported, its process may still be ending).
    */
-  async removeNow(entry: LiveContainer, removeVolumes = false, options: { early?: boolean; trace?: ExitTrace } = {}): Promise<void> {
+  async removeNow(entry: LiveContainer, removeVolumes = false, options: { early?: boolean; trace?: ExitTrace; vmGone?: Promise<unknown> } = {}): Promise<void> {
     const { live, store, networking } = this.deps;
     const { trace } = options;
     this.deps.restarts.cancel(entry);
@@ -77,6 +78,10 @@ export class ContainerRemoval {
           trace?.mark('removing-saved');
         }
         if (options.early) await announce();
+        if (options.vmGone) {
+          await options.vmGone;
+          trace?.mark('vm-gone');
+        }
         await tearDownContainer(this.deps.backend, store, entry.record.id, entry.writableDisk, (step) => trace?.mark(step));
       } finally {
         if (!announced) await announce();

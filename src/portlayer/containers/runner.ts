@@ -95,14 +95,18 @@ export class ContainerRunner {
     entry.stdin.attach(vm);
     watchHealth(entry, this.deps);
     const runningSince = performance.now();
-    vm.exited.then((exit) => {
+    // An --rm container goes as soon as its exit is reported (its disks are destroyed, not reused);
+    // the teardown still waits for the VM to be gone (removeNow's `vmGone`).
+    const autoRemove = entry.record.spec.autoRemove;
+    const ended = autoRemove ? vm.exitReported ?? vm.exited : vm.exited;
+    ended.then((exit) => {
       const trace = new ExitTrace(runningSince, vm.exitMarks?.());
       entry.vm = undefined;
       entry.stdin.detach();
       this.deps.networking?.stopped(entry.record.id);
-      this.recordExit(entry, exit, entry.record.spec.autoRemove);
+      this.recordExit(entry, exit, autoRemove);
       trace.mark('exit-recorded');
-      if (entry.record.spec.autoRemove) this.autoRemove(entry, trace);
+      if (autoRemove) this.autoRemove(entry, trace, vm.exited);
       else {
         this.deps.restarts.afterExit(entry);
         this.logExit(entry, trace);
@@ -115,9 +119,9 @@ export class ContainerRunner {
    * the removal is durable (the record saved as 'removing', out of the list, off its networks); its
    * files and disks go after that (ContainerRemoval.removeNow, `early`).
    */
-  private autoRemove(entry: LiveContainer, trace?: ExitTrace): void {
+  private autoRemove(entry: LiveContainer, trace?: ExitTrace, vmGone?: Promise<unknown>): void {
     // A teardown that fails leaves the record saved as 'removing': the next engine start finishes it.
-    this.deps.removal.removeNow(entry, true, { early: true, trace }).then(() => { if (trace) this.logExit(entry, trace); }, () => undefined);
+    this.deps.removal.removeNow(entry, true, { early: true, trace, vmGone }).then(() => { if (trace) this.logExit(entry, trace); }, () => undefined);
   }
 
   private logExit(entry: LiveContainer, trace: ExitTrace): void {
