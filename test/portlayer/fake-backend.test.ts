@@ -45,7 +45,7 @@ async function loadImage(p: PortLayer, datastore: string): Promise<void> {
   await p.images.load(createReadStream(tarball));
 }
 
-async function create(p: PortLayer, request: { Cmd: string[]; HostConfig?: Record<string, unknown> }): Promise<string> {
+async function create(p: PortLayer, request: { Cmd: string[]; OpenStdin?: boolean; HostConfig?: Record<string, unknown> }): Promise<string> {
   const image = p.images.resolve('app:latest')!;
   const spec = toContainerSpec('', { Image: 'app:latest', ...request, HostConfig: { NetworkMode: 'none', ...request.HostConfig } }, image);
   return (await p.containers.create(spec)).record.id;
@@ -129,6 +129,24 @@ test('an --rm container\'s wait is answered before its teardown, and an engine t
   assert.equal(s.host.disks.exists(writable), false);
   assert.ok(s.host.teardowns.some((d) => d.id === id));
   assert.equal(s.host.vms.size, 0);
+});
+
+test('an --rm container whose VM ended while no engine ran is removed by the next engine', async (t) => {
+  const s = await setup(t);
+  const first = await s.open();
+  await loadImage(first, s.datastore);
+  // `cat` on an open stdin: a process that runs with no timer of its own (the lost VM is never ended).
+  const id = await create(first, { Cmd: ['cat'], OpenStdin: true, HostConfig: { AutoRemove: true } });
+  const dir = join(s.datastore, 'containers', id);
+  const writable = s.host.disks.containerDisk(dir);
+  await first.containers.start(id);
+  first.close();
+  // The VM is gone by the time the next engine looks (the host lost it while no engine watched).
+  s.host.vms.delete(id);
+  const second = await s.open();
+  assert.throws(() => second.containers.get(id), (err) => statusOf(err) === 404);
+  assert.equal(existsSync(dir), false);
+  assert.equal(s.host.disks.exists(writable), false);
 });
 
 test('removal kills the VM, then tears down through the backend and its disk store', async (t) => {

@@ -94,7 +94,7 @@ export class ContainerService {
     return recoverContainers({
       ...this.host,
       watch: (entry, vm) => this.runner.watch(entry, vm),
-      recordExit: (entry, exit) => this.runner.recordExit(entry, exit),
+      recordExit: (entry, exit, removing) => this.runner.recordExit(entry, exit, removing),
       removeNow: (entry) => this.removal.removeNow(entry),
     });
   }
