@@ -255,6 +255,8 @@ export interface VmHandle {
    * phase log (the bench reads it); absent: the backend does not say.
    */
   exitMarks?(): ExitMark[];
+  /** The guest's own steps of the end, as it timed them (ms each, in order), once it reported the exit; absent: none. */
+  exitGuestSteps?(): Array<[name: string, ms: number]>;
 }
 
 /** A named step of a VM's end and the performance.now() it was reached at. */

@@ -7,7 +7,7 @@ import type { ArchiveWriteOptions, ExecProcessSpec, ExecSession, ExitMark, ExitS
 import type { NicHotplug } from './nic-slots.ts';
 import { processUsage } from './process-usage.ts';
 import { TetherGuest } from '../tether-vm/guest.ts';
-import type { TetherClient } from '../../tether/client.ts';
+import type { ExitEvent, TetherClient } from '../../tether/client.ts';
 import { killQuietly, processGone } from './process-identity.ts';
 import { freezeVm, thawVm, vmFrozen } from './run-state.ts';
 
@@ -48,6 +48,8 @@ export class QemuVm implements VmHandle {
   private readonly nics?: NicHotplug;
   /** The end's steps (exitMarks): EXIT received, QEMU's channel closed, its process gone. */
   private readonly marks: ExitMark[] = [];
+  /** The tether's steps of the end (EXIT's "steps"). */
+  private guestSteps: Array<[string, number]> = [];
 
   constructor(options: QemuVmOptions) {
     this.pid = options.pid;
@@ -57,9 +59,10 @@ export class QemuVm implements VmHandle {
     this.nics = options.nics;
     let reported!: (exit: ExitStatus) => void;
     const report = new Promise<ExitStatus>((resolve) => { reported = resolve; });
-    options.tether.on('exit', (e: { session: number; code: number }) => {
+    options.tether.on('exit', (e: ExitEvent) => {
       if (e.session !== 0) return;
       this.exit = { code: e.code };
+      this.guestSteps = parseSteps(e.steps);
       this.marks.push(['exit-frame', performance.now()]);
       // The tether sends EXIT once every process is gone and the disks are unmounted and synced
       // (tether shutdown.go), and its log-port frames before it: all that is left is the guest's
@@ -86,6 +89,10 @@ export class QemuVm implements VmHandle {
 
   exitMarks(): ExitMark[] {
     return [...this.marks];
+  }
+
+  exitGuestSteps(): Array<[string, number]> {
+    return [...this.guestSteps];
   }
 
   get reportedPid(): number {
@@ -167,4 +174,14 @@ export class QemuVm implements VmHandle {
     this.socket.destroy();
     await this.exited;
   }
+}
+
+/** "run 40,drain 0" (the tether's steps) as name and milliseconds each; malformed parts are left out. */
+function parseSteps(steps: string | undefined): Array<[string, number]> {
+  const parsed: Array<[string, number]> = [];
+  for (const part of (steps ?? '').split(',')) {
+    const [name, ms] = part.trim().split(' ');
+    if (/^[a-z0-9]+$/.test(name ?? '') && /^\d+$/.test(ms ?? '')) parsed.push([name, Number(ms)]);
+  }
+  return parsed;
 }

@@ -5,10 +5,16 @@ import type { ExitMark } from '../backend.ts';
 
 export class ExitTrace {
   private readonly marks: ExitMark[];
+  private readonly guestSteps: Array<[string, number]>;
 
-  /** `runningSince`: performance.now() when the container was recorded running (or re-adopted). */
-  constructor(runningSince: number, backendMarks: ExitMark[] = []) {
+  /**
+   * `runningSince`: performance.now() when the container was recorded running (or re-adopted).
+   * `guestSteps`: the guest's own steps (VmHandle.exitGuestSteps), logged as guest-<name>: they
+   * detail the first phase, they do not add to the total.
+   */
+  constructor(runningSince: number, backendMarks: ExitMark[] = [], guestSteps: Array<[string, number]> = []) {
     this.marks = [['running', runningSince], ...backendMarks];
+    this.guestSteps = guestSteps;
   }
 
   mark(name: string): void {
@@ -17,6 +23,9 @@ export class ExitTrace {
 
   /** "exit-frame 300ms, qemu-closed 20ms": each step reached, with the time since the one before. */
   describe(): string {
-    return this.marks.slice(1).map(([name, at], i) => `${name} ${Math.max(0, Math.round(at - this.marks[i][1]))}ms`).join(', ');
+    return [
+      ...this.marks.slice(1).map(([name, at], i) => `${name} ${Math.max(0, Math.round(at - this.marks[i][1]))}ms`),
+      ...this.guestSteps.map(([name, ms]) => `guest-${name} ${ms}ms`),
+    ].join(', ');
   }
 }

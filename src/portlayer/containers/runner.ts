@@ -100,7 +100,7 @@ export class ContainerRunner {
     const autoRemove = entry.record.spec.autoRemove;
     const ended = autoRemove ? vm.exitReported ?? vm.exited : vm.exited;
     ended.then((exit) => {
-      const trace = new ExitTrace(runningSince, vm.exitMarks?.());
+      const trace = new ExitTrace(runningSince, vm.exitMarks?.(), vm.exitGuestSteps?.());
       entry.vm = undefined;
       entry.stdin.detach();
       this.deps.networking?.stopped(entry.record.id);
