@@ -9,13 +9,16 @@
 //  - where a start spends its time: each API request of a run (create, start, until the exit is
 //    seen, remove) through both, and the backend's own phases (its "phases:" log lines: host steps,
 //    then guest-* steps inside the tether's part);
+//  - where the end of a `docker run --rm` spends its time: its requests as the CLI sends them (the
+//    start's answer until the attach stream ends and until wait?condition=removed answers) through
+//    both, and the engine's own exit phases (its "exit phases:" log lines);
 //  - `docker ps -a` with BENCH_PS created containers through each.
 import Docker from 'dockerode';
 import { TestVch, runCommand, DOCKER } from '../test/helpers/vch.ts';
 import { buildTestImages } from '../test/fixtures/images.ts';
 import { PeerDockerd } from './peer-dockerd.ts';
 import { parsePhases } from '../src/backends/qemu/phase-timer.ts';
-import { median, waitForStandby, memoryOf, meanMemory } from './measure.ts';
+import { median, waitForStandby, memoryOf, meanMemory, runRmRequests, exitPhases, printExit } from './measure.ts';
 import type { VmMemory } from './measure.ts';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 7);
@@ -161,6 +164,10 @@ async function main(): Promise<void> {
     const ourPhases = backendPhases(vch, logFrom, 'clone');
     const standbyPhases = backendPhases(vch, logFrom, 'standby');
     const theirRequests = await requestPhases(peer.socket);
+    const rmFrom = vch.engineLog.length;
+    const ourRm = await runRmRequests(vch.socket, RUNS);
+    const ourExit = exitPhases(vch.engineLog.slice(rmFrom), true, parsePhases);
+    const theirRm = await runRmRequests(peer.socket, RUNS);
     const ourPs = await listTime(vch.dockerHost);
     const theirPs = await listTime(peer.dockerHost);
     const boot = await bootTimes(vch.socket);
@@ -195,6 +202,7 @@ async function main(): Promise<void> {
       console.log(`  ${kind} (backend total ${total.toFixed(0)}): ${[...phases].map(([name, ms]) => `${name} ${ms.toFixed(0)}`).join(', ')}`);
     }
     console.log(`  start request median ${median(ourRequests.get('start')!).toFixed(0)} ms (beyond the backend's total: engine and port layer around the boot)`);
+    printExit(ourRm, theirRm, ourExit);
     console.log(`docker ps -a with ${PS_CONTAINERS} containers  bonneville median ${ourPs.toFixed(0)} ms | dockerd median ${theirPs.toFixed(0)} ms | ratio ${(ourPs / theirPs).toFixed(2)}x`);
   } finally {
     if (!destroyed) await vch.destroy();

@@ -54,3 +54,63 @@ export function meanMemory(samples: VmMemory[]): VmMemory {
 export function memAvailableMiB(): number {
   return Number(/^MemAvailable:\s+(\d+) kB/m.exec(readFileSync('/proc/meminfo', 'utf8'))![1]) / 1024;
 }
+
+/**
+ * The requests of `docker run --rm` as the docker CLI sends them (create with AutoRemove, attach,
+ * wait?condition=removed, start), RUNS times through dockerode: per run, the start request, and from
+ * its answer until the attach stream ended, until the wait was answered, and until both (what the
+ * CLI waits for before it returns).
+ */
+export async function runRmRequests(socket: string, runs: number): Promise<Map<string, number[]>> {
+  const { default: Docker } = await import('dockerode');
+  const docker = new Docker({ socketPath: socket });
+  const phases = new Map<string, number[]>([['create', []], ['start', []], ['attach end', []], ['wait removed', []], ['both', []]]);
+  for (let i = 0; i < runs; i++) {
+    const t0 = performance.now();
+    const container = await docker.createContainer({ Image: 'busybox', Cmd: ['true'], AttachStdout: true, AttachStderr: true, HostConfig: { AutoRemove: true } });
+    const t1 = performance.now();
+    const stream = await container.attach({ stream: true, stdout: true, stderr: true, hijack: true });
+    let attachEnd = 0;
+    const ended = new Promise<void>((resolve) => {
+      const done = () => { attachEnd ||= performance.now(); resolve(); };
+      stream.on('end', done);
+      stream.on('close', done);
+      stream.resume();
+    });
+    let waitEnd = 0;
+    const removed = container.wait({ condition: 'removed' }).then(() => { waitEnd = performance.now(); });
+    const t2 = performance.now();
+    await container.start();
+    const t3 = performance.now();
+    await Promise.all([ended, removed]);
+    phases.get('create')!.push(t1 - t0);
+    phases.get('start')!.push(t3 - t2);
+    phases.get('attach end')!.push(attachEnd - t3);
+    phases.get('wait removed')!.push(waitEnd - t3);
+    phases.get('both')!.push(Math.max(attachEnd, waitEnd) - t3);
+  }
+  return phases;
+}
+
+/**
+ * Medians of the exit phases the engine logged ("…; exit phases: exit-frame 300ms, …") in `log`: of
+ * --rm containers' ends, or of the others'.
+ */
+export function exitPhases(log: string, autoRemove: boolean, parse: (line: string) => Map<string, number> | undefined): Map<string, number> {
+  const all = new Map<string, number[]>();
+  for (const line of log.split('\n')) {
+    if (!/ exit phases: /.test(line) || / \(--rm\);/.test(line) !== autoRemove) continue;
+    for (const [name, ms] of parse(line) ?? []) all.set(name, [...(all.get(name) ?? []), ms]);
+  }
+  return new Map([...all].map(([name, values]) => [name, median(values)]));
+}
+
+/** The end of `docker run --rm`: its requests as the CLI sends them, through both, and the engine's exit phases. */
+export function printExit(ours: Map<string, number[]>, theirs: Map<string, number[]>, phases: Map<string, number>): void {
+  console.log('docker run --rm as the CLI sends it (create AutoRemove, attach, wait?condition=removed, start), medians; "attach end", "wait removed" and "both" (what the CLI waits for) count from the start\'s answer:');
+  for (const [name, values] of ours) {
+    console.log(`  ${name.padEnd(12)} bonneville ${median(values).toFixed(0).padStart(5)} ms | dockerd ${median(theirs.get(name)!).toFixed(0).padStart(5)} ms`);
+  }
+  if (phases.size === 0) return;
+  console.log(`  bonneville exit phases (ms; each since the one before, from the start's answer): ${[...phases].map(([name, ms]) => `${name} ${ms.toFixed(0)}`).join(', ')}`);
+}

@@ -83,6 +83,10 @@ type startedReply struct {
 
 type exitReply struct {
 	Code int `json:"code"`
+	// Steps milliseconds of the container's end, session 0 only ("run 40,drain 0,kill 3"): the
+	// process's run from its start until it was reaped, its output drained, the rest killed, the disks
+	// flushed (not for an ephemeral container) — for the host's exit phases.
+	Steps string `json:"steps,omitempty"`
 }
 
 type errorReply struct {

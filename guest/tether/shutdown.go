@@ -15,8 +15,8 @@ const (
 // finishContainer ends the VM after session 0 exited or failed to start: stop what is left, leave the
 // writable disk clean, report the fate on both ports, power off. EXIT therefore also means "the
 // container's disks are consistent" — except for an ephemeral container, whose disks the host
-// destroys next: it reports at once.
-func (t *tether) finishContainer(typ byte, body interface{}) {
+// destroys next: it reports at once. `steps` (nil: none) times it into an EXIT's "steps".
+func (t *tether) finishContainer(typ byte, body interface{}, steps *stepTimer) {
 	t.finishing.Do(func() {
 		t.mu.Lock()
 		ephemeral := t.config != nil && t.config.Ephemeral
@@ -35,6 +35,7 @@ func (t *tether) finishContainer(typ byte, body interface{}) {
 		for _, s := range sessions {
 			s.release()
 		}
+		steps.mark("kill")
 		// Disks the host destroys right after (--rm without volumes) need no flushing first.
 		if !ephemeral {
 			syscall.Sync()
@@ -42,6 +43,11 @@ func (t *tether) finishContainer(typ byte, body interface{}) {
 				fmt.Fprintf(os.Stderr, "tether: %v\n", err)
 			}
 			syscall.Sync()
+			steps.mark("flush")
+		}
+		if r, ok := body.(exitReply); ok && steps != nil {
+			r.Steps = steps.String()
+			body = r
 		}
 		t.sendLog(typ, 0, body)
 		if err := t.control.sendWithin(finalControlWait, typ, 0, mustJSON(body)); err != nil {

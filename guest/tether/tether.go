@@ -30,11 +30,13 @@ type tether struct {
 	journal *logJournal
 	boot    string
 
-	mu        sync.Mutex
-	state     string
-	config    *containerConfig
-	sessions  map[uint32]*session
-	mainPid   int
+	mu       sync.Mutex
+	state    string
+	config   *containerConfig
+	sessions map[uint32]*session
+	mainPid  int
+	// exitSteps times the container's end from its process's start (EXIT's "steps").
+	exitSteps *stepTimer
 	exitCode  *int
 	mounts    mountStack
 	finishing sync.Once
@@ -212,6 +214,7 @@ func (t *tether) startContainer(payload []byte) {
 	t.mainPid = s.pid
 	t.state = stateRunning
 	steps.mark("launch")
+	t.exitSteps = newStepTimer()
 	started := startedReply{Pid: s.pid, Steps: steps.String(), Boot: t.boot, PublicAddress: t.public.currentAddress()}
 	t.sendLog(typeStarted, 0, started)
 	t.sendControl(typeStarted, 0, started)
@@ -331,10 +334,18 @@ func (t *tether) startExec(id uint32, payload []byte) {
 
 // onProcessExit runs when a session's process has been reaped.
 func (t *tether) onProcessExit(s *session, ws syscall.WaitStatus) {
+	var steps *stepTimer
+	if s.id == 0 {
+		t.mu.Lock()
+		steps = t.exitSteps
+		t.mu.Unlock()
+		steps.mark("run")
+	}
 	s.drainOutput()
 	code := exitCodeOf(ws)
 	if s.id == 0 {
-		t.finishContainer(typeExit, exitReply{Code: code})
+		steps.mark("drain")
+		t.finishContainer(typeExit, exitReply{Code: code}, steps)
 		return
 	}
 	t.mu.Lock()
@@ -348,7 +359,7 @@ func (t *tether) onProcessExit(s *session, ws syscall.WaitStatus) {
 // failContainer reports that session 0 could not start, then powers off like after an exit.
 func (t *tether) failContainer(e *startError) {
 	t.diag("container start failed: %s", e.message)
-	t.finishContainer(typeError, errorReply{Message: e.message, Code: e.code})
+	t.finishContainer(typeError, errorReply{Message: e.message, Code: e.code}, nil)
 }
 
 func (t *tether) sendControl(typ byte, session uint32, body interface{}) {

@@ -257,7 +257,25 @@ export interface VmHandle {
   publicAddress?(): string | undefined;
   /** Settles once the VM is gone, with the process's exit status. */
   readonly exited: Promise<ExitStatus>;
+  /**
+   * Settles with the exit status as soon as the guest reported it and the VM runs no more guest code
+   * (qemu: the EXIT frame came and QEMU was killed), while its hypervisor process may still be on its
+   * way out; at the latest with `exited`. Absent: only `exited` says. An --rm container's waiters are
+   * answered from here; anything that needs the VM's resources free (its disks) waits for `exited`.
+   */
+  readonly exitReported?: Promise<ExitStatus>;
+  /**
+   * The backend's own steps of the VM's end, once `exited` settled: each a name and the
+   * performance.now() it was reached at, the first when the backend learnt of the exit. For the exit's
+   * phase log (the bench reads it); absent: the backend does not say.
+   */
+  exitMarks?(): ExitMark[];
+  /** The guest's own steps of the end, as it timed them (ms each, in order), once it reported the exit; absent: none. */
+  exitGuestSteps?(): Array<[name: string, ms: number]>;
 }
+
+/** A named step of a VM's end and the performance.now() it was reached at. */
+export type ExitMark = [name: string, at: number];
 
 export interface OutputRecord {
   stream: 'stdout' | 'stderr';

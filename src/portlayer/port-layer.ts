@@ -74,6 +74,7 @@ export async function openPortLayer(options: PortLayerOptions): Promise<PortLaye
     volumes,
     networking: networks,
     memoryLimitMiB: options.memoryLimitMiB,
+    log,
   });
   // Asked once per container when listing them all: by id, not by scanning the list.
   networks.useContainers((id) => {

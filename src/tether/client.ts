@@ -33,6 +33,8 @@ export interface OutputEvent {
 export interface ExitEvent {
   session: number;
   code: number;
+  /** Session 0: the guest's steps of the container's end, "run 40,drain 0,kill 3" (ms each). */
+  steps?: string;
 }
 
 export interface StartedProcess {
@@ -288,7 +290,10 @@ export class TetherClient extends EventEmitter<TetherClientEvents> {
         this.emit('output', { session, stream: type === FrameType.Stdout ? 'stdout' : 'stderr', data: payload });
         break;
       case FrameType.Exit:
-        this.emit('exit', { session, code: parseJson<{ code: number }>(payload).code });
+        {
+          const exit = parseJson<{ code: number; steps?: string }>(payload);
+          this.emit('exit', { session, code: exit.code, ...(exit.steps ? { steps: exit.steps } : {}) });
+        }
         break;
       case FrameType.Lease:
         this.emit('lease', String(parseJson<{ address?: string }>(payload).address ?? ''));

@@ -128,7 +128,8 @@ export function bootPosition(records: readonly LogRecord[], boot: string): BootP
 
 /**
  * Yields records from `fromOffset` on, then waits for the file to grow (fs.watch, with a poll as a
- * fallback for changes watch misses) until `signal` aborts. The file may not exist yet.
+ * fallback for changes watch misses) until `signal` aborts, then reads once more to the end: what was
+ * written before the stop is not missed. The file may not exist yet.
  */
 export async function* followLog(path: string, fromOffset: number, signal: AbortSignal): AsyncGenerator<LogRecord> {
   const reader = new LogReader(fromOffset);
@@ -154,10 +155,9 @@ export async function* followLog(path: string, fromOffset: number, signal: Abort
           const batch = await reader.readFrom(file);
           if (batch === null) break;
           progressed = true;
-          for (const record of batch) {
-            yield record;
-            if (signal.aborted) return;
-          }
+          // The whole batch: the reader is past it, and the last read below starts after it.
+          yield* batch;
+          if (signal.aborted) break;
         }
       }
       if (!progressed && !signal.aborted) {
@@ -171,10 +171,16 @@ export async function* followLog(path: string, fromOffset: number, signal: Abort
         wake = undefined;
       }
     }
+    // The last read, on the handle already open (a stop at a process's exit ends an attach: no reopening on its way).
+    file ??= await openIfExists(path);
+    if (file) {
+      for (let batch = await reader.readFrom(file); batch !== null; batch = await reader.readFrom(file)) yield* batch;
+    }
   } finally {
     signal.removeEventListener('abort', onAbort);
     watcher?.close();
-    await file?.close();
+    // Not awaited: the reader is done with it, and its caller need not wait for the close.
+    file?.close().catch(() => {});
   }
 }
 

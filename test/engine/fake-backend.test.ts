@@ -36,6 +36,8 @@ describe('engine on the fake backend', () => {
     assert.equal(run.code, 4, run.stderr);
     assert.equal(run.stdout, 'from-the-fake\n');
     assert.equal((await docker('ps', '-aq')).stdout, '');
+    // The CLI's wait is answered once the removal is durable; the teardown may still be finishing.
+    await engine.portLayer.containers.teardownsSettled();
     assert.equal(backend.host.teardowns.length, 1);
     // A backend without network plumbing gives containers loopback only, whatever the network asked.
     const plain = await docker('run', '--rm', 'app', 'echo', 'plain');

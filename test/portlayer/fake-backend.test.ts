@@ -1,7 +1,7 @@
 // The port layer on the in-memory fake backend: restart, recovery and failure paths driven by the
 // test (a crash now, a boot that fails, an engine restart), which real VMs cannot be made to do on cue.
 import assert from 'node:assert/strict';
-import { createReadStream, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { createReadStream, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
@@ -45,7 +45,7 @@ async function loadImage(p: PortLayer, datastore: string): Promise<void> {
   await p.images.load(createReadStream(tarball));
 }
 
-async function create(p: PortLayer, request: { Cmd: string[]; HostConfig?: Record<string, unknown> }): Promise<string> {
+async function create(p: PortLayer, request: { Cmd: string[]; OpenStdin?: boolean; HostConfig?: Record<string, unknown> }): Promise<string> {
   const image = p.images.resolve('app:latest')!;
   const spec = toContainerSpec('', { Image: 'app:latest', ...request, HostConfig: { NetworkMode: 'none', ...request.HostConfig } }, image);
   return (await p.containers.create(spec)).record.id;
@@ -88,10 +88,65 @@ test('a boot that fails leaves an exited container with the error, and nothing o
   await assert.rejects(p.containers.start(doomed));
   await removed;
   assert.throws(() => p.containers.get(doomed), (err) => statusOf(err) === 404);
+  // Waiters are answered once the removal is durable; the teardown finishes after.
+  await p.containers.teardownsSettled();
   assert.ok(s.host.teardowns.some((d) => d.id === doomed), 'the backend tore it down');
   assert.equal(s.host.disks.exists(writable), false, 'its writable disk is destroyed');
   assert.equal(existsSync(join(s.datastore, 'containers', doomed)), false);
   assert.equal(s.host.vms.size, 0);
+});
+
+test('an --rm container\'s wait is answered before its teardown, and an engine that dies then leaves it for the next to finish', async (t) => {
+  const s = await setup(t);
+  const first = await s.open();
+  await loadImage(first, s.datastore);
+  const id = await create(first, { Cmd: ['sleep', '600'], HostConfig: { AutoRemove: true } });
+  const dir = join(s.datastore, 'containers', id);
+  const writable = s.host.disks.containerDisk(dir);
+  await first.containers.start(id);
+  // The teardown never gets past its start: the engine is taken to die right after the answer.
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => { release = resolve; });
+  t.after(() => release());
+  let teardownBegun!: () => void;
+  const begun = new Promise<void>((resolve) => { teardownBegun = resolve; });
+  s.host.beforeTeardown = () => { teardownBegun(); return held; };
+  let answer: unknown;
+  void first.containers.wait(id, 'removed').then((exit) => { answer = exit; });
+  s.host.vm(id).exit(3);
+  await begun;
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.deepEqual(answer, { code: 3 }, 'wait?condition=removed is answered while the teardown is held');
+  assert.throws(() => first.containers.get(id), (err) => statusOf(err) === 404, 'gone from the list once the wait is answered');
+  const saved = JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')) as { status: string; exitCode: number };
+  assert.deepEqual([saved.status, saved.exitCode], ['removing', 3], 'the removal is durable before the answer');
+  assert.equal(s.host.disks.exists(writable), true, 'the teardown is still under way');
+  first.close();
+  s.host.beforeTeardown = undefined;
+  const second = await s.open();
+  assert.throws(() => second.containers.get(id), (err) => statusOf(err) === 404);
+  assert.equal(existsSync(dir), false, 'the next engine finished the removal');
+  assert.equal(s.host.disks.exists(writable), false);
+  assert.ok(s.host.teardowns.some((d) => d.id === id));
+  assert.equal(s.host.vms.size, 0);
+});
+
+test('an --rm container whose VM ended while no engine ran is removed by the next engine', async (t) => {
+  const s = await setup(t);
+  const first = await s.open();
+  await loadImage(first, s.datastore);
+  // `cat` on an open stdin: a process that runs with no timer of its own (the lost VM is never ended).
+  const id = await create(first, { Cmd: ['cat'], OpenStdin: true, HostConfig: { AutoRemove: true } });
+  const dir = join(s.datastore, 'containers', id);
+  const writable = s.host.disks.containerDisk(dir);
+  await first.containers.start(id);
+  first.close();
+  // The VM is gone by the time the next engine looks (the host lost it while no engine watched).
+  s.host.vms.delete(id);
+  const second = await s.open();
+  assert.throws(() => second.containers.get(id), (err) => statusOf(err) === 404);
+  assert.equal(existsSync(dir), false);
+  assert.equal(s.host.disks.exists(writable), false);
 });
 
 test('removal kills the VM, then tears down through the backend and its disk store', async (t) => {

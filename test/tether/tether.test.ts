@@ -137,7 +137,10 @@ describe('tether in a TCG microvm', { timeout: 600_000 }, () => {
     assert.equal(records[0].kind, 'started');
     assert.equal(text('stdout'), 'out\nvi-hidden\nreply=bye\n');
     assert.equal(text('stderr'), 'err\n');
-    assert.deepEqual(JSON.parse(text('exit')), { code: 3 });
+    const exit = JSON.parse(text('exit')) as { code: number; steps: string };
+    assert.equal(exit.code, 3);
+    // The end's steps, timed by the tether; not ephemeral, so the disks were flushed.
+    assert.match(exit.steps, /^run \d+,drain \d+,kill \d+,flush \d+$/);
     assert.equal(records.at(-1)!.kind, 'exit');
     const nowNs = BigInt(Date.now()) * 1_000_000n;
     assert.ok(records.every((r) => r.timeNs > nowNs - 600_000_000_000n && r.timeNs <= nowNs + 60_000_000_000n), 'guest clock set from the host');

@@ -21,6 +21,8 @@ export class FakeHost {
   readonly failNextBoots: Error[] = [];
   /** Called on each boot before it runs: a test may wait here to hold a boot in flight. */
   beforeBoot?: (spec: ContainerVmSpec) => Promise<void>;
+  /** Called on each teardown before it runs: a test may hold one in flight (an engine that dies mid-way). */
+  beforeTeardown?: (id: string) => Promise<void>;
 
   logOf(dir: string): FakeOutputLog {
     let log = this.logs.get(dir);
@@ -84,6 +86,7 @@ export class FakeBackend implements Backend {
   }
 
   async teardown(id: string, dir: string): Promise<void> {
+    await this.host.beforeTeardown?.(id);
     this.host.teardowns.push({ id, dir });
     this.host.logs.delete(dir);
   }

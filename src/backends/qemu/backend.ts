@@ -102,6 +102,12 @@ const CLONE_STEP_TIMEOUT_MS = 15_000;
  */
 const MINIMUM_VM_MIB = 96;
 
+/**
+ * How long after a start on a standby clone its refill waits at most while another one is ready
+ * (refillAfterStart): a container's first seconds are when its VM wants the CPU most.
+ */
+const REFILL_DELAY_MS = 2000;
+
 /** A clone attempt that failed before the container was given to it: cold-boot instead. */
 class CloneFallback extends Error {
   /** How the restore failed, when it is the template's business at all (not the container's disks). */
@@ -183,6 +189,22 @@ export class QemuBackend implements Backend {
     if (template) this.standby.fill(shape, template, layerDisks);
   }
 
+  /**
+   * After a start took a standby clone: while the shape still has one ready, the refill waits until
+   * the container's VM ended or REFILL_DELAY_MS passed, whichever is first — a refill is a restore and
+   * a warm-up, CPU the container's own first moments (and, for a short-lived one, its exit) would
+   * otherwise share with it. With none ready, the next start would restore its own clone: refill now.
+   */
+  private refillAfterStart(shape: { memoryMiB: number; cpus: number }, layerDisks: string[], exited: Promise<unknown>): void {
+    if (!this.standby || this.standby.readyCount(shape) === 0) return this.fillStandby(shape, layerDisks);
+    let timer: NodeJS.Timeout | undefined;
+    const delay = new Promise<void>((resolve) => { timer = setTimeout(resolve, REFILL_DELAY_MS); timer.unref(); });
+    void Promise.race([exited, delay]).then(() => {
+      clearTimeout(timer);
+      this.fillStandby(shape, layerDisks);
+    });
+  }
+
   info(): BackendInfo {
     const instantClone = this.clones
       ? `on (${this.clones.describe()})`
@@ -251,16 +273,18 @@ export class QemuBackend implements Backend {
     if (template && this.standby && this.standbyReady && spec.nics?.length === 1 && firstStart(spec.dir)) {
       const standby = this.standby.take(shape, template, spec.layerDisks);
       if (standby) {
+        let vm: VmHandle | undefined;
         try {
           const phases = new PhaseTimer();
-          const vm = await this.handOver(spec, standby, template, phases);
+          vm = await this.handOver(spec, standby, template, phases);
           this.options.log?.(`container ${id} started on a standby clone of ${shapeKey(shape)} ${took()}; phases: ${phases.describe()}`);
           return vm;
         } catch (err) {
           if (!(err instanceof CloneFallback)) throw err;
           this.options.log?.(`standby clone: container ${id} restores its own clone instead: ${err.message}`);
         } finally {
-          this.fillStandby(shape, spec.layerDisks);
+          if (vm) this.refillAfterStart(shape, spec.layerDisks, vm.exited);
+          else this.fillStandby(shape, spec.layerDisks);
         }
       } else {
         this.fillStandby(shape, spec.layerDisks);

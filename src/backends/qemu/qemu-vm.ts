@@ -3,11 +3,11 @@
 // closed and the process has left /proc.
 import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
-import type { ArchiveWriteOptions, ExecProcessSpec, ExecSession, ExitStatus, GuestProcessList, PathStat, VmHandle, VmNic, VmUsage } from '../../portlayer/backend.ts';
+import type { ArchiveWriteOptions, ExecProcessSpec, ExecSession, ExitMark, ExitStatus, GuestProcessList, PathStat, VmHandle, VmNic, VmUsage } from '../../portlayer/backend.ts';
 import type { NicHotplug } from './nic-slots.ts';
 import { processUsage } from './process-usage.ts';
 import { TetherGuest } from '../tether-vm/guest.ts';
-import type { TetherClient } from '../../tether/client.ts';
+import type { ExitEvent, TetherClient } from '../../tether/client.ts';
 import { killQuietly, processGone } from './process-identity.ts';
 import { freezeVm, thawVm, vmFrozen } from './run-state.ts';
 
@@ -39,12 +39,17 @@ export class QemuVm implements VmHandle {
   /** The QEMU process: what Docker shows as State.Pid. */
   readonly pid: number;
   readonly exited: Promise<ExitStatus>;
+  readonly exitReported: Promise<ExitStatus>;
   private readonly guest: TetherGuest;
   private readonly socket: Socket;
   private readonly qmpSocket: string;
   private exit?: ExitStatus;
   private killed = false;
   private readonly nics?: NicHotplug;
+  /** The end's steps (exitMarks): EXIT received, QEMU's channel closed, its process gone. */
+  private readonly marks: ExitMark[] = [];
+  /** The tether's steps of the end (EXIT's "steps"). */
+  private guestSteps: Array<[string, number]> = [];
 
   constructor(options: QemuVmOptions) {
     this.pid = options.pid;
@@ -52,18 +57,26 @@ export class QemuVm implements VmHandle {
     this.socket = options.socket;
     this.qmpSocket = options.qmpSocket;
     this.nics = options.nics;
-    options.tether.on('exit', (e: { session: number; code: number }) => {
+    let reported!: (exit: ExitStatus) => void;
+    const report = new Promise<ExitStatus>((resolve) => { reported = resolve; });
+    options.tether.on('exit', (e: ExitEvent) => {
       if (e.session !== 0) return;
       this.exit = { code: e.code };
+      this.guestSteps = parseSteps(e.steps);
+      this.marks.push(['exit-frame', performance.now()]);
       // The tether sends EXIT once every process is gone and the disks are unmounted and synced
       // (tether shutdown.go), and its log-port frames before it: all that is left is the guest's
       // power-off, which under TCG takes a few hundred ms. Ending QEMU now loses nothing.
       killQuietly(this.pid);
+      // SIGKILLed: the guest runs nothing more, whatever the kernel still takes to end the process.
+      reported(this.exit);
     });
     this.exited = new Promise<ExitStatus>((resolve) => {
       this.socket.once('close', () => {
+        this.marks.push(['qemu-closed', performance.now()]);
         // QEMU closes the channel when it exits; make sure the process is really gone before saying so.
         void waitUntilGone(this.pid, 10_000).then(async () => {
+          this.marks.push(['qemu-gone', performance.now()]);
           if (this.exit) return resolve(this.exit);
           const recorded = await options.recordedExit().catch(() => undefined);
           if (recorded) return resolve(recorded);
@@ -71,6 +84,15 @@ export class QemuVm implements VmHandle {
         });
       });
     });
+    this.exitReported = Promise.race([report, this.exited]);
+  }
+
+  exitMarks(): ExitMark[] {
+    return [...this.marks];
+  }
+
+  exitGuestSteps(): Array<[string, number]> {
+    return [...this.guestSteps];
   }
 
   get reportedPid(): number {
@@ -152,4 +174,14 @@ export class QemuVm implements VmHandle {
     this.socket.destroy();
     await this.exited;
   }
+}
+
+/** "run 40,drain 0" (the tether's steps) as name and milliseconds each; malformed parts are left out. */
+function parseSteps(steps: string | undefined): Array<[string, number]> {
+  const parsed: Array<[string, number]> = [];
+  for (const part of (steps ?? '').split(',')) {
+    const [name, ms] = part.trim().split(' ');
+    if (/^[a-z0-9]+$/.test(name ?? '') && /^\d+$/.test(ms ?? '')) parsed.push([name, Number(ms)]);
+  }
+  return parsed;
 }

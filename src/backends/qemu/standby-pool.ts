@@ -190,6 +190,11 @@ export class StandbyPool {
     }
   }
 
+  /** Ready VMs of the shape now (not counting those being made). */
+  readyCount(shape: TemplateShape): number {
+    return (this.ready.get(shapeKey(shape)) ?? []).filter((vm) => !vm.gone.aborted).length;
+  }
+
   /** For `docker info`: "2 per shape (256m-1c: 2 ready)". */
   describe(): string {
     if (this.options.size <= 0) return 'off';

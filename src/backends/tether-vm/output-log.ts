@@ -23,24 +23,21 @@ function* outputOf(records: Iterable<LogRecord>): Iterable<OutputRecord> {
   }
 }
 
-/** Following stops when the signal aborts, after one last read: nothing already written is missed. */
+/** Following stops when the signal aborts, after one last read (followLog): nothing already written is missed. */
 export async function* readOutput(path: string, options: LogReadOptions): AsyncIterable<OutputRecord> {
-  let offset = options.from;
   if (options.follow) {
     const follow = new AbortController();
     const stop = () => follow.abort();
     options.signal?.addEventListener('abort', stop, { once: true });
     if (options.signal?.aborted) follow.abort();
     try {
-      for await (const record of followLog(path, offset, follow.signal)) {
-        offset = record.offset;
-        yield* outputOf([record]);
-      }
+      for await (const record of followLog(path, options.from, follow.signal)) yield* outputOf([record]);
     } finally {
       options.signal?.removeEventListener('abort', stop);
     }
+    return;
   }
-  const { records } = await readLogRecords(path, offset);
+  const { records } = await readLogRecords(path, options.from);
   yield* outputOf(records);
 }
 

@@ -19,4 +19,6 @@ export interface HostContext extends ContainerContext {
   /** Absent: containers have loopback only. */
   networking?: ContainerNetworking;
   volumes: ContainerVolumes;
+  /** Diagnostics (the engine's log): e.g. each container end's phases. */
+  log?: (line: string) => void;
 }

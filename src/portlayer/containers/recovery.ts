@@ -7,7 +7,8 @@ import type { HostContext } from './context.ts';
 
 export interface RecoveryDeps extends Pick<HostContext, 'store' | 'live' | 'backend' | 'networking'> {
   watch(entry: LiveContainer, vm: VmHandle): void;
-  recordExit(entry: LiveContainer, exit: ExitStatus): void;
+  /** `removing`: saved as 'removing' with the exit (an --rm container, removed next). */
+  recordExit(entry: LiveContainer, exit: ExitStatus, removing?: boolean): void;
   removeNow(entry: LiveContainer): Promise<void>;
 }
 
@@ -38,7 +39,11 @@ export async function recoverContainers(deps: RecoveryDeps): Promise<void> {
       await networking?.resumed(record);
     } else {
       const exit = (await backend.lastRecordedExit(entry.dir)) ?? { code: 255, error: 'container VM ended while the engine was down' };
-      deps.recordExit(entry, exit);
+      // An --rm container goes with its process, as dockerd's restore removes them: the last engine
+      // died before it saw the end (or before it could save the removal).
+      const autoRemove = record.spec.autoRemove;
+      deps.recordExit(entry, exit, autoRemove);
+      if (autoRemove) await deps.removeNow(entry).catch(() => undefined);
     }
   }
 }

@@ -8,6 +8,7 @@ import type { ContainerContext, HostContext } from './context.ts';
 import type { RestartScheduler } from './restart-scheduler.ts';
 import { filesSettled } from './files-lock.ts';
 import { tearDownContainer } from './teardown.ts';
+import type { ExitTrace } from './exit-trace.ts';
 
 export interface RemovalDeps extends ContainerContext, Pick<HostContext, 'networking' | 'volumes' | 'backend'> {
   /** The container service's emitter: 'removed' is emitted here. */
@@ -17,6 +18,8 @@ export interface RemovalDeps extends ContainerContext, Pick<HostContext, 'networ
 
 export class ContainerRemoval {
   private readonly deps: RemovalDeps;
+  /** Removals whose teardown is under way (an --rm's goes on after its waiters were answered). */
+  private readonly pending = new Set<Promise<void>>();
 
   constructor(deps: RemovalDeps) {
     this.deps = deps;
@@ -45,28 +48,60 @@ export class ContainerRemoval {
   /**
    * Forgets the container at once (its VM, if any, is gone or going) and tears down what it had; a
    * second call does nothing. Rejects when the teardown failed: the record stays, saved as 'removing',
-   * and the next engine start finishes it.
+   * and the next engine start finishes it. `early` (--rm): 'removed' (what wait?condition=removed
+   * answers on) is emitted once the removal is durable — the record saved as 'removing', the
+   * container out of the list and off its networks — and the VM's files, the writable disk and the
+   * directory go after it; the promise settles when they are gone (settled() waits for all such).
+   * `trace`: an exit's phase log is told each step. `vmGone`: the teardown waits for it (the VM's
+   * exit was reported, its process may still be ending).
    */
-  async removeNow(entry: LiveContainer, removeVolumes = false): Promise<void> {
+  async removeNow(entry: LiveContainer, removeVolumes = false, options: { early?: boolean; trace?: ExitTrace; vmGone?: Promise<unknown> } = {}): Promise<void> {
     const { live, store, networking } = this.deps;
+    const { trace } = options;
     this.deps.restarts.cancel(entry);
     entry.health?.stop();
     if (!live.delete(entry.record.id)) return;
-    try {
-      if (entry.state.status !== 'removing') {
-        entry.state = { ...entry.state, status: 'removing' };
-        store.saveState(entry.record.id, entry.state);
-      }
-      await tearDownContainer(this.deps.backend, store, entry.record.id, entry.writableDisk);
-    } finally {
+    let announced = false;
+    const announce = async () => {
+      announced = true;
       await networking?.removed(entry.record.id);
+      trace?.mark('network');
       this.deps.announce(entry, 'destroy');
       this.deps.events.emit('removed', entry.record.id);
-      // After the container is gone, so that it no longer counts as a user.
-      if (removeVolumes) {
-        // A disk the backend could not delete stays with its volume, listed, for a later `volume rm`.
-        await this.deps.volumes.removeAnonymous(entry.record.mounts ?? []).catch(() => undefined);
+      trace?.mark('removed');
+    };
+    const work = (async () => {
+      try {
+        if (entry.state.status !== 'removing') {
+          entry.state = { ...entry.state, status: 'removing' };
+          store.saveState(entry.record.id, entry.state);
+          trace?.mark('removing-saved');
+        }
+        if (options.early) await announce();
+        if (options.vmGone) {
+          await options.vmGone;
+          trace?.mark('vm-gone');
+        }
+        await tearDownContainer(this.deps.backend, store, entry.record.id, entry.writableDisk, (step) => trace?.mark(step));
+      } finally {
+        if (!announced) await announce();
+        // After the container is gone, so that it no longer counts as a user.
+        if (removeVolumes) {
+          // A disk the backend could not delete stays with its volume, listed, for a later `volume rm`.
+          await this.deps.volumes.removeAnonymous(entry.record.mounts ?? []).catch(() => undefined);
+        }
       }
+    })();
+    this.pending.add(work);
+    try {
+      await work;
+    } finally {
+      this.pending.delete(work);
     }
+  }
+
+  /** Resolves once every removal under way has finished (or failed) its teardown. */
+  async settled(): Promise<void> {
+    while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
   }
 }

@@ -15,6 +15,7 @@ import { filesSettled } from './files-lock.ts';
 import { shapeOf, startFailure, vmSpecOf } from './vm-boot.ts';
 import type { VmShape } from './vm-boot.ts';
 import { exitedState, runningState } from './state-transitions.ts';
+import { ExitTrace } from './exit-trace.ts';
 
 export interface RunnerDeps extends HostContext {
   /** The container service's emitter: 'start' and 'exit' are emitted here. */
@@ -76,7 +77,7 @@ export class ContainerRunner {
     } catch (err) {
       networking?.stopped(record.id);
       const failure = startFailure(err);
-      this.recordExit(entry, failure.exit);
+      this.recordExit(entry, failure.exit, record.spec.autoRemove);
       if (record.spec.autoRemove) this.autoRemove(entry);
       throw failure.error;
     }
@@ -93,25 +94,48 @@ export class ContainerRunner {
     entry.vm = vm;
     entry.stdin.attach(vm);
     watchHealth(entry, this.deps);
-    vm.exited.then((exit) => {
+    const runningSince = performance.now();
+    // An --rm container goes as soon as its exit is reported (its disks are destroyed, not reused);
+    // the teardown still waits for the VM to be gone (removeNow's `vmGone`).
+    const autoRemove = entry.record.spec.autoRemove;
+    const ended = autoRemove ? vm.exitReported ?? vm.exited : vm.exited;
+    ended.then((exit) => {
+      const trace = new ExitTrace(runningSince, vm.exitMarks?.(), vm.exitGuestSteps?.());
       entry.vm = undefined;
       entry.stdin.detach();
       this.deps.networking?.stopped(entry.record.id);
-      this.recordExit(entry, exit);
-      if (entry.record.spec.autoRemove) this.autoRemove(entry);
-      else this.deps.restarts.afterExit(entry);
+      this.recordExit(entry, exit, autoRemove);
+      trace.mark('exit-recorded');
+      if (autoRemove) this.autoRemove(entry, trace, vm.exited);
+      else {
+        this.deps.restarts.afterExit(entry);
+        this.logExit(entry, trace);
+      }
     });
   }
 
-  /** --rm: the container goes when its process ends (or fails to start). */
-  private autoRemove(entry: LiveContainer): void {
+  /**
+   * --rm: the container goes when its process ends (or fails to start). Its waiters are answered once
+   * the removal is durable (the record saved as 'removing', out of the list, off its networks); its
+   * files and disks go after that (ContainerRemoval.removeNow, `early`).
+   */
+  private autoRemove(entry: LiveContainer, trace?: ExitTrace, vmGone?: Promise<unknown>): void {
     // A teardown that fails leaves the record saved as 'removing': the next engine start finishes it.
-    this.deps.removal.removeNow(entry, true).catch(() => undefined);
+    this.deps.removal.removeNow(entry, true, { early: true, trace, vmGone }).then(() => { if (trace) this.logExit(entry, trace); }, () => undefined);
   }
 
-  recordExit(entry: LiveContainer, exit: ExitStatus): void {
+  private logExit(entry: LiveContainer, trace: ExitTrace): void {
+    this.deps.log?.(`container ${entry.record.id.slice(0, 12)} ended${entry.record.spec.autoRemove ? ' (--rm)' : ''}; exit phases: ${trace.describe()}`);
+  }
+
+  /**
+   * `removing`: the container goes next (--rm), so the exit is saved with the state 'removing' in one
+   * write — a crash after it leaves a removal for the next engine start to finish, never an exited
+   * --rm container that stays.
+   */
+  recordExit(entry: LiveContainer, exit: ExitStatus, removing = false): void {
     stopHealth(entry);
-    entry.state = exitedState(entry.state, exit);
+    entry.state = exitedState(removing ? { ...entry.state, status: 'removing' } : entry.state, exit);
     if (this.deps.live.has(entry.record.id)) this.deps.store.saveState(entry.record.id, entry.state);
     this.deps.announce(entry, 'die', { exitCode: String(exit.code) });
     this.deps.events.emit('exit', entry.record.id, exit);

@@ -52,6 +52,8 @@ export interface ContainerServiceOptions {
   networking?: ContainerNetworking;
   /** The VCH's memory limit in MiB: starts that would take the VMs' memory past it are refused. */
   memoryLimitMiB?: number;
+  /** Diagnostics (the engine's log). */
+  log?: (line: string) => void;
 }
 
 export class ContainerService {
@@ -78,7 +80,7 @@ export class ContainerService {
     const store = new ContainerDirectoryStore(options.root);
     const announce = announcer(options.events);
     const volumes = new ContainerVolumes(options.volumes, live);
-    this.host = { live, store, announce, backend: options.backend, networking: options.networking, volumes };
+    this.host = { live, store, announce, backend: options.backend, networking: options.networking, volumes, log: options.log };
     // Wired once, in dependency order; the restart scheduler reaches the runner, built after it, when a timer fires.
     const restarts = new RestartScheduler({ live, store, launch: (entry) => this.runner.launch(entry) });
     const removal = new ContainerRemoval({ ...this.host, events, restarts });
@@ -93,7 +95,7 @@ export class ContainerService {
     return recoverContainers({
       ...this.host,
       watch: (entry, vm) => this.runner.watch(entry, vm),
-      recordExit: (entry, exit) => this.runner.recordExit(entry, exit),
+      recordExit: (entry, exit, removing) => this.runner.recordExit(entry, exit, removing),
       removeNow: (entry) => this.removal.removeNow(entry),
     });
   }
@@ -171,6 +173,14 @@ export class ContainerService {
   /** Resolves with the exit status per Docker's wait conditions. */
   wait(ref: string, condition: WaitCondition = 'not-running'): Promise<ExitStatus> {
     return waitFor(this.live.find(ref), condition, this.events);
+  }
+
+  /**
+   * Resolves once the removals under way have torn down what their containers had: an --rm
+   * container's waiters are answered before its files and disks are gone.
+   */
+  teardownsSettled(): Promise<void> {
+    return this.removal.settled();
   }
 
   async rename(ref: string, newName: string): Promise<void> {

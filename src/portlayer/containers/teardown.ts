@@ -5,9 +5,13 @@ import type { Backend } from '../backend.ts';
 import type { DiskRef } from '../disks.ts';
 import type { ContainerDirectoryStore } from './store.ts';
 
-export async function tearDownContainer(backend: Pick<Backend, 'teardown' | 'disks'>, store: ContainerDirectoryStore, id: string, writableDisk: DiskRef): Promise<void> {
+/** `mark` is told each step done ('vm-files', 'disk', 'record'), for the exit's phase log. */
+export async function tearDownContainer(backend: Pick<Backend, 'teardown' | 'disks'>, store: ContainerDirectoryStore, id: string, writableDisk: DiskRef, mark: (step: string) => void = () => {}): Promise<void> {
   const dir = store.dirOf(id);
   await backend.teardown(id, dir);
+  mark('vm-files');
   await backend.disks.destroyDisk(writableDisk);
+  mark('disk');
   store.remove(id);
+  mark('record');
 }
