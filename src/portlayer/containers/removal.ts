@@ -77,19 +77,22 @@ export class ContainerRemoval {
           store.saveState(entry.record.id, entry.state);
           trace?.mark('removing-saved');
         }
-        if (options.early) await announce();
+        // Anonymous volumes go before the answer, as dockerd's do: their disks need the VM gone first.
+        const volumesToGo = removeVolumes && (entry.record.mounts ?? []).some((m) => m.anonymous);
+        if (options.early && !volumesToGo) await announce();
         if (options.vmGone) {
           await options.vmGone;
           trace?.mark('vm-gone');
         }
         await tearDownContainer(this.deps.backend, store, entry.record.id, entry.writableDisk, (step) => trace?.mark(step));
       } finally {
-        if (!announced) await announce();
-        // After the container is gone, so that it no longer counts as a user.
+        // The container is out of the list (it no longer counts as a user), and the volumes go before
+        // 'removed', which a `docker run --rm` waits for: after it, `docker volume ls` no longer shows them.
         if (removeVolumes) {
           // A disk the backend could not delete stays with its volume, listed, for a later `volume rm`.
           await this.deps.volumes.removeAnonymous(entry.record.mounts ?? []).catch(() => undefined);
         }
+        if (!announced) await announce();
       }
     })();
     this.pending.add(work);
