@@ -7,10 +7,14 @@ import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { retrieveContained } from '../../src/vim25/property-collector.ts';
 import { VimClient } from '../../src/vim25/session.ts';
+import { resolveTarget } from '../../src/backends/vsphere/target.ts';
+import { destroyVch, ensureVch, type VchPlacement } from '../../src/backends/vsphere/vch-pool.ts';
 import { HostAgent } from './host-agent.ts';
+import { TestVch } from './vch.ts';
 import { Vcsim } from './vcsim.ts';
 
-async function freePort(): Promise<number> {
+/** A loopback TCP port nothing listens on now. */
+export async function freePort(): Promise<number> {
   const server = net.createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as net.AddressInfo).port;
@@ -46,11 +50,26 @@ export class VcsimWithGuests {
     }
   }
 
-  /** `vch serve` flags for a VCH on this simulator whose container VMs run (placed on DC0_C0, its pool made by ensureVch). */
-  engineArgs(): string[] {
+  /** `vch serve` flags for a VCH on this simulator whose container VMs run (placed on DC0_C0, its pool made by ensureVch), and `extra`. */
+  engineArgs(extra: string[] = []): string[] {
     return ['--backend', 'vsphere', '--target', this.sim.urlWithCredentials, '--thumbprint', this.sim.info.thumbprintSha256,
       '--compute-resource', '/DC0/host/DC0_C0', '--image-store', 'LocalDS_0/bonneville', '--volume-store', 'LocalDS_1/volumes:default',
-      '--bridge-network', 'DC0_DVPG0', '--tether-uri', this.tetherURI];
+      '--bridge-network', 'DC0_DVPG0', '--tether-uri', this.tetherURI, ...extra];
+  }
+
+  /** A VCH on DC0_C0 (its pool and folder made), serving with engineArgs(extra), busybox loaded. */
+  async startVch(name: string, extra: string[] = []): Promise<{ vch: TestVch; placement: VchPlacement }> {
+    const target = await resolveTarget(this.client, { datacenter: 'DC0', computeResource: 'DC0_C0', datastore: 'LocalDS_0', dvs: 'DVS0' });
+    const placement = await ensureVch(this.client, target, name, {});
+    const vch = new TestVch(name, this.engineArgs(extra));
+    await vch.startWithBusybox();
+    return { vch, placement };
+  }
+
+  /** Undoes startVch: the engine, then the VCH's pool and folder. */
+  async stopVch(vch: TestVch | undefined, placement: VchPlacement | undefined): Promise<void> {
+    await vch?.destroy();
+    if (placement) await destroyVch(this.client, placement).catch(() => {});
   }
 
   /** What to look at when a step fails: the agent's troubles and the guests' consoles. */

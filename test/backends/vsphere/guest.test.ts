@@ -12,8 +12,7 @@ import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { VcsimWithGuests } from '../../helpers/vsphere-guests.ts';
 import { TestVch } from '../../helpers/vch.ts';
-import { resolveTarget } from '../../../src/backends/vsphere/target.ts';
-import { destroyVch, ensureVch, type VchPlacement } from '../../../src/backends/vsphere/vch-pool.ts';
+import type { VchPlacement } from '../../../src/backends/vsphere/vch-pool.ts';
 import { encodeFrame, FrameDecoder, FrameType, LOG_FRAME_FLAG } from '../../../src/tether/frames.ts';
 import { guestType } from '../../../src/tether/shared-line.ts';
 
@@ -29,15 +28,11 @@ function context(): string {
 
 before(async () => {
   host = await VcsimWithGuests.start();
-  const target = await resolveTarget(host.client, { datacenter: 'DC0', computeResource: 'DC0_C0', datastore: 'LocalDS_0', dvs: 'DVS0' });
-  placement = await ensureVch(host.client, target, VCH, {});
-  vch = new TestVch(VCH, host.engineArgs());
-  await vch.startWithBusybox();
+  ({ vch, placement } = await host.startVch(VCH));
 });
 
 after(async () => {
-  await vch?.destroy();
-  if (placement) await destroyVch(host.client, placement).catch(() => {});
+  await host?.stopVch(vch, placement);
   await host?.stop();
 });
 

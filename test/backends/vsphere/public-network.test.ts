@@ -5,67 +5,32 @@
 // port, and an HTTP fetch from this host to it reaches busybox httpd inside — -p and -P.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import net from 'node:net';
-import { rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { retrieveContained } from '../../../src/vim25/property-collector.ts';
-import { Vcsim } from '../../helpers/vcsim.ts';
-import { HostAgent } from '../../helpers/host-agent.ts';
+import { VcsimWithGuests, freePort } from '../../helpers/vsphere-guests.ts';
 import { DhcpBridge } from '../../helpers/dhcp-bridge.ts';
 import { TestVch } from '../../helpers/vch.ts';
-import { VimClient } from '../../../src/vim25/session.ts';
-import { resolveTarget } from '../../../src/backends/vsphere/target.ts';
-import { destroyVch, ensureVch, type VchPlacement } from '../../../src/backends/vsphere/vch-pool.ts';
+import type { VchPlacement } from '../../../src/backends/vsphere/vch-pool.ts';
 
 const VCH = 'vch-public';
 const PUBLIC = 'DC0_DVPG1';
-let sim: Vcsim;
-let agent: HostAgent;
-let client: VimClient;
+let host: VcsimWithGuests;
 let placement: VchPlacement;
 let vch: TestVch;
 let bridge: DhcpBridge;
-let engineArgs: string[];
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 function context(): string {
-  return `agent: ${JSON.stringify(agent.problems)}\nengine: ${vch.engineLog.slice(-3000)}\ndnsmasq: ${bridge.dnsmasqLog.slice(-1500)}\nconsoles:\n${agent.consoleTails(25)}`;
+  return `${host.context()}\nengine: ${vch.engineLog.slice(-3000)}\ndnsmasq: ${bridge.dnsmasqLog.slice(-1500)}`;
 }
 
 before(async () => {
   bridge = await DhcpBridge.start();
-  sim = await Vcsim.start();
-  client = await VimClient.connect({ url: sim.info.url, thumbprint: sim.info.thumbprintSha256, username: sim.info.username, password: sim.info.password });
-  const target = await resolveTarget(client, { datacenter: 'DC0', computeResource: 'DC0_C0', datastore: 'LocalDS_0', dvs: 'DVS0' });
-  placement = await ensureVch(client, target, VCH, {});
-  agent = await HostAgent.start(sim.info);
-  await agent.bridgePortgroup(PUBLIC, bridge.name);
-  const tetherPort = await freePort();
-  engineArgs = ['--backend', 'vsphere', '--target', sim.urlWithCredentials, '--thumbprint', sim.info.thumbprintSha256,
-    '--compute-resource', '/DC0/host/DC0_C0', '--image-store', 'LocalDS_0/bonneville', '--volume-store', 'LocalDS_1/volumes:default',
-    '--bridge-network', 'DC0_DVPG0', '--public-network', PUBLIC, '--tether-uri', `tcp://127.0.0.1:${tetherPort}`];
-  vch = new TestVch(VCH, engineArgs);
-  await vch.startWithBusybox();
+  host = await VcsimWithGuests.start();
+  await host.agent.bridgePortgroup(PUBLIC, bridge.name);
+  ({ vch, placement } = await host.startVch(VCH, ['--public-network', PUBLIC]));
 });
 
 after(async () => {
-  await vch?.destroy();
-  await agent?.stop();
-  if (placement) await destroyVch(client, placement).catch(() => {});
-  const datastores = client ? await retrieveContained(client, client.content.rootFolder, 'Datastore', ['summary.url']).catch(() => []) : [];
-  await client?.logout().catch(() => {});
-  await sim?.stop();
-  for (const ds of datastores) {
-    const dir = String(ds.props['summary.url'] ?? '').replace(/^ds:\/\//, '');
-    if (dir.startsWith(`${tmpdir()}/govcsim-`)) rmSync(dir, { recursive: true, force: true });
-  }
+  await host?.stopVch(vch, placement);
+  await host?.stop();
   await bridge?.stop();
 });
 
@@ -116,12 +81,12 @@ test('docker run -d -p HOSTPORT:80 serves on the container\'s public address; do
   assert.deepEqual(bindings['80/tcp'], [{ HostIp: endpoint.ip, HostPort: String(hostPort) }]);
   assert.equal(await fetchEventually(`http://${endpoint.ip}:${hostPort}/index.html`), `served from ${hostname}\n`);
   // Two NICs: the bridge network's and, last, the public one (the agent bridged only that one).
-  const web = agent.started.find((s) => s.vm.startsWith('web-'));
+  const web = host.agent.started.find((s) => s.vm.startsWith('web-'));
   assert.equal(web?.args.filter((a) => a.startsWith('vmxnet3,')).length, 2, 'a bridge NIC and a public NIC');
   assert.equal(web?.args.filter((a) => a.startsWith('tap,')).length, 1, 'only the public NIC on the test bridge');
   // A new engine learns the address again from the tether's HELLO once the VM's line reconnects.
   await vch.killEngine();
-  vch = new TestVch(VCH, engineArgs, vch.dir);
+  vch = new TestVch(VCH, host.engineArgs(['--public-network', PUBLIC]), vch.dir);
   await vch.start();
   const shown = `${endpoint.ip}:${hostPort}`;
   for (let i = 0; i < 120 && (await vch.docker(['port', 'web', '80'])).stdout.trim() !== shown; i++) await new Promise((r) => setTimeout(r, 1000));

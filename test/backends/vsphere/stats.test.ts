@@ -10,8 +10,7 @@ import { spawn } from 'node:child_process';
 import { request } from 'node:http';
 import { VcsimWithGuests } from '../../helpers/vsphere-guests.ts';
 import { DOCKER, TestVch } from '../../helpers/vch.ts';
-import { resolveTarget } from '../../../src/backends/vsphere/target.ts';
-import { destroyVch, ensureVch, type VchPlacement } from '../../../src/backends/vsphere/vch-pool.ts';
+import type { VchPlacement } from '../../../src/backends/vsphere/vch-pool.ts';
 
 const VCH = 'vch-stats';
 let host: VcsimWithGuests;
@@ -115,15 +114,11 @@ function streamedApi(name: string, count: number): Promise<ApiStats[]> {
 
 before(async () => {
   host = await VcsimWithGuests.start();
-  const target = await resolveTarget(host.client, { datacenter: 'DC0', computeResource: 'DC0_C0', datastore: 'LocalDS_0', dvs: 'DVS0' });
-  placement = await ensureVch(host.client, target, VCH, {});
-  vch = new TestVch(VCH, host.engineArgs());
-  await vch.startWithBusybox();
+  ({ vch, placement } = await host.startVch(VCH));
 });
 
 after(async () => {
-  await vch?.destroy();
-  if (placement) await destroyVch(host.client, placement).catch(() => {});
+  await host?.stopVch(vch, placement);
   await host?.stop();
 });
 
