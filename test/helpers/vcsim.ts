@@ -1,8 +1,11 @@
 // Starts the govmomi simulator (build/vcsim/vcsim, from scripts/build-vcsim.sh) on a free loopback
 // port with TLS and stops it. Its inventory: datacenter DC0, cluster DC0_C0 of 3 hosts, standalone
 // host DC0_H0, datastores LocalDS_0/1, DVS DVS0 with port groups DC0_DVPG0/1, one VM per pool.
+// Its datastores are directories it makes under $TMPDIR: each simulator gets a temporary directory of
+// its own as TMPDIR, removed when it stops, so what tests wrote to datastores goes with it.
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { createInterface } from 'node:readline';
@@ -22,15 +25,19 @@ export interface VcsimInfo {
 export class Vcsim {
   readonly info: VcsimInfo;
   readonly proc: ChildProcess;
+  /** The simulator's TMPDIR: its datastores' directories are in it. */
+  readonly tmp: string;
 
-  private constructor(info: VcsimInfo, proc: ChildProcess) {
+  private constructor(info: VcsimInfo, proc: ChildProcess, tmp: string) {
     this.info = info;
     this.proc = proc;
+    this.tmp = tmp;
   }
 
   static async start(args: string[] = []): Promise<Vcsim> {
     if (!existsSync(vcsimBinary)) throw new Error(`${vcsimBinary} is missing: run bash scripts/build-vcsim.sh`);
-    const proc = spawn(vcsimBinary, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    const tmp = mkdtempSync(path.join(tmpdir(), 'bv-vcsim-'));
+    const proc = spawn(vcsimBinary, args, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, TMPDIR: tmp } });
     let stderr = '';
     proc.stderr!.on('data', (c: Buffer) => {
       stderr = (stderr + c.toString()).slice(-4000);
@@ -52,11 +59,12 @@ export class Vcsim {
       });
     }).catch((err) => {
       proc.kill('SIGKILL');
+      rmSync(tmp, { recursive: true, force: true });
       throw err;
     });
     lines.close();
     proc.stdout!.resume();
-    return new Vcsim(info, proc);
+    return new Vcsim(info, proc, tmp);
   }
 
   /** The SDK URL with the credentials in it, as govmomi tools take it. */
@@ -73,14 +81,17 @@ export class Vcsim {
     return JSON.parse(stdout) as Inventory;
   }
 
+  /** Stops the simulator and removes its datastores' directories. */
   async stop(): Promise<void> {
-    if (this.proc.exitCode !== null || this.proc.signalCode !== null) return;
-    const exited = new Promise((resolve) => this.proc.once('exit', resolve));
-    this.proc.stdin!.end();
-    this.proc.kill('SIGTERM');
-    const timer = setTimeout(() => this.proc.kill('SIGKILL'), 5000);
-    await exited;
-    clearTimeout(timer);
+    if (this.proc.exitCode === null && this.proc.signalCode === null) {
+      const exited = new Promise((resolve) => this.proc.once('exit', resolve));
+      this.proc.stdin!.end();
+      this.proc.kill('SIGTERM');
+      const timer = setTimeout(() => this.proc.kill('SIGKILL'), 5000);
+      await exited;
+      clearTimeout(timer);
+    }
+    rmSync(this.tmp, { recursive: true, force: true });
   }
 }
 

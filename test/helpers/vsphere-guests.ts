@@ -1,11 +1,7 @@
 // vcsim with guests: the simulator, the test host agent (host-agent.ts) running each Bonneville VM it
 // powers on in QEMU, and a free loopback port for the VCH's tether listener — what a vSphere test that
-// needs a process inside its container VMs starts. stop() also removes the datastore directories vcsim
-// leaves behind (here they hold the bootstrap ISO and the disks the guests wrote).
+// needs a process inside its container VMs starts.
 import net from 'node:net';
-import { rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { retrieveContained } from '../../src/vim25/property-collector.ts';
 import { VimClient } from '../../src/vim25/session.ts';
 import { resolveTarget } from '../../src/backends/vsphere/target.ts';
 import { destroyVch, ensureVch, type VchPlacement } from '../../src/backends/vsphere/vch-pool.ts';
@@ -77,15 +73,10 @@ export class VcsimWithGuests {
     return `agent: ${JSON.stringify(this.agent.problems)}\nconsoles:\n${this.agent.consoleTails()}`;
   }
 
-  /** Stops the agent (killing any QEMU left) and the simulator; removes vcsim's datastore directories. */
+  /** Stops the agent (killing any QEMU left) and the simulator (which removes its datastores' directories). */
   async stop(): Promise<void> {
     await this.agent.stop();
-    const datastores = await retrieveContained(this.client, this.client.content.rootFolder, 'Datastore', ['summary.url']).catch(() => []);
     await this.client.logout().catch(() => {});
     await this.sim.stop();
-    for (const ds of datastores) {
-      const dir = String(ds.props['summary.url'] ?? '').replace(/^ds:\/\//, '');
-      if (dir.startsWith(`${tmpdir()}/govcsim-`)) rmSync(dir, { recursive: true, force: true });
-    }
   }
 }
